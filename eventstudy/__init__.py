@@ -1,0 +1,53 @@
+"""eventstudy: market-impact event studies.
+
+Announcements become events with a timestamp, time zone and evidence; day 0 is found on
+each security's own exchange calendar; normal returns come from batched models; and the
+abnormal returns, CARs and the standard battery of test statistics follow.
+
+The public API is imported lazily, so that ``import eventstudy`` (and the CLI's
+``--help``) stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "EventStudy": "eventstudy.engine",
+    "run_study": "eventstudy.engine",
+    "EventStudyResults": "eventstudy.results",
+    "Study": "eventstudy.study",
+    "Windows": "eventstudy.study",
+    "Conventions": "eventstudy.study",
+    "ModelSpec": "eventstudy.study",
+    "load_study": "eventstudy.study",
+    "load_prices": "eventstudy.prices",
+    "load_events": "eventstudy.events",
+    "load_universe": "eventstudy.events",
+    "align_events": "eventstudy.calendar",
+    "MODELS": "eventstudy.models",
+    "TESTS": "eventstudy.inference",
+    "Summary": "eventstudy.report",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:
+    from eventstudy.calendar import align_events
+    from eventstudy.engine import EventStudy, run_study
+    from eventstudy.events import load_events, load_universe
+    from eventstudy.inference import TESTS
+    from eventstudy.models import MODELS
+    from eventstudy.prices import load_prices
+    from eventstudy.report import Summary
+    from eventstudy.results import EventStudyResults
+    from eventstudy.study import Conventions, ModelSpec, Study, Windows, load_study
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'eventstudy' has no attribute {name!r}")

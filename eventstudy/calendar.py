@@ -1,0 +1,281 @@
+"""Trading sessions per exchange, and day 0 of an announcement on each calendar.
+
+A :class:`Sessions` object holds the sessions of one calendar over a date range: the
+session dates (tz-naive, as prices are labelled) and each session's open and close as
+UTC nanoseconds. Calendars come from ``pandas_market_calendars`` by name (``XTKS``,
+``XKRX``, ``XNYS``, ...). ``FX`` is eventstudy's own 24/5 calendar: one session per
+weekday, closing at 17:00 New York time (the conventional FX day end) and opening at the
+previous session's close.
+
+Day-0 rule (:func:`locate_day0`)
+--------------------------------
+Day 0 is the first session whose close is at or after the announcement.
+
+* ``intraday``: the announcement falls inside that session (open <= t <= close).
+* ``pre_open``: before the open of a session on the same local date.
+* ``after_close``: after the close of a session; day 0 is the next session.
+* ``weekend_roll`` / ``holiday_roll``: the local date is not a session; next session.
+* ``date_only``: a date without a time that is a session of this calendar.
+* ``date_only_weekend_roll`` / ``date_only_holiday_roll``: a date without a time that is
+  not a session; the next session.
+
+Times are converted to the exchange's own time zone before the local date is taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from eventstudy.errors import CalendarError
+
+FX_CALENDAR = "FX"
+_FX_TZ = "America/New_York"
+_FX_CLOSE_HOUR = 17
+
+DAY0_RULES = (
+    "intraday",
+    "pre_open",
+    "after_close",
+    "weekend_roll",
+    "holiday_roll",
+    "date_only",
+    "date_only_weekend_roll",
+    "date_only_holiday_roll",
+)
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """The sessions of one calendar over a date range.
+
+    Attributes
+    ----------
+    name
+        Calendar name (``XTKS``, ``XNYS``, ``FX``...).
+    tz
+        The exchange's time zone (IANA name).
+    dates
+        Session dates, tz-naive midnight, sorted and unique.
+    open_ns, close_ns
+        Each session's open and close, UTC nanoseconds since the epoch.
+    """
+
+    name: str
+    tz: str
+    dates: pd.DatetimeIndex
+    open_ns: np.ndarray
+    close_ns: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+
+def get_sessions(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> Sessions:
+    """Return the sessions of calendar ``name`` between ``start`` and ``end``.
+
+    Parameters
+    ----------
+    name
+        A ``pandas_market_calendars`` name, or ``FX`` for the 24/5 FX calendar.
+    start, end
+        Inclusive date range (tz-naive dates).
+
+    Returns
+    -------
+    Sessions
+
+    Raises
+    ------
+    CalendarError
+        If the calendar name is unknown.
+
+    Examples
+    --------
+    >>> s = get_sessions("XTKS", "2026-02-20", "2026-02-25")
+    >>> [d.strftime("%m-%d") for d in s.dates]
+    ['02-20', '02-24', '02-25']
+    """
+    start = pd.Timestamp(start).normalize()
+    end = pd.Timestamp(end).normalize()
+    if name == FX_CALENDAR:
+        dates = pd.bdate_range(start, end)
+        local_close = (dates + pd.Timedelta(hours=_FX_CLOSE_HOUR)).tz_localize(_FX_TZ)
+        close_ns = local_close.tz_convert("UTC").as_unit("ns").asi8.copy()
+        prev = (dates - pd.offsets.BDay(1)) + pd.Timedelta(hours=_FX_CLOSE_HOUR)
+        open_ns = prev.tz_localize(_FX_TZ).tz_convert("UTC").as_unit("ns").asi8.copy()
+        return Sessions(name, _FX_TZ, pd.DatetimeIndex(dates, name="date"),
+                        open_ns, close_ns)
+    import warnings
+
+    import pandas_market_calendars as mcal
+
+    with warnings.catch_warnings():
+        # pandas-market-calendars warns about discontinued lunch breaks; the
+        # open/close times we use are unaffected.
+        warnings.simplefilter("ignore")
+        try:
+            cal = mcal.get_calendar(name)
+        except (RuntimeError, KeyError) as exc:
+            raise CalendarError(
+                f"unknown calendar {name!r}: use a pandas-market-calendars name such "
+                "as XTKS, XKRX, XNYS, or FX for currencies"
+            ) from exc
+        sched = cal.schedule(start_date=start, end_date=end)
+    dates = pd.DatetimeIndex(sched.index).tz_localize(None).normalize()
+    open_ns = pd.DatetimeIndex(sched["market_open"]).tz_convert("UTC").as_unit("ns").asi8
+    close_ns = (
+        pd.DatetimeIndex(sched["market_close"]).tz_convert("UTC").as_unit("ns").asi8
+    )
+    tz = str(getattr(cal, "tz", "UTC"))
+    return Sessions(name, tz, pd.DatetimeIndex(dates, name="date"),
+                    open_ns.copy(), close_ns.copy())
+
+
+def locate_day0(
+    sessions: Sessions, instants_ns: np.ndarray, date_only: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Find day 0 of each announcement on one calendar (vectorised).
+
+    Parameters
+    ----------
+    sessions
+        The calendar's sessions; they must extend past the last announcement.
+    instants_ns
+        For timed announcements: the UTC instant in ns. For date-only announcements:
+        the date's midnight as tz-naive ns (the local date on every exchange).
+    date_only
+        Boolean mask, True where the announcement has a date but no time.
+
+    Returns
+    -------
+    positions : numpy.ndarray
+        Index of day 0 in ``sessions.dates``; -1 where the announcement lies after the
+        last session.
+    rules : numpy.ndarray
+        The rule that chose day 0 (one of :data:`DAY0_RULES`, or ``out_of_range``).
+
+    Examples
+    --------
+    A US after-close announcement lands on the next Tokyo session:
+
+    >>> s = get_sessions("XTKS", "2025-07-18", "2025-07-31")
+    >>> t = pd.Timestamp("2025-07-22T19:12-04:00").tz_convert("UTC")
+    >>> pos, rule = locate_day0(s, np.array([t.value]), np.array([False]))
+    >>> str(s.dates[pos[0]].date()), str(rule[0])
+    ('2025-07-23', 'pre_open')
+    """
+    instants_ns = np.asarray(instants_ns, dtype=np.int64)
+    date_only = np.asarray(date_only, dtype=bool)
+    n = len(instants_ns)
+    dates_ns = sessions.dates.as_unit("ns").asi8
+    pos = np.full(n, -1, dtype=np.int64)
+    rules = np.full(n, "out_of_range", dtype=object)
+
+    # timed announcements: first session with close >= t
+    timed = ~date_only
+    if timed.any():
+        t = instants_ns[timed]
+        idx = np.searchsorted(sessions.close_ns, t, side="left")
+        ok = idx < len(dates_ns)
+        idx_c = np.minimum(idx, len(dates_ns) - 1)
+        local = (
+            pd.DatetimeIndex(t, tz="UTC").tz_convert(sessions.tz).tz_localize(None)
+        ).normalize()
+        local_ns = local.as_unit("ns").asi8
+        local_is_session = np.isin(local_ns, dates_ns)
+        weekend = np.asarray(local.dayofweek >= 5)
+        intraday = sessions.open_ns[idx_c] <= t
+        same_date = dates_ns[idx_c] == local_ns
+        r = np.where(
+            intraday,
+            "intraday",
+            np.where(
+                same_date,
+                "pre_open",
+                np.where(
+                    local_is_session,
+                    "after_close",
+                    np.where(weekend, "weekend_roll", "holiday_roll"),
+                ),
+            ),
+        ).astype(object)
+        r[~ok] = "out_of_range"
+        p = np.where(ok, idx, -1)
+        pos[timed] = p
+        rules[timed] = r
+    if date_only.any():
+        d = instants_ns[date_only]
+        idx = np.searchsorted(dates_ns, d, side="left")
+        ok = idx < len(dates_ns)
+        idx_c = np.minimum(idx, len(dates_ns) - 1)
+        exact = dates_ns[idx_c] == d
+        weekend = np.asarray(pd.DatetimeIndex(d).dayofweek >= 5)
+        r = np.where(
+            exact,
+            "date_only",
+            np.where(weekend, "date_only_weekend_roll", "date_only_holiday_roll"),
+        ).astype(object)
+        r[~ok] = "out_of_range"
+        pos[date_only] = np.where(ok, idx, -1)
+        rules[date_only] = r
+    # an announcement before the first session cannot be placed reliably
+    first_open = sessions.open_ns[0] if len(dates_ns) else 0
+    before = np.where(date_only, instants_ns < dates_ns[0] if len(dates_ns) else True,
+                      instants_ns < first_open)
+    pos[before] = -1
+    rules[before] = "out_of_range"
+    return pos, rules
+
+
+def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
+                 ) -> pd.DataFrame:
+    """Day 0 of every event on every calendar, with the rule that chose it.
+
+    Parameters
+    ----------
+    events
+        Validated events (``eventstudy.events.load_events`` or
+        ``events_from_frame``), with ``instant_ns`` and ``date_only``.
+    calendars
+        Calendar names (``XTKS``, ``XKRX``, ``XNYS``, ``FX``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event_id, timestamp, calendar, day0, rule, local_time`` in event order,
+        then calendar order.
+
+    Examples
+    --------
+    >>> from eventstudy.events import events_from_frame
+    >>> ev = events_from_frame(pd.DataFrame({"event_id": ["x"],
+    ...     "timestamp": ["2026-02-20T10:00-05:00"], "groups": ["g"]}))
+    >>> align_events(ev, ["XTKS", "XNYS"])[["calendar", "day0", "rule"]].to_string(
+    ...     index=False)
+    'calendar       day0        rule\n    XTKS 2026-02-24 pre_open\n    XNYS 2026-02-20    intraday'
+    """
+    inst = events["instant_ns"].to_numpy(dtype=np.int64)
+    donly = events["date_only"].to_numpy(dtype=bool)
+    start = pd.Timestamp(int(inst.min())).normalize() - pd.Timedelta(days=10)
+    end = pd.Timestamp(int(inst.max())).normalize() + pd.Timedelta(days=30)
+    rows = []
+    for cal in calendars:
+        sess = get_sessions(cal, start, end)
+        pos, rule = locate_day0(sess, inst, donly)
+        local = np.where(
+            donly, "",
+            pd.DatetimeIndex(inst, tz="UTC").tz_convert(sess.tz)
+            .strftime("%Y-%m-%d %H:%M %Z"))
+        for i in range(len(events)):
+            rows.append({
+                "_i": i, "event_id": events["event_id"].iloc[i],
+                "timestamp": events["timestamp"].iloc[i], "calendar": cal,
+                "day0": sess.dates[pos[i]].strftime("%Y-%m-%d") if pos[i] >= 0
+                else "", "rule": rule[i], "local_time": local[i]})
+    out = pd.DataFrame(rows)
+    out["_c"] = out["calendar"].map({c: j for j, c in enumerate(calendars)})
+    out = out.sort_values(["_i", "_c"], kind="stable").drop(columns=["_i", "_c"])
+    return out.reset_index(drop=True)

@@ -1,0 +1,248 @@
+"""The ``eventstudy`` command line: a thin layer over the library.
+
+Only click is imported at module level, so ``eventstudy --help`` starts instantly;
+pandas, numpy, yfinance and statsmodels are imported inside the commands. Every
+:class:`~eventstudy.errors.EventStudyError` becomes a one-paragraph message on stderr
+and exit code 2, with no traceback. Options can also be set through environment
+variables with the ``EVENTSTUDY_`` prefix (e.g. ``EVENTSTUDY_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from eventstudy.errors import EventStudyError
+
+MODEL_CHOICES = ("constant_mean", "market_adjusted", "market", "scholes_williams",
+                 "dimson", "factor")
+
+
+class UserError(click.ClickException):
+    """A clean error for the user: message, exit code 2."""
+
+    exit_code = 2
+
+
+class EventStudyGroup(click.Group):
+    """A click group that maps eventstudy errors to exit code 2 without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EventStudyError as exc:
+            raise UserError(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted; outputs already in place were left untouched",
+                       err=True)
+            raise SystemExit(130) from None
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _progress(enabled: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """A tqdm bar over the pipeline's stages (stderr; hidden when not a terminal)."""
+    if not enabled:
+        return (lambda _s: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=4, desc="eventstudy", unit="stage", file=sys.stderr,
+               disable=None, leave=False)
+    seen: list[str] = []
+
+    def step(name: str) -> None:
+        if seen:
+            bar.update(1)
+        seen.append(name)
+        bar.set_description(name)
+
+    def done() -> None:
+        bar.update(bar.total - bar.n)
+        bar.close()
+
+    return step, done
+
+
+@click.group(cls=EventStudyGroup,
+             context_settings={"auto_envvar_prefix": "EVENTSTUDY",
+                               "help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="eventstudy")
+def cli() -> None:
+    """Market-impact event studies from the command line.
+
+    \b
+    Typical use:
+      eventstudy events validate events/japan_us_investment.csv
+      eventstudy run events/japan_us_investment.toml --prices prices.csv --out out/
+      eventstudy report out/
+
+    Environment variables use the EVENTSTUDY_ prefix (EVENTSTUDY_CACHE_DIR, ...).
+    """
+
+
+# --------------------------------------------------------------------------- run
+@cli.command()
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Prices file (CSV or Parquet; long date,ticker,close or wide). "
+                   "Without it, prices come from the local Yahoo cache.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("out"), show_default=True, help="Output folder.")
+@click.option("--model", type=click.Choice(MODEL_CHOICES),
+              help="Override the study file's model.")
+@click.option("--tests", "tests_opt", help="Comma-separated tests, overriding the "
+              "study file (e.g. csect_t,patell,bmp).")
+@click.option("--offline", is_flag=True, help="Never touch the network; fail (exit 2) "
+              "when cached data is missing.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Price cache folder (default: the user cache dir).")
+@click.option("--plots", is_flag=True, help="Also write CAR plots to OUT/plots/.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | None,
+        tests_opt: str | None, offline: bool, cache_dir: Path | None, plots: bool,
+        quiet: bool) -> None:
+    """Run the study in STUDY_FILE (TOML) and write its outputs to --out.
+
+    Writes abnormal_returns.csv, car.csv, tests.csv, excluded.csv, diagnostics.csv,
+    summary.md and run.json, then prints a compact summary.
+    """
+    from eventstudy.engine import run_study
+
+    step, done = _progress(not quiet)
+    res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
+                          model=model, tests=_split(tests_opt), offline=offline,
+                          cache_dir=cache_dir, plots=plots, progress=step)
+    done()
+    if not quiet:
+        _print_summary(res, out_dir, info)
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _print_summary(res: Any, out_dir: Path, info: dict[str, Any]) -> None:
+    text = res.summary().as_text().splitlines()
+    limit = 40
+    if len(text) > limit + 6:
+        shown = text[: limit + 2] + [f"... {len(text) - limit - 6} more rows in "
+                                     f"{out_dir / 'summary.md'}"] + text[-4:]
+    else:
+        shown = text
+    click.echo("\n".join(shown))
+    for w in info.get("warnings", [])[:10]:
+        click.echo(f"warning: {w}", err=True)
+    if len(info.get("warnings", [])) > 10:
+        click.echo(f"warning: ... {len(info['warnings']) - 10} more in run.json",
+                   err=True)
+    click.echo(f"wrote {len(info.get('files', []))} files to {out_dir}")
+
+
+# --------------------------------------------------------------------------- events
+@cli.group()
+def events() -> None:
+    """Event catalogs: extract candidates, validate, show day 0."""
+
+
+@events.command("extract")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Candidates CSV to write.")
+@click.option("--keywords", type=click.Path(exists=True, dir_okay=False,
+                                            path_type=Path),
+              help="Entity keyword TOML (default: the built-in list, the same as "
+                   "events/keywords.toml).")
+def events_extract(paths: Sequence[Path], output: Path, keywords: Path | None) -> None:
+    """Extract candidate amounts, dates and parties from documents in PATHS.
+
+    Deterministic and offline: running it twice gives byte-identical output.
+    """
+    from eventstudy.extract import extract_candidates, load_keywords, write_candidates
+
+    df = extract_candidates(list(paths), load_keywords(keywords))
+    write_candidates(df, output)
+    counts = df["kind"].value_counts().reindex(["amount", "date", "party"]).fillna(0)
+    click.echo(f"wrote {len(df)} candidates to {output} "
+               f"({int(counts['amount'])} amounts, {int(counts['date'])} dates, "
+               f"{int(counts['party'])} parties)")
+
+
+@events.command("validate")
+@click.argument("catalog", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--universe", type=click.Path(dir_okay=False, path_type=Path),
+              help="Universe CSV for the group check (default: universe.csv beside "
+                   "the catalog, if present).")
+@click.option("--seeds", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of source documents (default: seeds/ beside events/).")
+def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) -> None:
+    """Check CATALOG: quotes verbatim in their seed, timestamps, ids, groups.
+
+    Exits 2 and lists every problem with its line number.
+    """
+    from eventstudy.events import load_universe, validate_catalog
+
+    if not catalog.is_file():
+        raise UserError(f"{catalog}: catalog not found")
+    uni = universe or catalog.parent / "universe.csv"
+    groups = set(load_universe(uni)["group"]) if uni.is_file() else None
+    problems = validate_catalog(catalog, seeds, groups)
+    if problems:
+        raise UserError(f"{catalog}: {len(problems)} problem(s)\n"
+                        + "\n".join(f"  - {p}" for p in problems))
+    click.echo(f"{catalog}: OK")
+
+
+@events.command("days")
+@click.argument("catalog", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--universe", type=click.Path(dir_okay=False, path_type=Path),
+              help="Universe CSV; its calendars are shown (default: XTKS, XKRX, "
+                   "XNYS, FX).")
+@click.option("--calendar", "calendars", multiple=True,
+              help="Calendars to show (repeatable); overrides the universe's.")
+def events_days(catalog: Path, universe: Path | None,
+                calendars: tuple[str, ...]) -> None:
+    """Print day 0 of every event on every calendar, with the rule that chose it."""
+    from eventstudy.calendar import align_events
+    from eventstudy.events import load_events, load_universe
+
+    ev = load_events(catalog)
+    cals = list(calendars)
+    if not cals and universe is not None:
+        cals = list(dict.fromkeys(load_universe(universe)["calendar"]))
+    if not cals:
+        cals = ["XTKS", "XKRX", "XNYS", "FX"]
+    table = align_events(ev, cals)
+    click.echo(table.to_string(index=False))
+
+
+# --------------------------------------------------------------------------- report
+@cli.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "latex"]),
+              default="html", show_default=True, help="Report format.")
+def report(out_dir: Path, fmt: str) -> None:
+    """Build a report from a finished run's outputs in OUT_DIR."""
+    from eventstudy.report import build_report
+
+    path = build_report(out_dir, fmt)  # type: ignore[arg-type]
+    click.echo(f"wrote {path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="eventstudy")

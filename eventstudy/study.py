@@ -1,0 +1,417 @@
+"""The study file: what a study asks for, parsed once into a frozen :class:`Study`.
+
+Format (TOML; every key has a default, so a minimal study file is three lines)::
+
+    [study]
+    events = "japan_us_investment.csv"   # relative to the TOML file
+    universe = "universe.csv"
+
+Full set of keys and defaults::
+
+    [study]
+    name = "<file stem>"
+    events = "events.csv"            # event catalog CSV
+    universe = "universe.csv"        # universe CSV (omit when events carry a ticker column)
+
+    [windows]                        # trading sessions relative to day 0, inclusive
+    estimation = [-250, -11]
+    event = [-10, 10]
+    car = [[0, 0], [0, 1], [-1, 1], [-5, 5]]
+    min_estimation_obs = 120
+
+    [model]
+    name = "market"                  # constant_mean | market_adjusted | market |
+                                     # scholes_williams | dimson | factor
+    returns = "simple"               # simple | log
+    dimson_lags = 1                  # leads and lags for dimson
+    factors = ""                     # factor file (CSV: date + factor columns) for factor
+    factor_columns = []              # which columns; default all but date and rf
+    factor_unit = "decimal"          # decimal | percent
+    rf_column = ""                   # risk-free column in the factor file, if any
+    market_factor = true             # factor model: include the security's benchmark
+
+    [tests]
+    names = ["csect_t", "patell", "bmp"]
+    bootstrap_reps = 999
+    seed = 12345
+
+    [conventions]
+    profile = "textbook"             # textbook | estudy2 (sets the three below)
+    sigma_dof = "model"              # model (L-k) | sample (L-1)
+    forecast_error = true            # prediction-error correction in SAR and CAR variance
+    market_moments = "firm"          # firm | window
+    aggregation = "car"              # car | bhar
+    weights = ""                     # value-weight column in the universe, "" = equal
+
+    [confounding]
+    action = "flag"                  # flag | exclude
+
+    [data]
+    source = "yahoo"                 # yahoo | file
+    prices = ""                      # prices file for source = "file", relative path
+    price_field = "adjusted"         # adjusted | close (for cached Yahoo data)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+from eventstudy.errors import StudyFileError, UnknownNameError, WindowError
+
+ModelName = Literal[
+    "constant_mean", "market_adjusted", "market", "scholes_williams", "dimson", "factor"
+]
+ReturnType = Literal["simple", "log"]
+SigmaDof = Literal["model", "sample"]
+MarketMoments = Literal["firm", "window"]
+Aggregation = Literal["car", "bhar"]
+Profile = Literal["textbook", "estudy2"]
+ConfoundAction = Literal["flag", "exclude"]
+DataSource = Literal["yahoo", "file"]
+
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Estimation, event and CAR windows in trading sessions relative to day 0.
+
+    Parameters
+    ----------
+    estimation
+        Inclusive ``(start, end)``, e.g. ``(-250, -11)``.
+    event
+        Inclusive ``(start, end)``, e.g. ``(-10, 10)``.
+    car
+        CAR windows, each inclusive and inside the event window.
+    min_estimation_obs
+        Minimum number of usable estimation returns for a pair to be kept.
+
+    Raises
+    ------
+    WindowError
+        If a window is reversed, the estimation window overlaps or follows the event
+        window, a CAR window leaves the event window, or ``min_estimation_obs`` exceeds
+        the estimation window's length.
+
+    Examples
+    --------
+    >>> Windows((-250, -11), (-10, 10), ((0, 0), (-1, 1)), 120).estimation_length
+    240
+    """
+
+    estimation: tuple[int, int] = (-250, -11)
+    event: tuple[int, int] = (-10, 10)
+    car: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (-1, 1), (-5, 5))
+    min_estimation_obs: int = 120
+
+    def __post_init__(self) -> None:
+        e0, e1 = self.estimation
+        w0, w1 = self.event
+        if e0 > e1:
+            raise WindowError(f"estimation window {list(self.estimation)} is reversed; "
+                              "write it as [start, end] with start <= end")
+        if w0 > w1:
+            raise WindowError(f"event window {list(self.event)} is reversed; write it "
+                              "as [start, end] with start <= end")
+        if e1 >= w0:
+            raise WindowError(
+                f"estimation window {list(self.estimation)} overlaps or follows the "
+                f"event window {list(self.event)}; end the estimation window before "
+                f"day {w0}"
+            )
+        for c in self.car:
+            if c[0] > c[1] or c[0] < w0 or c[1] > w1:
+                raise WindowError(
+                    f"CAR window {list(c)} must satisfy start <= end and lie inside "
+                    f"the event window {list(self.event)}"
+                )
+        if self.min_estimation_obs < 3:
+            raise WindowError("min_estimation_obs must be at least 3")
+        if self.min_estimation_obs > self.estimation_length:
+            raise WindowError(
+                f"min_estimation_obs = {self.min_estimation_obs} exceeds the "
+                f"estimation window's {self.estimation_length} sessions"
+            )
+
+    @property
+    def estimation_length(self) -> int:
+        """Number of sessions in the estimation window."""
+        return self.estimation[1] - self.estimation[0] + 1
+
+    @property
+    def event_length(self) -> int:
+        """Number of sessions in the event window."""
+        return self.event[1] - self.event[0] + 1
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Statistical conventions, with textbook defaults.
+
+    Parameters
+    ----------
+    sigma_dof
+        ``"model"``: residual variance divides by L - k (textbook, e.g. L - 2 for the
+        market model). ``"sample"``: divides by L - 1 (R's ``sd()``, as estudy2).
+    forecast_error
+        Include the estimation-error (prediction-error) term in the variance of each AR
+        and CAR (Campbell, Lo & MacKinlay 1997, sec. 4.4). Default True.
+    market_moments
+        ``"firm"``: the regressor means and sums of squares in the prediction-error
+        term use the firm's own complete-case estimation days (textbook). ``"window"``:
+        all estimation-window days of the regressors (estudy2).
+    aggregation
+        ``"car"``: cumulative abnormal return as a sum (default). ``"bhar"``:
+        buy-and-hold, prod(1 + R) - prod(1 + normal).
+    weights
+        Universe column with value weights for aggregate means; empty for equal weights.
+    """
+
+    sigma_dof: SigmaDof = "model"
+    forecast_error: bool = True
+    market_moments: MarketMoments = "firm"
+    aggregation: Aggregation = "car"
+    weights: str = ""
+
+    @classmethod
+    def profile(cls, name: Profile) -> Conventions:
+        """Return a named profile: ``textbook`` or ``estudy2``.
+
+        Examples
+        --------
+        >>> Conventions.profile("estudy2").sigma_dof
+        'sample'
+        """
+        if name == "textbook":
+            return cls()
+        if name == "estudy2":
+            return cls(sigma_dof="sample", forecast_error=True, market_moments="window")
+        raise UnknownNameError(f"unknown conventions profile {name!r}; use textbook "
+                               "or estudy2")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The normal-return model and its options."""
+
+    name: ModelName = "market"
+    returns: ReturnType = "simple"
+    dimson_lags: int = 1
+    factors: Path | None = None
+    factor_columns: tuple[str, ...] = ()
+    factor_unit: Literal["decimal", "percent"] = "decimal"
+    rf_column: str = ""
+    market_factor: bool = True
+
+
+@dataclass(frozen=True)
+class Study:
+    """A parsed, validated study file. Paths are absolute.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "s.toml").write_text('[study]\\nevents = "e.csv"\\nuniverse = "u.csv"\\n')
+    >>> s = load_study(d / "s.toml")
+    >>> s.windows.estimation, s.model.name
+    ((-250, -11), 'market')
+    """
+
+    path: Path | None
+    name: str
+    events: Path
+    universe: Path | None
+    windows: Windows = field(default_factory=Windows)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    tests: tuple[str, ...] = ("csect_t", "patell", "bmp")
+    bootstrap_reps: int = 999
+    seed: int = 12345
+    profile: Profile = "textbook"
+    conventions: Conventions = field(default_factory=Conventions)
+    confounding: ConfoundAction = "flag"
+    source: DataSource = "yahoo"
+    prices: Path | None = None
+    price_field: Literal["adjusted", "close"] = "adjusted"
+
+    def with_updates(self, **changes: Any) -> Study:
+        """Return a copy with some fields replaced."""
+        return replace(self, **changes)
+
+
+_KNOWN = {
+    "study": {"name", "events", "universe"},
+    "windows": {"estimation", "event", "car", "min_estimation_obs"},
+    "model": {"name", "returns", "dimson_lags", "factors", "factor_columns",
+              "factor_unit", "rf_column", "market_factor"},
+    "tests": {"names", "bootstrap_reps", "seed"},
+    "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
+                    "aggregation", "weights"},
+    "confounding": {"action"},
+    "data": {"source", "prices", "price_field"},
+}
+
+
+def _choice(value: Any, options: tuple[str, ...], key: str, path: str) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise UnknownNameError(
+            f"{key} = {value!r} is not valid; choose one of {', '.join(options)}",
+            path=path,
+        )
+    return value
+
+
+def _pair(value: Any, key: str, path: str) -> tuple[int, int]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise WindowError(f"{key} must be a list of two integers like [-250, -11], "
+                          f"got {value!r}", path=path)
+    return (int(value[0]), int(value[1]))
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study TOML file.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    StudyFileError
+        Missing file, broken TOML or an unknown section/key.
+    UnknownNameError
+        Unknown model, test, return type or convention name.
+    WindowError
+        A window that does not make sense.
+    """
+    from eventstudy.inference import TESTS
+
+    p = Path(path)
+    sp = str(path)
+    if not p.is_file():
+        raise StudyFileError("study file not found; check the path", path=sp)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyFileError(f"not valid TOML ({exc}); fix the syntax", path=sp) from exc
+    except UnicodeDecodeError as exc:
+        raise StudyFileError("not a UTF-8 text file", path=sp) from exc
+    for section, body in raw.items():
+        if section not in _KNOWN:
+            raise StudyFileError(
+                f"unknown section [{section}]; known sections: "
+                f"{', '.join(sorted(_KNOWN))}", path=sp)
+        if not isinstance(body, dict):
+            raise StudyFileError(f"[{section}] must be a table", path=sp)
+        unknown = set(body) - _KNOWN[section]
+        if unknown:
+            raise StudyFileError(
+                f"unknown key(s) {', '.join(sorted(unknown))} in [{section}]; known: "
+                f"{', '.join(sorted(_KNOWN[section]))}", path=sp)
+    base = p.resolve().parent
+    st = raw.get("study", {})
+    win = raw.get("windows", {})
+    mod = raw.get("model", {})
+    tst = raw.get("tests", {})
+    conv = raw.get("conventions", {})
+    data = raw.get("data", {})
+    conf = raw.get("confounding", {})
+
+    defaults = Windows()
+    car_raw = win.get("car", [list(c) for c in defaults.car])
+    if not isinstance(car_raw, list) or not car_raw:
+        raise WindowError("car must be a non-empty list of [start, end] pairs",
+                          path=sp)
+    windows = Windows(
+        estimation=_pair(win.get("estimation", list(defaults.estimation)),
+                         "estimation", sp),
+        event=_pair(win.get("event", list(defaults.event)), "event", sp),
+        car=tuple(_pair(c, "car", sp) for c in car_raw),
+        min_estimation_obs=int(win.get("min_estimation_obs",
+                                       defaults.min_estimation_obs)),
+    )
+    try:
+        windows = Windows(windows.estimation, windows.event, windows.car,
+                          windows.min_estimation_obs)
+    except WindowError as exc:
+        raise WindowError(str(exc), path=sp) from exc
+
+    factors = mod.get("factors", "")
+    model = ModelSpec(
+        name=cast(ModelName, _choice(mod.get("name", "market"), MODEL_NAMES,
+                                     "model.name", sp)),
+        returns=cast(ReturnType, _choice(mod.get("returns", "simple"),
+                                         ("simple", "log"), "model.returns", sp)),
+        dimson_lags=int(mod.get("dimson_lags", 1)),
+        factors=(base / factors) if factors else None,
+        factor_columns=tuple(mod.get("factor_columns", [])),
+        factor_unit=cast(Literal["decimal", "percent"],
+                         _choice(mod.get("factor_unit", "decimal"),
+                                 ("decimal", "percent"), "model.factor_unit", sp)),
+        rf_column=str(mod.get("rf_column", "")),
+        market_factor=bool(mod.get("market_factor", True)),
+    )
+    if model.name == "factor" and model.factors is None:
+        raise StudyFileError("model.name = 'factor' needs model.factors = "
+                             "'<factor file>'", path=sp)
+    if model.dimson_lags < 1:
+        raise StudyFileError("model.dimson_lags must be >= 1", path=sp)
+
+    names = tst.get("names", ["csect_t", "patell", "bmp"])
+    if isinstance(names, str):
+        names = [names]
+    for n in names:
+        _choice(n, tuple(TESTS), "tests.names", sp)
+
+    profile = cast(Profile, _choice(conv.get("profile", "textbook"),
+                                    ("textbook", "estudy2"), "conventions.profile", sp))
+    base_conv = Conventions.profile(profile)
+    conventions = Conventions(
+        sigma_dof=cast(SigmaDof, _choice(conv.get("sigma_dof", base_conv.sigma_dof),
+                                         ("model", "sample"),
+                                         "conventions.sigma_dof", sp)),
+        forecast_error=bool(conv.get("forecast_error", base_conv.forecast_error)),
+        market_moments=cast(MarketMoments,
+                            _choice(conv.get("market_moments",
+                                             base_conv.market_moments),
+                                    ("firm", "window"),
+                                    "conventions.market_moments", sp)),
+        aggregation=cast(Aggregation, _choice(conv.get("aggregation", "car"),
+                                              ("car", "bhar"),
+                                              "conventions.aggregation", sp)),
+        weights=str(conv.get("weights", "")),
+    )
+    prices = data.get("prices", "")
+    universe = st.get("universe", "universe.csv")
+    return Study(
+        path=p.resolve(),
+        name=str(st.get("name", p.stem)),
+        events=base / str(st.get("events", "events.csv")),
+        universe=(base / str(universe)) if universe else None,
+        windows=windows,
+        model=model,
+        tests=tuple(names),
+        bootstrap_reps=int(tst.get("bootstrap_reps", 999)),
+        seed=int(tst.get("seed", 12345)),
+        profile=profile,
+        conventions=conventions,
+        confounding=cast(ConfoundAction, _choice(conf.get("action", "flag"),
+                                                 ("flag", "exclude"),
+                                                 "confounding.action", sp)),
+        source=cast(DataSource, _choice(data.get("source", "yahoo"),
+                                        ("yahoo", "file"), "data.source", sp)),
+        prices=(base / prices) if prices else None,
+        price_field=cast(Literal["adjusted", "close"],
+                         _choice(data.get("price_field", "adjusted"),
+                                 ("adjusted", "close"), "data.price_field", sp)),
+    )
