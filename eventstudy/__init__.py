@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "EventStudy": "eventstudy.engine",
-    "run_study": "eventstudy.engine",
+    "run_study": "eventstudy.runner",
     "EventStudyResults": "eventstudy.results",
     "Study": "eventstudy.study",
     "Windows": "eventstudy.study",
@@ -33,11 +33,29 @@ _EXPORTS = {
     "Summary": "eventstudy.report",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [
+    "MODELS",
+    "TESTS",
+    "Conventions",
+    "EventStudy",
+    "EventStudyResults",
+    "ModelSpec",
+    "Study",
+    "Summary",
+    "Windows",
+    "__version__",
+    "align_events",
+    "load_events",
+    "load_prices",
+    "load_study",
+    "load_universe",
+    "run_study",
+]
 
 if TYPE_CHECKING:
     from eventstudy.calendar import align_events
-    from eventstudy.engine import EventStudy, run_study
+    from eventstudy.engine import EventStudy
+    from eventstudy.runner import run_study
     from eventstudy.events import load_events, load_universe
     from eventstudy.inference import TESTS
     from eventstudy.models import MODELS

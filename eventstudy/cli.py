@@ -118,7 +118,7 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     Writes abnormal_returns.csv, car.csv, tests.csv, excluded.csv, diagnostics.csv,
     summary.md and run.json, then prints a compact summary.
     """
-    from eventstudy.engine import run_study
+    from eventstudy.runner import run_study
 
     step, done = _progress(not quiet)
     res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
