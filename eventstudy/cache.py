@@ -1,0 +1,920 @@
+"""Local Parquet cache of daily prices, one file per ticker.
+
+The cache sits between a price provider (e.g. :class:`eventstudy.yahoo.YahooProvider`)
+and the rest of the package. :meth:`PriceCache.update` downloads only what is missing,
+and :meth:`PriceCache.load_panel` returns the canonical wide price frame.
+
+Long price frame (the provider contract)
+----------------------------------------
+A provider's ``fetch_partial(tickers, start, end)`` returns ``(frame, failures)``:
+``frame`` has the columns :data:`LONG_COLUMNS` (``date, ticker, close, adj_close,
+dividends, splits, volume``), one row per ticker and trading date in ``[start, end]``
+(both inclusive), ``date`` tz-naive and normalised, prices float64, sorted by
+``(ticker, date)``. ``close`` is the split-adjusted close, ``adj_close`` the split- and
+dividend-adjusted close, ``dividends`` the cash dividend per share on its ex-date (0.0
+on other days), ``splits`` the split ratio on its ex-date (0.0 on other days).
+``failures`` maps every ticker that returned no data to a reason.
+
+Canonical wide price frame (the contract with the rest of the package)
+----------------------------------------------------------------------
+Index: a tz-naive, normalised, sorted, unique ``DatetimeIndex`` (``datetime64[ns]``)
+named ``date``. Columns: flat ``str`` tickers in the requested order. Values: float64.
+Missing: NaN (never 0, never forward-filled).
+
+On-disk layout
+--------------
+::
+
+    <root>/
+      .lock                        filelock.FileLock held while updating
+      prices/<name>.parquet        one table per ticker
+
+``<name>`` is the ticker percent-encoded with :func:`urllib.parse.quote` (``safe=""``),
+so ``^TOPX`` becomes ``%5ETOPX`` and ``JPY=X`` becomes ``JPY%3DX``; see
+:func:`ticker_to_filename` and :func:`filename_to_ticker`. Each table has the columns
+``date`` (timestamp[ns]), ``close``, ``adj_close``, ``dividends``, ``splits``,
+``volume`` (float64), one row per date, sorted. Download metadata is kept in the
+Parquet key-value metadata under the key ``eventstudy`` (JSON), never in the table::
+
+    {"format": 1, "ticker": "7203.T", "fetched_at": "2026-11-22T10:00:00+00:00",
+     "requested_start": "2023-01-02", "complete_through": "2026-11-20"}
+
+Every file is written atomically: to a temporary file in the same directory, flushed,
+``fsync``-ed and moved into place with :func:`os.replace`, under the cache lock. A
+failed or interrupted fetch or write leaves every existing file byte-identical.
+
+Coverage rule ("nothing to download")
+-------------------------------------
+A ticker's cache *covers* ``[start, end]`` when ``lo <= start`` and ``hi >= end``, where
+
+- ``lo = min(first cached date, requested_start)``: ``requested_start`` is the
+  earliest start ever fetched successfully, so a ticker that listed after it
+  (an IPO) is not fetched again and again for days that do not exist;
+- ``hi = max(last cached date, complete_through)``: ``complete_through`` is the
+  latest ``end`` ever fetched successfully, capped at the day before the UTC date
+  of that fetch. A fetch made on day D therefore vouches for weekends and
+  holidays up to its ``end`` only when ``end`` was already over everywhere, so a
+  request ending today is fetched again later today, while a request ending on a
+  past weekend or holiday is not fetched again.
+
+:meth:`PriceCache.update` never calls the provider for a ticker whose cache covers
+the request, so a second identical update downloads nothing.
+
+Extending and re-based adjustments
+----------------------------------
+When the request reaches past one end of the cached span only, just that side is
+fetched, *overlapping* the cache by one date (the first or last cached date), so a
+healthy ticker always returns at least one row. The overlap is compared with the
+cache: if the ratio ``adj_close / close`` on it differs by more than 1e-9 relative,
+or a dividend or split differs on it or appears after the last cached date, the
+cached adjusted prices are stale (Yahoo re-bases all earlier adjusted closes when a
+dividend or split arrives) and the ticker's whole span is fetched again instead of
+being spliced. Otherwise the new rows are spliced on, newer values winning on the
+overlap (which also replaces a live intraday bar cached during its own session).
+When the request reaches past both ends, the whole requested span is fetched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, get_args
+from urllib.parse import quote, unquote
+
+import filelock
+import numpy as np
+import pandas as pd
+import platformdirs
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
+
+__all__ = [
+    "LONG_COLUMNS",
+    "PRICE_FIELDS",
+    "CacheEntry",
+    "DateLike",
+    "Field",
+    "PriceCache",
+    "PriceProvider",
+    "TickerUpdate",
+    "UpdateReport",
+    "as_day",
+    "default_cache_dir",
+    "empty_long_frame",
+    "filename_to_ticker",
+    "ticker_to_filename",
+]
+
+DateLike = str | dt.date | pd.Timestamp
+"""A calendar date: ``"2024-01-31"``, :class:`datetime.date` or a tz-naive midnight
+:class:`pandas.Timestamp`."""
+
+Field = Literal["close", "adj_close", "dividends", "splits", "volume"]
+"""A price field stored in the cache."""
+
+PRICE_FIELDS: tuple[Field, ...] = get_args(Field)
+"""The price fields, in storage order."""
+
+LONG_COLUMNS: tuple[str, ...] = ("date", "ticker", *PRICE_FIELDS)
+"""Columns of the long price frame returned by providers."""
+
+ProgressCallback = Callable[[str], object]
+"""Called with each ticker once :meth:`PriceCache.update` is done with it."""
+
+RATIO_TOLERANCE = 1e-9
+"""Relative change of ``adj_close / close`` on an overlapping date that means the
+cached adjusted prices were re-based."""
+
+_FORMAT = 1
+_META_KEY = b"eventstudy"
+_SUFFIX = ".parquet"
+_TABLE_COLUMNS: tuple[str, ...] = ("date", *PRICE_FIELDS)
+_SCHEMA = pa.schema(
+    [pa.field("date", pa.timestamp("ns"))]
+    + [pa.field(name, pa.float64()) for name in PRICE_FIELDS]
+)
+_ONE_DAY = pd.Timedelta(days=1)
+_NO_ROWS = "the provider returned no rows"
+
+
+class PriceProvider(Protocol):
+    """Anything that can download daily prices into the long price frame."""
+
+    def fetch_partial(
+        self, tickers: Sequence[str], start: DateLike, end: DateLike
+    ) -> tuple[pd.DataFrame, dict[str, str]]:
+        """Return ``(long frame, {failed ticker: reason})`` for ``[start, end]``."""
+        ...
+
+
+def default_cache_dir() -> Path:
+    """Return the per-user cache directory of eventstudy.
+
+    Returns
+    -------
+    pathlib.Path
+        ``platformdirs.user_cache_dir("eventstudy")``, e.g. ``~/.cache/eventstudy``
+        on Linux. It is not created. The CLI overrides it with ``--cache-dir`` or
+        ``EVENTSTUDY_CACHE_DIR``; the library never reads the environment.
+    """
+    return Path(platformdirs.user_cache_dir("eventstudy", appauthor=False))
+
+
+def ticker_to_filename(ticker: str) -> str:
+    """Return the file name (without directory) that stores ``ticker``.
+
+    Parameters
+    ----------
+    ticker
+        A ticker such as ``"7203.T"``, ``"^TOPX"`` or ``"JPY=X"``.
+
+    Returns
+    -------
+    str
+        The percent-encoded ticker plus ``.parquet``; letters, digits and ``_.-~``
+        are kept, everything else (``^``, ``=``, ``/``, ``%``...) is encoded, so the
+        mapping is reversible with :func:`filename_to_ticker`.
+
+    Examples
+    --------
+    >>> ticker_to_filename("^TOPX"), ticker_to_filename("JPY=X")
+    ('%5ETOPX.parquet', 'JPY%3DX.parquet')
+    """
+    if not ticker or ticker != ticker.strip():
+        raise InputError(f"invalid ticker {ticker!r}: it must be a non-empty string")
+    return quote(ticker, safe="") + _SUFFIX
+
+
+def filename_to_ticker(name: str) -> str:
+    """Invert :func:`ticker_to_filename`.
+
+    Examples
+    --------
+    >>> filename_to_ticker("%5ETOPX.parquet")
+    '^TOPX'
+    """
+    return unquote(name.removesuffix(_SUFFIX))
+
+
+def as_day(value: DateLike, name: str) -> pd.Timestamp:
+    """Parse a date at the API boundary.
+
+    Parameters
+    ----------
+    value
+        A date string, :class:`datetime.date` or :class:`pandas.Timestamp`.
+    name
+        The parameter name, used in error messages.
+
+    Returns
+    -------
+    pandas.Timestamp
+        A tz-naive midnight timestamp (nanosecond resolution).
+
+    Raises
+    ------
+    InputError
+        If ``value`` is not a date, is tz-aware or is not at midnight.
+    """
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}={value!r} is not a date (use YYYY-MM-DD)") from exc
+    if pd.isna(stamp):
+        raise InputError(f"{name} is missing (use YYYY-MM-DD)")
+    if stamp.tzinfo is not None:
+        raise InputError(f"{name}={value!r} is tz-aware; pass a calendar date")
+    if stamp != stamp.normalize():
+        raise InputError(f"{name}={value!r} is not at midnight; pass a calendar date")
+    return stamp.as_unit("ns")
+
+
+def empty_long_frame() -> pd.DataFrame:
+    """Return an empty long price frame with the right columns and dtypes."""
+    columns: dict[str, pd.Series] = {
+        "date": pd.Series([], dtype="datetime64[ns]"),
+        "ticker": pd.Series([], dtype=object),
+    }
+    for name in PRICE_FIELDS:
+        columns[name] = pd.Series([], dtype="float64")
+    return pd.DataFrame(columns)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What the cache holds for one ticker.
+
+    Attributes
+    ----------
+    ticker
+        The ticker.
+    path
+        Its Parquet file.
+    rows
+        Number of cached dates.
+    first, last
+        First and last cached dates.
+    start, end
+        The span the cache vouches for (see the module's coverage rule).
+    fetched_at
+        UTC time of the last download written for this ticker.
+    """
+
+    ticker: str
+    path: Path
+    rows: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+    start: pd.Timestamp
+    end: pd.Timestamp
+    fetched_at: pd.Timestamp
+
+    def covers(self, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        """Whether ``[start, end]`` lies inside the vouched-for span."""
+        return self.start <= start and self.end >= end
+
+
+@dataclass(frozen=True)
+class TickerUpdate:
+    """The outcome of :meth:`PriceCache.update` for one ticker.
+
+    Attributes
+    ----------
+    ticker
+        The ticker.
+    rows_added
+        Number of dates in the cache now that were not there before.
+    refetched
+        True when the ticker's whole span was downloaded and replaced the cached
+        table (adjusted prices were re-based, or the request reached past both ends
+        of the cached span), instead of new rows being spliced on.
+    downloaded
+        Whether the provider was asked for this ticker at all.
+    failed
+        Why the ticker could not be updated (its file is then unchanged), or None.
+    """
+
+    ticker: str
+    rows_added: int = 0
+    refetched: bool = False
+    downloaded: bool = False
+    failed: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """The outcome of :meth:`PriceCache.update`.
+
+    Attributes
+    ----------
+    results
+        One :class:`TickerUpdate` per requested ticker, in request order.
+    provider_calls
+        How many times the provider was called; 0 when the cache already covered
+        the request.
+    """
+
+    results: tuple[TickerUpdate, ...]
+    provider_calls: int
+
+    @property
+    def downloaded(self) -> bool:
+        """Whether anything was downloaded at all."""
+        return self.provider_calls > 0
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Failed tickers and their reasons (empty when everything succeeded)."""
+        return {r.ticker: r.failed for r in self.results if r.failed is not None}
+
+    @property
+    def rows_added(self) -> int:
+        """Total number of dates added over all tickers."""
+        return sum(r.rows_added for r in self.results)
+
+    def __getitem__(self, ticker: str) -> TickerUpdate:
+        """Return the result of one ticker."""
+        for result in self.results:
+            if result.ticker == ticker:
+                return result
+        raise KeyError(ticker)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per ticker: ``ticker, rows_added, refetched, downloaded,
+        failed``."""
+        columns = ["ticker", "rows_added", "refetched", "downloaded", "failed"]
+        rows = [
+            (r.ticker, r.rows_added, r.refetched, r.downloaded, r.failed)
+            for r in self.results
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A cached table with its metadata."""
+
+    frame: pd.DataFrame
+    requested_start: pd.Timestamp
+    complete_through: pd.Timestamp
+    fetched_at: pd.Timestamp
+
+    @property
+    def first(self) -> pd.Timestamp:
+        return pd.Timestamp(self.frame["date"].iloc[0])
+
+    @property
+    def last(self) -> pd.Timestamp:
+        return pd.Timestamp(self.frame["date"].iloc[-1])
+
+    @property
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return (
+            min(self.first, self.requested_start),
+            max(self.last, self.complete_through),
+        )
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _unique(tickers: Iterable[str]) -> list[str]:
+    if isinstance(tickers, str):
+        raise InputError(f"tickers must be a list, not the string {tickers!r}")
+    out: list[str] = []
+    for ticker in tickers:
+        if not isinstance(ticker, str) or not ticker.strip():
+            raise InputError(f"invalid ticker {ticker!r}: use a non-empty string")
+        if ticker not in out:
+            out.append(ticker)
+    return out
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    return stamp.strftime("%Y-%m-%d")
+
+
+class PriceCache:
+    """A directory of per-ticker Parquet price tables.
+
+    Parameters
+    ----------
+    root
+        The cache directory (e.g. :func:`default_cache_dir`). Created on first write.
+    lock_timeout
+        Seconds to wait for the cache lock held by another process during
+        :meth:`update`; negative waits forever.
+    now
+        Returns the current time as an aware :class:`datetime.datetime`; injectable
+        for tests. It only feeds ``fetched_at`` and the coverage rule.
+
+    Notes
+    -----
+    Reads take no lock: files are replaced atomically, so a reader sees either the
+    old or the new table. Updates hold ``<root>/.lock`` from planning to the last
+    write, so two processes updating the same cache run one after the other and the
+    second downloads only what the first did not.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = PriceCache(tempfile.mkdtemp())
+    >>> cache.read("7203.T") is None
+    True
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        lock_timeout: float = -1.0,
+        now: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+        self._now = now
+
+    def __repr__(self) -> str:
+        return f"PriceCache({str(self.root)!r})"
+
+    @property
+    def prices_dir(self) -> Path:
+        """The directory holding the per-ticker tables."""
+        return self.root / "prices"
+
+    def path(self, ticker: str) -> Path:
+        """Return the file that stores ``ticker`` (it may not exist)."""
+        return self.prices_dir / ticker_to_filename(ticker)
+
+    def tickers(self) -> list[str]:
+        """Return the cached tickers, sorted."""
+        if not self.prices_dir.is_dir():
+            return []
+        names = [
+            p.name
+            for p in self.prices_dir.iterdir()
+            if p.suffix == _SUFFIX and not p.name.startswith(".")
+        ]
+        return sorted(filename_to_ticker(name) for name in names)
+
+    # ----------------------------------------------------------------- reading
+
+    def _load(self, ticker: str) -> _Stored | None:
+        path = self.path(ticker)
+        try:
+            table = pq.read_table(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, pa.ArrowException) as exc:
+            raise PriceDataError(
+                f"cannot read the cached prices of {ticker}: {exc}. Delete the file "
+                "and fetch the ticker again.",
+                path=str(path),
+            ) from exc
+        raw_meta = (table.schema.metadata or {}).get(_META_KEY)
+        missing = [c for c in _TABLE_COLUMNS if c not in table.column_names]
+        if raw_meta is None or missing or table.num_rows == 0:
+            raise PriceDataError(
+                f"{path.name} is not an eventstudy price table (missing metadata, "
+                f"columns {missing} or rows). Delete it and fetch {ticker} again.",
+                path=str(path),
+            )
+        meta: dict[str, Any] = json.loads(raw_meta)
+        frame = table.select(list(_TABLE_COLUMNS)).to_pandas()
+        frame["date"] = frame["date"].astype("datetime64[ns]")
+        return _Stored(
+            frame=frame,
+            requested_start=pd.Timestamp(meta["requested_start"]),
+            complete_through=pd.Timestamp(meta["complete_through"]),
+            fetched_at=pd.Timestamp(meta["fetched_at"]),
+        )
+
+    def read(self, ticker: str) -> pd.DataFrame | None:
+        """Return the cached table of ``ticker``.
+
+        Parameters
+        ----------
+        ticker
+            The ticker.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            Columns ``date, close, adj_close, dividends, splits, volume``, one row
+            per cached date, sorted; None when the ticker is not cached.
+
+        Raises
+        ------
+        PriceDataError
+            If the file exists but is not a readable eventstudy price table.
+        """
+        stored = self._load(ticker)
+        return None if stored is None else stored.frame
+
+    def info(self, ticker: str) -> CacheEntry | None:
+        """Return what the cache holds for ``ticker`` (None when not cached)."""
+        stored = self._load(ticker)
+        if stored is None:
+            return None
+        start, end = stored.span
+        return CacheEntry(
+            ticker=ticker,
+            path=self.path(ticker),
+            rows=len(stored.frame),
+            first=stored.first,
+            last=stored.last,
+            start=start,
+            end=end,
+            fetched_at=stored.fetched_at,
+        )
+
+    def coverage(self, ticker: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """Return the span ``(start, end)`` the cache vouches for, or None.
+
+        The span may reach past the first and last cached dates: see the coverage
+        rule in the module docstring. :meth:`info` gives the cached dates too.
+        """
+        stored = self._load(ticker)
+        return None if stored is None else stored.span
+
+    # ----------------------------------------------------------------- writing
+
+    def _write(
+        self,
+        ticker: str,
+        frame: pd.DataFrame,
+        *,
+        old: _Stored | None,
+        fetch_range: tuple[pd.Timestamp, pd.Timestamp],
+        now: dt.datetime,
+    ) -> None:
+        today_utc = pd.Timestamp(now.astimezone(dt.UTC).date())
+        requested_start = fetch_range[0]
+        complete_through = min(fetch_range[1], today_utc - _ONE_DAY)
+        if old is not None:
+            requested_start = min(requested_start, old.requested_start)
+            complete_through = max(complete_through, old.complete_through)
+        meta = {
+            "format": _FORMAT,
+            "ticker": ticker,
+            "fetched_at": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            "requested_start": _day(requested_start),
+            "complete_through": _day(complete_through),
+        }
+        table = pa.Table.from_pandas(
+            frame.loc[:, list(_TABLE_COLUMNS)], schema=_SCHEMA, preserve_index=False
+        )
+        table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
+        _write_atomic(table, self.path(ticker))
+
+    # ----------------------------------------------------------------- updating
+
+    def update(
+        self,
+        provider: PriceProvider,
+        tickers: Sequence[str],
+        start: DateLike,
+        end: DateLike,
+        progress: ProgressCallback | None = None,
+        *,
+        full: bool = False,
+    ) -> UpdateReport:
+        """Download what the cache lacks for ``tickers`` over ``[start, end]``.
+
+        Parameters
+        ----------
+        provider
+            A :class:`PriceProvider`, e.g. :class:`eventstudy.yahoo.YahooProvider`.
+        tickers
+            The tickers to update.
+        start, end
+            The inclusive date range needed.
+        progress
+            Called with each ticker when it is done (e.g. to advance a tqdm bar).
+        full
+            Re-download each ticker's whole span (the request joined with what is
+            cached) even when the cache covers the request, e.g. to pick up Yahoo's
+            corrections of old history, which incremental updates cannot see.
+
+        Returns
+        -------
+        UpdateReport
+            Per ticker: rows added, whether the whole span was re-fetched, whether
+            it was downloaded at all, and why it failed. Failures do not raise: the
+            failed tickers' files are left byte-identical.
+
+        Raises
+        ------
+        InputError
+            If a date or ticker is invalid or ``start > end``.
+        filelock.Timeout
+            If another process holds the lock for longer than ``lock_timeout``.
+
+        Notes
+        -----
+        The provider is called once per distinct date range (tickers needing the
+        same range are batched) and never for a ticker whose cache covers the
+        request. See the module docstring for the coverage and splice rules.
+        """
+        first_day, last_day = as_day(start, "start"), as_day(end, "end")
+        if first_day > last_day:
+            raise InputError(f"start {_day(first_day)} is after end {_day(last_day)}")
+        wanted = _unique(tickers)
+        self.prices_dir.mkdir(parents=True, exist_ok=True)
+        results: dict[str, TickerUpdate] = {}
+        calls = 0
+
+        def done(result: TickerUpdate) -> None:
+            results[result.ticker] = result
+            if progress is not None:
+                progress(result.ticker)
+
+        with filelock.FileLock(self.root / ".lock", timeout=self.lock_timeout):
+            stored = {ticker: self._load(ticker) for ticker in wanted}
+            whole: dict[str, bool] = {}
+            why: dict[str, str] = {}
+            pending: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
+            for ticker in wanted:
+                plan = _plan(stored[ticker], first_day, last_day, full=full)
+                if plan is None:
+                    done(TickerUpdate(ticker))
+                else:
+                    pending.setdefault(plan[0], []).append(ticker)
+                    whole[ticker] = plan[1]
+
+            # Round 1 fetches what is missing; round 2 re-fetches the whole span of
+            # tickers whose new rows could not be spliced on.
+            while pending:
+                again: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
+                for fetch_range, group in pending.items():
+                    now = self._now()
+                    fetched, failures = provider.fetch_partial(group, *fetch_range)
+                    calls += 1
+                    frames = _split_long(fetched)
+                    for ticker in group:
+                        new, old = frames.get(ticker), stored[ticker]
+                        if new is None:
+                            reason = failures.get(ticker, _NO_ROWS)
+                            if ticker in why:
+                                reason += f" (while re-fetching: {why[ticker]})"
+                            done(TickerUpdate(ticker, downloaded=True, failed=reason))
+                            continue
+                        if old is not None and not whole[ticker]:
+                            conflict = _splice_conflict(old.frame, new)
+                            if conflict is not None:
+                                lo, hi = old.span
+                                span = (min(first_day, lo), max(last_day, hi))
+                                again.setdefault(span, []).append(ticker)
+                                whole[ticker], why[ticker] = True, conflict
+                                continue
+                            new = _splice(old.frame, new)
+                        self._write(
+                            ticker, new, old=old, fetch_range=fetch_range, now=now
+                        )
+                        added = len(new) if old is None else _count_new_dates(old, new)
+                        refetched = old is not None and whole[ticker]
+                        done(TickerUpdate(ticker, added, refetched, downloaded=True))
+                pending = again
+
+        return UpdateReport(tuple(results[t] for t in wanted), calls)
+
+    # ----------------------------------------------------------------- panels
+
+    def load_panel(
+        self,
+        tickers: Sequence[str],
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        field: Field = "adj_close",
+        *,
+        provider: PriceProvider | None = None,
+        offline: bool = False,
+    ) -> pd.DataFrame:
+        """Return the canonical wide price frame of ``tickers`` from the cache.
+
+        Parameters
+        ----------
+        tickers
+            The tickers, in the column order wanted (duplicates are dropped).
+        start, end
+            Inclusive date range; None means from the first / to the last cached
+            date.
+        field
+            The price field: ``"adj_close"`` (default), ``"close"``, ``"volume"``,
+            ``"dividends"`` or ``"splits"``.
+        provider
+            If given and ``offline`` is False, :meth:`update` is called first
+            (``start`` and ``end`` are then required).
+        offline
+            Never call the provider: use the cache only.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``date`` (tz-naive, normalised, sorted, unique, ``datetime64[ns]``),
+            one float64 column per ticker, NaN where a ticker has no price on a date
+            that another ticker has.
+
+        Raises
+        ------
+        DataUnavailableError
+            If a ticker is not cached or the cache does not cover ``[start, end]``
+            (the message names every such ticker and its missing date range), or if
+            the update failed for a ticker. ``.tickers`` lists them.
+        InputError
+            If ``field`` or a date is invalid.
+        """
+        if field not in PRICE_FIELDS:
+            raise InputError(f"unknown field {field!r}; use one of {PRICE_FIELDS}")
+        wanted = _unique(tickers)
+        first_day = None if start is None else as_day(start, "start")
+        last_day = None if end is None else as_day(end, "end")
+        if first_day is not None and last_day is not None and first_day > last_day:
+            raise InputError(f"start {_day(first_day)} is after end {_day(last_day)}")
+        if provider is not None and not offline:
+            if first_day is None or last_day is None:
+                raise InputError("start and end are required to fetch missing prices")
+            report = self.update(provider, wanted, first_day, last_day)
+            if report.failed:
+                lines = [f"{t} ({reason})" for t, reason in report.failed.items()]
+                raise DataUnavailableError(
+                    f"could not download prices for {len(lines)} ticker(s) over "
+                    f"{_day(first_day)}..{_day(last_day)}: " + "; ".join(lines),
+                    tickers=list(report.failed),
+                )
+
+        columns: dict[str, pd.Series] = {}
+        problems: dict[str, str] = {}
+        for ticker in wanted:
+            stored = self._load(ticker)
+            if stored is None:
+                need = f"{_day(first_day) if first_day is not None else '...'}.." + (
+                    _day(last_day) if last_day is not None else "..."
+                )
+                problems[ticker] = f"not cached (needed {need})"
+                continue
+            gaps = _missing_ranges(stored.span, first_day, last_day)
+            if gaps:
+                lo, hi = stored.span
+                problems[ticker] = (
+                    f"cached {_day(lo)}..{_day(hi)}, missing {', '.join(gaps)}"
+                )
+                continue
+            series = stored.frame.set_index("date")[field]
+            columns[ticker] = series.loc[first_day:last_day]
+        if problems:
+            lines = [f"{t}: {why}" for t, why in problems.items()]
+            raise DataUnavailableError(
+                f"the price cache {self.root} lacks data for {len(problems)} "
+                "ticker(s):\n"
+                + "\n".join(f"  - {line}" for line in lines)
+                + "\nFetch them first (without offline mode), e.g. "
+                "`eventstudy prices fetch`.",
+                tickers=list(problems),
+            )
+        return _wide(columns, wanted)
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _plan(
+    old: _Stored | None, start: pd.Timestamp, end: pd.Timestamp, *, full: bool
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp], bool] | None:
+    """Return ``(range to fetch, replaces the whole table)``, or None when covered."""
+    if old is None:
+        return (start, end), True
+    lo, hi = old.span
+    if full:
+        return (min(start, lo), max(end, hi)), True
+    need_head, need_tail = start < lo, end > hi
+    if need_head and need_tail:
+        return (start, end), True
+    if need_head:
+        return (start, old.first), False
+    if need_tail:
+        return (old.last, end), False
+    return None
+
+
+def _split_long(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Split a long frame into per-ticker tables (non-empty ones only)."""
+    missing = [c for c in LONG_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PriceDataError(f"the provider's frame lacks the columns {missing}")
+    out: dict[str, pd.DataFrame] = {}
+    groups: Iterable[tuple[Hashable, pd.DataFrame]] = frame.groupby(
+        "ticker", sort=False
+    )
+    for key, group in groups:
+        table = group.loc[:, list(_TABLE_COLUMNS)].copy()
+        table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
+        for name in PRICE_FIELDS:
+            table[name] = table[name].astype("float64")
+        table = table.drop_duplicates("date", keep="last").sort_values("date")
+        if len(table):
+            out[str(key)] = table.reset_index(drop=True)
+    return out
+
+
+def _splice_conflict(old: pd.DataFrame, new: pd.DataFrame) -> str | None:
+    """Return why ``new`` must not be spliced onto ``old`` (None when it may)."""
+    o = old.set_index("date")
+    n = new.set_index("date")
+    overlap = o.index.intersection(n.index)
+    if overlap.empty:
+        return "no overlapping date to compare adjusted prices"
+    o, n_overlap = o.loc[overlap], n.loc[overlap]
+    ratio_old = o["adj_close"] / o["close"]
+    ratio_new = n_overlap["adj_close"] / n_overlap["close"]
+    valid = np.isfinite(ratio_old) & np.isfinite(ratio_new) & (ratio_old != 0)
+    drift = (ratio_new[valid] / ratio_old[valid] - 1.0).abs()
+    if (drift > RATIO_TOLERANCE).any():
+        return f"adjusted close re-based (adj_close/close changed on {overlap[0]:%F})"
+    for name in ("dividends", "splits"):
+        changed = (o[name].fillna(0.0) - n_overlap[name].fillna(0.0)).abs() > 0
+        if changed.any():
+            return f"{name} changed on {changed.idxmax():%F}"
+        later = n.loc[n.index > o.index.max(), name].fillna(0.0)
+        if (later != 0).any():
+            return f"new {name} on {(later != 0).idxmax():%F}"
+    return None
+
+
+def _splice(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Put ``new`` rows on ``old``, newer values winning on shared dates."""
+    kept = old.loc[~old["date"].isin(new["date"])]
+    merged = pd.concat([kept, new], ignore_index=True)
+    return merged.sort_values("date").reset_index(drop=True)
+
+
+def _count_new_dates(old: _Stored, new: pd.DataFrame) -> int:
+    return int((~new["date"].isin(old.frame["date"])).sum())
+
+
+def _missing_ranges(
+    span: tuple[pd.Timestamp, pd.Timestamp],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> list[str]:
+    lo, hi = span
+    gaps = []
+    if start is not None and start < lo:
+        gaps.append(f"{_day(start)}..{_day(min(lo - _ONE_DAY, end or lo))}")
+    if end is not None and end > hi:
+        gaps.append(f"{_day(max(hi + _ONE_DAY, start or hi))}..{_day(end)}")
+    return gaps
+
+
+def _wide(columns: Mapping[str, pd.Series], order: Sequence[str]) -> pd.DataFrame:
+    """Assemble the canonical wide frame."""
+    if columns:
+        panel = pd.concat([columns[t] for t in order], axis=1, keys=list(order))
+    else:
+        panel = pd.DataFrame(columns=list(order))
+    index = pd.DatetimeIndex(panel.index).normalize()
+    panel.index = pd.DatetimeIndex(index.astype("datetime64[ns]"), name="date")
+    panel.columns = pd.Index([str(t) for t in order])
+    return panel.sort_index().astype("float64")
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` atomically (temp file, fsync, os.replace)."""
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pq.write_table(table, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,366 @@
+"""An offline stand-in for ``yfinance.download`` that returns yfinance 1.x's real shape.
+
+Tests monkeypatch ``yfinance.download`` with :meth:`FakeYahoo.download` (or inject it
+into :class:`eventstudy.yahoo.YahooProvider`). Nothing here touches the network.
+
+What is reproduced, and where it comes from in the installed yfinance 1.7 source
+(``venv/lib/python3.11/site-packages/yfinance``; behaviour re-implemented, not copied):
+
+- ``multi.py`` 146-157 (``_download_impl``): a ticker string is split on commas and
+  spaces; tickers are upper-cased and de-duplicated through a ``set``.
+- ``multi.py`` 178-184: with ``threads=False`` one ``_download_one`` per ticker.
+- ``multi.py`` 272-306 (``_download_one``): *every* exception of ``Ticker.history``,
+  ``YFRateLimitError`` included, is caught; the ticker gets ``utils.empty_df()``
+  (``Open, High, Low, Close, Adj Close, Volume``, all NaN, no ``Dividends`` or
+  ``Stock Splits``; ``utils.py`` 269-276) and ``errors[sym] = repr(exc)``. Soft errors
+  (no data, delisted) come from ``history``'s ``_last_error`` instead.
+- ``multi.py`` 191-200: the errors are logged on the ``yfinance`` logger as
+  ``"\\n1 Failed download:"`` then ``"['SYM']: <error>"``; nothing is raised.
+- ``multi.py`` 209-213 and 231-257 (``reindex_dfs``): with ``ignore_tz`` the index is
+  made tz-naive and every ticker is re-indexed to the union of all dates, so a
+  failed ticker becomes all-NaN columns and a ticker's non-trading days are NaN.
+- ``multi.py`` 214-219: ``pd.concat(..., keys=tickers, names=['Ticker', 'Price'])``;
+  222-224: with ``group_by='column'`` the levels are swapped to ``(Price, Ticker)``
+  and sorted (so column order is alphabetical, not the input order); 226-227: the
+  ticker level is dropped only for ``multi_level_index=False`` and one ticker.
+- ``scrapers/history.py``: ``utils.parse_quotes`` (``utils.py`` 561-566) gives
+  ``Open, High, Low, Close, Adj Close, Volume``; ``Dividends``/``Stock Splits`` are
+  added with 0.0 on days without an action (history.py 505-516); ``Capital Gains``
+  for ETFs and mutual funds (379, 517-522); ``Volume`` becomes int64 (611); the index
+  is named ``Date`` (616) and holds exchange-tz midnights; ``end`` is exclusive; no
+  data in the range is a soft ``YFPricesMissingError`` ("possibly delisted; no price
+  data found ..."), logged by history itself (362-372); ``YFRateLimitError`` is
+  re-raised (297-298; raised by ``data.py`` 505-506 on HTTP 429).
+- ``Close`` is split-adjusted but not dividend-adjusted; ``Adj Close`` is also
+  dividend-adjusted with Yahoo's multiplicative factor ``1 - D / close_before_ex``
+  applied to every earlier date, so a new dividend re-bases all past ``Adj Close``.
+
+``tests/test_yahoo.py::test_fake_matches_real_download_impl`` checks this fake
+against yfinance's real ``_download_impl`` driven by a stub ``Ticker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from yfinance import utils as yf_utils
+from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
+
+_TZ_BY_SUFFIX = {".T": "Asia/Tokyo", ".KS": "Asia/Seoul", ".KQ": "Asia/Seoul"}
+
+
+@dataclass
+class _Series:
+    """One instrument's full history, as Yahoo holds it today."""
+
+    dates: pd.DatetimeIndex  # tz-naive session dates
+    close: np.ndarray  # split-adjusted close
+    volume: np.ndarray
+    tz: str
+    quote_type: str
+    dividends: dict[pd.Timestamp, float] = field(default_factory=dict)
+    splits: dict[pd.Timestamp, float] = field(default_factory=dict)
+
+    def adj_close(self) -> np.ndarray:
+        adj = self.close.astype(float).copy()
+        for ex_date, amount in self.dividends.items():
+            before = self.dates < ex_date
+            if before.any():
+                prev_close = self.close[np.flatnonzero(before)[-1]]
+                adj[before] *= 1.0 - amount / prev_close
+        return adj
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    mode: Literal["raise", "log"]
+    tickers: frozenset[str] | None
+    exc: type[BaseException] | BaseException
+
+
+class FakeYahoo:
+    """A deterministic fake of Yahoo's daily chart data plus ``yfinance.download``.
+
+    Parameters
+    ----------
+    seed
+        Seed of the random-walk prices.
+    delay
+        Seconds each ``download`` call sleeps (to make concurrent runs overlap).
+
+    Attributes
+    ----------
+    calls
+        One dict per ``download`` call: the tickers and every keyword passed.
+    """
+
+    def __init__(self, seed: int = 0, delay: float = 0.0) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._series: dict[str, _Series] = {}
+        self._failures: list[_Failure] = []
+        self.delay = delay
+        self.calls: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------ the universe
+
+    def add_ticker(
+        self,
+        ticker: str,
+        start: str = "2023-01-02",
+        end: str = "2024-12-31",
+        *,
+        price: float = 1000.0,
+        holidays: tuple[str, ...] = (),
+        quote_type: str = "EQUITY",
+        tz: str | None = None,
+    ) -> FakeYahoo:
+        """Add a random-walk instrument trading on weekdays except ``holidays``."""
+        dates = pd.bdate_range(start, end).difference(pd.DatetimeIndex(holidays))
+        steps = self._rng.normal(0.0, 0.01, len(dates))
+        close = np.round(price * np.exp(np.cumsum(steps)), 2)
+        volume = self._rng.integers(1_000, 100_000, len(dates)).astype(float)
+        if tz is None:
+            suffix = "." + ticker.rsplit(".", 1)[-1] if "." in ticker else ""
+            tz = _TZ_BY_SUFFIX.get(suffix, "America/New_York")
+        self._series[ticker.upper()] = _Series(
+            pd.DatetimeIndex(dates), close, volume, tz, quote_type
+        )
+        return self
+
+    def add_dividend(self, ticker: str, ex_date: str, amount: float) -> None:
+        """Add a cash dividend; every earlier ``Adj Close`` is re-based."""
+        series = self._series[ticker.upper()]
+        series.dividends[pd.Timestamp(ex_date)] = amount
+
+    def add_split(self, ticker: str, ex_date: str, ratio: float) -> None:
+        """Add a stock split; earlier closes and dividends are divided by ``ratio``."""
+        series = self._series[ticker.upper()]
+        day = pd.Timestamp(ex_date)
+        before = series.dates < day
+        series.close = np.where(before, series.close / ratio, series.close)
+        series.volume = np.where(before, series.volume * ratio, series.volume)
+        series.dividends = {
+            d: (a / ratio if d < day else a) for d, a in series.dividends.items()
+        }
+        series.splits[day] = ratio
+
+    def expected(self, ticker: str, start: str, end: str) -> pd.DataFrame:
+        """The long-frame rows eventstudy should produce for ``[start, end]``."""
+        s = self._series[ticker.upper()]
+        keep = (s.dates >= pd.Timestamp(start)) & (s.dates <= pd.Timestamp(end))
+        dates = s.dates[keep]
+        return pd.DataFrame(
+            {
+                "date": dates.astype("datetime64[ns]"),
+                "ticker": ticker,
+                "close": s.close[keep].astype(float),
+                "adj_close": s.adj_close()[keep],
+                "dividends": [s.dividends.get(d, 0.0) for d in dates],
+                "splits": [s.splits.get(d, 0.0) for d in dates],
+                "volume": s.volume[keep].astype(float),
+            }
+        )
+
+    # ------------------------------------------------------------ failures
+
+    def rate_limit(
+        self,
+        times: int,
+        mode: Literal["raise", "log"] = "log",
+        tickers: tuple[str, ...] | None = None,
+    ) -> None:
+        """Rate-limit the next ``times`` download calls.
+
+        ``mode="log"`` is what yfinance 1.x really does: ``YFRateLimitError`` is
+        raised inside ``Ticker.history``, caught by ``_download_one`` and logged, and
+        the ticker comes back as all-NaN columns. ``mode="raise"`` makes ``download``
+        itself raise it (older versions, or a failure outside the per-ticker loop).
+        """
+        only = None if tickers is None else frozenset(t.upper() for t in tickers)
+        self._failures.append(_Failure(times, mode, only, YFRateLimitError))
+
+    def fail_with(self, exc: BaseException, times: int = 1) -> None:
+        """Make the next ``times`` download calls raise ``exc``."""
+        self._failures.append(_Failure(times, "raise", None, exc))
+
+    def _take_failure(self) -> _Failure | None:
+        for failure in self._failures:
+            if failure.remaining > 0:
+                failure.remaining -= 1
+                return failure
+        return None
+
+    # ------------------------------------------------------------ yfinance API
+
+    def history(
+        self, ticker: str, start: str, end: str, rate_limited: bool = False
+    ) -> tuple[pd.DataFrame, str | None]:
+        """What ``Ticker(ticker).history(start, end, actions=True,
+        auto_adjust=False)`` returns, plus its soft error (``_last_error``)."""
+        logger = logging.getLogger("yfinance")
+        if rate_limited:
+            raise YFRateLimitError()
+        series = self._series.get(ticker.upper())
+        first, stop = pd.Timestamp(start), pd.Timestamp(end)
+        if series is not None:
+            keep = (series.dates >= first) & (series.dates < stop)
+        if series is None or not keep.any():
+            exc = YFPricesMissingError(ticker.upper(), f" (1d {start} -> {end})")
+            message = str(exc)
+            logger.error(message)
+            return yf_utils.empty_df(), message.split(": ", 1)[1]
+        dates = series.dates[keep]
+        frame = pd.DataFrame(
+            {
+                "Open": series.close[keep] * 0.99,
+                "High": series.close[keep] * 1.01,
+                "Low": series.close[keep] * 0.98,
+                "Close": series.close[keep].astype(float),
+                "Adj Close": series.adj_close()[keep],
+                "Volume": series.volume[keep],
+            },
+            index=pd.to_datetime(dates.date).tz_localize(series.tz),
+        )
+        frame["Dividends"] = [series.dividends.get(d, 0.0) for d in dates]
+        frame["Stock Splits"] = [series.splits.get(d, 0.0) for d in dates]
+        if series.quote_type in ("ETF", "MUTUALFUND"):
+            frame["Capital Gains"] = 0.0
+        frame["Volume"] = frame["Volume"].fillna(0).astype(np.int64)
+        frame.index.name = "Date"
+        return frame, None
+
+    def download(
+        self,
+        tickers: str | list[str],
+        start: Any = None,
+        end: Any = None,
+        actions: bool = False,
+        threads: bool | int = True,
+        ignore_tz: bool | None = None,
+        group_by: str = "column",
+        auto_adjust: bool = True,
+        back_adjust: bool = False,
+        repair: bool = False,
+        keepna: bool = False,
+        progress: bool = True,
+        period: str = "max",
+        interval: str = "1d",
+        prepost: bool = False,
+        rounding: bool = False,
+        timeout: float = 10,
+        session: Any = None,
+        multi_level_index: bool = True,
+    ) -> pd.DataFrame:
+        """``yfinance.download`` over the fake universe (same signature)."""
+        call = {
+            "tickers": list(tickers) if not isinstance(tickers, str) else tickers,
+            "start": start,
+            "end": end,
+            "actions": actions,
+            "threads": threads,
+            "ignore_tz": ignore_tz,
+            "group_by": group_by,
+            "auto_adjust": auto_adjust,
+            "multi_level_index": multi_level_index,
+            "progress": progress,
+            "interval": interval,
+        }
+        self.calls.append(call)
+        if auto_adjust or back_adjust or interval != "1d" or start is None:
+            raise NotImplementedError(
+                "the fake models daily, start/end, auto_adjust=False downloads only"
+            )
+        if self.delay:
+            time.sleep(self.delay)
+        failure = self._take_failure()
+        if failure is not None and failure.mode == "raise":
+            raise failure.exc() if isinstance(failure.exc, type) else failure.exc
+        return self.assemble(
+            tickers,
+            lambda t: self.history(
+                t,
+                str(start),
+                str(end),
+                rate_limited=failure is not None
+                and (failure.tickers is None or t.upper() in failure.tickers),
+            ),
+            ignore_tz=True if ignore_tz is None else ignore_tz,
+            group_by=group_by,
+            multi_level_index=multi_level_index,
+        )
+
+    @staticmethod
+    def assemble(
+        tickers: str | list[str],
+        history: Any,
+        *,
+        ignore_tz: bool,
+        group_by: str,
+        multi_level_index: bool,
+    ) -> pd.DataFrame:
+        """Put per-ticker histories together the way ``_download_impl`` does."""
+        logger = logging.getLogger("yfinance")
+        names = tickers if not isinstance(tickers, str) else (
+            tickers.replace(",", " ").split()
+        )
+        symbols = list({t.upper() for t in names})
+        dfs: dict[str, pd.DataFrame] = {}
+        errors: dict[str, str] = {}
+        for symbol in symbols:
+            try:
+                frame, soft_error = history(symbol)
+                dfs[symbol] = frame
+                if soft_error is not None:
+                    errors[symbol] = soft_error
+            except Exception as exc:  # multi.py 298-302
+                dfs[symbol] = yf_utils.empty_df()
+                errors[symbol] = repr(exc)
+        if errors:
+            plural = "s" if len(errors) > 1 else ""
+            logger.error("\n%.f Failed download%s:", len(errors), plural)
+            grouped: dict[str, list[str]] = {}
+            for symbol, err in errors.items():
+                grouped.setdefault(err.replace(f"${symbol}: ", ""), []).append(symbol)
+            for err, syms in grouped.items():
+                logger.error(f"{syms}: " + err)
+        if ignore_tz:
+            for frame in dfs.values():
+                if frame.shape[0] > 0:
+                    frame.index = frame.index.tz_localize(None)
+        union = None
+        for frame in dfs.values():
+            if not frame.empty:
+                union = frame.index if union is None else union.union(frame.index)
+        if union is None:
+            union = pd.DatetimeIndex([])
+        dfs = {key: frame.reindex(union) for key, frame in dfs.items()}
+        data = pd.concat(
+            dfs.values(), axis=1, sort=True, keys=dfs.keys(), names=["Ticker", "Price"]
+        )
+        if group_by == "column" and isinstance(data.columns, pd.MultiIndex):
+            data.columns = data.columns.swaplevel(0, 1)
+            data = data.sort_index(level=0, axis=1)
+        if not multi_level_index and len(symbols) == 1:
+            level = 0 if group_by == "ticker" else 1
+            data = data.droplevel(level, axis=1).rename_axis(None, axis=1)
+        return data
+
+
+def standard_universe(seed: int = 0, delay: float = 0.0) -> FakeYahoo:
+    """A small universe: Toyota, Honda, the TOPIX index and USD/JPY."""
+    fake = FakeYahoo(seed=seed, delay=delay)
+    fake.add_ticker("7203.T", price=2500.0, holidays=("2024-01-08", "2024-02-12"))
+    fake.add_ticker("7267.T", price=1500.0, holidays=("2024-01-08", "2024-02-12"))
+    fake.add_ticker(
+        "^TOPX", price=2500.0, holidays=("2024-01-08", "2024-02-12"), tz="Asia/Tokyo"
+    )
+    fake.add_ticker("JPY=X", price=145.0, tz="Europe/London")
+    fake.add_dividend("7203.T", "2023-09-28", 30.0)
+    fake.add_dividend("7267.T", "2023-09-28", 29.0)
+    return fake
