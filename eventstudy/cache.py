@@ -180,7 +180,8 @@ def ticker_to_filename(ticker: str) -> str:
     -------
     str
         The percent-encoded ticker plus ``.parquet``; letters, digits and ``_.-~``
-        are kept, everything else (``^``, ``=``, ``/``, ``%``...) is encoded, so the
+        are kept, everything else (``^``, ``=``, ``/``, ``%``...) is encoded, and so
+        is a leading ``.`` (names starting with ``.`` are temporary files), so the
         mapping is reversible with :func:`filename_to_ticker`.
 
     Examples
@@ -190,7 +191,10 @@ def ticker_to_filename(ticker: str) -> str:
     """
     if not ticker or ticker != ticker.strip():
         raise InputError(f"invalid ticker {ticker!r}: it must be a non-empty string")
-    return quote(ticker, safe="") + _SUFFIX
+    name = quote(ticker, safe="")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    return name + _SUFFIX
 
 
 def filename_to_ticker(name: str) -> str:

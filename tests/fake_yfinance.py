@@ -306,8 +306,10 @@ class FakeYahoo:
     ) -> pd.DataFrame:
         """Put per-ticker histories together the way ``_download_impl`` does."""
         logger = logging.getLogger("yfinance")
-        names = tickers if not isinstance(tickers, str) else (
-            tickers.replace(",", " ").split()
+        names = (
+            tickers
+            if not isinstance(tickers, str)
+            else (tickers.replace(",", " ").split())
         )
         symbols = list({t.upper() for t in names})
         dfs: dict[str, pd.DataFrame] = {}
