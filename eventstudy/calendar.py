@@ -186,7 +186,7 @@ def locate_day0(
         ).normalize()
         local_ns = local.as_unit("ns").asi8
         local_is_session = np.isin(local_ns, dates_ns)
-        weekend = np.asarray(local.dayofweek >= 5)
+        weekend = np.asarray(local.day_of_week >= 5)
         intraday = sessions.open_ns[idx_c] <= t
         same_date = dates_ns[idx_c] == local_ns
         r = np.where(
@@ -212,7 +212,7 @@ def locate_day0(
         ok = idx < len(dates_ns)
         idx_c = np.minimum(idx, len(dates_ns) - 1)
         exact = dates_ns[idx_c] == d
-        weekend = np.asarray(pd.DatetimeIndex(d).dayofweek >= 5)
+        weekend = np.asarray(pd.DatetimeIndex(d).day_of_week >= 5)
         r = np.where(
             exact,
             "date_only",

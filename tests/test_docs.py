@@ -1,0 +1,42 @@
+"""Every Python example in docs/tutorial.md and the README's Library section runs."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "market-data"
+
+
+def _python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_tutorial_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = _python_blocks((ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8"))
+    assert len(blocks) >= 4
+    monkeypatch.chdir(ROOT)
+    ns: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            exec(compile(block, "docs/tutorial.md", "exec"), ns)  # noqa: S102
+
+
+def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared market data not found at {SHARED}")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Library", 1)[1].split("\n## ", 1)[0]
+    blocks = _python_blocks(section)
+    assert blocks, "README Library section has no python example"
+    monkeypatch.chdir(ROOT)
+    ns: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), ns)  # noqa: S102
+    res = ns["res"]
+    assert res.n_pairs > 50  # type: ignore[attr-defined]
