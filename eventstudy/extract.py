@@ -84,16 +84,19 @@ Parties are the alias matches of keyword entities whose ``kind`` is ``"party"``;
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as _dt
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import pandas as pd
@@ -117,16 +120,20 @@ MentionKind = Literal["amount", "date", "party"]
 EntityKind = Literal["party", "topic"]
 
 #: Mention kinds and what they are.
-MENTION_KINDS: Mapping[str, str] = {
-    "amount": "a sum of money with a currency",
-    "date": "a calendar expression, normalised to a date interval",
-    "party": "a named actor from the keyword file",
-}
+MENTION_KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "amount": "a sum of money with a currency",
+        "date": "a calendar expression, normalised to a date interval",
+        "party": "a named actor from the keyword file",
+    }
+)
 #: Entity kinds of the keyword file and what they do.
-ENTITY_KINDS: Mapping[str, str] = {
-    "party": "a named actor; each alias match is a `party` row",
-    "topic": "a subject word; only tags the sentence's entities and groups",
-}
+ENTITY_KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "party": "a named actor; each alias match is a `party` row",
+        "topic": "a subject word; only tags the sentence's entities and groups",
+    }
+)
 #: Columns of :func:`extract_candidates`' result, in order.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "doc",
@@ -589,30 +596,34 @@ _SCALE = (
     r"(?:\s?(?P<sw>(?i:trillion|billion|million|thousand))(?!\w)"
     r"|(?P<sa>tn|bn|mn|m|k)(?!\w))?"
 )
-_SCALES: Mapping[str, int] = {
-    "thousand": 10**3,
-    "k": 10**3,
-    "million": 10**6,
-    "mn": 10**6,
-    "m": 10**6,
-    "billion": 10**9,
-    "bn": 10**9,
-    "trillion": 10**12,
-    "tn": 10**12,
-}
-_PREFIX_CURRENCY: Mapping[str, str] = {
-    "$": "USD",
-    "US$": "USD",
-    "USD": "USD",
-    "¥": "JPY",
-    "JPY": "JPY",
-    "€": "EUR",
-    "EUR": "EUR",
-    "£": "GBP",
-    "GBP": "GBP",
-    "₩": "KRW",
-    "KRW": "KRW",
-}
+_SCALES: Mapping[str, int] = MappingProxyType(
+    {
+        "thousand": 10**3,
+        "k": 10**3,
+        "million": 10**6,
+        "mn": 10**6,
+        "m": 10**6,
+        "billion": 10**9,
+        "bn": 10**9,
+        "trillion": 10**12,
+        "tn": 10**12,
+    }
+)
+_PREFIX_CURRENCY: Mapping[str, str] = MappingProxyType(
+    {
+        "$": "USD",
+        "US$": "USD",
+        "USD": "USD",
+        "¥": "JPY",
+        "JPY": "JPY",
+        "€": "EUR",
+        "EUR": "EUR",
+        "£": "GBP",
+        "GBP": "GBP",
+        "₩": "KRW",
+        "KRW": "KRW",
+    }
+)
 _AMOUNT_PREFIX = re.compile(
     rf"(?P<approx>{_APPROX})?"
     r"(?P<cur>US\s?\$|\$|USD|¥|JPY|€|EUR|£|GBP|₩|KRW)\s?"
@@ -624,18 +635,20 @@ _AMOUNT_SUFFIX = re.compile(
     rf"(?<![\w.,$€£¥₩])(?P<num>{_NUM}){_SCALE}\s?"
     r"(?P<cur>(?i:(?:US\s+)?dollars?)|USD|yen|JPY|(?i:euros?)|EUR|won|KRW)(?!\w)"
 )
-_SUFFIX_CURRENCY: Mapping[str, str] = {
-    "dollar": "USD",
-    "dollars": "USD",
-    "usd": "USD",
-    "yen": "JPY",
-    "jpy": "JPY",
-    "euro": "EUR",
-    "euros": "EUR",
-    "eur": "EUR",
-    "won": "KRW",
-    "krw": "KRW",
-}
+_SUFFIX_CURRENCY: Mapping[str, str] = MappingProxyType(
+    {
+        "dollar": "USD",
+        "dollars": "USD",
+        "usd": "USD",
+        "yen": "JPY",
+        "jpy": "JPY",
+        "euro": "EUR",
+        "euros": "EUR",
+        "eur": "EUR",
+        "won": "KRW",
+        "krw": "KRW",
+    }
+)
 _RATE = re.compile(
     rf"(?P<a>{_NUM})\s?yen\s+(?:to|per|against)\s+(?:the\s+|one\s+|a\s+|each\s+)?"
     r"(?:US\s+|U\.S\.\s+)?dollar(?!\w)"
@@ -672,6 +685,8 @@ def _amount_candidates(text: str) -> list[_Amount]:
     for m in _AMOUNT_SUFFIX.finditer(text):
         cur_word = m.group("cur").lower().split()[-1]
         scale = m.group("sw") or m.group("sa")
+        if not scale and re.fullmatch(_YEAR, m["num"]):
+            continue  # "in 2016 won the vote", "2016 dollars": a year, not money
         found.append(
             _Amount(
                 m.start(),
@@ -705,12 +720,14 @@ def _normalize_amount(amount: _Amount, rate: Decimal | None) -> str:
     return f"{amount.currency} {_fmt_number(amount.amount)}"
 
 
-_MONTHS: Mapping[str, int] = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6,
-    "july": 7, "august": 8, "september": 9, "october": 10, "november": 11,
-    "december": 12, "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7,
-    "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
+_MONTHS: Mapping[str, int] = MappingProxyType(
+    {
+        "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6,
+        "july": 7, "august": 8, "september": 9, "october": 10, "november": 11,
+        "december": 12, "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7,
+        "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+    }
+)  # fmt: skip
 _MON_FULL = (
     "January|February|March|April|May|June|July|August|September|October|"
     "November|December"
@@ -779,6 +796,8 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_PAREN_OPEN = re.compile(r"\s*\(\s*")
+_PAREN_CLOSE = re.compile(r"\s*\)")
 _RANGE_SEP = re.compile(r"\s*(?:to|through|until|till|–|—|-)\s*")
 _BETWEEN_SEP = re.compile(r"\s+and\s+")
 _BETWEEN_BEFORE = re.compile(r"(?i:between)\s+$")
@@ -918,9 +937,9 @@ def _money_and_dates(text: str) -> list[_Mention]:
         if i + 1 < len(amounts):
             second = amounts[i + 1]
             gap = text[first.end : second.start]
-            close = re.match(r"\s*\)", text[second.end :])
-            if re.fullmatch(r"\s*\(\s*", gap) and close:
-                end = second.end + close.end()
+            close = _PAREN_CLOSE.match(text, second.end)
+            if _PAREN_OPEN.fullmatch(gap) and close:
+                end = close.end()
                 if first.currency != "USD" and second.currency == "USD":
                     norm_from = second
                 i += 1
@@ -945,7 +964,11 @@ def _money_and_dates(text: str) -> list[_Mention]:
             gap = text[d_first.end : d_second.start]
             is_range = bool(_RANGE_SEP.fullmatch(gap)) or (
                 bool(_BETWEEN_SEP.fullmatch(gap))
-                and bool(_BETWEEN_BEFORE.search(text[: d_first.start]))
+                and bool(
+                    _BETWEEN_BEFORE.search(
+                        text[max(0, d_first.start - 40) : d_first.start]
+                    )
+                )
             )
             if is_range:
                 other = _date_interval(d_second, ref_year)
@@ -1004,8 +1027,13 @@ def _sentence_spans(
                 continue
             cuts.add(pos + m.end())
         pos += len(line) + 1
+    inside: set[int] = set()
+    ordered = sorted(cuts)
     for start, end in mentions:
-        cuts = {c for c in cuts if not start < c < end}
+        lo = bisect.bisect_right(ordered, start)
+        hi = bisect.bisect_left(ordered, end)
+        inside.update(ordered[lo:hi])
+    cuts -= inside
     spans: list[tuple[int, int]] = []
     prev = 0
     for cut in sorted(cuts | {len(text)}):
@@ -1018,13 +1046,20 @@ def _sentence_spans(
     return spans
 
 
+def _span_index(starts: Sequence[int], pos: int) -> int:
+    """Index of the sentence span containing ``pos`` (spans sorted by start)."""
+    return max(bisect.bisect_right(starts, pos) - 1, 0)
+
+
 def _doc_rows(doc: str, text: str, keywords: Keywords) -> list[dict[str, object]]:
     money_dates = _money_and_dates(text)
-    taken = [(m.start, m.end) for m in money_dates]
+    taken = sorted((m.start, m.end) for m in money_dates)  # non-overlapping
+    taken_ends = [e for _, e in taken]
     pattern, by_alias = _entity_pattern(keywords)
     hits: list[tuple[int, int, Entity]] = []
     for m in pattern.finditer(text):
-        if any(m.start() < e and s < m.end() for s, e in taken):
+        k = bisect.bisect_left(taken_ends, m.start() + 1)  # first span ending after
+        if k < len(taken) and taken[k][0] < m.end():
             continue
         hits.append((m.start(), m.end(), by_alias[m.group(0)]))
     mentions = list(money_dates)
@@ -1035,15 +1070,16 @@ def _doc_rows(doc: str, text: str, keywords: Keywords) -> list[dict[str, object]
     ]
     mentions.sort(key=lambda m: (m.start, m.kind, m.end, m.value))
     spans = _sentence_spans(text, [(m.start, m.end) for m in mentions])
+    starts = [s for s, _ in spans]
+    names_by_span: list[list[str]] = [[] for _ in spans]
+    for h_start, _h_end, ent in hits:  # hits never cross a sentence end
+        names = names_by_span[_span_index(starts, h_start)]
+        if ent.name not in names:
+            names.append(ent.name)
     rows: list[dict[str, object]] = []
     for mention in mentions:
-        s_start, s_end = next(
-            (s, e) for s, e in spans if s <= mention.start and mention.end <= e
-        )
-        names: list[str] = []
-        for h_start, h_end, ent in hits:
-            if s_start <= h_start and h_end <= s_end and ent.name not in names:
-                names.append(ent.name)
+        s_start, s_end = spans[_span_index(starts, mention.start)]
+        names = names_by_span[_span_index(starts, mention.start)]
         rows.append(
             {
                 "doc": doc,
@@ -1171,7 +1207,8 @@ def write_candidates(df: pd.DataFrame, path: str | Path) -> None:
     The CSV is UTF-8, ``\\n`` line endings, no index, fixed float format
     (``%.12g``), so repeated runs on the same input are byte-identical. It is first
     written to a temporary file in the destination folder and then moved into
-    place with :func:`os.replace`, so readers never see a half-written file.
+    place with :func:`os.replace`, so readers never see a half-written file. A
+    replaced file keeps its permission bits; a new one gets ``0o644``.
     """
     missing = [c for c in CANDIDATE_COLUMNS if c not in df.columns]
     if missing:
@@ -1196,6 +1233,11 @@ def write_candidates(df: pd.DataFrame, path: str | Path) -> None:
                 lineterminator="\n",
                 float_format="%.12g",
             )
+        try:
+            mode = stat.S_IMODE(dest.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(tmp_name, mode)
         os.replace(tmp_name, dest)
     except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)

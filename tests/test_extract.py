@@ -244,6 +244,16 @@ def test_write_candidates_replaces_existing(tmp_path: Path) -> None:
     assert dest.read_text(encoding="utf-8").startswith("doc,start,end,")
 
 
+def test_write_candidates_file_mode(tmp_path: Path) -> None:
+    df = extract_candidates([SEEDS / D001])
+    dest = tmp_path / "new.csv"
+    write_candidates(df, dest)
+    assert dest.stat().st_mode & 0o777 == 0o644
+    dest.chmod(0o600)
+    write_candidates(df, dest)
+    assert dest.stat().st_mode & 0o777 == 0o600
+
+
 def test_write_candidates_requires_columns(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         write_candidates(pd.DataFrame({"doc": ["a"]}), tmp_path / "x.csv")
@@ -322,6 +332,8 @@ def test_duplicate_doc_names_raise(tmp_path: Path) -> None:
             [("$40 billion (6 trillion yen)", "40000000000")],
         ),
         ("Billions flowed; 70,000 jobs in 2025.", []),
+        ("He in 2016 won the vote, in 2016 dollars.", []),
+        ("It raised 5,000 won.", [("5,000 won", "KRW 5000")]),
     ],
 )
 def test_amount_rules(
