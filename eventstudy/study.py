@@ -273,6 +273,12 @@ def _pair(value: Any, key: str, path: str) -> tuple[int, int]:
     return (int(value[0]), int(value[1]))
 
 
+def _int(value: Any, key: str, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise StudyFileError(f"{key} must be an integer, got {value!r}", path=path)
+    return value
+
+
 def load_study(path: str | Path) -> Study:
     """Read and validate a study TOML file.
 
@@ -332,17 +338,14 @@ def load_study(path: str | Path) -> Study:
     if not isinstance(car_raw, list) or not car_raw:
         raise WindowError("car must be a non-empty list of [start, end] pairs",
                           path=sp)
-    windows = Windows(
-        estimation=_pair(win.get("estimation", list(defaults.estimation)),
-                         "estimation", sp),
-        event=_pair(win.get("event", list(defaults.event)), "event", sp),
-        car=tuple(_pair(c, "car", sp) for c in car_raw),
-        min_estimation_obs=int(win.get("min_estimation_obs",
-                                       defaults.min_estimation_obs)),
-    )
+    estimation = _pair(win.get("estimation", list(defaults.estimation)),
+                       "estimation", sp)
+    event = _pair(win.get("event", list(defaults.event)), "event", sp)
+    car = tuple(_pair(c, "car", sp) for c in car_raw)
+    min_obs = _int(win.get("min_estimation_obs", defaults.min_estimation_obs),
+                   "windows.min_estimation_obs", sp)
     try:
-        windows = Windows(windows.estimation, windows.event, windows.car,
-                          windows.min_estimation_obs)
+        windows = Windows(estimation, event, car, min_obs)
     except WindowError as exc:
         raise WindowError(str(exc), path=sp) from exc
 
@@ -352,7 +355,7 @@ def load_study(path: str | Path) -> Study:
                                      "model.name", sp)),
         returns=cast(ReturnType, _choice(mod.get("returns", "simple"),
                                          ("simple", "log"), "model.returns", sp)),
-        dimson_lags=int(mod.get("dimson_lags", 1)),
+        dimson_lags=_int(mod.get("dimson_lags", 1), "model.dimson_lags", sp),
         factors=(base / factors) if factors else None,
         factor_columns=tuple(mod.get("factor_columns", [])),
         factor_unit=cast(Literal["decimal", "percent"],
@@ -401,8 +404,9 @@ def load_study(path: str | Path) -> Study:
         windows=windows,
         model=model,
         tests=tuple(names),
-        bootstrap_reps=int(tst.get("bootstrap_reps", 999)),
-        seed=int(tst.get("seed", 12345)),
+        bootstrap_reps=_int(tst.get("bootstrap_reps", 999), "tests.bootstrap_reps",
+                            sp),
+        seed=_int(tst.get("seed", 12345), "tests.seed", sp),
         profile=profile,
         conventions=conventions,
         confounding=cast(ConfoundAction, _choice(conf.get("action", "flag"),
