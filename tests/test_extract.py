@@ -163,12 +163,18 @@ def test_every_date_expression_found(candidates: pd.DataFrame, doc: str) -> None
 
 def test_offsets_are_exact(candidates: pd.DataFrame) -> None:
     texts = {doc: _text(doc) for doc in set(candidates["doc"])}
-    for row in candidates.itertuples(index=False):
-        text = texts[str(row.doc)]
-        start, end = int(row.start), int(row.end)
-        assert text[start:end] == row.value
-        assert str(row.value) in str(row.sentence)
-        sentence = str(row.sentence)
+    records = zip(
+        candidates["doc"].tolist(),
+        candidates["start"].tolist(),
+        candidates["end"].tolist(),
+        candidates["value"].tolist(),
+        candidates["sentence"].tolist(),
+        strict=True,
+    )
+    for doc, start, end, value, sentence in records:
+        text = texts[doc]
+        assert text[start:end] == value
+        assert value in sentence
         s_start = text.rfind(sentence, 0, start + len(sentence))
         assert 0 <= s_start <= start
         assert end <= s_start + len(sentence)
