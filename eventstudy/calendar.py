@@ -4,8 +4,9 @@ A :class:`Sessions` object holds the sessions of one calendar over a date range:
 session dates (tz-naive, as prices are labelled) and each session's open and close as
 UTC nanoseconds. Calendars come from ``pandas_market_calendars`` by name (``XTKS``,
 ``XKRX``, ``XNYS``, ...). ``FX`` is eventstudy's own 24/5 calendar: one session per
-weekday, closing at 17:00 New York time (the conventional FX day end) and opening at the
-previous session's close.
+weekday, closing at 17:00 New York time (the conventional FX day end) and opening at
+17:00 the calendar day before (so Monday's session opens Sunday 17:00; the market is
+closed from Friday 17:00, and a weekend announcement is a ``weekend_roll``).
 
 Day-0 rule (:func:`locate_day0`)
 --------------------------------
@@ -104,7 +105,7 @@ def get_sessions(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) 
         dates = pd.bdate_range(start, end)
         local_close = (dates + pd.Timedelta(hours=_FX_CLOSE_HOUR)).tz_localize(_FX_TZ)
         close_ns = local_close.tz_convert("UTC").as_unit("ns").asi8.copy()
-        prev = (dates - pd.offsets.BDay(1)) + pd.Timedelta(hours=_FX_CLOSE_HOUR)
+        prev = (dates - pd.Timedelta(days=1)) + pd.Timedelta(hours=_FX_CLOSE_HOUR)
         open_ns = prev.tz_localize(_FX_TZ).tz_convert("UTC").as_unit("ns").asi8.copy()
         return Sessions(name, _FX_TZ, pd.DatetimeIndex(dates, name="date"),
                         open_ns, close_ns)
