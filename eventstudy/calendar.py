@@ -254,9 +254,11 @@ def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
     >>> from eventstudy.events import events_from_frame
     >>> ev = events_from_frame(pd.DataFrame({"event_id": ["x"],
     ...     "timestamp": ["2026-02-20T10:00-05:00"], "groups": ["g"]}))
-    >>> align_events(ev, ["XTKS", "XNYS"])[["calendar", "day0", "rule"]].to_string(
-    ...     index=False)
-    'calendar       day0        rule\n    XTKS 2026-02-24 pre_open\n    XNYS 2026-02-20    intraday'
+    >>> print(align_events(ev, ["XTKS", "XNYS"])[["calendar", "day0", "rule"]]
+    ...       .to_string(index=False))
+    calendar       day0         rule
+        XTKS 2026-02-24 weekend_roll
+        XNYS 2026-02-20     intraday
     """
     inst = events["instant_ns"].to_numpy(dtype=np.int64)
     donly = events["date_only"].to_numpy(dtype=bool)
