@@ -107,6 +107,8 @@ __all__ = [
     "TickerUpdate",
     "UpdateReport",
     "as_day",
+    "as_range",
+    "as_tickers",
     "default_cache_dir",
     "empty_long_frame",
     "filename_to_ticker",
@@ -208,6 +210,10 @@ def filename_to_ticker(name: str) -> str:
     return unquote(name.removesuffix(_SUFFIX))
 
 
+def _day(stamp: pd.Timestamp) -> str:
+    return stamp.strftime("%Y-%m-%d")
+
+
 def as_day(value: DateLike, name: str) -> pd.Timestamp:
     """Parse a date at the API boundary.
 
@@ -239,6 +245,39 @@ def as_day(value: DateLike, name: str) -> pd.Timestamp:
     if stamp != stamp.normalize():
         raise InputError(f"{name}={value!r} is not at midnight; pass a calendar date")
     return stamp.as_unit("ns")
+
+
+def as_range(start: DateLike, end: DateLike) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Parse an inclusive date range with :func:`as_day`.
+
+    Raises
+    ------
+    InputError
+        If a date is invalid or ``start`` is after ``end``.
+    """
+    first, last = as_day(start, "start"), as_day(end, "end")
+    if first > last:
+        raise InputError(f"start {_day(first)} is after end {_day(last)}")
+    return first, last
+
+
+def as_tickers(tickers: Iterable[str]) -> list[str]:
+    """Validate a list of tickers and drop duplicates, keeping the first order.
+
+    Raises
+    ------
+    InputError
+        If ``tickers`` is a single string or holds an empty or non-string ticker.
+    """
+    if isinstance(tickers, str):
+        raise InputError(f"tickers must be a list, not the string {tickers!r}")
+    out: list[str] = []
+    for ticker in tickers:
+        if not isinstance(ticker, str) or not ticker.strip():
+            raise InputError(f"invalid ticker {ticker!r}: use a non-empty string")
+        if ticker not in out:
+            out.append(ticker)
+    return out
 
 
 def empty_long_frame() -> pd.DataFrame:
@@ -304,6 +343,9 @@ class TickerUpdate:
         Whether the provider was asked for this ticker at all.
     failed
         Why the ticker could not be updated (its file is then unchanged), or None.
+    refetch_reason
+        Why the whole span was downloaded again (e.g. "new dividends on
+        2024-04-10"), or None.
     """
 
     ticker: str
@@ -311,6 +353,7 @@ class TickerUpdate:
     refetched: bool = False
     downloaded: bool = False
     failed: str | None = None
+    refetch_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -353,10 +396,24 @@ class UpdateReport:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per ticker: ``ticker, rows_added, refetched, downloaded,
-        failed``."""
-        columns = ["ticker", "rows_added", "refetched", "downloaded", "failed"]
+        failed, refetch_reason``."""
+        columns = [
+            "ticker",
+            "rows_added",
+            "refetched",
+            "downloaded",
+            "failed",
+            "refetch_reason",
+        ]
         rows = [
-            (r.ticker, r.rows_added, r.refetched, r.downloaded, r.failed)
+            (
+                r.ticker,
+                r.rows_added,
+                r.refetched,
+                r.downloaded,
+                r.failed,
+                r.refetch_reason,
+            )
             for r in self.results
         ]
         return pd.DataFrame(rows, columns=columns)
@@ -389,22 +446,6 @@ class _Stored:
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _unique(tickers: Iterable[str]) -> list[str]:
-    if isinstance(tickers, str):
-        raise InputError(f"tickers must be a list, not the string {tickers!r}")
-    out: list[str] = []
-    for ticker in tickers:
-        if not isinstance(ticker, str) or not ticker.strip():
-            raise InputError(f"invalid ticker {ticker!r}: use a non-empty string")
-        if ticker not in out:
-            out.append(ticker)
-    return out
-
-
-def _day(stamp: pd.Timestamp) -> str:
-    return stamp.strftime("%Y-%m-%d")
 
 
 class PriceCache:
@@ -629,10 +670,8 @@ class PriceCache:
         same range are batched) and never for a ticker whose cache covers the
         request. See the module docstring for the coverage and splice rules.
         """
-        first_day, last_day = as_day(start, "start"), as_day(end, "end")
-        if first_day > last_day:
-            raise InputError(f"start {_day(first_day)} is after end {_day(last_day)}")
-        wanted = _unique(tickers)
+        first_day, last_day = as_range(start, end)
+        wanted = as_tickers(tickers)
         self.prices_dir.mkdir(parents=True, exist_ok=True)
         results: dict[str, TickerUpdate] = {}
         calls = 0
@@ -654,6 +693,12 @@ class PriceCache:
                 else:
                     pending.setdefault(plan[0], []).append(ticker)
                     whole[ticker] = plan[1]
+                    if plan[1] and stored[ticker] is not None:
+                        why[ticker] = (
+                            "full refresh requested"
+                            if full
+                            else "the request reaches past both ends of the cache"
+                        )
 
             # Round 1 fetches what is missing; round 2 re-fetches the whole span of
             # tickers whose new rows could not be spliced on.
@@ -686,7 +731,15 @@ class PriceCache:
                         )
                         added = len(new) if old is None else _count_new_dates(old, new)
                         refetched = old is not None and whole[ticker]
-                        done(TickerUpdate(ticker, added, refetched, downloaded=True))
+                        done(
+                            TickerUpdate(
+                                ticker,
+                                added,
+                                refetched,
+                                downloaded=True,
+                                refetch_reason=why.get(ticker),
+                            )
+                        )
                 pending = again
 
         return UpdateReport(tuple(results[t] for t in wanted), calls)
@@ -739,11 +792,11 @@ class PriceCache:
         """
         if field not in PRICE_FIELDS:
             raise InputError(f"unknown field {field!r}; use one of {PRICE_FIELDS}")
-        wanted = _unique(tickers)
+        wanted = as_tickers(tickers)
         first_day = None if start is None else as_day(start, "start")
         last_day = None if end is None else as_day(end, "end")
-        if first_day is not None and last_day is not None and first_day > last_day:
-            raise InputError(f"start {_day(first_day)} is after end {_day(last_day)}")
+        if start is not None and end is not None:
+            as_range(start, end)
         if provider is not None and not offline:
             if first_day is None or last_day is None:
                 raise InputError("start and end are required to fetch missing prices")
@@ -843,14 +896,15 @@ def _splice_conflict(old: pd.DataFrame, new: pd.DataFrame) -> str | None:
     valid = np.isfinite(ratio_old) & np.isfinite(ratio_new) & (ratio_old != 0)
     drift = (ratio_new[valid] / ratio_old[valid] - 1.0).abs()
     if (drift > RATIO_TOLERANCE).any():
-        return f"adjusted close re-based (adj_close/close changed on {overlap[0]:%F})"
+        day = _day(overlap[0])
+        return f"adjusted close re-based (adj_close/close changed on {day})"
     for name in ("dividends", "splits"):
         changed = (o[name].fillna(0.0) - n_overlap[name].fillna(0.0)).abs() > 0
         if changed.any():
-            return f"{name} changed on {changed.idxmax():%F}"
+            return f"{name} changed on {_day(changed.index[changed.to_numpy()][0])}"
         later = n.loc[n.index > o.index.max(), name].fillna(0.0)
         if (later != 0).any():
-            return f"new {name} on {(later != 0).idxmax():%F}"
+            return f"new {name} on {_day(later.index[(later != 0).to_numpy()][0])}"
     return None
 
 

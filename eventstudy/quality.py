@@ -19,7 +19,10 @@ from eventstudy.errors import InputError, PriceDataError
 __all__ = ["CHECKS", "FINDING_COLUMNS", "Check", "check_prices"]
 
 Check = Literal[
-    "extreme_return", "fx_snapshot_close", "missing_sessions", "non_positive",
+    "extreme_return",
+    "fx_snapshot_close",
+    "missing_sessions",
+    "non_positive",
     "stale_run",
 ]
 """The names of the checks."""
@@ -207,7 +210,7 @@ def _non_positive(ticker: str, observed: pd.Series) -> list[_Finding]:
                 observed.index[a],
                 observed.index[b],
                 n,
-                f"{n} price(s) <= 0 (lowest {values[a:b + 1].min():g}): prices must "
+                f"{n} price(s) <= 0 (lowest {values[a : b + 1].min():g}): prices must "
                 "be positive; a 0 usually stands for a missing price and must be NaN",
             )
         )
@@ -254,9 +257,9 @@ def _fx_snapshot(ticker: str, observed: pd.Series) -> _Finding:
         observed.index[0],
         observed.index[-1],
         len(observed),
-        "Yahoo's daily FX 'close' is a snapshot taken at the start of the day "
-        "(around midnight London time), so the value labelled day D is the rate at "
-        "the start of D, before D's news. The day-0 return close[0]/close[-1] - 1 "
+        "Yahoo's daily FX 'close' is a snapshot taken at the start of the day (it "
+        "equals the day's open), so the value labelled day D is the rate at the "
+        "start of D, before D's news. The day-0 return close[0]/close[-1] - 1 "
         "therefore ends before the event, and the event-day move shows up on day "
         "+1: shift the series one day back (treat the value labelled D+1 as D's "
         "close) or use an end-of-day fixing such as FRED's DEXJPUS.",

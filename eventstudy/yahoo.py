@@ -41,7 +41,8 @@ from eventstudy.cache import (
     LONG_COLUMNS,
     PRICE_FIELDS,
     DateLike,
-    as_day,
+    as_range,
+    as_tickers,
     empty_long_frame,
 )
 from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
@@ -350,11 +351,12 @@ class YahooProvider:
         """
         frame, failures = self.fetch_partial(tickers, start, end)
         if failures:
-            first, last = as_day(start, "start"), as_day(end, "end")
+            first, last = as_range(start, end)
             details = "; ".join(f"{t} ({why})" for t, why in failures.items())
             raise DataUnavailableError(
-                f"Yahoo returned no prices for {len(failures)} of {len(tickers)} "
-                f"ticker(s) between {first:%F} and {last:%F}: {details}. Check the "
+                f"Yahoo returned no prices for {len(failures)} of "
+                f"{len(as_tickers(tickers))} ticker(s) between {first:%Y-%m-%d} and "
+                f"{last:%Y-%m-%d}: {details}. Check the "
                 "symbols (with Yahoo suffixes such as .T or .KS) or retry later.",
                 tickers=list(failures),
             )
@@ -384,17 +386,9 @@ class YahooProvider:
         InputError
             If a date or ticker is invalid or ``start > end``.
         """
-        first, last = as_day(start, "start"), as_day(end, "end")
-        if first > last:
-            raise InputError(f"start {first:%F} is after end {last:%F}")
-        if isinstance(tickers, str):
-            raise InputError(f"tickers must be a list, not the string {tickers!r}")
-        pending: list[str] = []
-        for ticker in tickers:
-            if not isinstance(ticker, str) or not ticker.strip():
-                raise InputError(f"invalid ticker {ticker!r}")
-            if ticker not in pending:
-                pending.append(ticker)
+        first, last = as_range(start, end)
+        requested = as_tickers(tickers)
+        pending = requested
 
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
@@ -436,7 +430,7 @@ class YahooProvider:
             long = long.reset_index(drop=True)
         else:
             long = empty_long_frame()
-        order = {t: i for i, t in enumerate(tickers)}
+        order = {t: i for i, t in enumerate(requested)}
         failures = dict(sorted(failures.items(), key=lambda kv: order[kv[0]]))
         return long, failures
 

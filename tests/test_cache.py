@@ -224,6 +224,8 @@ def test_new_dividend_forces_full_refetch(
     fake.add_dividend("7203.T", "2024-04-10", 60.0)
     report = cache.update(provider, ["7203.T", "7267.T"], START, "2024-04-30")
     assert report["7203.T"].refetched and not report["7267.T"].refetched
+    assert "re-based" in str(report["7203.T"].refetch_reason)
+    assert report["7267.T"].refetch_reason is None
     assert report.provider_calls == 2
     assert fake.calls[-1]["tickers"] == ["7203.T"]
     assert fake.calls[-1]["start"] == START and fake.calls[-1]["end"] == "2024-05-01"
@@ -247,6 +249,7 @@ def test_rebased_ratio_alone_forces_full_refetch(
     fake.add_dividend("7203.T", "2024-06-10", 60.0)
     report = cache.update(provider, ["7203.T"], START, "2024-04-30")
     assert report["7203.T"].refetched
+    assert "adjusted close re-based" in str(report["7203.T"].refetch_reason)
     pd.testing.assert_frame_equal(
         cache.read("7203.T"), table(fake, "7203.T", START, "2024-04-30")
     )
@@ -258,7 +261,7 @@ def test_new_split_forces_full_refetch(
     cache.update(provider, ["7203.T"], START, END)
     fake.add_split("7203.T", "2024-04-15", 5.0)
     report = cache.update(provider, ["7203.T"], START, "2024-04-30")
-    assert report["7203.T"].refetched
+    assert report["7203.T"].refetch_reason == "new splits on 2024-04-15"
     after = cache.read("7203.T")
     pd.testing.assert_frame_equal(after, table(fake, "7203.T", START, "2024-04-30"))
     assert after.loc[after["date"] == "2024-04-15", "splits"].item() == 5.0
@@ -282,6 +285,7 @@ def test_partial_failure_in_update(
         "refetched",
         "downloaded",
         "failed",
+        "refetch_reason",
     ]
 
 
