@@ -204,3 +204,61 @@ def write_mini_study(root: Path, seed: int = 3) -> MiniStudy:
 def mini_study(tmp_path: Path) -> MiniStudy:
     """A fresh copy of the small valid study in a temporary folder."""
     return write_mini_study(tmp_path / "study")
+
+
+# ---------------------------------------------------------------- day 0 of the catalog
+# Day 0 per exchange for events/japan_us_investment.csv, from the summary table of
+# ../shared/research/events-verified.md (XTKS, XKRX, XNYS). FX is not in that table: it
+# is what our FX calendar gives (sessions close 17:00 New York), written out by hand.
+# Where the table is ambiguous, the catalog uses a plain date (the hour is unconfirmed)
+# and the value here is what our date-only rule gives; see the comments.
+DAY0_TABLE: dict[str, dict[str, str]] = {
+    # plain date: the vote-count day; the AP call (19:34 JST) would give 11-07 in Asia
+    "E01_US_ELECTION": {"XTKS": "2024-11-06", "XKRX": "2024-11-06",
+                        "XNYS": "2024-11-06", "FX": "2024-11-06"},
+    "E02_ISHIBA_SUMMIT_1T": {"XTKS": "2025-02-10", "XKRX": "2025-02-10",
+                             "XNYS": "2025-02-07", "FX": "2025-02-07"},
+    "E03_NIPPON_USS_MAY": {"XTKS": "2025-05-26", "XKRX": "2025-05-26",
+                           "XNYS": "2025-05-23", "FX": "2025-05-23"},
+    "E04_NIPPON_USS_EO": {"XTKS": "2025-06-16", "XKRX": "2025-06-16",
+                          "XNYS": "2025-06-16", "FX": "2025-06-16"},
+    "E05_JP_DEAL": {"XTKS": "2025-07-23", "XKRX": "2025-07-23",
+                    "XNYS": "2025-07-23", "FX": "2025-07-23"},
+    # plain date (Sunday, hour unconfirmed): rolls to Monday everywhere
+    "E06_EU_DEAL": {"XTKS": "2025-07-28", "XKRX": "2025-07-28",
+                    "XNYS": "2025-07-28", "FX": "2025-07-28"},
+    "E07_KR_DEAL": {"XTKS": "2025-07-31", "XKRX": "2025-07-31",
+                    "XNYS": "2025-07-31", "FX": "2025-07-31"},
+    # 17:18 EDT is after the 17:00 FX close too, so FX day 0 is the next day
+    "E08_JP_EO_MOU": {"XTKS": "2025-09-05", "XKRX": "2025-09-05",
+                      "XNYS": "2025-09-05", "FX": "2025-09-05"},
+    # 10:00 JST = 21:00 EDT 10-27: inside the FX session that closes 10-28 17:00
+    "E09_TOKYO_SUMMIT": {"XTKS": "2025-10-28", "XKRX": "2025-10-28",
+                         "XNYS": "2025-10-28", "FX": "2025-10-28"},
+    "E09B_JP_FACTSHEET": {"XTKS": "2025-10-29", "XKRX": "2025-10-29",
+                          "XNYS": "2025-10-28", "FX": "2025-10-28"},
+    # (E10_KR_GYEONGJU is in the table but not in the catalog; E19 has no date)
+    "E11_SCOTUS_ARG": {"XTKS": "2025-11-06", "XKRX": "2025-11-06",
+                       "XNYS": "2025-11-05", "FX": "2025-11-05"},
+    "E12_YEN_RATECHECK": {"XTKS": "2026-01-26", "XKRX": "2026-01-26",
+                          "XNYS": "2026-01-23", "FX": "2026-01-23"},
+    # plain date 2026-02-06 (hour unconfirmed): the table gives XNYS "02-05 or 02-06";
+    # our date-only rule gives 02-06
+    "E13_TRUMPRX": {"XTKS": "2026-02-06", "XKRX": "2026-02-06",
+                    "XNYS": "2026-02-06", "FX": "2026-02-06"},
+    # plain date (Sunday vote): Monday everywhere
+    "E14_LDP_WIN": {"XTKS": "2026-02-09", "XKRX": "2026-02-09",
+                    "XNYS": "2026-02-09", "FX": "2026-02-09"},
+    # plain date: the table gives XTKS "02-10 (or 02-12 if after the close)" and XKRX
+    # "02-10/11"; our date-only rule gives 02-10 on every calendar
+    "E15_NIKKEI_FURIOUS": {"XTKS": "2026-02-10", "XKRX": "2026-02-10",
+                           "XNYS": "2026-02-10", "FX": "2026-02-10"},
+    # plain date 02-18 (time unconfirmed): XKRX rolls over Seollal (02-16..18) to
+    # 02-19; XNYS 02-18 is the table's "conservative" choice
+    "E16_FIRST_TRANCHE": {"XTKS": "2026-02-18", "XKRX": "2026-02-19",
+                          "XNYS": "2026-02-18", "FX": "2026-02-18"},
+    "E17_SCOTUS_RULING": {"XTKS": "2026-02-24", "XKRX": "2026-02-23",
+                          "XNYS": "2026-02-20", "FX": "2026-02-20"},
+    "E18_MAR_SUMMIT": {"XTKS": "2026-03-23", "XKRX": "2026-03-20",
+                       "XNYS": "2026-03-19", "FX": "2026-03-19"},
+}
