@@ -814,10 +814,11 @@ class PriceCache:
         for ticker in wanted:
             stored = self._load(ticker)
             if stored is None:
-                need = f"{_day(first_day) if first_day is not None else '...'}.." + (
-                    _day(last_day) if last_day is not None else "..."
-                )
-                problems[ticker] = f"not cached (needed {need})"
+                problems[ticker] = "not cached"
+                if first_day is not None or last_day is not None:
+                    need_lo = "..." if first_day is None else _day(first_day)
+                    need_hi = "..." if last_day is None else _day(last_day)
+                    problems[ticker] += f" (needed {need_lo}..{need_hi})"
                 continue
             gaps = _missing_ranges(stored.span, first_day, last_day)
             if gaps:

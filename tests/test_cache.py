@@ -410,6 +410,8 @@ def test_offline_load_of_missing_data_names_tickers_and_dates(
     assert len(fake.calls) == calls  # offline: the provider was never called
     panel = cache.load_panel(["7203.T"], START, END, offline=True)
     assert panel.shape == (63, 1)
+    with pytest.raises(DataUnavailableError, match="7267.T: not cached\n"):
+        cache.load_panel(["7267.T"], offline=True)
 
 
 def test_online_load_fetches_what_is_missing(
