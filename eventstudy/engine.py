@@ -503,7 +503,8 @@ class EventStudy:
         timings["ar_car"] = t2 - t1
         step("tests")
         pdata = PairData.build(st, est, ar, self._windows, seed=seed,
-                               bootstrap_reps=bootstrap_reps)
+                               bootstrap_reps=bootstrap_reps,
+                               profile=conv.test_profile)
         tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows)
         timings["tests"] = time.perf_counter() - t2
         return EventStudyResults.build(

@@ -169,6 +169,10 @@ class Conventions:
         buy-and-hold, prod(1 + R) - prod(1 + normal).
     weights
         Universe column with value weights for aggregate means; empty for equal weights.
+    test_profile
+        Conventions of the test statistics (:mod:`eventstudy.inference`):
+        ``"textbook"`` (default) or ``"estudy2"`` (pooled generalized-sign p-hat, the
+        rank tests' "row mean x N" sums, ``car_rank_test``; methodology.md B.1).
     """
 
     sigma_dof: SigmaDof = "model"
@@ -176,6 +180,7 @@ class Conventions:
     market_moments: MarketMoments = "firm"
     aggregation: Aggregation = "car"
     weights: str = ""
+    test_profile: Profile = "textbook"
 
     @classmethod
     def profile(cls, name: Profile) -> Conventions:
@@ -189,7 +194,8 @@ class Conventions:
         if name == "textbook":
             return cls()
         if name == "estudy2":
-            return cls(sigma_dof="sample", forecast_error=True, market_moments="window")
+            return cls(sigma_dof="sample", forecast_error=True, market_moments="window",
+                       test_profile="estudy2")
         raise UnknownNameError(f"unknown conventions profile {name!r}; use textbook "
                                "or estudy2")
 
@@ -393,6 +399,7 @@ def load_study(path: str | Path) -> Study:
                                               ("car", "bhar"),
                                               "conventions.aggregation", sp)),
         weights=str(conv.get("weights", "")),
+        test_profile=base_conv.test_profile,
     )
     prices = data.get("prices", "")
     universe = st.get("universe", "universe.csv")
