@@ -261,6 +261,7 @@ def test_new_split_forces_full_refetch(
     cache.update(provider, ["7203.T"], START, END)
     fake.add_split("7203.T", "2024-04-15", 5.0)
     report = cache.update(provider, ["7203.T"], START, "2024-04-30")
+    assert report["7203.T"].refetched
     assert report["7203.T"].refetch_reason == "new splits on 2024-04-15"
     after = cache.read("7203.T")
     pd.testing.assert_frame_equal(after, table(fake, "7203.T", START, "2024-04-30"))
