@@ -221,9 +221,9 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
     for i in np.flatnonzero((df["calendar"] == "").to_numpy()):
         problems.append(f"line {i + 2}: empty calendar for {df['ticker'].iloc[i]!r}; "
                         "use XTKS, XKRX, XNYS, FX, ...")
-    for i, m in enumerate(df["model"]):
+    for j, m in enumerate(df["model"]):
         if m and m not in MODEL_NAMES:
-            problems.append(f"line {i + 2}: unknown model {m!r}; choose one of "
+            problems.append(f"line {j + 2}: unknown model {m!r}; choose one of "
                             f"{', '.join(MODEL_NAMES)}")
     if problems:
         raise CatalogError(f"{len(problems)} problem(s) in the universe", path=source,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -63,7 +63,13 @@ def run_study(
     if model is not None:
         from dataclasses import replace
 
-        study = study.with_updates(model=replace(study.model, name=model))
+        from eventstudy.study import MODEL_NAMES, ModelName
+
+        if model not in MODEL_NAMES:
+            raise UnknownNameError(f"unknown model {model!r}; choose one of "
+                                   f"{', '.join(MODEL_NAMES)}")
+        study = study.with_updates(model=replace(study.model,
+                                                 name=cast(ModelName, model)))
     if tests is not None:
         from eventstudy.inference import TESTS
 
