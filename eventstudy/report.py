@@ -1,15 +1,41 @@
-"""Readable summaries of results: text, Markdown, HTML and LaTeX tables.
+"""Reports of an event study: summary tables, plots and a self-contained HTML report.
 
-The summary table has one row per event x group: the number of pairs, day 0 and, for
-each CAR window, the CAAR (in percent) with stars from the chosen test's two-sided
-p-value (``*`` < 0.10, ``**`` < 0.05, ``***`` < 0.01).
+Three layers, each usable alone:
+
+:class:`Summary`
+    The CAAR-by-event-x-group table of a results object, rendered as text, Markdown,
+    HTML or LaTeX (``EventStudyResults.summary()``; ``summary.md`` of a run).
+Plots (:func:`plot_car`, :func:`plot_event_overview`, :func:`plot_ar_heatmap`,
+:func:`write_plots`)
+    matplotlib figures built on :class:`matplotlib.figure.Figure` directly: no
+    ``pyplot``, no global figure state, never ``plt.show()``. matplotlib is imported
+    inside the functions only, so ``import eventstudy.report`` stays light.
+:func:`build_report`
+    ``eventstudy report OUT_DIR``: a report built from a finished run's output files
+    alone (``run.json``, ``tests.csv``, ``car.csv``, ``excluded.csv``,
+    ``diagnostics.csv`` and ``plots/`` when present), as one self-contained
+    ``report.html`` (inline CSS, plots embedded as ``data:`` URIs, no external URL),
+    ``report.md`` or ``report.tex`` (booktabs).
+
+Every output is deterministic: no timestamps, stable order, fixed number formats, and
+plot files with fixed metadata, so reruns on the same inputs give identical bytes.
+
+Significance stars everywhere: two-sided p-values, ``*`` < 0.10, ``**`` < 0.05,
+``***`` < 0.01.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import os
+import re
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,13 +45,32 @@ import pandas as pd
 from eventstudy.errors import InputError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from eventstudy.results import EventStudyResults
 
+ReportFormat = Literal["html", "md", "latex"]
+REPORT_FILES: dict[str, str] = {"html": "report.html", "md": "report.md",
+                                "latex": "report.tex"}
+RUN_FILES = ("run.json", "tests.csv", "car.csv", "excluded.csv", "diagnostics.csv")
+PLOT_DPI = 110
+_SVG_SALT = "eventstudy"
+_BAND_Z = 1.959963984540054  # two-sided 95% normal quantile
+
 
 def stars(p: float) -> str:
     """Significance stars for a two-sided p-value.
+
+    Parameters
+    ----------
+    p
+        Two-sided p-value; NaN gives no stars.
+
+    Returns
+    -------
+    str
+        ``"***"`` (p < 0.01), ``"**"`` (p < 0.05), ``"*"`` (p < 0.10) or ``""``.
 
     Examples
     --------
@@ -37,9 +82,39 @@ def stars(p: float) -> str:
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
 
 
+def _tex(value: object) -> str:
+    """Escape text for LaTeX; trailing significance stars become superscripts."""
+    t = str(value)
+    m = re.fullmatch(r"(.*?)(\*{1,3})", t, flags=re.S)
+    tail = ""
+    if m and m.group(1):
+        t, tail = m.group(1), "$^{" + m.group(2) + "}$"
+    out = []
+    for ch in t:
+        out.append({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_",
+                    "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}.get(ch, ch))
+    return "".join(out) + tail
+
+
+def _md(value: object) -> str:
+    """Make text safe inside a Markdown table cell."""
+    return str(value).replace("|", r"\|").replace("\n", " ")
+
+
 @dataclass(frozen=True)
 class Summary:
-    """A summary table with text, Markdown, HTML and LaTeX renderings."""
+    """A summary table with text, Markdown, HTML and LaTeX renderings.
+
+    Attributes
+    ----------
+    title
+        Table title.
+    table
+        The table, one row per event x group.
+    notes
+        Footnotes (stars, model, windows, counts).
+    """
 
     title: str
     table: pd.DataFrame
@@ -47,10 +122,24 @@ class Summary:
 
     @classmethod
     def from_results(cls, res: EventStudyResults, test: str) -> Summary:
-        """Build the CAAR-by-event-x-group table from results."""
+        """Build the CAAR-by-event-x-group table from results.
+
+        Parameters
+        ----------
+        res
+            Fitted results.
+        test
+            Test whose p-values give the stars.
+
+        Returns
+        -------
+        Summary
+            Columns ``event, group, day 0, n`` and one ``CAAR[a,b] %`` column per
+            CAR window.
+        """
         t = res.tests_
         t = t[(t["scope"] == "event_group") & (t["test"] == test)]
-        cars = [tuple(c) for c in res.windows.car]
+        cars = [(int(a), int(b)) for a, b in res.windows.car]
         p = res.pairs_
         d0 = (p.groupby(["event_id", "group"], sort=False)["day0"].first()
               .dt.strftime("%Y-%m-%d"))
@@ -98,10 +187,8 @@ class Summary:
         lines = [f"# {self.title}", ""]
         cols = list(self.table.columns)
         if cols:
-            lines.append("| " + " | ".join(cols) + " |")
-            lines.append("|" + "|".join("---" for _ in cols) + "|")
-            for _, r in self.table.iterrows():
-                lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+            lines += _md_table(cols, [[str(r[c]) for c in cols]
+                                      for _, r in self.table.iterrows()])
         lines.append("")
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
@@ -119,22 +206,11 @@ class Summary:
                 f"<ul>{notes}</ul>")
 
     def as_latex(self) -> str:
-        """LaTeX (booktabs) rendering."""
+        """LaTeX (booktabs) rendering; stars become superscripts."""
         cols = list(self.table.columns)
-
-        def esc(s: object) -> str:
-            t = str(s)
-            for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"),
-                         ("_", r"\_"), ("#", r"\#"), ("$", r"\$")):
-                t = t.replace(a, b)
-            return t.replace("***", "$^{***}$") if "$^" not in t else t
-
-        lines = [r"\begin{tabular}{" + "l" * len(cols) + "}", r"\toprule",
-                 " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
-        for _, r in self.table.iterrows():
-            lines.append(" & ".join(esc(r[c]) for c in cols) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}"]
-        return "\n".join(lines) + "\n"
+        return "\n".join(_tex_tabular(cols, [[str(r[c]) for c in cols]
+                                             for _, r in self.table.iterrows()],
+                                      ncols_left=2)) + "\n"
 
     def _repr_html_(self) -> str:
         return self.as_html()
@@ -143,118 +219,1013 @@ class Summary:
         return self.as_text()
 
 
+# =============================================================================== plots
+def _select(res: EventStudyResults, event: str | None, group: str | None
+            ) -> np.ndarray:
+    """Boolean mask of the pairs of ``event`` and/or ``group`` (None = all)."""
+    p = res.pairs_
+    sel = np.ones(len(p), dtype=bool)
+    if event is not None:
+        sel &= (p["event_id"].astype(str) == str(event)).to_numpy()
+    if group is not None:
+        sel &= (p["group"].astype(str) == str(group)).to_numpy()
+    if not sel.any():
+        what = ", ".join(f"{k}={v!r}" for k, v in (("event", event), ("group", group))
+                         if v is not None)
+        raise InputError(f"no kept pairs for {what or 'the study'}; see "
+                         "results.excluded for pairs left out")
+    return sel
+
+
+def caar_path(res: EventStudyResults, event: str | None = None,
+              group: str | None = None) -> pd.DataFrame:
+    """The CAAR path over the event window with its standard error.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    event, group
+        Restrict to one event and/or one group; None pools all pairs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event-window day: ``rel_day, caar, se, n`` (decimals; ``n`` is
+        the number of pairs with at least one abnormal return up to that day).
+
+    Raises
+    ------
+    InputError
+        No kept pair matches ``event``/``group``.
+
+    Notes
+    -----
+    For pair i the CAR over ``[t1, t]`` (``t1`` the first event-window day) sums its
+    abnormal returns on the ``d_it`` days with data, as the engine does for a CAR
+    window. Its variance follows Campbell, Lo & MacKinlay (1997, sec. 4.4.3) and
+    MacKinlay (1997):
+
+    .. math::
+
+        Var(CAR_i[t_1,t]) = \\sigma_i^2 (d_{it} + \\gamma' X^* (X'X)^{-1}
+        X^{*\\prime} \\gamma)
+
+    where the second, estimation-error term is, for a model with an intercept
+    estimated on ``L_i`` days, ``d^2/L_i + (sum_s delta_s)' S^-1 (sum_s delta_s)``
+    with ``delta_s`` the event-day regressors minus their estimation mean. The
+    results keep each day's leverage ``h_s = 1/L_i + delta_s' S^-1 delta_s``
+    (recovered exactly as ``AR^2 / (sigma^2 SAR^2) - 1``) but not the regressors,
+    so the cross-day part is bounded by the triangle inequality in the ``S^-1``
+    norm: ``|sum_s delta_s| <= sum_s sqrt(h_s - 1/L_i)``. The band is therefore
+    exact for the constant-mean and market-adjusted models (no slope term) and
+    slightly conservative (never narrower than the engine's CAR variance) for
+    models with slopes; the difference is of order ``d / L_i``. Without
+    ``conventions.forecast_error`` the term is zero, as in the engine. Under
+    cross-sectional independence and equal weights
+
+    .. math::
+
+        CAAR_t = \\frac{1}{N_t} \\sum_i CAR_i[t_1, t], \\quad
+        Var(CAAR_t) = \\frac{1}{N_t^2} \\sum_i Var(CAR_i[t_1, t]).
+
+    With ``aggregation = "bhar"`` the path still cumulates abnormal returns by
+    summation.
+
+    Examples
+    --------
+    >>> path = caar_path(res, event="E05_JP_DEAL")  # doctest: +SKIP
+    >>> list(path.columns)  # doctest: +SKIP
+    ['rel_day', 'caar', 'se', 'n']
+    """
+    sel = _select(res, event, group)
+    ar = np.asarray(res.ar, dtype=np.float64)[sel]
+    sar = np.asarray(res.sar, dtype=np.float64)[sel]
+    s2 = np.asarray(res.sigma2, dtype=np.float64)[sel][:, None]
+    nobs = np.asarray(res.nobs, dtype=np.float64)[sel][:, None]
+    ok = np.isfinite(ar)
+    d = np.cumsum(ok, axis=1).astype(np.float64)
+    has = d > 0
+    car = np.where(has, np.cumsum(np.where(ok, ar, 0.0), axis=1), np.nan)
+    lev = np.zeros_like(d)
+    if res.conventions.forecast_error:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            h = (ar / sar) ** 2 / s2 - 1.0
+            q = np.sqrt(np.clip(h - 1.0 / nobs, 0.0, None))
+        q = np.where(ok & np.isfinite(q), q, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lev = d**2 / nobs + np.cumsum(q, axis=1) ** 2
+        fixed = (res.pairs_["model"].astype(str) == "market_adjusted").to_numpy()[sel]
+        lev[fixed] = 0.0
+        lev = np.where(np.isfinite(lev), lev, 0.0)
+    var = np.where(has, s2 * (d + lev), np.nan)
+    n = has.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        caar = np.where(n > 0, np.nansum(car, axis=0) / n, np.nan)
+        se = np.where(n > 0, np.sqrt(np.nansum(var, axis=0)) / n, np.nan)
+    return pd.DataFrame({"rel_day": np.asarray(res.rel_days, dtype=np.int64),
+                         "caar": caar, "se": se, "n": n.astype(np.int64)})
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _root_figure(ax: Axes) -> Figure:
+    fig = ax.get_figure(root=True)
+    if fig is None:  # pragma: no cover - an Axes always belongs to a figure
+        raise InputError("the Axes is not attached to a figure")
+    return fig
+
+
+def _style_event_axes(ax: Axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.axvline(0, color="grey", lw=0.8, ls="--", zorder=1)
+    ax.axhline(0, color="black", lw=0.5, zorder=1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.set_xlabel("trading sessions relative to day 0")
+    ax.set_ylabel("CAAR (%)")
+    ax.grid(True, lw=0.3, alpha=0.5)
+
+
 def plot_car(res: EventStudyResults, event: str | None = None,
-             group: str | None = None, ax: Any = None) -> Figure:
+             group: str | None = None, ax: Axes | None = None) -> Figure:
     """Plot the CAAR path over the event window with a 95% band.
 
     Parameters
     ----------
     res
-        Results.
+        Fitted results.
     event, group
-        Restrict to one event and/or group; None pools all pairs.
+        Restrict to one event and/or one group; None pools all pairs.
     ax
         A matplotlib Axes to draw into; a new Figure otherwise.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Never calls ``plt.show()``.
+        The figure holding the plot (``ax``'s root figure when given). Built on
+        :class:`matplotlib.figure.Figure`; never calls ``plt.show()`` and never
+        touches pyplot's global figure state.
+
+    Raises
+    ------
+    InputError
+        No kept pair matches ``event``/``group``.
 
     Notes
     -----
-    CAAR_t = sum_{s<=t} AAR_s from the first event day; the band is
-    CAAR_t +/- 1.96 sqrt(sum_i Var(CAR_i,t)) / N under cross-sectional independence,
-    with Var(CAR_i,t) = sigma_i^2 times the number of days cumulated.
+    The line is ``CAAR_t`` in percent from the first event-window day; the band is
+    ``CAAR_t +/- 1.96 sqrt(Var(CAAR_t))`` with the variance of :func:`caar_path`:
+    per-pair CAR variances ``sigma_i^2 (d_it + estimation-error term)`` (Campbell,
+    Lo & MacKinlay 1997, sec. 4.4; MacKinlay 1997), averaged under
+    cross-sectional independence. Day 0 is marked by a dashed line; N, the number
+    of pairs, is in the title.
+
+    Examples
+    --------
+    >>> fig = plot_car(res, event="E05_JP_DEAL", group="jp_autos")  # doctest: +SKIP
+    >>> fig.savefig("car.png")  # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    p = res.pairs_
-    sel = np.ones(len(p), dtype=bool)
-    if event is not None:
-        sel &= (p["event_id"] == event).to_numpy()
-    if group is not None:
-        sel &= (p["group"] == group).to_numpy()
-    ar = np.asarray(res.ar)[sel]
-    cum = np.nancumsum(ar, axis=1)
-    cum[~np.isfinite(ar)] = np.nan
-    n = np.isfinite(cum).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        caar = np.nanmean(cum, axis=0)
-        days = np.arange(1, ar.shape[1] + 1)
-        var = np.asarray(res.sigma2)[sel][:, None] * days[None, :]
-        se = np.sqrt(np.nansum(np.where(np.isfinite(cum), var, np.nan), axis=0)) / n
-    x = np.asarray(res.rel_days)
+    path = caar_path(res, event, group)
+    n_pairs = int(_select(res, event, group).sum())
     if ax is None:
-        fig = Figure(figsize=(6, 3.5))
+        fig = _new_figure(6.0, 3.6)
         ax = fig.add_subplot(1, 1, 1)
     else:
-        fig = ax.figure
-    ax.fill_between(x, 100 * (caar - 1.96 * se), 100 * (caar + 1.96 * se),
-                    alpha=0.25, color="tab:blue", label="95% band")
-    ax.plot(x, 100 * caar, color="tab:blue", marker="o", ms=3, label="CAAR")
-    ax.axvline(0, color="grey", lw=0.8, ls="--")
-    ax.axhline(0, color="black", lw=0.5)
+        fig = _root_figure(ax)
+    x = path["rel_day"].to_numpy()
+    caar = 100 * path["caar"].to_numpy()
+    half = 100 * _BAND_Z * path["se"].to_numpy()
+    ax.fill_between(x, caar - half, caar + half, alpha=0.25, color="tab:blue",
+                    lw=0, label="95% band")
+    ax.plot(x, caar, color="tab:blue", marker="o", ms=3, lw=1.5,
+            label=f"CAAR (N = {n_pairs})")
+    _style_event_axes(ax)
     title = " / ".join(s for s in (event, group) if s) or "all pairs"
-    ax.set_title(f"{title} (N = {int(sel.sum())})")
-    ax.set_xlabel("trading sessions relative to day 0")
-    ax.set_ylabel("CAAR (%)")
+    ax.set_title(f"{title} (N = {n_pairs})", fontsize=10)
     ax.legend(loc="best", fontsize=8)
     return fig
 
 
-def write_plots(res: EventStudyResults, folder: str | Path) -> list[Path]:
-    """Write one CAAR plot per event x group (PNG and SVG) into ``folder``.
+def plot_event_overview(res: EventStudyResults, event: str) -> Figure:
+    """One event's CAAR paths, one line and 95% band per group.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    event
+        Event id.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure (never shown).
+
+    Raises
+    ------
+    InputError
+        The event has no kept pair.
+
+    Notes
+    -----
+    Each group's path and band are those of :func:`plot_car` (see
+    :func:`caar_path` for the variance); groups keep their order of appearance.
+    """
+    sel = _select(res, event, None)
+    groups = list(dict.fromkeys(res.pairs_["group"].astype(str).to_numpy()[sel]))
+    fig = _new_figure(7.0, 4.0)
+    ax = fig.add_subplot(1, 1, 1)
+    colors = [f"C{i % 10}" for i in range(len(groups))]
+    for grp, col in zip(groups, colors, strict=True):
+        path = caar_path(res, event, grp)
+        n = int(_select(res, event, grp).sum())
+        x = path["rel_day"].to_numpy()
+        caar = 100 * path["caar"].to_numpy()
+        half = 100 * _BAND_Z * path["se"].to_numpy()
+        ax.fill_between(x, caar - half, caar + half, alpha=0.12, color=col, lw=0)
+        ax.plot(x, caar, color=col, marker="o", ms=2.5, lw=1.5,
+                label=f"{grp} (N = {n})")
+    _style_event_axes(ax)
+    ax.set_title(f"{event}: CAAR by group with 95% bands (N = {int(sel.sum())})",
+                 fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def plot_ar_heatmap(res: EventStudyResults, event: str, k: int = 5) -> Figure:
+    """Heat table of each security's abnormal returns on days 0..+k of one event.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    event
+        Event id.
+    k
+        Last day shown (clipped to the event window).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure: one row per security (grouped by group), one column per day,
+        cells coloured by AR in percent on a symmetric diverging scale and labelled
+        with the value; missing ARs are grey.
+
+    Raises
+    ------
+    InputError
+        The event has no kept pair, or ``k`` < 0.
+    """
+    from matplotlib.colors import TwoSlopeNorm
+
+    if k < 0:
+        raise InputError(f"k must be >= 0, not {k}")
+    sel = _select(res, event, None)
+    rel = np.asarray(res.rel_days, dtype=np.int64)
+    cols = np.flatnonzero((rel >= 0) & (rel <= k))
+    if not len(cols):
+        raise InputError("the event window has no day 0; nothing to show")
+    p = res.pairs_.loc[sel]
+    grp = p["group"].astype(str).to_numpy()
+    gorder = {g: i for i, g in enumerate(dict.fromkeys(grp))}
+    order = np.argsort(np.array([gorder[g] for g in grp]), kind="stable")
+    vals = 100 * np.asarray(res.ar, dtype=np.float64)[sel][:, cols][order]
+    labels = [f"{t} ({g})" for t, g in zip(p["ticker"].astype(str).to_numpy()[order],
+                                           grp[order], strict=True)]
+    nrow, ncol = vals.shape
+    fig = _new_figure(1.6 + 0.7 * ncol + 0.06 * max(map(len, labels)),
+                      1.3 + 0.28 * nrow)
+    ax = fig.add_subplot(1, 1, 1)
+    finite = vals[np.isfinite(vals)]
+    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    vmax = vmax if vmax > 0 else 1.0
+    masked = np.ma.masked_invalid(vals)
+    from matplotlib import colormaps
+
+    cmap = colormaps["RdBu"].with_extremes(bad="0.85")
+    im = ax.imshow(masked, cmap=cmap, norm=TwoSlopeNorm(0.0, -vmax, vmax),
+                   aspect="auto", interpolation="nearest")
+    ax.set_xticks(np.arange(ncol), [f"{d:+d}" if d else "0" for d in rel[cols]])
+    ax.set_yticks(np.arange(nrow), labels, fontsize=7)
+    ax.set_xlabel("trading sessions relative to day 0")
+    ax.tick_params(length=0)
+    if nrow * ncol <= 600:
+        for i in range(nrow):
+            for j in range(ncol):
+                v = vals[i, j]
+                txt = "n/a" if not np.isfinite(v) else f"{v:.1f}"
+                txt = "0.0" if txt == "-0.0" else txt
+                dark = np.isfinite(v) and abs(v) > 0.6 * vmax
+                ax.text(j, i, txt, ha="center", va="center", fontsize=6.5,
+                        color="white" if dark else "black")
+    gs = grp[order]
+    for edge in np.flatnonzero(gs[1:] != gs[:-1]):
+        ax.axhline(float(edge) + 0.5, color="black", lw=0.8)
+    fig.colorbar(im, ax=ax, label="AR (%)", shrink=0.9)
+    ax.set_title(f"{event}: abnormal returns, days 0 to +{int(rel[cols][-1])} "
+                 f"(N = {nrow})", fontsize=10)
+    return fig
+
+
+def plot_file_stem(kind: Literal["car", "overview", "heatmap"], event: str,
+                   group: str | None = None) -> str:
+    """Deterministic file stem of a plot written by :func:`write_plots`.
+
+    Examples
+    --------
+    >>> plot_file_stem("car", "E05_JP_DEAL", "jp_autos")
+    'car_E05_JP_DEAL_jp_autos'
+    >>> plot_file_stem("overview", "E/1 x")
+    'overview_E_1_x'
+    """
+    parts = [kind, event] + ([group] if group is not None else [])
+    return "_".join(re.sub(r"[^A-Za-z0-9.\-_]", "_", str(s)) for s in parts)
+
+
+@contextmanager
+def _file_rc() -> Iterator[None]:
+    """matplotlib defaults plus a fixed SVG hash salt: byte-stable files."""
+    import matplotlib
+    import matplotlib.style
+
+    with matplotlib.style.context("default"), matplotlib.rc_context(
+            {"svg.hashsalt": _SVG_SALT, "svg.fonttype": "path"}):
+        yield
+
+
+def _temp_beside(path: Path) -> Path:
+    """A fresh temporary path in ``path``'s folder (created with the umask's mode)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+
+
+def _save_figure(fig: Figure, path: Path, dpi: int = PLOT_DPI) -> None:
+    """Save ``fig`` atomically with date-free metadata (PNG or SVG by suffix)."""
+    fmt = path.suffix.lstrip(".").lower()
+    meta: dict[str, Any] = ({"Date": None} if fmt == "svg" else {"Software": None})
+    tmp = _temp_beside(path)
+    try:
+        with open(tmp, "xb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5
+                ) -> list[Path]:
+    """Write every plot of a study as PNG and SVG into ``folder``.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    folder
+        Output folder (``OUT/plots`` for the CLI); created if missing.
+    k
+        Last day of the AR heat tables.
 
     Returns
     -------
     list of pathlib.Path
-        Files written, in event then group order.
+        The files written, per event: ``car_<event>_<group>.{png,svg}`` for each of
+        its groups, then ``overview_<event>.{png,svg}`` and
+        ``heatmap_<event>.{png,svg}`` (see :func:`plot_file_stem`).
+
+    Notes
+    -----
+    Figures are drawn with matplotlib's default style (whatever the user's
+    matplotlibrc), a fixed ``svg.hashsalt``, no ``Date`` in SVG and no
+    ``Software`` in PNG metadata, so the files are byte-identical across reruns
+    with the same matplotlib. Each file is written to a temporary name and moved
+    into place with ``os.replace``.
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     p = res.pairs_
-    for (ev, grp), _ in p.groupby(["event_id", "group"], sort=False):
-        fig = plot_car(res, event=str(ev), group=str(grp))
-        stem = f"car_{ev}_{grp}".replace("/", "_")
-        for ext in ("png", "svg"):
-            f = out / f"{stem}.{ext}"
-            fig.savefig(f, dpi=110, bbox_inches="tight",
-                        metadata={"Date": None} if ext == "svg" else None)
-            written.append(f)
+    events = list(dict.fromkeys(p["event_id"].astype(str)))
+    with _file_rc():
+        for ev in events:
+            groups = list(dict.fromkeys(
+                p.loc[p["event_id"].astype(str) == ev, "group"].astype(str)))
+            figures: list[tuple[str, Callable[[], Figure]]] = [
+                (plot_file_stem("car", ev, g), partial(plot_car, res, ev, g))
+                for g in groups]
+            figures.append((plot_file_stem("overview", ev),
+                            partial(plot_event_overview, res, ev)))
+            figures.append((plot_file_stem("heatmap", ev),
+                            partial(plot_ar_heatmap, res, ev, k)))
+            for stem, make in figures:
+                fig = make()
+                for ext in ("png", "svg"):
+                    f = out / f"{stem}.{ext}"
+                    _save_figure(fig, f)
+                    written.append(f)
+                    fig.set_layout_engine("none")  # keep the layout just computed
     return written
 
 
-def build_report(out_dir: str | Path, fmt: Literal["html", "md", "latex"] = "html"
-                 ) -> Path:
-    """Build a report file from a finished run's outputs in ``out_dir``.
+# ============================================================================= report
+@dataclass(frozen=True)
+class _Run:
+    """A finished run's output files, read back."""
+
+    folder: Path
+    info: dict[str, Any]
+    tests: pd.DataFrame
+    car: pd.DataFrame
+    excluded: pd.DataFrame
+    diagnostics: pd.DataFrame
+    plots: Path | None
+
+    @property
+    def test_names(self) -> list[str]:
+        names = self.info.get("parameters", {}).get("tests") or []
+        found = list(dict.fromkeys(self.tests["test"].astype(str)))
+        return [str(t) for t in names if str(t) in found] or found
+
+    @property
+    def car_windows(self) -> list[tuple[int, int]]:
+        w = self.info.get("parameters", {}).get("windows", {}).get("car")
+        if w:
+            return [(int(a), int(b)) for a, b in w]
+        c = self.car[["window_start", "window_end"]].drop_duplicates()
+        return [(int(a), int(b)) for a, b in c.itertuples(index=False)]
+
+    @property
+    def events(self) -> list[str]:
+        return list(dict.fromkeys(self.car["event_id"]))
+
+    def groups(self, event: str) -> list[str]:
+        return list(dict.fromkeys(self.car.loc[self.car["event_id"] == event,
+                                               "group"]))
+
+    def plot(self, stem: str) -> Path | None:
+        if self.plots is None:
+            return None
+        for ext in ("svg", "png"):
+            f = self.plots / f"{stem}.{ext}"
+            if f.is_file():
+                return f
+        return None
+
+
+def _load_run(out_dir: str | Path) -> _Run:
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise InputError("not a folder; give the --out folder of a finished "
+                         "'eventstudy run'", path=str(out))
+    missing = [f for f in RUN_FILES if not (out / f).is_file()]
+    if missing:
+        raise InputError(f"not a finished run ({', '.join(missing)} missing); run "
+                         "'eventstudy run STUDY --out DIR' first", path=str(out))
+    try:
+        info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"run.json is unreadable ({exc})", path=str(out)) from None
+    if not isinstance(info, dict):
+        raise InputError("run.json is not a JSON object", path=str(out))
+
+    def csv(name: str, text_cols: Sequence[str]) -> pd.DataFrame:
+        try:
+            df = pd.read_csv(out / name, dtype={c: str for c in text_cols},
+                             keep_default_na=False, na_values=[""])
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{name} is unreadable ({exc})", path=str(out)) from None
+        for c in text_cols:
+            if c in df.columns:
+                df[c] = df[c].fillna("").astype(str)
+        return df
+
+    tests = csv("tests.csv", ("scope", "scope_value", "test"))
+    car = csv("car.csv", ("event_id", "ticker", "group", "day0"))
+    excluded = csv("excluded.csv", ("event_id", "ticker", "reason"))
+    diag = csv("diagnostics.csv", ("event_id", "ticker", "group", "calendar", "model",
+                                   "day0", "confounded_by"))
+    need = {"tests.csv": (tests, ("scope", "scope_value", "window_start",
+                                  "window_end", "test", "statistic", "p_value",
+                                  "mean")),
+            "car.csv": (car, ("event_id", "group", "window_start", "window_end",
+                              "car", "day0"))}
+    for name, (df, cols) in need.items():
+        lost = [c for c in cols if c not in df.columns]
+        if lost:
+            raise InputError(f"{name} lacks column(s) {', '.join(lost)}",
+                             path=str(out))
+    plots = out / "plots"
+    return _Run(out, info, tests, car, excluded, diag,
+                plots if plots.is_dir() else None)
+
+
+def _day(d: int) -> str:
+    return f"{d:+d}" if d else "0"
+
+
+def _win(a: int, b: int) -> str:
+    return f"[{_day(a)}, {_day(b)}]"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}" if np.isfinite(x) else ""
+
+
+def _pval(p: float) -> str:
+    if not np.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A test cell: statistic with stars and p-value."""
+
+    stat: float
+    p: float
+
+    def text(self) -> str:
+        if not np.isfinite(self.stat):
+            return "n/a"
+        return f"{self.stat:.2f}{stars(self.p)} ({_pval(self.p)})"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A rendered-agnostic table: header and string cells."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric_from: int = 1
+    link_events: bool = False
+
+
+def _result_rows(run: _Run, scope: str, value: str, car: pd.DataFrame,
+                 label: list[str]) -> list[list[str]]:
+    """Rows ``label + [window, N, CAAR, tests...]`` for one scope value."""
+    t = run.tests[(run.tests["scope"] == scope) & (run.tests["scope_value"] == value)]
+    names = run.test_names
+    rows = []
+    for a, b in run.car_windows:
+        tw = t[(t["window_start"] == a) & (t["window_end"] == b)]
+        cw = car[(car["window_start"] == a) & (car["window_end"] == b)]
+        vals = pd.to_numeric(cw["car"], errors="coerce")
+        n = int(np.isfinite(vals).sum())
+        mean = float(tw["mean"].iloc[0]) if len(tw) else (
+            float(vals.mean()) if n else float("nan"))
+        cells = []
+        for name in names:
+            r = tw[tw["test"] == name]
+            cells.append(_Cell(float(r["statistic"].iloc[0]),
+                               float(r["p_value"].iloc[0])).text()
+                         if len(r) else "")
+        rows.append(label + [_win(a, b), str(n), _pct(mean)] + cells)
+    return rows
+
+
+def _event_table(run: _Run, event: str) -> _Table:
+    car = run.car[run.car["event_id"] == event]
+    rows: list[list[str]] = []
+    for grp in run.groups(event):
+        cg = car[car["group"] == grp]
+        day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
+        rows += _result_rows(run, "event_group", f"{event}:{grp}", cg, [grp, day0])
+    return _Table(["group", "day 0", "window", "N", "CAAR (%)"] + run.test_names,
+                  rows, numeric_from=3)
+
+
+def _pooled_table(run: _Run) -> _Table:
+    rows = _result_rows(run, "all", "all", run.car, ["all pairs"])
+    for grp in dict.fromkeys(run.car["group"]):
+        rows += _result_rows(run, "group", grp, run.car[run.car["group"] == grp],
+                             [f"group {grp}"])
+    return _Table(["scope", "window", "N", "CAAR (%)"] + run.test_names, rows,
+                  numeric_from=2)
+
+
+def _summary_table(run: _Run) -> _Table:
+    """Compact table: event x group rows, CAAR per window with first-test stars."""
+    test = run.test_names[0] if run.test_names else ""
+    t = run.tests[(run.tests["scope"] == "event_group") & (run.tests["test"] == test)]
+    cols = ["event", "group", "day 0", "N"] + [f"CAAR{_win(a, b)} %"
+                                               for a, b in run.car_windows]
+    rows = []
+    for ev in run.events:
+        for grp in run.groups(ev):
+            cg = run.car[(run.car["event_id"] == ev) & (run.car["group"] == grp)]
+            day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
+            tk = t[t["scope_value"] == f"{ev}:{grp}"]
+            cells = []
+            for a, b in run.car_windows:
+                r = tk[(tk["window_start"] == a) & (tk["window_end"] == b)]
+                if len(r):
+                    m, p = float(r["mean"].iloc[0]), float(r["p_value"].iloc[0])
+                    cells.append(f"{_pct(m)}{stars(p)}" if np.isfinite(m) else "")
+                else:
+                    cw = cg[(cg["window_start"] == a) & (cg["window_end"] == b)]
+                    cells.append(_pct(float(pd.to_numeric(cw["car"]).mean()))
+                                 if len(cw) else "")
+            rows.append([ev, grp, day0, str(cg["ticker"].nunique()
+                                             if "ticker" in cg else len(cg))] + cells)
+    return _Table(cols, rows, numeric_from=3, link_events=True)
+
+
+def _excluded_table(run: _Run) -> _Table:
+    ex = run.excluded
+    rows = [[str(r.get("event_id", "")), str(r.get("ticker", "")),
+             str(r.get("reason", ""))] for r in ex.to_dict("records")]
+    return _Table(["event", "ticker", "reason"], rows, numeric_from=3)
+
+
+def _pairs_table(run: _Run, event: str) -> _Table:
+    d = run.diagnostics
+    if "event_id" not in d.columns:
+        return _Table([], [])
+    d = d[d["event_id"] == event]
+    spec: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("ticker", "ticker", str), ("group", "group", str),
+        ("calendar", "calendar", str), ("day0", "day 0", str),
+        ("n_est", "n est.", lambda v: f"{int(v)}"),
+        ("beta", "beta", lambda v: f"{v:.3f}"),
+        ("sigma", "sigma (%)", lambda v: f"{100 * v:.3f}"),
+        ("r2", "R2", lambda v: f"{v:.3f}"),
+        ("confounded_by", "confounded by", str)]
+    spec = [s for s in spec if s[0] in d.columns]
+
+    def fmt(v: Any, f: Callable[[Any], str]) -> str:
+        if isinstance(v, float) and not np.isfinite(v):
+            return ""
+        try:
+            return f(v)
+        except (TypeError, ValueError):
+            return str(v)
+
+    rows = [[fmt(r[c], f) for c, _, f in spec] for r in d.to_dict("records")]
+    return _Table([h for _, h, _ in spec], rows, numeric_from=4)
+
+
+def _parameters(run: _Run) -> list[tuple[str, str]]:
+    p = run.info.get("parameters", {})
+    w = p.get("windows", {})
+    m = p.get("model", {})
+    c = p.get("conventions", {})
+    items: list[tuple[str, str]] = []
+
+    def add(k: str, v: Any) -> None:
+        if v not in (None, "", [], {}):
+            items.append((k, str(v)))
+
+    add("study file", run.info.get("study"))
+    add("model", m.get("name"))
+    add("returns", m.get("returns"))
+    if m.get("name") == "dimson":
+        add("Dimson lags", m.get("dimson_lags"))
+    if w.get("estimation"):
+        add("estimation window", _win(*w["estimation"]))
+    if w.get("event"):
+        add("event window", _win(*w["event"]))
+    if w.get("car"):
+        add("CAR windows", ", ".join(_win(a, b) for a, b in w["car"]))
+    add("minimum estimation returns", w.get("min_estimation_obs"))
+    add("tests", ", ".join(p.get("tests", [])))
+    for k in ("sigma_dof", "forecast_error", "market_moments", "aggregation",
+              "weights"):
+        if k in c:
+            add(k.replace("_", " "), c[k] if c[k] != "" else "equal")
+    add("day 0 rule", run.info.get("day0_rule"))
+    return items
+
+
+def _sources(run: _Run) -> _Table:
+    src = run.info.get("sources", {}) or {}
+    sha = run.info.get("inputs_sha256", {}) or {}
+    rows = [[str(k), str(src.get(k, "")), str(sha.get(k, ""))]
+            for k in dict.fromkeys(list(src) + list(sha))]
+    return _Table(["input", "source", "SHA-256"], rows, numeric_from=3)
+
+
+def _metadata(run: _Run) -> list[tuple[str, str]]:
+    info = run.info
+    items: list[tuple[str, str]] = []
+    for k, v in sorted((info.get("versions") or {}).items()):
+        items.append((f"version: {k}", str(v)))
+    for k, v in sorted((info.get("counts") or {}).items()):
+        items.append((f"count: {k}", str(v)))
+    known = {"versions", "counts", "parameters", "sources", "inputs_sha256",
+             "data_warnings", "study", "day0_rule"}
+    for k in sorted(set(info) - known):
+        v = info[k]
+        items.append((k, v if isinstance(v, str) else json.dumps(v, sort_keys=True,
+                                                                  default=str)))
+    return items
+
+
+_STAR_NOTE = ("Stars: two-sided p-values, * < 0.10, ** < 0.05, *** < 0.01. Test "
+              "cells show the statistic with its p-value in parentheses.")
+_SUMMARY_NOTE = ("CAAR in percent, equal-weighted over the pairs with a CAR in the "
+                 "window; stars from the '{test}' test.")
+
+
+# ------------------------------------------------------------------------------ HTML
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+margin:0 auto;max-width:1100px;padding:1em 2em;color:#1d1d1f;line-height:1.4}
+h1{border-bottom:2px solid #1f4e79;padding-bottom:.2em}
+h2{margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.15em;color:#1f4e79}
+h3{margin-top:1.2em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{padding:.25em .7em;border-bottom:1px solid #ddd;text-align:left;
+vertical-align:top}
+thead th{border-bottom:2px solid #333;background:#f3f6f9}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+dl.kv{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em}
+dl.kv dt{font-weight:600}dl.kv dd{margin:0}
+.note{color:#555;font-size:.85em}
+nav ul{columns:3;font-size:.9em}
+figure{margin:.8em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.8em;color:#555}
+.plots{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
+.plots figure.small{flex:0 1 calc(50% - 1em)}
+code{font-size:.9em;word-break:break-all}
+.warn{color:#8a4b00}
+"""
+
+
+def _anchor(prefix: str, name: str) -> str:
+    return prefix + "-" + re.sub(r"[^A-Za-z0-9_\-.]", "_", name)
+
+
+def _html_table(t: _Table, cls: str = "") -> str:
+    if not t.columns:
+        return "<p class='note'>(none)</p>"
+    head = "".join(f"<th scope='col'>{html.escape(c)}</th>" for c in t.columns)
+    body = []
+    for row in t.rows:
+        cells = "".join(
+            f"<td class='num'>{html.escape(v)}</td>" if i >= t.numeric_from
+            else f"<td><a href='#{_anchor('event', v)}'>{html.escape(v)}</a></td>"
+            if i == 0 and t.link_events
+            else f"<td>{html.escape(v)}</td>" for i, v in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    c = f" class='{cls}'" if cls else ""
+    return (f"<table{c}><thead><tr>{head}</tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
+def _html_kv(items: Sequence[tuple[str, str]]) -> str:
+    return "<dl class='kv'>" + "".join(
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items
+    ) + "</dl>"
+
+
+def _data_uri(path: Path) -> str:
+    mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _html_figure(path: Path | None, alt: str, small: bool = False) -> str:
+    if path is None:
+        return ""
+    cls = " class='small'" if small else ""
+    return (f"<figure{cls}><img src='{_data_uri(path)}' alt='{html.escape(alt)}'>"
+            f"<figcaption>{html.escape(alt)} ({html.escape(path.name)})"
+            "</figcaption></figure>")
+
+
+def _render_html(run: _Run) -> str:
+    title = "Event study report"
+    study = str(run.info.get("study") or "")
+    test0 = run.test_names[0] if run.test_names else ""
+    warns = [str(w) for w in run.info.get("data_warnings", []) or []]
+    toc = [("parameters", "Study parameters"), ("data-sources", "Data sources"),
+           ("summary", "Summary"), ("pooled", "Pooled results")]
+    toc += [(_anchor("event", ev), ev) for ev in run.events]
+    toc += [("excluded", "Excluded pairs"), ("data-warnings", "Data-quality warnings"),
+            ("run-metadata", "Run metadata")]
+    out = ["<!DOCTYPE html>", "<html lang='en'>", "<head>", "<meta charset='utf-8'>",
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+           f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>",
+           "</head>", "<body>", f"<h1 id='top'>{html.escape(title)}</h1>"]
+    if study:
+        out.append(f"<p>Study file: <code>{html.escape(study)}</code></p>")
+    out.append("<nav><ul>" + "".join(
+        f"<li><a href='#{a}'>{html.escape(t)}</a></li>" for a, t in toc)
+        + "</ul></nav>")
+    out.append("<h2 id='parameters'>Study parameters</h2>")
+    out.append(_html_kv(_parameters(run)))
+    out.append("<h2 id='data-sources'>Data sources</h2>")
+    out.append(_html_table(_sources(run)))
+    out.append("<h2 id='summary'>Summary</h2>")
+    out.append(_html_table(_summary_table(run), "summary"))
+    out.append(f"<p class='note'>{html.escape(_SUMMARY_NOTE.format(test=test0))} "
+               f"{html.escape(_STAR_NOTE.split('. ')[0])}.</p>")
+    out.append("<h2 id='pooled'>Pooled results</h2>")
+    out.append(_html_table(_pooled_table(run), "pooled"))
+    out.append(f"<p class='note'>{html.escape(_STAR_NOTE)}</p>")
+    for ev in run.events:
+        aid = _anchor("event", ev)
+        out.append(f"<section class='event'><h2 id='{aid}'>{html.escape(ev)}</h2>")
+        out.append(_html_table(_event_table(run, ev), "event"))
+        out.append(f"<p class='note'>{html.escape(_STAR_NOTE)}</p>")
+        figs = [_html_figure(run.plot(plot_file_stem("overview", ev)),
+                             f"{ev}: CAAR by group"),
+                _html_figure(run.plot(plot_file_stem("heatmap", ev)),
+                             f"{ev}: abnormal returns from day 0")]
+        figs += [_html_figure(run.plot(plot_file_stem("car", ev, g)),
+                              f"{ev} / {g}: CAAR with 95% band", small=True)
+                 for g in run.groups(ev)]
+        figs = [f for f in figs if f]
+        if figs:
+            out.append(f"<h3 id='{aid}-plots'>Plots</h3><div class='plots'>"
+                       + "".join(figs) + "</div>")
+        elif run.plots is None:
+            out.append("<p class='note'>No plots: run with --plots to add them."
+                       "</p>")
+        pairs = _pairs_table(run, ev)
+        if pairs.rows:
+            out.append(f"<details><summary>Pairs and estimation diagnostics "
+                       f"({len(pairs.rows)})</summary>{_html_table(pairs)}"
+                       "</details>")
+        out.append("</section>")
+    out.append("<h2 id='excluded'>Excluded pairs</h2>")
+    ex = _excluded_table(run)
+    out.append(_html_table(ex) if ex.rows else "<p>No pair was excluded.</p>")
+    out.append("<h2 id='data-warnings'>Data-quality warnings</h2>")
+    out.append("<ul class='warn'>" + "".join(f"<li>{html.escape(w)}</li>"
+                                             for w in warns) + "</ul>"
+               if warns else "<p>No data-quality warnings.</p>")
+    out.append("<h2 id='run-metadata'>Run metadata</h2>")
+    out.append(_html_kv(_metadata(run)))
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+# -------------------------------------------------------------------------- Markdown
+def _md_table(cols: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_md(c) for c in cols) + " |",
+             "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(_md(v) for v in r) + " |" for r in rows]
+    return lines
+
+
+def _md_tab(t: _Table) -> list[str]:
+    if not t.columns:
+        return ["(none)"]
+    return _md_table(t.columns, t.rows)
+
+
+def _render_md(run: _Run) -> str:
+    test0 = run.test_names[0] if run.test_names else ""
+    lines = ["# Event study report", ""]
+    if run.info.get("study"):
+        lines += [f"Study file: `{run.info['study']}`", ""]
+    lines += ["## Study parameters", ""]
+    lines += [f"- **{k}**: {v}" for k, v in _parameters(run)]
+    lines += ["", "## Data sources", ""] + _md_tab(_sources(run))
+    lines += ["", "## Summary", ""] + _md_tab(_summary_table(run))
+    lines += ["", _SUMMARY_NOTE.format(test=test0)]
+    lines += ["", "## Pooled results", ""] + _md_tab(_pooled_table(run))
+    lines += ["", _STAR_NOTE]
+    for ev in run.events:
+        lines += ["", f"## {ev}", ""] + _md_tab(_event_table(run, ev))
+        stems = [plot_file_stem("overview", ev), plot_file_stem("heatmap", ev)]
+        stems += [plot_file_stem("car", ev, g) for g in run.groups(ev)]
+        if run.plots is not None:
+            imgs = [s for s in stems if (run.plots / f"{s}.png").is_file()]
+            if imgs:
+                lines.append("")
+                lines += [f"![{s}](plots/{s}.png)" for s in imgs]
+    lines += ["", "## Excluded pairs", ""]
+    ex = _excluded_table(run)
+    lines += _md_tab(ex) if ex.rows else ["No pair was excluded."]
+    lines += ["", "## Data-quality warnings", ""]
+    warns = [str(w) for w in run.info.get("data_warnings", []) or []]
+    lines += [f"- {w}" for w in warns] if warns else ["No data-quality warnings."]
+    lines += ["", "## Run metadata", ""]
+    lines += [f"- {k}: {v}" for k, v in _metadata(run)]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- LaTeX
+def _tex_tabular(cols: Sequence[str], rows: Sequence[Sequence[str]],
+                 ncols_left: int = 1, long: bool = False,
+                 caption: str = "") -> list[str]:
+    spec = "l" * ncols_left + "r" * max(len(cols) - ncols_left, 0)
+    head = " & ".join(_tex(c) for c in cols) + r" \\"
+    body = [" & ".join(_tex(v) for v in r) + r" \\" for r in rows]
+    if long:
+        cap = [r"\caption{" + _tex(caption) + r"}\\"] if caption else []
+        return ([r"\begin{longtable}{" + spec + "}"] + cap
+                + [r"\toprule", head, r"\midrule", r"\endhead", r"\bottomrule",
+                   r"\endfoot"] + body + [r"\end{longtable}"])
+    return ([r"\begin{tabular}{" + spec + "}", r"\toprule", head, r"\midrule"]
+            + body + [r"\bottomrule", r"\end{tabular}"])
+
+
+def _tex_tab(t: _Table, caption: str = "", long: bool = False) -> list[str]:
+    if not t.columns:
+        return ["(none)"]
+    if long:
+        return _tex_tabular(t.columns, t.rows, t.numeric_from, True, caption)
+    out = [r"\begin{table}[htbp]", r"\centering", r"\small"]
+    if caption:
+        out.append(r"\caption{" + _tex(caption) + "}")
+    out += _tex_tabular(t.columns, t.rows, t.numeric_from)
+    return out + [r"\end{table}"]
+
+
+def _render_latex(run: _Run) -> str:
+    test0 = run.test_names[0] if run.test_names else ""
+    lines = [r"% Event study report (generated by eventstudy report --format latex)",
+             r"\documentclass[a4paper]{article}", r"\usepackage[T1]{fontenc}",
+             r"\usepackage[utf8]{inputenc}", r"\usepackage{booktabs}",
+             r"\usepackage{longtable}", r"\usepackage[margin=2cm]{geometry}",
+             r"\begin{document}", r"\section*{Event study report}",
+             r"\subsection*{Study parameters}", r"\begin{itemize}"]
+    lines += [r"\item \textbf{" + _tex(k) + "}: " + _tex(v)
+              for k, v in _parameters(run)]
+    lines += [r"\end{itemize}", r"\subsection*{Summary}"]
+    lines += _tex_tab(_summary_table(run), _SUMMARY_NOTE.format(test=test0),
+                      long=True)
+    lines += [r"\subsection*{Pooled results}"]
+    lines += _tex_tab(_pooled_table(run), _STAR_NOTE, long=True)
+    for ev in run.events:
+        lines += [r"\subsection*{" + _tex(ev) + "}"]
+        lines += _tex_tab(_event_table(run, ev), f"{ev}. {_STAR_NOTE}", long=True)
+    lines += [r"\subsection*{Excluded pairs}"]
+    ex = _excluded_table(run)
+    lines += _tex_tab(ex, long=True) if ex.rows else ["No pair was excluded."]
+    warns = [str(w) for w in run.info.get("data_warnings", []) or []]
+    lines += [r"\subsection*{Data-quality warnings}"]
+    lines += ([r"\begin{itemize}"] + [r"\item " + _tex(w) for w in warns]
+              + [r"\end{itemize}"]) if warns else ["No data-quality warnings."]
+    lines += [r"\end{document}"]
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then ``os.replace``."""
+    tmp = _temp_beside(path)
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def build_report(out_dir: str | Path, fmt: ReportFormat = "html") -> Path:
+    """Build a report from a finished run's output files in ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        The ``--out`` folder of ``eventstudy run``. Only its files are read:
+        ``run.json``, ``tests.csv``, ``car.csv``, ``excluded.csv``,
+        ``diagnostics.csv`` and, when present, ``plots/``.
+    fmt
+        ``"html"``: one self-contained ``report.html`` (inline CSS, plots embedded
+        as base64 ``data:`` URIs, no external URL, no script). ``"md"``:
+        ``report.md`` (links to ``plots/*.png``). ``"latex"``: ``report.tex``, an
+        article with booktabs tables.
 
     Returns
     -------
     pathlib.Path
-        The report written (``report.html``, ``report.md`` or ``report.tex``).
+        The report written, inside ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` is not a finished run (a file is missing or unreadable), or
+        ``fmt`` is unknown.
+
+    Notes
+    -----
+    Sections: study parameters; data sources (paths and SHA-256); a summary table
+    (event x group, CAAR per CAR window with the first test's stars); pooled
+    results (all pairs, each group); per event (``id="event-<event_id>"``), a table
+    of its groups x CAR windows with N, CAAR and every selected test (statistic,
+    stars, p-value), its plots and its pairs' diagnostics; excluded pairs with
+    reasons; data-quality warnings; run metadata. The output has no timestamp and
+    is byte-identical for identical run files. It is written to a temporary file
+    and moved into place with ``os.replace``.
+
+    Examples
+    --------
+    >>> build_report("out", "md")  # doctest: +SKIP
+    PosixPath('out/report.md')
     """
-    out = Path(out_dir)
-    summary = out / "summary.md"
-    if not summary.is_file():
-        raise InputError("no finished run here (summary.md missing); run "
-                         "'eventstudy run STUDY --out DIR' first", path=str(out))
-    text = summary.read_text(encoding="utf-8")
-    ext = {"html": "html", "md": "md", "latex": "tex"}[fmt]
-    target = out / f"report.{ext}"
-    if fmt == "md":
-        body = text
-    elif fmt == "html":
-        body = ("<!doctype html><html><head><meta charset='utf-8'><title>Event study"
-                "</title></head><body><pre>" + html.escape(text) + "</pre></body></html>")
-    else:
-        body = "% event study summary\n" + "\n".join(
-            "% " + line for line in text.splitlines()) + "\n"
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, target)
+    if fmt not in REPORT_FILES:
+        raise InputError(f"unknown report format {fmt!r}; choose from "
+                         f"{', '.join(REPORT_FILES)}")
+    run = _load_run(out_dir)
+    render = {"html": _render_html, "md": _render_md, "latex": _render_latex}[fmt]
+    target = run.folder / REPORT_FILES[fmt]
+    _write_atomic(target, render(run))
     return target
