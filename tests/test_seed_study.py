@@ -1,0 +1,234 @@
+"""The seed study (events/japan_us_investment.toml) on the shared seed prices, through
+the CLI and through the API.
+
+Skips, with a reason, when ../shared/market-data is absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import DAY0_TABLE, EVENTS_DIR, require_market_data
+
+import eventstudy.results as results_module
+from eventstudy.cli import cli
+from eventstudy.engine import EventStudy
+from eventstudy.prices import load_prices
+from eventstudy.results import FLOAT_FORMAT
+from eventstudy.study import load_study
+
+STUDY = EVENTS_DIR / "japan_us_investment.toml"
+CSVS = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
+        "diagnostics.csv")
+OUTPUTS = CSVS + ("summary.md", "run.json")
+CALENDAR_OF = {".T": "XTKS", ".KS": "XKRX", "=X": "FX"}
+
+
+def _calendar(ticker: str) -> str:
+    for suffix, cal in CALENDAR_OF.items():
+        if ticker.endswith(suffix):
+            return cal
+    raise AssertionError(f"no calendar for {ticker}")
+
+
+def _run_cli(out: Path, prices: Path) -> None:
+    r = CliRunner().invoke(cli, ["run", str(STUDY), "--prices", str(prices),
+                                 "--out", str(out), "-q"], prog_name="eventstudy")
+    assert r.exit_code == 0, r.output
+
+
+@pytest.fixture(scope="module")
+def seed_prices() -> Path:
+    return require_market_data() / "seed-prices.csv"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, seed_prices) -> tuple[Path, Path]:
+    out1 = tmp_path_factory.mktemp("seed") / "out1"
+    out2 = tmp_path_factory.mktemp("seed") / "out2"
+    _run_cli(out1, seed_prices)
+    _run_cli(out2, seed_prices)
+    return out1, out2
+
+
+@pytest.fixture(scope="module")
+def out(runs) -> Path:
+    return runs[0]
+
+
+def _read(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / name, dtype={"event_id": str, "ticker": str},
+                       keep_default_na=False, na_values=[""])
+
+
+def documented_columns() -> dict[str, list[str]]:
+    """Columns per output file, parsed from the results.py module docstring."""
+    doc = results_module.__doc__ or ""
+    cols: dict[str, list[str]] = {}
+    for m in re.finditer(r"``(\w+\.csv)``\n\s+(.+?)\n(?=``|\Z|\S)", doc, re.S):
+        text = re.sub(r"\(\+.*?\)", "", m.group(2))
+        cols[m.group(1)] = [c.strip() for c in text.replace("\n", " ").split(",")
+                            if c.strip()]
+    return cols
+
+
+# ---------------------------------------------------------------- files and columns
+def test_all_outputs_exist(out: Path) -> None:
+    for name in OUTPUTS:
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_size > 0, name
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_documented_columns(out: Path) -> None:
+    doc = documented_columns()
+    assert set(doc) == set(CSVS)
+    assert doc["abnormal_returns.csv"] == [
+        "event_id", "ticker", "group", "rel_day", "date", "return", "normal_return",
+        "abnormal_return", "sar", "day0", "day0_rule"]
+    assert doc["excluded.csv"] == ["event_id", "ticker", "reason"]
+    for name in CSVS:
+        header = (out / name).read_text(encoding="utf-8").splitlines()[0].split(",")
+        if name == "tests.csv":
+            base = doc[name]
+            assert header[:len(base)] == base
+            assert set(header[len(base):]) <= {"rbar", "ci_low", "ci_high", "w_plus"}
+        else:
+            assert header == doc[name], name
+
+
+def test_files_are_plain_utf8_with_newlines(out: Path) -> None:
+    for name in CSVS + ("summary.md",):
+        raw = (out / name).read_bytes()
+        raw.decode("utf-8")
+        assert b"\r\n" not in raw
+        assert raw.endswith(b"\n")
+
+
+def test_tests_scopes(out: Path) -> None:
+    t = _read(out, "tests.csv")
+    assert set(t["scope"]) == {"all", "group", "event", "event_group"}
+    groups = set(t.loc[t["scope"] == "group", "scope_value"])
+    assert groups == {"jp_autos", "jp_pharma", "kr_batteries", "yen"}
+    events = set(t.loc[t["scope"] == "event", "scope_value"])
+    assert events == set(DAY0_TABLE)
+    assert {"csect_t", "patell", "bmp"} <= set(t["test"])
+    assert t["p_value"].dropna().between(0, 1).all()
+
+
+def test_nothing_excluded_and_models(out: Path) -> None:
+    assert _read(out, "excluded.csv").empty
+    d = _read(out, "diagnostics.csv")
+    assert (d.loc[d["ticker"] == "JPY=X", "model"] == "constant_mean").all()
+    assert (d.loc[d["ticker"] != "JPY=X", "model"] == "market").all()
+    assert d["calendar"].map({"XTKS": 1, "XKRX": 1, "FX": 1}).notna().all()
+    assert (d["n_est"] >= 120).all()
+
+
+# ---------------------------------------------------------------- run.json
+def test_run_json(out: Path, seed_prices: Path) -> None:
+    info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    for pkg in ("eventstudy", "numpy", "pandas", "python"):
+        assert info["versions"][pkg], pkg
+    p = info["parameters"]
+    assert p["windows"] == {"estimation": [-250, -11], "event": [-10, 10],
+                            "car": [[0, 0], [0, 1], [-1, 1], [-5, 5]],
+                            "min_estimation_obs": 120}
+    assert p["model"]["name"] == "market" and p["model"]["returns"] == "simple"
+    assert p["tests"] == ["csect_t", "patell", "bmp"]
+    assert p["conventions"]["sigma_dof"] == "model"
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    assert info["inputs_sha256"] == {
+        "study": sha(STUDY),
+        "events": sha(EVENTS_DIR / "japan_us_investment.csv"),
+        "universe": sha(EVENTS_DIR / "universe.csv"),
+        "prices": sha(seed_prices),
+    }
+
+
+# ---------------------------------------------------------------- determinism
+def test_two_runs_are_byte_identical(runs) -> None:
+    a, b = runs
+    for name in CSVS + ("summary.md",):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------- day 0
+def test_day0_matches_events_verified(out: Path) -> None:
+    ar = _read(out, "abnormal_returns.csv")
+    d0 = ar[ar["rel_day"] == 0]
+    assert len(d0) == ar[["event_id", "ticker"]].drop_duplicates().shape[0]
+    seen = set()
+    for eid, ticker, date, day0 in zip(d0["event_id"], d0["ticker"], d0["date"],
+                                       d0["day0"], strict=True):
+        cal = _calendar(ticker)
+        assert date == DAY0_TABLE[eid][cal], (eid, ticker, cal, date)
+        assert day0 == date
+        seen.add((eid, cal))
+    # every event reached at least one calendar, and each of its calendars
+    assert {e for e, _ in seen} == set(DAY0_TABLE)
+    # the rel_day grid: 21 consecutive rows per pair
+    sizes = ar.groupby(["event_id", "ticker"]).size()
+    assert (sizes == 21).all()
+    for _, g in ar.groupby(["event_id", "ticker"]):
+        assert list(g["rel_day"]) == list(range(-10, 11))
+        assert g["date"].is_monotonic_increasing and g["date"].is_unique
+
+
+# ---------------------------------------------------------------- API == CLI
+def _fmt(values: pd.Series) -> np.ndarray:
+    """The values as written by results.write_csv (FLOAT_FORMAT), read back."""
+    return np.array([float(FLOAT_FORMAT % v) if pd.notna(v) else np.nan
+                     for v in values], dtype=np.float64)
+
+
+def test_api_equals_cli(out: Path, seed_prices: Path, tmp_path: Path) -> None:
+    study = load_study(STUDY)
+    res = EventStudy.from_study(study, load_prices(seed_prices)).fit(
+        tests=study.tests, conventions=study.conventions, seed=study.seed,
+        bootstrap_reps=study.bootstrap_reps)
+    frames = {"abnormal_returns.csv": res.abnormal_returns, "car.csv": res.car,
+              "tests.csv": res.tests, "excluded.csv": res.excluded,
+              "diagnostics.csv": res.diagnostics}
+    for name, api in frames.items():
+        cli_df = _read(out, name)
+        assert list(cli_df.columns) == list(api.columns), name
+        assert len(cli_df) == len(api), name
+        for col in api.columns:
+            a = api[col]
+            c = cli_df[col]
+            if pd.api.types.is_float_dtype(a):
+                diff = np.abs(_fmt(a) - c.to_numpy(dtype=np.float64))
+                both_nan = np.isnan(_fmt(a)) & c.isna().to_numpy()
+                assert (both_nan | (diff <= 1e-12)).all(), (name, col)
+            elif pd.api.types.is_datetime64_any_dtype(a):
+                assert (a.dt.strftime("%Y-%m-%d").fillna("")
+                        == c.fillna("").astype(str)).all(), (name, col)
+            elif pd.api.types.is_integer_dtype(a) or pd.api.types.is_bool_dtype(a):
+                assert (a.to_numpy() == c.to_numpy()).all(), (name, col)
+            else:
+                assert (a.fillna("").astype(str).to_numpy()
+                        == c.fillna("").astype(str).to_numpy()).all(), (name, col)
+    # and saving the API results writes the very same bytes
+    written = res.save(tmp_path / "api")
+    assert {p.name for p in written} == set(OUTPUTS)
+    for name in CSVS + ("summary.md",):
+        assert (tmp_path / "api" / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_skip_helper_gives_a_reason(monkeypatch, tmp_path: Path) -> None:
+    import conftest
+
+    monkeypatch.setattr(conftest, "SEED_PRICES", tmp_path / "absent.csv")
+    with pytest.raises(pytest.skip.Exception, match="market data not available"):
+        conftest.require_market_data()
