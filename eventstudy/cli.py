@@ -107,7 +107,9 @@ def cli() -> None:
 @click.option("--offline", is_flag=True, help="Never touch the network; fail (exit 2) "
               "when cached data is missing.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Price cache folder (default: the user cache dir).")
+              envvar="EVENTSTUDY_CACHE_DIR",
+              help="Price cache folder (default: the user cache dir; env "
+                   "EVENTSTUDY_CACHE_DIR).")
 @click.option("--plots", is_flag=True, help="Also write CAR plots to OUT/plots/.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | None,
@@ -230,6 +232,172 @@ def events_days(catalog: Path, universe: Path | None,
     click.echo(table.to_string(index=False))
 
 
+# --------------------------------------------------------------------------- prices
+CACHE_DIR_OPTION = click.option(
+    "--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+    envvar="EVENTSTUDY_CACHE_DIR",
+    help="Price cache folder (default: the user cache dir; env EVENTSTUDY_CACHE_DIR).")
+
+
+@cli.group()
+def prices() -> None:
+    """The local price cache: fetch from Yahoo, show, check data quality."""
+
+
+@prices.command("fetch")
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@CACHE_DIR_OPTION
+@click.option("--full", is_flag=True, help="Download every ticker's whole range again.")
+def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
+    """Fetch every price STUDY_FILE needs into the cache (only what is missing).
+
+    Exit code 1 when some tickers failed (the others are cached), 2 on error.
+    """
+    from tqdm import tqdm
+
+    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.prices import study_date_range, study_tickers
+    from eventstudy.runner import prepare_study
+    from eventstudy.yahoo import YahooProvider
+
+    st = prepare_study(study_file)
+    root = cache_dir or default_cache_dir()
+    cache = PriceCache(root)
+    provider = YahooProvider()
+    provider.set_cache_location(root)
+    tickers = study_tickers(st)
+    start, end = study_date_range(st)
+    with tqdm(total=len(tickers), desc="fetch", unit="ticker", file=sys.stderr,
+              disable=None) as bar:
+        rep = cache.update(provider, tickers, start, end,
+                           lambda _t: bar.update(1), full=full)
+    click.echo(f"{len(tickers)} tickers, {start:%Y-%m-%d}..{end:%Y-%m-%d}: "
+               f"{rep.rows_added} rows added, {rep.provider_calls} download(s), "
+               f"cache {root}")
+    if rep.failed:
+        for t, why in rep.failed.items():
+            click.echo(f"failed: {t}: {why}", err=True)
+        raise SystemExit(1)
+
+
+@prices.command("show")
+@click.argument("ticker")
+@CACHE_DIR_OPTION
+@click.option("--tail", type=int, default=10, show_default=True,
+              help="Rows to show from the end.")
+def prices_show(ticker: str, cache_dir: Path | None, tail: int) -> None:
+    """Show what the cache holds for TICKER."""
+    from eventstudy.cache import PriceCache, default_cache_dir
+
+    cache = PriceCache(cache_dir or default_cache_dir())
+    info = cache.info(ticker)
+    df = cache.read(ticker)
+    if info is None or df is None:
+        raise UserError(f"{ticker}: not in the cache {cache.root}; run "
+                        "'eventstudy prices fetch STUDY.toml'")
+    click.echo(f"{ticker}: {info.rows} rows, {info.first:%Y-%m-%d}..{info.last:%Y-%m-%d}"
+               f", fetched {info.fetched_at}, file {info.path}")
+    click.echo(df.tail(tail).to_string(index=False))
+
+
+@prices.command("check")
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Check this prices file instead of the cache.")
+@CACHE_DIR_OPTION
+@click.option("--extreme", type=float, default=0.25, show_default=True,
+              help="Flag |simple return| above this.")
+def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | None,
+                 extreme: float) -> None:
+    """Data-quality report per ticker of STUDY_FILE's universe.
+
+    Missing sessions, stale runs, zero or negative prices, extreme returns (probably
+    corporate actions in unadjusted data) and Yahoo's start-of-day FX closes.
+    """
+    from eventstudy.events import load_universe
+    from eventstudy.prices import load_prices, load_study_prices, study_tickers
+    from eventstudy.quality import check_study_prices
+    from eventstudy.runner import prepare_study
+
+    st = prepare_study(study_file)
+    if prices_path is not None:
+        frame = load_prices(prices_path)
+    else:
+        frame, _ = load_study_prices(st, cache_dir=cache_dir, offline=True)
+    keep = [t for t in study_tickers(st) if t in frame.columns]
+    uni = load_universe(st.universe) if st.universe else None
+    findings = check_study_prices(frame[keep], uni, extreme=extreme)
+    if findings.empty:
+        click.echo("no findings")
+        return
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", 120, "display.width", 200):
+        click.echo(findings.to_string(index=False))
+    click.echo(f"{len(findings)} finding(s) in {findings['ticker'].nunique()} "
+               "ticker(s)")
+
+
+# --------------------------------------------------------------------------- refresh
+@cli.command()
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Output folder to keep up to date.")
+@CACHE_DIR_OPTION
+@click.option("--offline", is_flag=True, help="Do not download; rerun on the cache.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Log file (default OUT/refresh.log).")
+@click.option("--wait", "wait_seconds", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another refresh of the same OUT to finish "
+                   "(0: exit 2 at once).")
+def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bool,
+            log_file: Path | None, wait_seconds: float) -> None:
+    """For cron: fetch new days, rerun STUDY_FILE and replace the outputs atomically.
+
+    \b
+    Exit codes: 0 ok (updated, or unchanged and nothing rewritten), 1 partial (some
+    tickers failed; the rest were refreshed and the failures listed), 2 error.
+    """
+    import logging
+
+    from filelock import FileLock, Timeout
+
+    from eventstudy.runner import refresh_study
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger("eventstudy.refresh")
+    log.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_file or out_dir / "refresh.log",
+                                  encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    lock = FileLock(str(out_dir / ".refresh.lock"))
+    try:
+        try:
+            lock.acquire(timeout=wait_seconds)
+        except Timeout:
+            log.error("another refresh of %s is running", out_dir)
+            raise UserError(f"{out_dir}: another refresh is running (lock "
+                            f"{out_dir / '.refresh.lock'}); try again later or pass "
+                            "--wait SECONDS") from None
+        try:
+            outcome = refresh_study(study_file, out_dir, cache_dir=cache_dir,
+                                    offline=offline, logger=log)
+        except EventStudyError as exc:
+            log.error("%s", exc)
+            raise
+        finally:
+            lock.release()
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    click.echo(outcome.message)
+    for t, why in outcome.failed.items():
+        click.echo(f"failed: {t}: {why}", err=True)
+    if outcome.exit_code:
+        raise SystemExit(outcome.exit_code)
+
+
 # --------------------------------------------------------------------------- report
 @cli.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -241,6 +409,23 @@ def report(out_dir: Path, fmt: str) -> None:
 
     path = build_report(out_dir, fmt)  # type: ignore[arg-type]
     click.echo(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------- bench
+@cli.command(context_settings={"ignore_unknown_options": True,
+                               "allow_extra_args": True})
+@click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
+def bench(bench_args: tuple[str, ...]) -> None:
+    """Run the benchmark (same as python -m eventstudy.bench; see its --help).
+
+    \b
+    Example: eventstudy bench --securities 2000 --days 1500 --events 100000
+    """
+    from eventstudy.bench import main as bench_main
+
+    code = bench_main(list(bench_args))
+    if code:
+        raise SystemExit(code)
 
 
 def main() -> None:

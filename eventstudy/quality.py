@@ -16,7 +16,7 @@ import pandas as pd
 
 from eventstudy.errors import InputError, PriceDataError
 
-__all__ = ["CHECKS", "FINDING_COLUMNS", "Check", "check_prices"]
+__all__ = ["CHECKS", "FINDING_COLUMNS", "Check", "check_prices", "check_study_prices"]
 
 Check = Literal[
     "extreme_return",
@@ -264,3 +264,58 @@ def _fx_snapshot(ticker: str, observed: pd.Series) -> _Finding:
         "+1: shift the series one day back (treat the value labelled D+1 as D's "
         "close) or use an end-of-day fixing such as FRED's DEXJPUS.",
     )
+
+
+def check_study_prices(
+    panel: pd.DataFrame,
+    universe: pd.DataFrame | None,
+    extreme: float = 0.25,
+    stale_run: int = 5,
+) -> pd.DataFrame:
+    """Run :func:`check_prices` with what a study's universe knows.
+
+    Sessions come from each ticker's calendar (benchmarks take their securities'
+    calendar); tickers on the ``FX`` calendar are FX snapshots; tickers whose
+    currency is KRW or whose name ends in ``.KS``/``.KQ`` are treated as unadjusted
+    (raw KRX prices, see ``SOURCES.md``).
+
+    Parameters
+    ----------
+    panel
+        Canonical wide price frame.
+    universe
+        Validated universe, or None (then only the calendar-free checks run).
+    extreme, stale_run
+        As in :func:`check_prices`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Findings, columns :data:`FINDING_COLUMNS`.
+    """
+    from eventstudy.calendar import get_sessions
+
+    sessions: dict[str, pd.DatetimeIndex] = {}
+    fx: list[str] = []
+    unadjusted = [t for t in panel.columns if str(t).endswith((".KS", ".KQ"))]
+    if universe is not None and len(panel):
+        cal_of: dict[str, str] = {}
+        for _, row in universe.iterrows():
+            cal_of.setdefault(str(row["ticker"]), str(row["calendar"]))
+            if row.get("benchmark", ""):
+                cal_of.setdefault(str(row["benchmark"]), str(row["calendar"]))
+            if str(row.get("currency", "")) == "KRW":
+                unadjusted.append(str(row["ticker"]))
+        start, end = panel.index.min(), panel.index.max()
+        by_cal: dict[str, pd.DatetimeIndex] = {}
+        for tkr, cal in cal_of.items():
+            if tkr not in panel.columns:
+                continue
+            if cal == "FX":
+                fx.append(tkr)
+            if cal not in by_cal:
+                by_cal[cal] = get_sessions(cal, start, end).dates
+            sessions[tkr] = by_cal[cal]
+    return check_prices(panel, sessions=sessions, fx_tickers=fx,
+                        unadjusted=sorted(set(unadjusted)), extreme=extreme,
+                        stale_run=stale_run)

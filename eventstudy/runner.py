@@ -1,21 +1,93 @@
-"""Run a study file end to end: load inputs, fit, save outputs.
+"""Run a study file end to end: load inputs, fit, save outputs; and refresh it.
 
 This is what ``eventstudy run`` and ``eventstudy refresh`` call; the library user can
 call :func:`run_study` too, or build an :class:`~eventstudy.engine.EventStudy` from
 in-memory frames.
+
+Fingerprint
+-----------
+Every run records in ``run.json`` a ``fingerprint``: the SHA-256 of the study file,
+events, universe and price data (the price frame's content, whatever its source), the
+effective parameters and the eventstudy version. :func:`refresh_study` compares it with
+the previous run's and rewrites nothing when they are equal.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from eventstudy.engine import EventStudy
-from eventstudy.errors import UnknownNameError
+from eventstudy.errors import EventStudyError, UnknownNameError
+from eventstudy.study import Study, load_study
+
+OUTPUT_FILES = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
+                "diagnostics.csv", "summary.md", "run.json")
+
+
+def _sha_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha_frame(frame: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update("|".join(map(str, frame.columns)).encode())
+    h.update(np.asarray(frame.index.as_unit("ns").asi8).tobytes())
+    h.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def prepare_study(study_file: str | Path, model: str | None = None,
+                  tests: Sequence[str] | None = None) -> Study:
+    """Load a study file and apply CLI-style overrides of model and tests."""
+    study = load_study(study_file)
+    if model is not None:
+        from eventstudy.study import MODEL_NAMES, ModelName
+
+        if model not in MODEL_NAMES:
+            raise UnknownNameError(f"unknown model {model!r}; choose one of "
+                                   f"{', '.join(MODEL_NAMES)}")
+        study = study.with_updates(model=replace(study.model,
+                                                 name=cast(ModelName, model)))
+    if tests is not None:
+        from eventstudy.inference import TESTS
+
+        bad = [t for t in tests if t not in TESTS]
+        if bad:
+            raise UnknownNameError(f"unknown test(s) {', '.join(bad)}; choose from "
+                                   f"{', '.join(TESTS)}")
+        study = study.with_updates(tests=tuple(tests))
+    return study
+
+
+def fingerprint(study: Study, inputs: dict[str, str]) -> str:
+    """SHA-256 over the inputs' hashes, the effective parameters and the version."""
+    from eventstudy import __version__
+
+    params = asdict(study)
+    params.pop("path", None)
+    blob = json.dumps({"inputs": inputs, "params": params, "version": __version__},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _study_frame(study: Study, frame: pd.DataFrame) -> pd.DataFrame:
+    from eventstudy.prices import study_tickers
+
+    keep = [t for t in study_tickers(study) if t in frame.columns]
+    return frame[keep] if keep else frame
 
 
 def run_study(
@@ -29,6 +101,7 @@ def run_study(
     cache_dir: str | Path | None = None,
     plots: bool = False,
     progress: Callable[[str], None] | None = None,
+    study: Study | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Run a study file end to end: load, fit, and (with ``out_dir``) save.
 
@@ -51,75 +124,217 @@ def run_study(
         Also write CAR plots into ``out_dir/plots``.
     progress
         Stage callback.
+    study
+        An already parsed study (skips reading ``study_file``).
 
     Returns
     -------
     (EventStudyResults, dict)
-        The results and run information (input hashes, warnings, files written).
+        The results and run information: ``inputs_sha256``, ``fingerprint``,
+        ``warnings`` (data-quality findings and alignment warnings) and ``files``.
     """
-    from eventstudy.study import load_study
-
-    study = load_study(study_file)
-    if model is not None:
-        from dataclasses import replace
-
-        from eventstudy.study import MODEL_NAMES, ModelName
-
-        if model not in MODEL_NAMES:
-            raise UnknownNameError(f"unknown model {model!r}; choose one of "
-                                   f"{', '.join(MODEL_NAMES)}")
-        study = study.with_updates(model=replace(study.model,
-                                                 name=cast(ModelName, model)))
-    if tests is not None:
-        from eventstudy.inference import TESTS
-
-        bad = [t for t in tests if t not in TESTS]
-        if bad:
-            raise UnknownNameError(f"unknown test(s) {', '.join(bad)}; choose from "
-                                   f"{', '.join(TESTS)}")
-        study = study.with_updates(tests=tuple(tests))
+    st = study or prepare_study(study_file, model, tests)
     inputs: dict[str, str] = {}
-
-    def sha(p: Path) -> str:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-
-    for label, pth in (("study", study.path), ("events", study.events),
-                       ("universe", study.universe)):
+    for label, pth in (("study", st.path), ("events", st.events),
+                       ("universe", st.universe)):
         if pth is not None and Path(pth).is_file():
-            inputs[label] = sha(Path(pth))
+            inputs[label] = _sha_file(Path(pth))
     sources: dict[str, str] = {}
     if isinstance(prices, pd.DataFrame):
-        frame = prices
+        from eventstudy.prices import prices_from_frame
+
+        frame = prices_from_frame(prices)
         sources["prices"] = "<DataFrame>"
+        inputs["prices"] = _sha_frame(frame)
     else:
         path = Path(prices) if prices is not None else (
-            study.prices if study.source == "file" else None)
+            st.prices if st.source == "file" else None)
         if path is not None:
             from eventstudy.prices import load_prices
 
             frame = load_prices(path)
-            inputs["prices"] = sha(path)
+            inputs["prices"] = _sha_file(path)
             sources["prices"] = str(path)
         else:
             from eventstudy.prices import load_study_prices
 
-            frame, src = load_study_prices(study, cache_dir=cache_dir,
-                                           offline=offline)
+            frame, src = load_study_prices(st, cache_dir=cache_dir, offline=offline)
             sources["prices"] = src
-    es = EventStudy.from_study(study, frame, sources=sources)
-    res = es.fit(tests=study.tests, conventions=study.conventions, seed=study.seed,
-                 bootstrap_reps=study.bootstrap_reps, progress=progress)
-    info: dict[str, Any] = {"inputs_sha256": inputs, "warnings":
-                            list(res.data_warnings), "files": []}
+            inputs["prices"] = _sha_frame(frame)
+    return _fit_and_save(st, frame, inputs, sources, out_dir, plots, progress)
+
+
+def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
+                  sources: dict[str, str], out_dir: str | Path | None, plots: bool,
+                  progress: Callable[[str], None] | None
+                  ) -> tuple[Any, dict[str, Any]]:
+    from eventstudy.events import load_universe
+    from eventstudy.quality import check_study_prices
+
+    universe = load_universe(st.universe) if st.universe else None
+    findings = check_study_prices(_study_frame(st, frame), universe)
+    quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
+               f" ({r.count}) {r.detail}".rstrip()
+               for r in findings.itertuples(index=False)]
+    es = EventStudy.from_study(st, frame, sources=sources)
+    res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
+                 bootstrap_reps=st.bootstrap_reps, progress=progress)
+    fp = fingerprint(st, inputs)
+    info: dict[str, Any] = {"inputs_sha256": inputs, "fingerprint": fp,
+                            "warnings": quality + list(res.data_warnings),
+                            "files": []}
     if out_dir is not None:
-        info["files"] = [str(p) for p in res.save(out_dir, {"inputs_sha256": inputs,
-                                                            "study": str(study.path)})]
+        written = res.save(out_dir, {"inputs_sha256": inputs, "fingerprint": fp,
+                                     "study": str(st.path), "data_quality": quality})
+        info["files"] = [str(p) for p in written]
         if plots:
             from eventstudy.report import write_plots
 
             info["files"] += [str(p) for p in write_plots(res, Path(out_dir) / "plots")]
     return res, info
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What :func:`refresh_study` did.
+
+    Attributes
+    ----------
+    status
+        ``"updated"``, ``"unchanged"`` (nothing rewritten) or ``"partial"`` (some
+        tickers failed to download; the rest were refreshed).
+    exit_code
+        0 ok (updated or unchanged), 1 partial, 2 error.
+    failed
+        Ticker -> reason for tickers that failed to download.
+    message
+        One line for the log and the terminal.
+    """
+
+    status: str
+    exit_code: int
+    failed: dict[str, str]
+    message: str
+
+
+def refresh_study(
+    study_file: str | Path,
+    out_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    provider: Any = None,
+    offline: bool = False,
+    report: bool = True,
+    logger: logging.Logger | None = None,
+) -> RefreshOutcome:
+    """Fetch new days, rerun the study and replace its outputs, idempotently.
+
+    When neither the inputs nor the parameters changed since the run in ``out_dir``
+    (same fingerprint in its ``run.json`` and every output present), nothing is
+    rewritten. Otherwise the outputs are replaced atomically (each file written to a
+    temporary file, then renamed) and, with ``report``, ``report.html`` is rebuilt.
+
+    Parameters
+    ----------
+    study_file
+        The study TOML.
+    out_dir
+        The output folder.
+    cache_dir
+        Price cache folder.
+    provider
+        Price provider for the update (default Yahoo).
+    offline
+        Do not download; use the cache as it is.
+    report
+        Rebuild ``report.html`` after a rerun.
+    logger
+        Where to log progress.
+
+    Returns
+    -------
+    RefreshOutcome
+    """
+    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.prices import study_date_range, study_tickers
+
+    log = logger or logging.getLogger("eventstudy.refresh")
+    st = prepare_study(study_file)
+    out = Path(out_dir)
+    failed: dict[str, str] = {}
+    inputs: dict[str, str] = {}
+    for label, pth in (("study", st.path), ("events", st.events),
+                       ("universe", st.universe)):
+        if pth is not None and Path(pth).is_file():
+            inputs[label] = _sha_file(Path(pth))
+    if st.source == "file" and st.prices is not None:
+        from eventstudy.prices import load_prices
+
+        frame = load_prices(st.prices)
+        inputs["prices"] = _sha_file(st.prices)
+        sources = {"prices": str(st.prices)}
+    else:
+        root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        cache = PriceCache(root)
+        tickers = study_tickers(st)
+        start, end = study_date_range(st)
+        field = "adj_close" if st.price_field == "adjusted" else "close"
+        if not offline:
+            if provider is None:
+                from eventstudy.yahoo import YahooProvider
+
+                provider = YahooProvider()
+                provider.set_cache_location(root)
+            rep = cache.update(provider, tickers, start, end)
+            failed = dict(rep.failed)
+            log.info("price update: %d rows added, %d failed", rep.rows_added,
+                     len(failed))
+            for t, why in failed.items():
+                log.warning("download failed: %s: %s", t, why)
+        available = [t for t in tickers if cache.coverage(t) is not None]
+        if not available:
+            from eventstudy.errors import DataUnavailableError
+
+            raise DataUnavailableError("no cached prices for any ticker of the study; "
+                                       "run 'eventstudy prices fetch' with internet",
+                                       tickers=tickers)
+        frame = _load_available(cache, available, start, end, field)
+        inputs["prices"] = _sha_frame(frame)
+        sources = {"prices": f"cache:{root} ({field})"}
+    fp = fingerprint(st, inputs)
+    previous = out / "run.json"
+    if previous.is_file() and all((out / f).is_file() for f in OUTPUT_FILES):
+        try:
+            old = json.loads(previous.read_text(encoding="utf-8")).get("fingerprint")
+        except (json.JSONDecodeError, OSError):
+            old = None
+        if old == fp:
+            msg = f"{out}: up to date (fingerprint {fp[:12]}); nothing rewritten"
+            log.info(msg)
+            status, code = ("partial", 1) if failed else ("unchanged", 0)
+            return RefreshOutcome(status, code, failed, msg)
+    _fit_and_save(st, frame, inputs, sources, out, plots=report, progress=None)
+    if report:
+        from eventstudy.report import build_report
+
+        build_report(out, "html")
+    msg = f"{out}: outputs rewritten (fingerprint {fp[:12]})"
+    if failed:
+        msg += f"; {len(failed)} ticker(s) failed: {', '.join(sorted(failed))}"
+    log.info(msg)
+    return RefreshOutcome("partial" if failed else "updated", 1 if failed else 0,
+                          failed, msg)
+
+
+def _load_available(cache: Any, tickers: list[str], start: pd.Timestamp,
+                    end: pd.Timestamp, field: str) -> pd.DataFrame:
+    """Load what the cache has for each ticker (partial refresh); tickers whose range
+    is incomplete are loaded for the dates they have."""
+    frames = []
+    for t in tickers:
+        try:
+            frames.append(cache.load_panel([t], start, end, field, offline=True))
+        except EventStudyError:
+            part = cache.load_panel([t], None, None, field, offline=True)
+            frames.append(part.loc[(part.index >= start) & (part.index <= end)])
+    return pd.concat(frames, axis=1).sort_index()
