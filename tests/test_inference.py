@@ -1,0 +1,635 @@
+"""Independent checks of every test statistic on small hand-made data.
+
+Each reference below is written from the paper's formula with plain loops (or
+scipy/statsmodels), separately from the vectorised code in
+:mod:`eventstudy.inference`, and compared to 1e-10 where the arithmetic is the same.
+The ``estudy2`` references transliterate the R code of estudy2 0.10.0 (row means
+times the number of firms, ``mean(delta_full)``...).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from eventstudy import inference as inf
+from eventstudy.inference import TESTS, Groups, PairData, Window, bh_adjust
+
+TOL = 1e-10
+
+
+# ------------------------------------------------------------------ data
+def make_data(seed: int = 0, profile: str = "textbook", ties: bool = False,
+              P: int = 9, Le: int = 40, W: int = 4) -> PairData:
+    """Small synthetic pairs with missing days, two day-0 clusters and partially
+    overlapping calendars."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.5, 2.0, P)[:, None]
+    resid = rng.normal(0.0, 1.0, (P, Le)) * scale
+    ar = rng.normal(0.3, 1.5, (P, W)) * scale
+    if ties:
+        resid = np.round(resid, 1)
+        ar = np.round(ar, 0)
+    resid[0, :7] = np.nan
+    resid[3, 10:14] = np.nan
+    resid[5, -3:] = np.nan
+    ar[2, 1] = np.nan
+    nobs = np.isfinite(resid).sum(axis=1).astype(np.float64)
+    dof = nobs - 2
+    sigma2 = np.nansum(resid**2, axis=1) / dof
+    lev = rng.uniform(0.005, 0.05, (P, W))
+    day_var = sigma2[:, None] * (1 + lev)
+    car_windows = ((0, W - 1), (1, 2))
+    car = np.full((P, 2), np.nan)
+    car_var = np.full((P, 2), np.nan)
+    car_days = np.zeros((P, 2), dtype=np.int64)
+    for j, (a, b) in enumerate(car_windows):
+        blk = ar[:, a:b + 1]
+        d = np.isfinite(blk).sum(axis=1)
+        car[:, j] = np.where(d > 0, np.nansum(blk, axis=1), np.nan)
+        car_var[:, j] = sigma2 * (d + 0.1 * d**2)
+        car_days[:, j] = d
+    cluster = np.array([1000] * 6 + [2000] * (P - 6), dtype=np.int64)
+    base = np.arange(Le, dtype=np.int64) * 10
+    est_dates = np.where(cluster[:, None] == 1000, base, base + 5)
+    est_dates[4] = base + 30  # pair 4 shares only part of its cluster's days
+    est_dates[1, :2] = -1  # no session there
+    resid[1, :2] = np.nan
+    nobs = np.isfinite(resid).sum(axis=1).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sar = ar / np.sqrt(day_var)
+    return PairData(
+        sigma2=sigma2, dof=nobs - 2, nobs=nobs, resid=resid, ar=ar, sar=sar,
+        day_var=day_var, car=car, car_var=car_var, car_days=car_days,
+        cluster=cluster, est_dates=est_dates, rel_days=np.arange(W),
+        car_windows=car_windows, seed=7, bootstrap_reps=999,
+        profile=profile,  # type: ignore[arg-type]
+        day_lev=lev,
+    )
+
+
+CODES = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1])
+GROUPS = Groups("group", CODES, ("a", "b"))
+ALL = Groups("all", np.zeros(9, dtype=np.int64), ("all",))
+
+
+def windows_of(data: PairData) -> list[Window]:
+    return data.windows()
+
+
+def cols_of(data: PairData, w: Window) -> list[int]:
+    return list(range(w.start - int(data.rel_days[0]), w.end - int(data.rel_days[0])
+                      + 1))
+
+
+Case = tuple[PairData, Window, Groups]
+
+
+def cases(profile: str = "textbook", **kw: Any) -> list[Case]:
+    d = make_data(profile=profile, **kw)
+    return [(d, w, g) for w in d.windows() for g in (GROUPS, ALL)]
+
+
+def check(got: np.ndarray, want: list[float], tol: float = TOL) -> None:
+    got = np.asarray(got, dtype=np.float64)
+    want_a = np.asarray(want, dtype=np.float64)
+    assert got.shape == want_a.shape
+    assert np.array_equal(np.isnan(got), np.isnan(want_a)), (got, want_a)
+    ok = ~np.isnan(want_a)
+    np.testing.assert_allclose(got[ok], want_a[ok], rtol=tol, atol=tol)
+
+
+def members(g: Groups, k: int) -> np.ndarray:
+    return np.flatnonzero(g.codes == k)
+
+
+# ------------------------------------------------------------------ references
+def ref_bw_S(data: PairData, rows: np.ndarray) -> tuple[float, int]:
+    aar = []
+    for t in range(data.resid.shape[1]):
+        col = data.resid[rows, t]
+        col = col[np.isfinite(col)]
+        if len(col):
+            aar.append(col.mean())
+    return float(np.std(aar, ddof=1)), len(aar)
+
+
+def ref_ranks(values: np.ndarray) -> np.ndarray:
+    """Within-row average ranks of the finite values, NaN elsewhere."""
+    out = np.full(values.shape, np.nan)
+    for i, row in enumerate(values):
+        ok = np.isfinite(row)
+        out[i, ok] = stats.rankdata(row[ok])
+    return out
+
+
+def ref_rbar(data: PairData, idx: list[int]) -> float:
+    total = 0.0
+    for i, j in combinations(idx, 2):
+        if data.cluster[i] != data.cluster[j]:
+            continue
+        a = {int(d): v for d, v in zip(data.est_dates[i], data.resid[i], strict=True)
+             if d >= 0 and np.isfinite(v)}
+        b = {int(d): v for d, v in zip(data.est_dates[j], data.resid[j], strict=True)
+             if d >= 0 and np.isfinite(v)}
+        common = sorted(set(a) & set(b))
+        if len(common) >= 3:
+            total += np.corrcoef([a[d] for d in common], [b[d] for d in common])[0, 1]
+    n = len(idx)
+    return total / (n * (n - 1) / 2) if n > 1 else 0.0
+
+
+# ------------------------------------------------------------------ parametric
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_csect_t_vs_scipy(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["csect_t"](data, w, g)
+    want_t, want_p, want_n = [], [], []
+    for k in range(g.n):
+        x = w.value[members(g, k)]
+        x = x[np.isfinite(x)]
+        res = stats.ttest_1samp(x, 0.0)
+        want_t.append(res.statistic)
+        want_p.append(res.pvalue)
+        want_n.append(len(x))
+    check(r.statistic, want_t)
+    check(r.p_value, want_p)
+    check(r.n, want_n)
+
+
+@pytest.mark.parametrize("profile", ["textbook", "estudy2"])
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_bw_t(data: PairData, w: Window, g: Groups, profile: str) -> None:
+    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    r = TESTS["bw_t"](data, w, g)
+    want_t, want_p = [], []
+    for k in range(g.n):
+        rows = members(g, k)
+        S, L = ref_bw_S(data, rows)
+        if profile == "textbook":
+            x = w.value[rows]
+            t = np.nanmean(x) / (np.sqrt(w.length) * S)
+            df = L - 1
+        else:
+            daily = [np.nanmean(data.ar[rows, c]) / S for c in cols_of(data, w)]
+            t = sum(daily) / np.sqrt(len(daily))
+            df = np.mean(data.nobs[rows]) - 1
+        want_t.append(t)
+        want_p.append(2 * stats.t.sf(abs(t), df))
+    check(r.statistic, want_t)
+    check(r.p_value, want_p)
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_bw_1980(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["bw_1980"](data, w, g)
+    want_t, want_p = [], []
+    for k in range(g.n):
+        rows = members(g, k)
+        rows = rows[np.isfinite(w.value[rows])]
+        n = len(rows)
+        t = w.value[rows].mean() / (np.sqrt(w.length) * np.sqrt(data.sigma2[rows].sum())
+                                     / n)
+        want_t.append(t)
+        want_p.append(2 * stats.t.sf(abs(t), data.nobs[rows].mean() - 1))
+    check(r.statistic, want_t)
+    check(r.p_value, want_p)
+
+
+@pytest.mark.parametrize("profile", ["textbook", "estudy2"])
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_lamb(data: PairData, w: Window, g: Groups, profile: str) -> None:
+    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    assert data.day_lev is not None
+    r = TESTS["lamb"](data, w, g)
+    want_z, want_p = [], []
+    for k in range(g.n):
+        rows = members(g, k)
+        S, _ = ref_bw_S(data, rows)
+        daily = []
+        for c in cols_of(data, w):
+            have = rows[np.isfinite(data.ar[rows, c])]
+            aar = data.ar[have, c].mean()
+            if profile == "textbook":
+                C = 1 + data.day_lev[have, c].mean()
+            else:
+                C = (1 + 1 / data.nobs[rows].mean()
+                     + (data.day_lev[have, c] - 1 / data.nobs[have]).mean())
+            daily.append(aar / (S * np.sqrt(C)))
+        z = sum(daily) / np.sqrt(len(daily))
+        want_z.append(z)
+        want_p.append(2 * stats.norm.sf(abs(z)))
+    check(r.statistic, want_z)
+    check(r.p_value, want_p)
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_patell(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["patell"](data, w, g)
+    want = []
+    for k in range(g.n):
+        rows = members(g, k)
+        s = w.value[rows] / np.sqrt(w.var[rows])
+        ok = np.isfinite(s)
+        dof = data.dof[rows][ok]
+        want.append(s[ok].sum() / np.sqrt((dof / (dof - 2)).sum()))
+    check(r.statistic, want)
+    check(r.p_value, [2 * stats.norm.sf(abs(z)) for z in want])
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_bmp_vs_scipy(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["bmp"](data, w, g)
+    res = [stats.ttest_1samp(s[np.isfinite(s)], 0.0) for s in
+           (w.value[members(g, k)] / np.sqrt(w.var[members(g, k)])
+            for k in range(g.n))]
+    check(r.statistic, [x.statistic for x in res])
+    check(r.p_value, [x.pvalue for x in res])
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_kp_adjustments_with_brute_force_rbar(data: PairData, w: Window,
+                                              g: Groups) -> None:
+    pk = TESTS["patell_kp"](data, w, g)
+    bk = TESTS["bmp_kp"](data, w, g)
+    pz = TESTS["patell"](data, w, g).statistic
+    bt = TESTS["bmp"](data, w, g).statistic
+    rb, wp, wb, wpb = [], [], [], []
+    for k in range(g.n):
+        rows = members(g, k)
+        idx = [int(i) for i in rows if np.isfinite(w.value[i] / np.sqrt(w.var[i]))]
+        n = len(idx)
+        r = ref_rbar(data, idx)
+        rb.append(r)
+        wp.append(pz[k] * np.sqrt(1 / (1 + (n - 1) * r)))
+        t = bt[k] * np.sqrt((1 - r) / (1 + (n - 1) * r))
+        wb.append(t)
+        wpb.append(2 * stats.t.sf(abs(t), n - 1))
+    check(pk.extra["rbar"], rb)
+    check(bk.extra["rbar"], rb)
+    check(pk.statistic, wp)
+    check(bk.statistic, wb)
+    check(bk.p_value, wpb)
+    check(pk.p_value, [2 * stats.norm.sf(abs(z)) for z in wp])
+
+
+def test_rbar_counts_only_clustered_pairs() -> None:
+    data = make_data()
+    w = data.windows()[0]
+    # pairs 0..5 share day 0, 6..8 another: the "all" r-bar divides the clustered
+    # sum by all 9*8/2 pairs; moving every pair to its own cluster gives 0
+    lone = replace(data, cluster=np.arange(9, dtype=np.int64) * 1000, _memo={})
+    assert TESTS["patell_kp"](lone, w, ALL).extra["rbar"][0] == 0.0
+    assert (TESTS["patell_kp"](lone, w, ALL).statistic[0]
+            == pytest.approx(TESTS["patell"](lone, w, ALL).statistic[0], abs=TOL))
+    idx = [i for i in range(9) if np.isfinite(w.value[i])]
+    got = TESTS["bmp_kp"](data, w, ALL).extra["rbar"][0]
+    assert got == pytest.approx(ref_rbar(data, idx), abs=TOL)
+
+
+def test_kp_correlations_are_memoised_once() -> None:
+    data = make_data()
+    for w in data.windows():
+        for g in (GROUPS, ALL):
+            TESTS["bmp_kp"](data, w, g)
+            TESTS["patell_kp"](data, w, g)
+    assert [k for k in data._memo if k.startswith("kp")] == ["kp_corr"]
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_skew_t_formula(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["skew_t"](data, w, g)
+    want = []
+    for k in range(g.n):
+        x = w.value[members(g, k)]
+        x = x[np.isfinite(x)]
+        n = len(x)
+        s = np.std(x, ddof=1)
+        S = x.mean() / s
+        gam = np.sum((x - x.mean()) ** 3) / (n * s**3)
+        want.append(np.sqrt(n) * (S + gam * S**2 / 3 + gam**2 * S**3 / 27
+                                  + gam / (6 * n)))
+    check(r.statistic, want)
+    check(r.p_value, [2 * stats.norm.sf(abs(z)) for z in want])
+
+
+def test_skew_t_without_skewness_is_the_t_statistic() -> None:
+    x = np.array([-2.0, -1.0, 0.5, 1.0, 2.5])
+    x = np.concatenate([x, -x]) + 0.3  # symmetric around 0.3: gamma = 0
+    d = make_data(P=10)
+    w = Window(0, 0, x, np.ones(10), 1, day_index=0)
+    g = Groups("all", np.zeros(10, dtype=np.int64), ("all",))
+    t = stats.ttest_1samp(x, 0.0).statistic
+    assert TESTS["skew_t"](d, w, g).statistic[0] == pytest.approx(t, abs=TOL)
+
+
+# ------------------------------------------------------------------ rank and sign
+def ref_rank_family(data: PairData, w: Window, g: Groups, kind: str,
+                    profile: str = "textbook") -> list[float]:
+    """Corrado (rank), Corrado-Zivney (urank) and CZ sign, written per formula;
+    under estudy2 a transliteration of the R code (rowMeans * ncol, delta_full)."""
+    V = np.concatenate([data.resid, data.ar], axis=1)
+    K = ref_ranks(V)
+    M = np.isfinite(V).sum(axis=1)
+    if kind == "rank":
+        score = K - (M[:, None] + 1) / 2
+    elif kind == "urank":
+        score = K / (M[:, None] + 1) - 0.5
+    else:
+        med = np.array([np.median(v[np.isfinite(v)]) for v in V])
+        score = np.where(np.isfinite(V), np.sign(V - med[:, None]), np.nan)
+    Le = data.resid.shape[1]
+    out = []
+    for k in range(g.n):
+        rows = members(g, k)
+        frame = pd.DataFrame(score[rows].T)  # days x firms, like estudy2's zoo
+        n_t = frame.notna().sum(axis=1).to_numpy(dtype=float)
+        if profile == "estudy2":
+            sums = frame.mean(axis=1).to_numpy() * frame.shape[1]  # rowMeans * ncol
+        else:
+            sums = frame.sum(axis=1).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = sums / n_t if kind == "rank" else sums / np.sqrt(n_t)
+        has = n_t > 0
+        T = M[rows].mean() if profile == "estudy2" else has.sum()
+        S = np.sqrt(np.sum(D[has] ** 2) / T)
+        daily = [D[Le + c] / S for c in cols_of(data, w) if has[Le + c]]
+        out.append(sum(daily) / np.sqrt(len(daily)))
+    return out
+
+
+@pytest.mark.parametrize("profile", ["textbook", "estudy2"])
+@pytest.mark.parametrize(("test", "kind"), [("corrado", "rank"), ("mrank", "urank"),
+                                            ("csign", "sign")])
+@pytest.mark.parametrize(("data", "w", "g"), cases(ties=True))
+def test_rank_and_sign_family(data: PairData, w: Window, g: Groups, test: str,
+                              kind: str, profile: str) -> None:
+    if test == "corrado" and profile == "estudy2" and w.car_index >= 0:
+        pytest.skip("car_rank_test: see test_car_rank_test_estudy2")
+    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    r = TESTS[test](data, w, g)
+    want = ref_rank_family(data, w, g, kind, profile)
+    check(r.statistic, want)
+    check(r.p_value, [2 * stats.norm.sf(abs(z)) for z in want])
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases("estudy2"))
+def test_car_rank_test_estudy2(data: PairData, w: Window, g: Groups) -> None:
+    """Transliteration of estudy2's car_rank_test (ranks over estimation + CAR days)."""
+    if w.car_index < 0:
+        pytest.skip("CAR windows only")
+    cols = cols_of(data, w)
+    V = np.concatenate([data.resid, data.ar[:, cols]], axis=1)
+    K = ref_ranks(V)
+    Le = data.resid.shape[1]
+    want = []
+    for k in range(g.n):
+        rows = members(g, k)
+        full = pd.DataFrame(K[rows].T)
+        delta = full.notna().sum(axis=0).to_numpy()
+        avg_rank = full.mean(axis=0).to_numpy()
+        mean_rank = avg_rank.mean()
+        ev = K[rows][:, Le:]
+        stat = (np.sqrt(len(cols)) * (np.nanmean(ev) - mean_rank)
+                / np.sqrt(np.nansum((full.mean(axis=1).to_numpy() - mean_rank) ** 2)
+                          / delta.mean()))
+        want.append(stat)
+    check(TESTS["corrado"](data, w, g).statistic, want)
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_grank(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["grank"](data, w, g)
+    want_t, want_p = [], []
+    Le = data.resid.shape[1]
+    for k in range(g.n):
+        rows = members(g, k)
+        s0 = w.value[rows] / np.sqrt(w.var[rows])
+        rows, s0 = rows[np.isfinite(s0)], s0[np.isfinite(s0)]
+        x = s0 / np.std(s0, ddof=1)
+        U = np.full((len(rows), Le), np.nan)
+        U0 = np.zeros(len(rows))
+        for a, i in enumerate(rows):
+            e = data.resid[i] / np.sqrt(data.sigma2[i])
+            ok = np.isfinite(e)
+            vals = np.concatenate([e[ok], [x[a]]])
+            rk = stats.rankdata(vals)
+            T_i = len(vals)
+            U[a, ok] = rk[:-1] / (T_i + 1) - 0.5
+            U0[a] = rk[-1] / (T_i + 1) - 0.5
+        N = len(rows)
+        has = np.isfinite(U).any(axis=0)
+        n_t = np.isfinite(U).sum(axis=0)[has]
+        ubar = np.nanmean(U[:, has], axis=0)
+        T = has.sum() + 1
+        S2 = (np.sum(n_t / N * ubar**2) + U0.mean() ** 2) / T
+        Z = U0.mean() / np.sqrt(S2)
+        t = Z * np.sqrt((T - 2) / (T - 1 - Z**2))
+        want_t.append(t)
+        want_p.append(2 * stats.t.sf(abs(t), T - 2))
+    check(r.statistic, want_t)
+    check(r.p_value, want_p)
+
+
+@pytest.mark.parametrize("profile", ["textbook", "estudy2"])
+@pytest.mark.parametrize(("data", "w", "g"), cases())
+def test_sign_and_gsign(data: PairData, w: Window, g: Groups, profile: str) -> None:
+    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    rs = TESTS["sign"](data, w, g)
+    rg = TESTS["gsign"](data, w, g)
+    ws, wg = [], []
+    for k in range(g.n):
+        rows = members(g, k)
+        x = w.value[rows]
+        ok = np.isfinite(x)
+        n = ok.sum()
+        pos = (x[ok] > 0).sum()
+        if profile == "estudy2":  # rowMeans(binary) * ncol
+            pos = np.mean(x[ok] > 0) * len(rows)
+            R = data.resid[rows]
+            p = np.mean(R[np.isfinite(R)] > 0)  # pooled over firm-days
+        else:
+            fr = [np.mean(r_[np.isfinite(r_)] > 0) for r_ in data.resid[rows][ok]]
+            p = float(np.mean(fr))  # Cowan: mean of the firms' fractions
+        ws.append((pos - n / 2) / np.sqrt(n / 4))
+        wg.append((pos - n * p) / np.sqrt(n * p * (1 - p)))
+    check(rs.statistic, ws)
+    check(rg.statistic, wg)
+    check(rs.p_value, [2 * stats.norm.sf(abs(z)) for z in ws])
+    check(rg.p_value, [2 * stats.norm.sf(abs(z)) for z in wg])
+
+
+def test_sign_matches_binomial_normal_approximation() -> None:
+    d = make_data(P=20)
+    x = np.r_[np.ones(14), -np.ones(6)]
+    w = Window(0, 0, x, np.ones(20), 1, day_index=0)
+    g = Groups("all", np.zeros(20, dtype=np.int64), ("all",))
+    z = TESTS["sign"](d, w, g).statistic[0]
+    mu, sd = stats.binom.mean(20, 0.5), stats.binom.std(20, 0.5)
+    assert z == pytest.approx((14 - mu) / sd, abs=TOL)
+
+
+@pytest.mark.parametrize(("data", "w", "g"), cases(ties=True))
+def test_wilcoxon_vs_scipy(data: PairData, w: Window, g: Groups) -> None:
+    r = TESTS["wilcoxon"](data, w, g)
+    wplus, p, z = [], [], []
+    for k in range(g.n):
+        x = w.value[members(g, k)]
+        x = x[np.isfinite(x)]
+        nz = x[x != 0]
+        rk = stats.rankdata(np.abs(nz))
+        wplus.append(rk[nz > 0].sum())
+        res = stats.wilcoxon(x, zero_method="wilcox", correction=False,
+                             method="approx")
+        p.append(res.pvalue)
+        z.append(abs(res.zstatistic))
+    check(r.extra["w_plus"], wplus)
+    check(r.p_value, p)
+    check(np.abs(r.statistic), z)
+
+
+def test_wilcoxon_w_plus_on_hand_data() -> None:
+    d = make_data(P=6)
+    x = np.array([1.0, -2.0, 3.0, 0.0, -3.0, 5.0])
+    w = Window(0, 0, x, np.ones(6), 1, day_index=0)
+    g = Groups("all", np.zeros(6, dtype=np.int64), ("all",))
+    r = TESTS["wilcoxon"](d, w, g)
+    # |x| without the zero: 1, 2, 3, 3, 5 -> ranks 1, 2, 3.5, 3.5, 5
+    assert r.extra["w_plus"][0] == 1 + 3.5 + 5
+    assert r.n[0] == 5
+    var = 5 * 6 * 11 / 24 - (2**3 - 2) / 48
+    assert r.statistic[0] == pytest.approx((9.5 - 7.5) / np.sqrt(var), abs=TOL)
+
+
+# ------------------------------------------------------------------ bootstrap
+def test_boot_reproducible_and_independent_of_order_and_chunking(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_data()
+    wins = data.windows()
+    first = [TESTS["boot"](data, w, GROUPS) for w in wins]
+    again = [TESTS["boot"](data, w, GROUPS) for w in reversed(wins)][::-1]
+    monkeypatch.setattr(inf, "_BOOT_CHUNK", 7)
+    chunked = [TESTS["boot"](data, w, GROUPS) for w in wins]
+    for a, b, c in zip(first, again, chunked, strict=True):
+        for key in ("ci_low", "ci_high"):
+            np.testing.assert_array_equal(a.extra[key], b.extra[key])
+            np.testing.assert_array_equal(a.extra[key], c.extra[key])
+        np.testing.assert_array_equal(a.statistic, b.statistic)
+        np.testing.assert_array_equal(a.statistic, c.statistic)
+    # permuting the pairs (and relabelling the group codes) changes nothing
+    perm = np.random.default_rng(3).permutation(9)
+    pd_ = replace(data, ar=data.ar[perm], day_var=data.day_var[perm],
+                  car=data.car[perm], car_var=data.car_var[perm], _memo={})
+    g2 = Groups("group", 1 - CODES[perm], ("b", "a"))
+    for w2, a in zip(pd_.windows(), first, strict=True):
+        b = TESTS["boot"](pd_, w2, g2)
+        np.testing.assert_allclose(a.statistic, b.statistic[::-1], rtol=1e-12)
+        np.testing.assert_allclose(a.extra["ci_low"], b.extra["ci_low"][::-1],
+                                   rtol=1e-12)
+
+
+def test_boot_changes_with_seed_and_matches_the_bootstrap_standard_error() -> None:
+    rng = np.random.default_rng(11)
+    P = 40
+    x = rng.normal(0.1, 1.0, P)
+    d = replace(make_data(), bootstrap_reps=20000)
+    w = Window(0, 0, x, np.ones(P), 1, day_index=0)
+    g = Groups("all", np.zeros(P, dtype=np.int64), ("all",))
+    r = TESTS["boot"](d, w, g)
+    se = np.sqrt(np.sum((x - x.mean()) ** 2)) / P  # exact bootstrap SE of the mean
+    assert r.statistic[0] == pytest.approx(x.mean() / se, rel=0.03)
+    assert r.extra["ci_low"][0] < x.mean() < r.extra["ci_high"][0]
+    assert r.extra["ci_low"][0] == pytest.approx(x.mean() - 1.96 * se, abs=0.05)
+    assert r.p_value[0] == pytest.approx(2 * stats.norm.sf(abs(r.statistic[0])))
+    other = TESTS["boot"](replace(d, seed=8, _memo={}), w, g)
+    assert other.statistic[0] != r.statistic[0]
+
+
+# ------------------------------------------------------------------ all tests
+@pytest.mark.parametrize("name", sorted(TESTS))
+def test_two_sided_antisymmetry(name: str) -> None:
+    """Negating every AR and residual flips the statistic and keeps the two-sided p
+    (the bootstrap draws differ, so only its sign is checked)."""
+    d = make_data()
+    neg = replace(d, resid=-d.resid, ar=-d.ar, sar=-d.sar, car=-d.car, _memo={})
+    for w, wn in zip(d.windows(), neg.windows(), strict=True):
+        for g in (GROUPS, ALL):
+            a = TESTS[name](d, w, g)
+            b = TESTS[name](neg, wn, g)
+            if name == "boot":
+                assert np.all(np.sign(a.statistic) == -np.sign(b.statistic))
+                continue
+            np.testing.assert_allclose(a.statistic, -b.statistic, rtol=1e-9,
+                                       atol=1e-12)
+            np.testing.assert_allclose(a.p_value, b.p_value, rtol=1e-9, atol=1e-12)
+            assert np.all((a.p_value >= 0) & (a.p_value <= 1))
+
+
+@pytest.mark.parametrize("name", sorted(TESTS))
+def test_degenerate_groups_give_nan_without_warnings(name: str) -> None:
+    d = make_data()
+    # group 0: pair 2 only, whose day-1 AR is missing; group 1: one pair; 2: the rest
+    codes = np.array([2, 1, 0, 2, 2, 2, 2, 2, 2])
+    g = Groups("event", codes, ("x", "y", "z"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for w in d.windows():
+            r = TESTS[name](d, w, g)
+            assert r.statistic.shape == (3,)
+            assert np.isfinite(r.statistic[2])
+            assert all(v.shape == (3,) for v in r.extra.values())
+    w1 = d.windows()[1]
+    assert TESTS[name](d, w1, g).n[0] == 0
+
+
+def test_registry_and_docstrings() -> None:
+    want = {"csect_t", "bw_t", "bw_1980", "lamb", "patell", "patell_kp", "bmp",
+            "bmp_kp", "skew_t", "corrado", "mrank", "grank", "sign", "gsign", "csign",
+            "wilcoxon", "boot"}
+    assert set(TESTS) == want
+    for name, f in TESTS.items():
+        doc = f.__doc__ or ""
+        assert "Notes" in doc and "Returns" in doc, name
+        assert any(ch.isdigit() for ch in doc.split("Notes")[1]), name  # a year
+
+
+def test_run_tests_table() -> None:
+    d = make_data()
+    pairs = pd.DataFrame({"event_id": [f"e{i % 4}" for i in range(9)],
+                          "group": np.where(CODES == 0, "a", "b")})
+    from eventstudy.study import Windows
+
+    win = Windows((-50, -5), (0, 3), ((0, 3), (1, 2)), 10)
+    t = inf.run_tests(d, pairs, ("csect_t", "wilcoxon", "boot", "bmp_kp"), win)
+    assert list(t.columns) == ["scope", "scope_value", "window_start", "window_end",
+                               "test", "statistic", "p_value", "n", "mean", "p_bh",
+                               "rbar", "ci_low", "ci_high", "w_plus"]
+    n_groups = 1 + 2 + 4 + len(set(zip(pairs.event_id, pairs.group, strict=True)))
+    assert len(t) == n_groups * 6 * 4
+    np.testing.assert_allclose(t["p_bh"], bh_adjust(t["p_value"].to_numpy()))
+    assert t["mean"].notna().any()
+    first = t.iloc[:4]
+    assert list(first["test"]) == ["csect_t", "wilcoxon", "boot", "bmp_kp"]
+    assert (first["scope"] == "all").all() and (first["window_start"] == 0).all()
+
+
+# ------------------------------------------------------------------ BH
+def test_bh_adjust_vs_statsmodels() -> None:
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0, 1, 200) ** 3
+    p[::17] = np.nan
+    got = bh_adjust(p)
+    ok = np.isfinite(p)
+    want = multipletests(p[ok], method="fdr_bh")[1]
+    np.testing.assert_allclose(got[ok], want, rtol=0, atol=1e-15)
+    assert np.isnan(got[~ok]).all()
+    ties = np.array([0.01, 0.01, 0.04, 0.04, 0.5])
+    np.testing.assert_allclose(bh_adjust(ties), multipletests(ties, method="fdr_bh")[1])
+    assert np.isnan(bh_adjust(np.array([np.nan]))).all()
