@@ -1,0 +1,488 @@
+"""Tests of eventstudy.report: plots, the CAAR band, write_plots and build_report.
+
+The image-regression test compares a fixed synthetic study's CAR plot with
+``tests/data/car_plot_reference.png``. After an intended change of the plot (or of the
+engine's numbers), regenerate the reference with either of::
+
+    python -m tests.test_report --regen
+    EVENTSTUDY_REGEN_IMAGES=1 pytest tests/test_report.py -k image
+
+and review the new PNG before committing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventstudy.engine import EventStudy
+from eventstudy.errors import InputError
+from eventstudy.report import (
+    REPORT_FILES,
+    Summary,
+    build_report,
+    caar_path,
+    plot_ar_heatmap,
+    plot_car,
+    plot_event_overview,
+    plot_file_stem,
+    stars,
+    write_plots,
+)
+from eventstudy.results import EventStudyResults
+from eventstudy.study import Conventions, Windows
+
+REFERENCE = Path(__file__).parent / "data" / "car_plot_reference.png"
+REGEN_ENV = "EVENTSTUDY_REGEN_IMAGES"
+RMS_TOLERANCE = 2 / 255  # RMS pixel difference, channels scaled to [0, 1]
+REF_SIZE = (6.0, 3.6)  # inches
+REF_DPI = 80
+
+TICKERS = (("A1", "alpha"), ("A2", "alpha"), ("A3", "alpha"), ("B1", "beta"),
+           ("B2", "beta"))
+
+
+def synthetic_results(model: str = "market", seed: int = 7,
+                      conventions: Conventions | None = None) -> EventStudyResults:
+    """Two events on a 24/5 calendar; +3% planted on day 0 for the alpha group.
+
+    ``EV_ONE`` covers groups alpha and beta, ``EV_TWO`` only alpha; the universe's
+    ticker ``C9`` (beta) has no prices, so one pair is excluded.
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2023-01-02", periods=420)
+    m = rng.normal(0.0003, 0.01, len(dates))
+    cols: dict[str, np.ndarray] = {"MKT": m}
+    for i, (tk, _) in enumerate(TICKERS):
+        cols[tk] = 0.0002 + (0.8 + 0.1 * i) * m + rng.normal(0, 0.012, len(dates))
+    r = pd.DataFrame(cols, index=dates)
+    events = pd.DataFrame({"event_id": ["EV_ONE", "EV_TWO"],
+                           "timestamp": ["2024-03-01", "2024-05-15"],
+                           "groups": ["alpha;beta", "alpha"]})
+    for ts in events["timestamp"]:
+        r.iloc[dates.searchsorted(pd.Timestamp(ts)), 1:4] += 0.03
+    universe = pd.DataFrame({
+        "ticker": [t for t, _ in TICKERS] + ["C9"],
+        "group": [g for _, g in TICKERS] + ["beta"],
+        "calendar": "FX", "benchmark": "MKT"})
+    es = EventStudy(r, events, universe, kind="returns", model=model,
+                    windows=Windows(estimation=(-200, -11), event=(-5, 5),
+                                    car=((0, 0), (-1, 1), (-5, 5)),
+                                    min_estimation_obs=100))
+    res: EventStudyResults = es.fit(tests=("csect_t", "patell", "bmp"),
+                                    conventions=conventions)
+    return res
+
+
+@pytest.fixture(scope="module")
+def res() -> EventStudyResults:
+    return synthetic_results()
+
+
+@pytest.fixture(scope="module")
+def run_dir(res: EventStudyResults, tmp_path_factory: pytest.TempPathFactory
+            ) -> Path:
+    """A finished run with plots, as ``eventstudy run --plots`` leaves it."""
+    out = tmp_path_factory.mktemp("run")
+    res.save(out, {"study": "synthetic.toml"})
+    write_plots(res, out / "plots")
+    return out
+
+
+def _window_tests(res: EventStudyResults, key: str, window: tuple[int, int],
+                  test: str = "csect_t") -> pd.Series:
+    t = res.tests
+    row = t[(t["scope"] == "event_group") & (t["scope_value"] == key)
+            & (t["window_start"] == window[0]) & (t["window_end"] == window[1])
+            & (t["test"] == test)]
+    assert len(row) >= 1  # a one-day CAR window also appears as that day's AAR row
+    return row.iloc[0]
+
+
+# ------------------------------------------------------------------ CAAR path and band
+class TestCaarPath:
+    def test_matches_engine_caar_at_window_end(self, res: EventStudyResults) -> None:
+        path = caar_path(res, "EV_ONE", "alpha")
+        assert list(path.columns) == ["rel_day", "caar", "se", "n"]
+        assert path["rel_day"].tolist() == list(range(-5, 6))
+        last = path.iloc[-1]
+        expected = _window_tests(res, "EV_ONE:alpha", (-5, 5))["mean"]
+        assert last["caar"] == pytest.approx(expected, rel=1e-10)
+        assert int(last["n"]) == 3
+
+    @staticmethod
+    def _engine_var(res: EventStudyResults, event: str, group: str) -> float:
+        c = res.car
+        c = c[(c["event_id"] == event) & (c["group"] == group)
+              & (c["window_start"] == -5) & (c["window_end"] == 5)]
+        return float((c["car_se"] ** 2).sum())
+
+    def test_band_bounds_engine_variance(self, res: EventStudyResults) -> None:
+        """Market model: never narrower than the engine's CAR variance, and close."""
+        for ev, grp in (("EV_ONE", "alpha"), ("EV_ONE", "beta"), ("EV_TWO", "alpha")):
+            last = caar_path(res, ev, grp).iloc[-1]
+            ours = float(last["se"] ** 2 * last["n"] ** 2)
+            engine = self._engine_var(res, ev, grp)
+            assert ours >= engine * (1 - 1e-12)
+            assert ours <= engine * 1.05
+
+    @pytest.mark.parametrize("model", ["constant_mean", "market_adjusted"])
+    def test_band_exact_without_slopes(self, model: str) -> None:
+        r = synthetic_results(model=model)
+        last = caar_path(r, "EV_ONE", "alpha").iloc[-1]
+        ours = float(last["se"] ** 2 * last["n"] ** 2)
+        assert ours == pytest.approx(self._engine_var(r, "EV_ONE", "alpha"), rel=1e-9)
+
+    def test_band_exact_without_forecast_error(self) -> None:
+        r = synthetic_results(conventions=Conventions(forecast_error=False))
+        last = caar_path(r, "EV_ONE", "alpha").iloc[-1]
+        ours = float(last["se"] ** 2 * last["n"] ** 2)
+        assert ours == pytest.approx(self._engine_var(r, "EV_ONE", "alpha"), rel=1e-9)
+
+    def test_unknown_selection_raises(self, res: EventStudyResults) -> None:
+        with pytest.raises(InputError, match="NOPE"):
+            caar_path(res, "NOPE")
+
+
+# ------------------------------------------------------------------------------- plots
+class TestPlots:
+    def test_plot_car_returns_figure_without_show(
+            self, res: EventStudyResults, monkeypatch: pytest.MonkeyPatch) -> None:
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+
+        def boom(*_a: Any, **_k: Any) -> None:
+            raise AssertionError("plt.show() must never be called")
+
+        monkeypatch.setattr(plt, "show", boom)
+        before = plt.get_fignums()
+        fig = plot_car(res, event="EV_ONE", group="alpha")
+        assert isinstance(fig, Figure)
+        assert plt.get_fignums() == before  # no pyplot global figure state
+        ax = fig.axes[0]
+        assert "N = 3" in ax.get_title()
+        assert len(ax.collections) >= 1  # the band
+        x = ax.lines[0].get_xdata()
+        assert list(x) == list(range(-5, 6))
+        y = np.asarray(ax.lines[0].get_ydata())
+        assert y[-1] == pytest.approx(
+            100 * _window_tests(res, "EV_ONE:alpha", (-5, 5))["mean"])
+        assert any(line.get_xdata()[0] == 0 and line.get_linestyle() == "--"
+                   for line in ax.lines[1:])  # day 0 marked
+
+    def test_plot_car_into_given_axes(self, res: EventStudyResults) -> None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(8, 3))
+        ax1, ax2 = fig.subplots(1, 2)
+        out = plot_car(res, event="EV_TWO", ax=ax2)
+        assert out is fig
+        assert not ax1.lines and ax2.lines
+        assert "EV_TWO" in ax2.get_title()
+
+    def test_plot_car_pools_all_pairs(self, res: EventStudyResults) -> None:
+        fig = plot_car(res)
+        assert f"N = {res.n_pairs}" in fig.axes[0].get_title()
+
+    def test_results_method_delegates(self, res: EventStudyResults) -> None:
+        fig = res.plot_car(event="EV_ONE", group="beta")
+        assert "EV_ONE / beta" in fig.axes[0].get_title()
+
+    def test_overview_has_one_line_per_group(self, res: EventStudyResults) -> None:
+        fig = plot_event_overview(res, "EV_ONE")
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["alpha (N = 3)", "beta (N = 2)"]
+
+    def test_heatmap_shape_and_values(self, res: EventStudyResults) -> None:
+        fig = plot_ar_heatmap(res, "EV_ONE", k=3)
+        img = fig.axes[0].images[0].get_array()
+        assert img.shape == (5, 4)
+        ar = res.abnormal_returns
+        a1 = ar[(ar["event_id"] == "EV_ONE") & (ar["ticker"] == "A1")
+                & (ar["rel_day"] == 0)]["abnormal_return"].iloc[0]
+        assert img[0, 0] == pytest.approx(100 * a1)
+        ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        assert ticks == ["0", "+1", "+2", "+3"]
+        with pytest.raises(InputError):
+            plot_ar_heatmap(res, "EV_ONE", k=-1)
+
+    def test_file_stems_are_safe(self) -> None:
+        assert plot_file_stem("car", "E1", "g") == "car_E1_g"
+        assert plot_file_stem("heatmap", "a b/c:d") == "heatmap_a_b_c_d"
+
+
+def test_import_does_not_load_matplotlib() -> None:
+    code = ("import sys, eventstudy.report, eventstudy.results; "
+            "assert not any(m == 'matplotlib' or m.startswith('matplotlib.') "
+            "for m in sys.modules), 'matplotlib imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+class TestWritePlots:
+    def test_names_and_formats(self, res: EventStudyResults, run_dir: Path) -> None:
+        names = sorted(p.name for p in (run_dir / "plots").iterdir())
+        stems = ["car_EV_ONE_alpha", "car_EV_ONE_beta", "car_EV_TWO_alpha",
+                 "heatmap_EV_ONE", "heatmap_EV_TWO", "overview_EV_ONE",
+                 "overview_EV_TWO"]
+        assert names == sorted(f"{s}.{e}" for s in stems for e in ("png", "svg"))
+
+    def test_deterministic_bytes(self, res: EventStudyResults, run_dir: Path,
+                                 tmp_path: Path) -> None:
+        written = write_plots(res, tmp_path)
+        assert [p.name for p in written][:4] == [
+            "car_EV_ONE_alpha.png", "car_EV_ONE_alpha.svg", "car_EV_ONE_beta.png",
+            "car_EV_ONE_beta.svg"]
+        for p in written:
+            assert p.read_bytes() == (run_dir / "plots" / p.name).read_bytes(), p.name
+        assert not list(tmp_path.glob(".*"))  # no temporary file left
+        svg = (tmp_path / "car_EV_ONE_alpha.svg").read_text(encoding="utf-8")
+        assert "<dc:date>" not in svg
+        png = (tmp_path / "car_EV_ONE_alpha.png").read_bytes()
+        assert b"Software" not in png and b"tIME" not in png
+
+    def test_independent_of_user_rcparams(self, res: EventStudyResults,
+                                          run_dir: Path, tmp_path: Path) -> None:
+        import matplotlib
+
+        with matplotlib.rc_context({"lines.linewidth": 7, "axes.facecolor": "red"}):
+            written = write_plots(res, tmp_path)
+        assert all(p.read_bytes() == (run_dir / "plots" / p.name).read_bytes()
+                   for p in written)
+
+
+# --------------------------------------------------------------------- image regression
+def render_reference_png(path: Path) -> None:
+    """Render the fixed synthetic study's CAR plot exactly as the reference was."""
+    import matplotlib
+    import matplotlib.style
+
+    res = synthetic_results()
+    with matplotlib.style.context("default"), matplotlib.rc_context(
+            {"svg.hashsalt": "eventstudy"}):
+        fig = plot_car(res, event="EV_ONE", group="alpha")
+        fig.set_size_inches(*REF_SIZE)
+        fig.savefig(path, format="png", dpi=REF_DPI, metadata={"Software": None})
+
+
+def rms_difference(a: Path, b: Path) -> float:
+    """RMS pixel difference of two PNGs (channels in [0, 1]); inf if sizes differ."""
+    import matplotlib.image as mpimg
+
+    x = np.asarray(mpimg.imread(a), dtype=np.float64)
+    y = np.asarray(mpimg.imread(b), dtype=np.float64)
+    if x.shape != y.shape:
+        return float("inf")
+    return float(np.sqrt(np.mean((x - y) ** 2)))
+
+
+def test_image_regression_car_plot(tmp_path: Path) -> None:
+    if os.environ.get(REGEN_ENV) == "1":
+        REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+        render_reference_png(REFERENCE)
+        pytest.skip(f"regenerated {REFERENCE}")
+    assert REFERENCE.is_file(), (f"missing {REFERENCE}; regenerate with "
+                                 "python -m tests.test_report --regen")
+    got = tmp_path / "car.png"
+    render_reference_png(got)
+    rms = rms_difference(got, REFERENCE)
+    assert rms < RMS_TOLERANCE, (
+        f"CAR plot differs from {REFERENCE.name}: RMS {rms * 255:.2f}/255; if the "
+        "change is intended, regenerate with python -m tests.test_report --regen")
+
+
+# ------------------------------------------------------------------------------ report
+class TestBuildReport:
+    def test_markdown(self, res: EventStudyResults, run_dir: Path) -> None:
+        path = build_report(run_dir, "md")
+        assert path == run_dir / "report.md"
+        text = path.read_text(encoding="utf-8")
+        for heading in ("# Event study report", "## Study parameters",
+                        "## Data sources", "## Summary", "## Pooled results",
+                        "## EV_ONE", "## EV_TWO", "## Excluded pairs",
+                        "## Data-quality warnings", "## Run metadata"):
+            assert f"\n{heading}\n" in f"\n{text}", heading
+        row = _window_tests(res, "EV_ONE:alpha", (0, 0))
+        caar = f"{100 * row['mean']:.2f}"
+        assert f"| {caar}{stars(row['p_value'])} |" in text  # summary table
+        assert (f"| alpha | 2024-03-01 | [0, 0] | 3 | {caar} | "
+                f"{row['statistic']:.2f}{stars(row['p_value'])} (") in text
+        assert "| EV_ONE | C9 | ticker has no prices |" in text
+        assert "![overview_EV_ONE](plots/overview_EV_ONE.png)" in text
+        assert "- **model**: market" in text
+
+    def test_latex(self, run_dir: Path) -> None:
+        text = build_report(run_dir, "latex").read_text(encoding="utf-8")
+        assert text.startswith("% Event study report")
+        assert r"\usepackage{booktabs}" in text and r"\toprule" in text
+        assert r"\midrule" in text and r"\bottomrule" in text
+        assert r"\subsection*{EV\_ONE}" in text
+        assert "$^{**}$" in text or "$^{***}$" in text or "$^{*}$" in text
+        assert text.count(r"\begin{longtable}") == text.count(r"\end{longtable}")
+        assert text.rstrip().endswith(r"\end{document}")
+        body = text.split(r"\begin{document}", 1)[1]
+        assert "_" not in body.replace(r"\_", "")  # every underscore escaped
+
+    def test_html(self, res: EventStudyResults, run_dir: Path) -> None:
+        text = build_report(run_dir, "html").read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>")
+        for hid in ("parameters", "data-sources", "summary", "pooled",
+                    "event-EV_ONE", "event-EV_TWO", "excluded", "data-warnings",
+                    "run-metadata"):
+            assert f"<h2 id='{hid}'>" in text, hid
+        row = _window_tests(res, "EV_ONE:alpha", (0, 0))
+        assert f"<td class='num'>{100 * row['mean']:.2f}</td>" in text
+        assert "ticker has no prices" in text
+        assert text.count("<img src='data:image/svg+xml;base64,") == 7
+        assert "http://" not in text and "https://" not in text
+        assert "<script" not in text and "<link" not in text and "@import" not in text
+
+    def test_html_without_plots(self, res: EventStudyResults, tmp_path: Path) -> None:
+        res.save(tmp_path)
+        text = build_report(tmp_path, "html").read_text(encoding="utf-8")
+        assert "<img" not in text and "run with --plots" in text
+
+    def test_data_warnings_listed(self, res: EventStudyResults,
+                                  tmp_path: Path) -> None:
+        res.save(tmp_path, {"data_warnings": ["A1: 3 stale prices <b>"]})
+        text = build_report(tmp_path, "html").read_text(encoding="utf-8")
+        assert "<li>A1: 3 stale prices &lt;b&gt;</li>" in text
+        md = build_report(tmp_path, "md").read_text(encoding="utf-8")
+        assert "- A1: 3 stale prices <b>" in md
+
+    @pytest.mark.parametrize("fmt", sorted(REPORT_FILES))
+    def test_deterministic(self, run_dir: Path, fmt: str) -> None:
+        a = build_report(run_dir, fmt).read_bytes()  # type: ignore[arg-type]
+        b = build_report(run_dir, fmt).read_bytes()  # type: ignore[arg-type]
+        assert a == b
+
+    def test_reads_only_run_files(self, run_dir: Path, tmp_path: Path) -> None:
+        """A copy of the run's files (without summary.md or ARs) is enough."""
+        import shutil
+
+        for name in ("run.json", "tests.csv", "car.csv", "excluded.csv",
+                     "diagnostics.csv"):
+            shutil.copy(run_dir / name, tmp_path / name)
+        text = build_report(tmp_path, "md").read_text(encoding="utf-8")
+        assert "## EV_TWO" in text
+
+    def test_atomic_write(self, run_dir: Path, tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+        import shutil
+
+        import eventstudy.report as report
+
+        out = tmp_path / "run"
+        shutil.copytree(run_dir, out, ignore=shutil.ignore_patterns("plots"))
+        target = out / "report.md"
+        target.write_text("old report\n", encoding="utf-8")
+
+        def fail(src: Any, dst: Any) -> None:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(report.os, "replace", fail)
+        with pytest.raises(OSError, match="disk full"):
+            build_report(out, "md")
+        assert target.read_text(encoding="utf-8") == "old report\n"
+        assert not [p for p in out.iterdir() if p.name.startswith(".")]
+        monkeypatch.undo()
+        build_report(out, "md")
+        assert target.read_text(encoding="utf-8").startswith("# Event study report")
+
+    def test_not_a_run_folder(self, tmp_path: Path) -> None:
+        with pytest.raises(InputError) as err:
+            build_report(tmp_path, "html")
+        assert str(tmp_path) in str(err.value)
+        assert "run.json" in str(err.value) and "not a finished run" in str(err.value)
+        with pytest.raises(InputError, match="not a folder"):
+            build_report(tmp_path / "missing", "md")
+
+    def test_partial_run_names_missing_files(self, run_dir: Path,
+                                             tmp_path: Path) -> None:
+        (tmp_path / "run.json").write_text(
+            (run_dir / "run.json").read_text(encoding="utf-8"), encoding="utf-8")
+        with pytest.raises(InputError, match="tests.csv, car.csv"):
+            build_report(tmp_path, "md")
+
+    def test_bad_run_json(self, run_dir: Path, tmp_path: Path) -> None:
+        import shutil
+
+        for name in ("tests.csv", "car.csv", "excluded.csv", "diagnostics.csv"):
+            shutil.copy(run_dir / name, tmp_path / name)
+        (tmp_path / "run.json").write_text("{not json", encoding="utf-8")
+        with pytest.raises(InputError, match="run.json is unreadable"):
+            build_report(tmp_path, "md")
+
+    def test_unknown_format(self, run_dir: Path) -> None:
+        with pytest.raises(InputError, match="unknown report format"):
+            build_report(run_dir, "pdf")  # type: ignore[arg-type]
+
+    def test_cli_report(self, run_dir: Path, tmp_path: Path) -> None:
+        from click.testing import CliRunner
+
+        from eventstudy.cli import cli
+
+        r = CliRunner().invoke(cli, ["report", str(run_dir), "--format", "md"])
+        assert r.exit_code == 0, r.output
+        assert "report.md" in r.output
+        r = CliRunner().invoke(cli, ["report", str(tmp_path)])
+        assert r.exit_code == 2
+        assert "not a finished run" in r.output
+
+
+# ----------------------------------------------------------------------------- Summary
+class TestSummary:
+    def test_renderings(self, res: EventStudyResults) -> None:
+        s = res.summary()
+        assert isinstance(s, Summary)
+        assert list(s.table.columns) == ["event", "group", "day 0", "n",
+                                         "CAAR[0,0] %", "CAAR[-1,1] %",
+                                         "CAAR[-5,5] %"]
+        assert len(s.table) == 3
+        assert s.as_text().startswith("Event study summary")
+        assert "| event | group | day 0 | n |" in s.as_markdown()
+        assert "<table class='es-summary'>" in s._repr_html_()
+        assert str(s) == s.as_text()
+
+    def test_latex_stars_and_escapes(self) -> None:
+        s = Summary("t", pd.DataFrame({"event": ["E_1"], "CAAR %": ["1.23**"],
+                                       "x": ["0.5*"], "y": ["-2.00***"]}), ())
+        tex = s.as_latex()
+        assert r"E\_1" in tex and r"CAAR \%" in tex
+        assert "1.23$^{**}$" in tex and "0.5$^{*}$" in tex and "-2.00$^{***}$" in tex
+        assert r"\toprule" in tex and r"\bottomrule" in tex
+
+    def test_save_writes_summary(self, run_dir: Path) -> None:
+        text = (run_dir / "summary.md").read_text(encoding="utf-8")
+        assert text.startswith("# Event study summary")
+        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        assert info["parameters"]["tests"] == ["csect_t", "patell", "bmp"]
+
+
+def _main(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Image-regression helper for "
+                                 "tests/test_report.py.")
+    ap.add_argument("--regen", action="store_true",
+                    help=f"rewrite {REFERENCE} from the current code")
+    args = ap.parse_args(argv)
+    if not args.regen:
+        ap.print_help()
+        return 0
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    render_reference_png(REFERENCE)
+    print(f"wrote {REFERENCE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
