@@ -155,7 +155,7 @@ def _parse_dates(col: pd.Series, source: str) -> pd.DatetimeIndex:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise PriceDataError(f"date {str(col.iloc[i])!r} does not parse; use "
-                             "YYYY-MM-DD", path=source, row=i + 1)
+                             "YYYY-MM-DD", path=source, row=int(col.index[i]) + 1)
     idx = pd.DatetimeIndex(parsed)
     return idx.tz_localize(None) if idx.tz is not None else idx
 
