@@ -285,6 +285,19 @@ def _int(value: Any, key: str, path: str) -> int:
     return value
 
 
+def _bool(value: Any, key: str, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise StudyFileError(f"{key} must be true or false, got {value!r}", path=path)
+    return value
+
+
+def _names(value: Any, key: str, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise StudyFileError(f"{key} must be a list of names like [\"SMB\", "
+                             f"\"HML\"], got {value!r}", path=path)
+    return tuple(value)
+
+
 def load_study(path: str | Path) -> Study:
     """Read and validate a study TOML file.
 
@@ -363,12 +376,13 @@ def load_study(path: str | Path) -> Study:
                                          ("simple", "log"), "model.returns", sp)),
         dimson_lags=_int(mod.get("dimson_lags", 1), "model.dimson_lags", sp),
         factors=(base / factors) if factors else None,
-        factor_columns=tuple(mod.get("factor_columns", [])),
+        factor_columns=_names(mod.get("factor_columns", []), "model.factor_columns",
+                              sp),
         factor_unit=cast(Literal["decimal", "percent"],
                          _choice(mod.get("factor_unit", "decimal"),
                                  ("decimal", "percent"), "model.factor_unit", sp)),
         rf_column=str(mod.get("rf_column", "")),
-        market_factor=bool(mod.get("market_factor", True)),
+        market_factor=_bool(mod.get("market_factor", True), "model.market_factor", sp),
     )
     if model.name == "factor" and model.factors is None:
         raise StudyFileError("model.name = 'factor' needs model.factors = "
@@ -389,7 +403,8 @@ def load_study(path: str | Path) -> Study:
         sigma_dof=cast(SigmaDof, _choice(conv.get("sigma_dof", base_conv.sigma_dof),
                                          ("model", "sample"),
                                          "conventions.sigma_dof", sp)),
-        forecast_error=bool(conv.get("forecast_error", base_conv.forecast_error)),
+        forecast_error=_bool(conv.get("forecast_error", base_conv.forecast_error),
+                             "conventions.forecast_error", sp),
         market_moments=cast(MarketMoments,
                             _choice(conv.get("market_moments",
                                              base_conv.market_moments),

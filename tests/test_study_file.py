@@ -205,6 +205,9 @@ def test_single_test_name_as_string(tmp_path: Path) -> None:
     ('[windows]\nmin_estimation_obs = "many"\n', StudyFileError,
      "min_estimation_obs"),
     ("[tests]\nseed = 1.5\n", StudyFileError, "seed"),
+    ('[model]\nmarket_factor = "false"\n', StudyFileError, "market_factor"),
+    ('[model]\nfactor_columns = "SMB"\n', StudyFileError, "factor_columns"),
+    ("[conventions]\nforecast_error = 0\n", StudyFileError, "forecast_error"),
     ("study = 3\n", StudyFileError, "table"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None)
 def test_errors_name_the_file(tmp_path: Path, extra: str, error: type,
