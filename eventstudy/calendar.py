@@ -74,7 +74,9 @@ class Sessions:
         return len(self.dates)
 
 
-def get_sessions(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> Sessions:
+def get_sessions(
+    name: str, start: pd.Timestamp | str, end: pd.Timestamp | str
+) -> Sessions:
     """Return the sessions of calendar ``name`` between ``start`` and ``end``.
 
     Parameters
@@ -126,7 +128,9 @@ def get_sessions(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) 
             ) from exc
         sched = cal.schedule(start_date=start, end_date=end)
     dates = pd.DatetimeIndex(sched.index).tz_localize(None).normalize()
-    open_ns = pd.DatetimeIndex(sched["market_open"]).tz_convert("UTC").as_unit("ns").asi8
+    open_ns = (
+        pd.DatetimeIndex(sched["market_open"]).tz_convert("UTC").as_unit("ns").asi8
+    )
     close_ns = (
         pd.DatetimeIndex(sched["market_close"]).tz_convert("UTC").as_unit("ns").asi8
     )

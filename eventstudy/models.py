@@ -273,7 +273,6 @@ def estimate(
 def _scholes_williams(y: np.ndarray, X: np.ndarray, mask: np.ndarray,
                       conventions: Conventions, n: np.ndarray) -> Fit:
     """Scholes & Williams (1977) on the common sample of lag, lead and current."""
-    P = y.shape[0]
     betas = []
     for j in range(3):
         Xj = X[:, :, j:j + 1]

@@ -1,8 +1,8 @@
 """Prices from files and frames, in one canonical wide layout.
 
 Canonical price frame: a wide ``pandas.DataFrame`` whose index is a tz-naive,
-normalised, sorted, unique ``DatetimeIndex`` named ``date``; columns are ``str`` tickers;
-values are float64 closes. Missing is NaN (never 0, never forward-filled).
+normalised, sorted, unique ``DatetimeIndex`` named ``date``; columns are ``str``
+tickers; values are float64 closes. Missing is NaN (never 0, never forward-filled).
 
 Accepted inputs (CSV or Parquet, chosen by the file extension):
 

@@ -11,7 +11,7 @@ Full set of keys and defaults::
     [study]
     name = "<file stem>"
     events = "events.csv"            # event catalog CSV
-    universe = "universe.csv"        # universe CSV (omit when events carry a ticker column)
+    universe = "universe.csv"        # universe CSV (omit when events carry tickers)
 
     [windows]                        # trading sessions relative to day 0, inclusive
     estimation = [-250, -11]
@@ -24,7 +24,7 @@ Full set of keys and defaults::
                                      # scholes_williams | dimson | factor
     returns = "simple"               # simple | log
     dimson_lags = 1                  # leads and lags for dimson
-    factors = ""                     # factor file (CSV: date + factor columns) for factor
+    factors = ""                     # factor file (CSV: date + factor columns)
     factor_columns = []              # which columns; default all but date and rf
     factor_unit = "decimal"          # decimal | percent
     rf_column = ""                   # risk-free column in the factor file, if any
@@ -38,7 +38,7 @@ Full set of keys and defaults::
     [conventions]
     profile = "textbook"             # textbook | estudy2 (sets the three below)
     sigma_dof = "model"              # model (L-k) | sample (L-1)
-    forecast_error = true            # prediction-error correction in SAR and CAR variance
+    forecast_error = true            # prediction-error term in SAR and CAR variance
     market_moments = "firm"          # firm | window
     aggregation = "car"              # car | bhar
     weights = ""                     # value-weight column in the universe, "" = equal
@@ -222,7 +222,8 @@ class Study:
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "s.toml").write_text('[study]\\nevents = "e.csv"\\nuniverse = "u.csv"\\n')
+    >>> _ = (d / "s.toml").write_text(
+    ...     '[study]\\nevents = "e.csv"\\nuniverse = "u.csv"\\n')
     >>> s = load_study(d / "s.toml")
     >>> s.windows.estimation, s.model.name
     ((-250, -11), 'market')
@@ -328,7 +329,8 @@ def load_study(path: str | Path) -> Study:
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise StudyFileError(f"not valid TOML ({exc}); fix the syntax", path=sp) from exc
+        raise StudyFileError(f"not valid TOML ({exc}); fix the syntax",
+                             path=sp) from exc
     except UnicodeDecodeError as exc:
         raise StudyFileError("not a UTF-8 text file", path=sp) from exc
     for section, body in raw.items():
