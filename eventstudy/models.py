@@ -153,7 +153,8 @@ class Fit:
 
 def _masked_mean(a: np.ndarray, mask: np.ndarray, n: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(mask, a, 0.0).sum(axis=1) / n
+        out: np.ndarray = np.where(mask, a, 0.0).sum(axis=1) / n
+    return out
 
 
 def _centred(
@@ -314,8 +315,11 @@ def predict(design: Design, fit: Fit, X_event: np.ndarray) -> np.ndarray:
     if design.name == "market_adjusted":
         return np.asarray(X_event[:, :, 0])
     if design.name == "scholes_williams":
-        return fit.params[:, :1] + fit.params[:, 1:2] * X_event[:, :, 1]
-    return fit.params[:, :1] + np.einsum("pwk,pk->pw", X_event, fit.params[:, 1:])
+        sw: np.ndarray = fit.params[:, :1] + fit.params[:, 1:2] * X_event[:, :, 1]
+        return sw
+    out: np.ndarray = fit.params[:, :1] + np.einsum("pwk,pk->pw", X_event,
+                                                    fit.params[:, 1:])
+    return out
 
 
 def slope_rows(design: Design, X_event: np.ndarray) -> np.ndarray:
@@ -336,7 +340,8 @@ def leverage(design: Design, fit: Fit, rows: np.ndarray) -> np.ndarray:
         return np.zeros(rows.shape[:2])
     d = rows - fit.xbar[:, None, :]
     quad = np.einsum("pwk,pkj,pwj->pw", d, fit.s_inv, d)
-    return 1.0 / fit.nobs[:, None] + quad
+    out: np.ndarray = 1.0 / fit.nobs[:, None] + quad
+    return out
 
 
 def window_leverage(design: Design, fit: Fit, rows: np.ndarray,
@@ -352,4 +357,5 @@ def window_leverage(design: Design, fit: Fit, rows: np.ndarray,
     g = np.where(day_mask[..., None], rows, 0.0).sum(axis=1)
     c = g - d[:, None] * fit.xbar
     quad = np.einsum("pk,pkj,pj->p", c, fit.s_inv, c)
-    return d**2 / fit.nobs + quad
+    out: np.ndarray = d**2 / fit.nobs + quad
+    return out
