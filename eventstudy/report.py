@@ -83,18 +83,19 @@ def stars(p: float) -> str:
 
 
 def _tex(value: object) -> str:
-    """Escape text for LaTeX; trailing significance stars become superscripts."""
-    t = str(value)
-    m = re.fullmatch(r"(.*?)(\*{1,3})", t, flags=re.S)
-    tail = ""
-    if m and m.group(1):
-        t, tail = m.group(1), "$^{" + m.group(2) + "}$"
+    r"""Escape text for LaTeX; significance stars after a number become superscripts.
+
+    Examples
+    --------
+    >>> print(_tex("E_1 & 2.31** (0.020)"))
+    E\_1 \& 2.31$^{**}$ (0.020)
+    """
     out = []
-    for ch in t:
+    for ch in str(value):
         out.append({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_",
                     "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
                     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}.get(ch, ch))
-    return "".join(out) + tail
+    return re.sub(r"(?<=[0-9.])(\*{1,3})(?!\*)", r"$^{\1}$", "".join(out))
 
 
 def _md(value: object) -> str:
@@ -137,34 +138,42 @@ class Summary:
             Columns ``event, group, day 0, n`` and one ``CAAR[a,b] %`` column per
             CAR window.
         """
+        cars = [(int(a), int(b)) for a, b in res.windows.car]
+        cols = [f"CAAR[{a},{b}] %" for a, b in cars]
+        p = res.pairs_
+        keys = (p["event_id"].astype(str) + ":" + p["group"].astype(str)).to_numpy()
+        codes, uniq = pd.factorize(keys)
+        G = len(uniq)
+        first = np.full(G, len(p), dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(len(p)))
+        # fallback when the tests skipped the event x group scope: mean CAR, no stars
+        car = np.asarray(res.car_arr, dtype=np.float64).reshape(len(p), len(cars))
+        ok = np.isfinite(car)
+        cnt = np.zeros((G, len(cars)))
+        tot = np.zeros((G, len(cars)))
+        np.add.at(cnt, codes, ok)
+        np.add.at(tot, codes, np.where(ok, car, 0.0))
         t = res.tests_
         t = t[(t["scope"] == "event_group") & (t["test"] == test)]
-        cars = [(int(a), int(b)) for a, b in res.windows.car]
-        p = res.pairs_
-        d0 = (p.groupby(["event_id", "group"], sort=False)["day0"].first()
-              .dt.strftime("%Y-%m-%d"))
-        rows = []
-        for (ev, grp), day0 in d0.items():
-            key = f"{ev}:{grp}"
-            sub = t[t["scope_value"] == key]
-            row: dict[str, Any] = {"event": ev, "group": grp, "day 0": day0}
-            n = 0
-            for a, b in cars:
-                r = sub[(sub["window_start"] == a) & (sub["window_end"] == b)]
-                if len(r):
-                    m = float(r["mean"].iloc[0])
-                    pv = float(r["p_value"].iloc[0])
-                    n = max(n, int(r["n"].iloc[0]))
-                    row[f"CAAR[{a},{b}] %"] = (f"{100 * m:.2f}{stars(pv)}"
-                                              if np.isfinite(m) else "")
-                else:
-                    row[f"CAAR[{a},{b}] %"] = ""
-            row["n"] = n
-            rows.append(row)
-        table = pd.DataFrame(rows)
-        if len(table):
-            table = table[["event", "group", "day 0", "n"]
-                          + [f"CAAR[{a},{b}] %" for a, b in cars]]
+        t = t.drop_duplicates(["scope_value", "window_start", "window_end"])
+        t = t.set_index(["scope_value", "window_start", "window_end"])
+        table = pd.DataFrame({
+            "event": p["event_id"].to_numpy()[first],
+            "group": p["group"].to_numpy()[first],
+            "day 0": pd.to_datetime(p["day0"]).dt.strftime("%Y-%m-%d")
+            .fillna("").to_numpy()[first],
+            "n": cnt.max(axis=1).astype(np.int64) if len(cars) else 0,
+        })
+        for j, ((a, b), col) in enumerate(zip(cars, cols, strict=True)):
+            idx = pd.MultiIndex.from_arrays([list(uniq), [a] * G, [b] * G])
+            r = t.reindex(idx)
+            mean = r["mean"].to_numpy(dtype=np.float64)
+            pv = r["p_value"].to_numpy(dtype=np.float64)
+            miss = ~np.isfinite(mean) & (cnt[:, j] > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(miss, tot[:, j] / cnt[:, j], mean)
+            table[col] = [f"{100 * m:.2f}{stars(q)}" if np.isfinite(m) else ""
+                          for m, q in zip(mean, pv, strict=True)]
         notes = (
             f"Stars: two-sided p-values of the '{test}' test: * < 0.10, ** < 0.05, "
             "*** < 0.01.",
@@ -1119,9 +1128,10 @@ def _tex_tabular(cols: Sequence[str], rows: Sequence[Sequence[str]],
     body = [" & ".join(_tex(v) for v in r) + r" \\" for r in rows]
     if long:
         cap = [r"\caption{" + _tex(caption) + r"}\\"] if caption else []
-        return ([r"\begin{longtable}{" + spec + "}"] + cap
+        return ([r"\begingroup\footnotesize\setlength{\tabcolsep}{3pt}",
+                 r"\begin{longtable}{" + spec + "}"] + cap
                 + [r"\toprule", head, r"\midrule", r"\endhead", r"\bottomrule",
-                   r"\endfoot"] + body + [r"\end{longtable}"])
+                   r"\endfoot"] + body + [r"\end{longtable}", r"\endgroup"])
     return ([r"\begin{tabular}{" + spec + "}", r"\toprule", head, r"\midrule"]
             + body + [r"\bottomrule", r"\end{tabular}"])
 
@@ -1143,7 +1153,7 @@ def _render_latex(run: _Run) -> str:
     lines = [r"% Event study report (generated by eventstudy report --format latex)",
              r"\documentclass[a4paper]{article}", r"\usepackage[T1]{fontenc}",
              r"\usepackage[utf8]{inputenc}", r"\usepackage{booktabs}",
-             r"\usepackage{longtable}", r"\usepackage[margin=2cm]{geometry}",
+             r"\usepackage{longtable}", r"\usepackage[margin=1.8cm]{geometry}",
              r"\begin{document}", r"\section*{Event study report}",
              r"\subsection*{Study parameters}", r"\begin{itemize}"]
     lines += [r"\item \textbf{" + _tex(k) + "}: " + _tex(v)

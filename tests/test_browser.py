@@ -34,7 +34,7 @@ from eventstudy.results import EventStudyResults
 from eventstudy.study import Windows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="headless Chromium not found on PATH (install it with "
            "'apt-get install chromium'); the browser rendering test needs it")
@@ -188,6 +188,7 @@ def dom(report: Path, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
                         "dump-dom")
 
 
+@needs_chromium
 def test_screenshot_is_not_blank(screenshot: Rendered) -> None:
     from PIL import Image
 
@@ -210,12 +211,14 @@ def test_html_is_self_contained(report: Path) -> None:
     assert text.count("src='data:image/svg+xml;base64,") == 7  # every plot inline
 
 
+@needs_chromium
 def test_no_network_request_while_loading(screenshot: Rendered, dom: Rendered
                                           ) -> None:
     assert screenshot.page_requests == []
     assert dom.page_requests == []
 
 
+@needs_chromium
 def test_detectors_catch_external_resources(tmp_path: Path) -> None:
     """The static and NetLog checks above are not vacuous."""
     page = tmp_path / "canary.html"
@@ -229,6 +232,7 @@ def test_detectors_catch_external_resources(tmp_path: Path) -> None:
     assert "http://127.0.0.1:9/a.png" in got.page_requests
 
 
+@needs_chromium
 def test_dom_has_headings_and_numbers(dom: Rendered, study: EventStudyResults
                                       ) -> None:
     text = dom.stdout

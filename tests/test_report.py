@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -331,6 +332,18 @@ class TestBuildReport:
         body = text.split(r"\begin{document}", 1)[1]
         assert "_" not in body.replace(r"\_", "")  # every underscore escaped
 
+    @pytest.mark.skipif(shutil.which("pdflatex") is None,
+                        reason="pdflatex not installed; LaTeX compile check skipped")
+    def test_latex_compiles(self, run_dir: Path, tmp_path: Path) -> None:
+        tex = build_report(run_dir, "latex")
+        proc = subprocess.run(["pdflatex", "-interaction=nonstopmode",
+                               "-halt-on-error", f"-output-directory={tmp_path}",
+                               str(tex)], capture_output=True, text=True,
+                              timeout=120, check=False, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert (tmp_path / "report.pdf").is_file()
+        assert "Overfull" not in proc.stdout
+
     def test_html(self, res: EventStudyResults, run_dir: Path) -> None:
         text = build_report(run_dir, "html").read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>")
@@ -366,8 +379,6 @@ class TestBuildReport:
 
     def test_reads_only_run_files(self, run_dir: Path, tmp_path: Path) -> None:
         """A copy of the run's files (without summary.md or ARs) is enough."""
-        import shutil
-
         for name in ("run.json", "tests.csv", "car.csv", "excluded.csv",
                      "diagnostics.csv"):
             shutil.copy(run_dir / name, tmp_path / name)
@@ -376,8 +387,6 @@ class TestBuildReport:
 
     def test_atomic_write(self, run_dir: Path, tmp_path: Path,
                           monkeypatch: pytest.MonkeyPatch) -> None:
-        import shutil
-
         import eventstudy.report as report
 
         out = tmp_path / "run"
@@ -413,8 +422,6 @@ class TestBuildReport:
             build_report(tmp_path, "md")
 
     def test_bad_run_json(self, run_dir: Path, tmp_path: Path) -> None:
-        import shutil
-
         for name in ("tests.csv", "car.csv", "excluded.csv", "diagnostics.csv"):
             shutil.copy(run_dir / name, tmp_path / name)
         (tmp_path / "run.json").write_text("{not json", encoding="utf-8")
@@ -451,6 +458,22 @@ class TestSummary:
         assert "| event | group | day 0 | n |" in s.as_markdown()
         assert "<table class='es-summary'>" in s._repr_html_()
         assert str(s) == s.as_text()
+
+    def test_without_event_group_tests(self, res: EventStudyResults,
+                                       tmp_path: Path) -> None:
+        """Tests run on fewer scopes: CAARs fall back to mean CARs, without stars."""
+        from dataclasses import replace
+
+        r = replace(res, tests_=res.tests_[res.tests_["scope"] != "event_group"])
+        table = r.summary().table
+        c = res.car
+        c = c[(c["event_id"] == "EV_ONE") & (c["group"] == "alpha")
+              & (c["window_start"] == -1) & (c["window_end"] == 1)]
+        assert table.loc[0, "CAAR[-1,1] %"] == f"{100 * c['car'].mean():.2f}"
+        assert table["n"].tolist() == [3, 2, 3]
+        r.save(tmp_path)
+        md = build_report(tmp_path, "md").read_text(encoding="utf-8")
+        assert f"| [-1, +1] | 3 | {100 * c['car'].mean():.2f} |" in md
 
     def test_latex_stars_and_escapes(self) -> None:
         s = Summary("t", pd.DataFrame({"event": ["E_1"], "CAAR %": ["1.23**"],
