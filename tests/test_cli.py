@@ -406,10 +406,10 @@ def test_events_days_prints_day0_per_calendar() -> None:
 
 
 def test_events_days_selected_calendar() -> None:
-    r = invoke("events", "days", CATALOG, "--calendar", "XKRX")
+    r = invoke("events", "days", CATALOG, "--calendar", "XNYS")
     assert r.exit_code == 0, r.output
     rows = [ln.split() for ln in r.output.splitlines()[1:] if ln.strip()]
-    assert {row[2] for row in rows} == {"XKRX"}
+    assert {row[2] for row in rows} == {"XNYS"}
     assert len(rows) == len(DAY0_TABLE)
 
 
