@@ -349,10 +349,11 @@ def _root_figure(ax: Axes) -> Figure:
     return fig
 
 
-def _style_event_axes(ax: Axes) -> None:
+def _style_event_axes(ax: Axes, rel_days: np.ndarray) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    ax.axvline(0, color="grey", lw=0.8, ls="--", zorder=1)
+    if len(rel_days) and rel_days.min() <= 0 <= rel_days.max():
+        ax.axvline(0, color="grey", lw=0.8, ls="--", zorder=1)  # day 0
     ax.axhline(0, color="black", lw=0.5, zorder=1)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_xlabel("trading sessions relative to day 0")
@@ -413,7 +414,7 @@ def plot_car(res: EventStudyResults, event: str | None = None,
                     lw=0, label="95% band")
     ax.plot(x, caar, color="tab:blue", marker="o", ms=3, lw=1.5,
             label=f"CAAR (N = {n_pairs})")
-    _style_event_axes(ax)
+    _style_event_axes(ax, np.asarray(res.rel_days))
     title = " / ".join(s for s in (event, group) if s) or "all pairs"
     ax.set_title(f"{title} (N = {n_pairs})", fontsize=10)
     ax.legend(loc="best", fontsize=8)
@@ -459,7 +460,7 @@ def plot_event_overview(res: EventStudyResults, event: str) -> Figure:
         ax.fill_between(x, caar - half, caar + half, alpha=0.12, color=col, lw=0)
         ax.plot(x, caar, color=col, marker="o", ms=2.5, lw=1.5,
                 label=f"{grp} (N = {n})")
-    _style_event_axes(ax)
+    _style_event_axes(ax, np.asarray(res.rel_days))
     ax.set_title(f"{event}: CAAR by group with 95% bands (N = {int(sel.sum())})",
                  fontsize=10)
     ax.legend(loc="best", fontsize=8)
@@ -536,8 +537,8 @@ def plot_ar_heatmap(res: EventStudyResults, event: str, k: int = 5) -> Figure:
     for edge in np.flatnonzero(gs[1:] != gs[:-1]):
         ax.axhline(float(edge) + 0.5, color="black", lw=0.8)
     fig.colorbar(im, ax=ax, label="AR (%)", shrink=0.9)
-    ax.set_title(f"{event}: abnormal returns, days 0 to +{int(rel[cols][-1])} "
-                 f"(N = {nrow})", fontsize=10)
+    ax.set_title(f"{event}: abnormal returns, days {_day(int(rel[cols][0]))} to "
+                 f"{_day(int(rel[cols][-1]))} (N = {nrow})", fontsize=10)
     return fig
 
 
@@ -604,7 +605,8 @@ def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5
     list of pathlib.Path
         The files written, per event: ``car_<event>_<group>.{png,svg}`` for each of
         its groups, then ``overview_<event>.{png,svg}`` and
-        ``heatmap_<event>.{png,svg}`` (see :func:`plot_file_stem`).
+        ``heatmap_<event>.{png,svg}`` (see :func:`plot_file_stem`; no heat table
+        when the event window has no day in ``0..k``).
 
     Notes
     -----
@@ -619,6 +621,8 @@ def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5
     written: list[Path] = []
     p = res.pairs_
     events = list(dict.fromkeys(p["event_id"].astype(str)))
+    rel = np.asarray(res.rel_days)
+    has_day0 = bool(((rel >= 0) & (rel <= k)).any())
     with _file_rc():
         for ev in events:
             groups = list(dict.fromkeys(
@@ -628,8 +632,9 @@ def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5
                 for g in groups]
             figures.append((plot_file_stem("overview", ev),
                             partial(plot_event_overview, res, ev)))
-            figures.append((plot_file_stem("heatmap", ev),
-                            partial(plot_ar_heatmap, res, ev, k)))
+            if has_day0:
+                figures.append((plot_file_stem("heatmap", ev),
+                                partial(plot_ar_heatmap, res, ev, k)))
             for stem, make in figures:
                 fig = make()
                 for ext in ("png", "svg"):

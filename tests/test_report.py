@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.engine import EventStudy
-from eventstudy.errors import InputError
+from eventstudy.errors import InputError, WindowError
 from eventstudy.report import (
     REPORT_FILES,
     Summary,
@@ -52,7 +52,8 @@ TICKERS = (("A1", "alpha"), ("A2", "alpha"), ("A3", "alpha"), ("B1", "beta"),
 
 
 def synthetic_results(model: str = "market", seed: int = 7,
-                      conventions: Conventions | None = None) -> EventStudyResults:
+                      conventions: Conventions | None = None,
+                      windows: Windows | None = None) -> EventStudyResults:
     """Two events on a 24/5 calendar; +3% planted on day 0 for the alpha group.
 
     ``EV_ONE`` covers groups alpha and beta, ``EV_TWO`` only alpha; the universe's
@@ -75,9 +76,9 @@ def synthetic_results(model: str = "market", seed: int = 7,
         "group": [g for _, g in TICKERS] + ["beta"],
         "calendar": "FX", "benchmark": "MKT"})
     es = EventStudy(r, events, universe, kind="returns", model=model,
-                    windows=Windows(estimation=(-200, -11), event=(-5, 5),
-                                    car=((0, 0), (-1, 1), (-5, 5)),
-                                    min_estimation_obs=100))
+                    windows=windows or Windows(estimation=(-200, -11), event=(-5, 5),
+                                               car=((0, 0), (-1, 1), (-5, 5)),
+                                               min_estimation_obs=100))
     res: EventStudyResults = es.fit(tests=("csect_t", "patell", "bmp"),
                                     conventions=conventions)
     return res
@@ -249,6 +250,21 @@ class TestWritePlots:
         assert "<dc:date>" not in svg
         png = (tmp_path / "car_EV_ONE_alpha.png").read_bytes()
         assert b"Software" not in png and b"tIME" not in png
+
+    @pytest.mark.parametrize(("event", "heat"), [
+        ((1, 4), True),
+        pytest.param((-8, -2), False, marks=pytest.mark.xfail(
+            raises=(IndexError, WindowError), strict=False,
+            reason="engine/inference: an event window without day 0 fails in "
+                   "fit() (known engine bug, xfailed in the engine tests too)")),
+    ])
+    def test_event_window_without_day0(self, tmp_path: Path, event: tuple[int, int],
+                                       heat: bool) -> None:
+        r = synthetic_results(windows=Windows(estimation=(-200, -11), event=event,
+                                              car=(event,), min_estimation_obs=100))
+        names = {p.name for p in write_plots(r, tmp_path)}
+        assert "car_EV_ONE_alpha.svg" in names and "overview_EV_TWO.png" in names
+        assert ("heatmap_EV_ONE.png" in names) is heat
 
     def test_independent_of_user_rcparams(self, res: EventStudyResults,
                                           run_dir: Path, tmp_path: Path) -> None:
