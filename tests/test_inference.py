@@ -365,14 +365,19 @@ def ref_rank_family(data: PairData, w: Window, g: Groups, kind: str,
     return out
 
 
-@pytest.mark.parametrize("profile", ["textbook", "estudy2"])
-@pytest.mark.parametrize(("test", "kind"), [("corrado", "rank"), ("mrank", "urank"),
-                                            ("csign", "sign")])
-@pytest.mark.parametrize(("data", "w", "g"), cases(ties=True))
-def test_rank_and_sign_family(data: PairData, w: Window, g: Groups, test: str,
-                              kind: str, profile: str) -> None:
-    if test == "corrado" and profile == "estudy2" and w.car_index >= 0:
-        pytest.skip("car_rank_test: see test_car_rank_test_estudy2")
+RANK_CASES = [(test, kind, profile, c) for profile in ("textbook", "estudy2")
+              for test, kind in (("corrado", "rank"), ("mrank", "urank"),
+                                 ("csign", "sign"))
+              for c in cases(ties=True)
+              # estudy2's CAR rank test: see test_car_rank_test_estudy2
+              if not (test == "corrado" and profile == "estudy2"
+                      and c[1].car_index >= 0)]
+
+
+@pytest.mark.parametrize(("test", "kind", "profile", "case"), RANK_CASES)
+def test_rank_and_sign_family(test: str, kind: str, profile: str,
+                              case: Case) -> None:
+    data, w, g = case
     data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
     r = TESTS[test](data, w, g)
     want = ref_rank_family(data, w, g, kind, profile)
@@ -380,11 +385,10 @@ def test_rank_and_sign_family(data: PairData, w: Window, g: Groups, test: str,
     check(r.p_value, [2 * stats.norm.sf(abs(z)) for z in want])
 
 
-@pytest.mark.parametrize(("data", "w", "g"), cases("estudy2"))
+@pytest.mark.parametrize(("data", "w", "g"),
+                         [c for c in cases("estudy2") if c[1].car_index >= 0])
 def test_car_rank_test_estudy2(data: PairData, w: Window, g: Groups) -> None:
     """Transliteration of estudy2's car_rank_test (ranks over estimation + CAR days)."""
-    if w.car_index < 0:
-        pytest.skip("CAR windows only")
     cols = cols_of(data, w)
     V = np.concatenate([data.resid, data.ar[:, cols]], axis=1)
     K = ref_ranks(V)
