@@ -25,7 +25,9 @@ Times are converted to the exchange's own time zone before the local date is tak
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,6 +76,29 @@ class Sessions:
         return len(self.dates)
 
 
+@functools.lru_cache(maxsize=64)
+def _market_calendar(name: str) -> Any:
+    """The pandas-market-calendars object for ``name``, built once per process.
+
+    Building a calendar's holiday rules is expensive (about 2 s for XKRX) and the
+    object is not modified by ``schedule``; caching it is the same design as
+    exchange_calendars' calendar dispatcher.
+    """
+    import warnings
+
+    import pandas_market_calendars as mcal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return mcal.get_calendar(name)
+        except (RuntimeError, KeyError) as exc:
+            raise CalendarError(
+                f"unknown calendar {name!r}: use a pandas-market-calendars name such "
+                "as XTKS, XKRX, XNYS, or FX for currencies"
+            ) from exc
+
+
 def get_sessions(
     name: str, start: pd.Timestamp | str, end: pd.Timestamp | str
 ) -> Sessions:
@@ -113,19 +138,11 @@ def get_sessions(
                         open_ns, close_ns)
     import warnings
 
-    import pandas_market_calendars as mcal
-
+    cal = _market_calendar(name)
     with warnings.catch_warnings():
         # pandas-market-calendars warns about discontinued lunch breaks; the
         # open/close times we use are unaffected.
         warnings.simplefilter("ignore")
-        try:
-            cal = mcal.get_calendar(name)
-        except (RuntimeError, KeyError) as exc:
-            raise CalendarError(
-                f"unknown calendar {name!r}: use a pandas-market-calendars name such "
-                "as XTKS, XKRX, XNYS, or FX for currencies"
-            ) from exc
         sched = cal.schedule(start_date=start, end_date=end)
     dates = pd.DatetimeIndex(sched.index).tz_localize(None).normalize()
     open_ns = (

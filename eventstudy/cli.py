@@ -212,8 +212,8 @@ def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) ->
 @events.command("days")
 @click.argument("catalog", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--universe", type=click.Path(dir_okay=False, path_type=Path),
-              help="Universe CSV; its calendars are shown (default: XTKS, XKRX, "
-                   "XNYS, FX).")
+              help="Universe CSV; its calendars and XNYS are shown (default: XTKS, "
+                   "XKRX, XNYS, FX).")
 @click.option("--calendar", "calendars", multiple=True,
               help="Calendars to show (repeatable); overrides the universe's.")
 def events_days(catalog: Path, universe: Path | None,
@@ -225,7 +225,9 @@ def events_days(catalog: Path, universe: Path | None,
     ev = load_events(catalog)
     cals = list(calendars)
     if not cals and universe is not None:
-        cals = list(dict.fromkeys(load_universe(universe)["calendar"]))
+        # the universe's calendars, plus New York, where most announcements land
+        cals = list(dict.fromkeys(list(load_universe(universe)["calendar"])
+                                  + ["XNYS"]))
     if not cals:
         cals = ["XTKS", "XKRX", "XNYS", "FX"]
     table = align_events(ev, cals)
