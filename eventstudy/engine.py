@@ -1,17 +1,27 @@
 """The event-study engine: align, stack, estimate, abnormal returns, tests.
 
-:class:`EventStudy` validates its inputs once, at construction. :meth:`EventStudy.fit`
-never changes the model and returns a frozen :class:`~eventstudy.results.EventStudyResults`.
+:class:`EventStudy` validates its inputs once, at construction.
+:meth:`EventStudy.fit` never changes the model and returns a frozen
+:class:`~eventstudy.results.EventStudyResults`.
 
-Pipeline (every stage works on all (event, security) pairs at once):
+Pipeline (every stage works on all (event, security) pairs at once; no Python loop
+runs per event or per pair):
 
 1. **align**: pairs from events x universe groups (or one ticker per event); day 0 of
-   each event on each calendar in use (:func:`eventstudy.calendar.locate_day0`).
-2. **stack**: returns on each calendar's sessions; the estimation and event windows of
-   all pairs gathered into ``(P, L)`` arrays by index arithmetic, NaN = missing.
+   each event on each calendar in use (:func:`eventstudy.calendar.locate_day0`);
+   returns on each calendar's sessions, laid out as one NaN-padded
+   ``(series, sessions)`` matrix so that any pair's window is one contiguous slice;
+   exclusions known before estimation; the confounding flags.
+2. **stack**: the estimation and event windows of a chunk of pairs gathered into
+   ``(P, L)`` arrays by index arithmetic (a sliding-window view), NaN = missing.
 3. **estimate**: batched least squares per model (:mod:`eventstudy.models`).
 4. **AR/CAR**: abnormal returns, standardised ARs with the prediction-error correction,
    CARs and their variance including estimation error.
+
+   Stages 2-4 run chunk by chunk (``chunk_size`` pairs at a time, automatic from a
+   memory budget) on a small thread pool; every pair's numbers depend on its own row
+   only, so the results are bitwise identical whatever the chunk size or the number
+   of threads.
 5. **tests**: every selected statistic per scope (all, group, event, event x group) and
    window (each event day, each CAR window) by grouped reductions
    (:mod:`eventstudy.inference`).
@@ -19,21 +29,23 @@ Pipeline (every stage works on all (event, security) pairs at once):
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from eventstudy.calendar import get_sessions, locate_day0
 from eventstudy.errors import InputError, UnknownNameError
 from eventstudy.events import events_from_frame, split_groups, universe_from_frame
 from eventstudy.models import (
     Design,
-    Fit,
     estimate,
     leverage,
     make_design,
@@ -45,36 +57,221 @@ from eventstudy.prices import prices_from_frame
 from eventstudy.returns import on_sessions, to_returns
 from eventstudy.study import Conventions, ModelSpec, Study, Windows
 
+if TYPE_CHECKING:
+    from eventstudy.results import EventStudyResults
+
 DataKind = Literal["prices", "returns"]
+
+DEFAULT_MAX_MEMORY = 512 * 2**20
+"""Default memory budget (bytes) of the chunk working set of stages 2-4."""
+MAX_CHUNK = 4096
+"""Largest automatic chunk: bigger chunks stop fitting the CPU caches."""
+MANY_EVENTS = 1000
+"""Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
 
 
 @dataclass(frozen=True)
 class Stacked:
-    """All kept pairs' stacked arrays (leading axis P) and labels."""
+    """Kept pairs' labels and event-window arrays (leading axis P).
+
+    Attributes
+    ----------
+    pairs
+        One row per kept pair (events columns plus ``group, calendar, benchmark,
+        model, zero_share, day0_pos, day0_rule, day0, n_est, confounded_by``).
+    ret_evt
+        ``(P, W)`` event-window returns (before any risk-free subtraction).
+    est_dates, evt_dates
+        ``(P, Le)`` and ``(P, W)`` session dates (ns; -1 = outside the calendar).
+    excluded
+        ``event_id, ticker, reason`` of every excluded pair.
+    """
 
     pairs: pd.DataFrame
-    y_est: np.ndarray
-    y_evt: np.ndarray
     ret_evt: np.ndarray
-    rf_evt: np.ndarray
     est_dates: np.ndarray
     evt_dates: np.ndarray
-    regs_est: dict[tuple[str, int], np.ndarray]
-    regs_evt: dict[tuple[str, int], np.ndarray]
     excluded: pd.DataFrame
     warnings: list[str]
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Estimates:
+    """Per-pair estimates of the kept pairs (leading axis P).
+
+    ``normal`` and ``lev`` are ``(P, W)`` over the event window; ``lev`` is
+    x'(X'X)^-1 x, the prediction-error leverage of each event day; ``resid`` the
+    ``(P, Le)`` estimation residuals (NaN where not used).
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma2: np.ndarray
+    nobs: np.ndarray
+    dof: np.ndarray
+    k: np.ndarray
+    r2: np.ndarray
+    normal: np.ndarray
+    lev: np.ndarray
+    resid: np.ndarray
+
+
+@dataclass(frozen=True)
+class AbnormalReturns:
+    """Event-window ARs and CARs of the kept pairs.
+
+    Attributes
+    ----------
+    ar, sar, day_var
+        ``(P, W)`` abnormal returns, standardised ARs and Var(AR) estimates.
+    car, car_var, car_days
+        ``(P, C)`` per CAR window: CAR (or BHAR), its variance, and the number of
+        event days with data in the window.
+
+    Notes
+    -----
+    Var(AR_t) = sigma^2 (1 + x_t'(X'X)^-1 x_t) and
+    Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
+    correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
+    """
+
+    ar: np.ndarray
+    sar: np.ndarray
+    day_var: np.ndarray
+    car: np.ndarray
+    car_var: np.ndarray
+    car_days: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Aligned:
+    """Output of the align stage: every pair, and the gather sources."""
+
+    pairs: pd.DataFrame
+    excluded_events: pd.DataFrame
+    reason: np.ndarray
+    """Exclusion reason per pair ("" = candidate), before the min-obs rule."""
+    cand: np.ndarray
+    """Indices of the candidate pairs (reason "")."""
+    cal: np.ndarray
+    pos: np.ndarray
+    rules: np.ndarray
+    model_code: np.ndarray
+    designs: tuple[Design, ...]
+    rows: dict[str, np.ndarray]
+    """Per-pair row of each source in ``values``: ``ticker``, ``market``,
+    ``factor:<name>``, ``rf``."""
+    values: np.ndarray
+    """``(series + 1, T)`` returns, NaN-padded; the last row is all NaN."""
+    dates: np.ndarray
+    """``(calendars, T)`` session dates (ns), -1 padded."""
+    pad: int
+    needs_rf: bool
+    confounded_by: np.ndarray
+    warnings: list[str]
+
+
+@dataclass
+class _Out:
+    """Preallocated per-candidate outputs of stages 2-4, filled chunk by chunk."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma2: np.ndarray
+    nobs: np.ndarray
+    dof: np.ndarray
+    k: np.ndarray
+    r2: np.ndarray
+    nest: np.ndarray
+    zero_share: np.ndarray
+    resid: np.ndarray
+    est_dates: np.ndarray
+    normal: np.ndarray
+    lev: np.ndarray
+    ret_evt: np.ndarray
+    evt_dates: np.ndarray
+    ar: np.ndarray
+    sar: np.ndarray
+    day_var: np.ndarray
+    car: np.ndarray
+    car_var: np.ndarray
+    car_days: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, le: int, w: int, c: int) -> _Out:
+        f = np.float64
+
+        def a(*shape: int, dtype: type = f) -> np.ndarray:
+            return np.empty(shape, dtype=dtype)
+
+        return cls(alpha=a(n), beta=a(n), sigma2=a(n), nobs=a(n), dof=a(n),
+                   k=a(n, dtype=np.int64), r2=a(n), nest=a(n, dtype=np.int64),
+                   zero_share=a(n), resid=a(n, le), est_dates=a(n, le, dtype=np.int64),
+                   normal=a(n, w), lev=a(n, w), ret_evt=a(n, w),
+                   evt_dates=a(n, w, dtype=np.int64), ar=a(n, w), sar=a(n, w),
+                   day_var=a(n, w), car=a(n, c), car_var=a(n, c),
+                   car_days=a(n, c, dtype=np.int64))
+
+    def compact(self, keep: np.ndarray) -> None:
+        """Keep the rows in ``keep`` (bool), in place and in order."""
+        idx = np.flatnonzero(keep)
+        if len(idx) == len(keep):
+            return
+        for name in self.__dataclass_fields__:
+            setattr(self, name, _compact(getattr(self, name), idx))
+
+
+def _compact(arr: np.ndarray, idx: np.ndarray, block: int = 8192) -> np.ndarray:
+    """``arr[idx]`` for increasing ``idx`` without a second full-size array.
+
+    Row j moves to row position j's rank; since idx[j] >= j, a block never overwrites
+    rows that a later block still has to read.
+    """
+    for s in range(0, len(idx), block):
+        part = idx[s:s + block]
+        arr[s:s + len(part)] = arr[part]
+    return arr[:len(idx)]
+
+
+def _readable(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB"
+
+
+def chunk_bytes_per_pair(le: int, w: int, k: int, c: int) -> int:
+    """Working memory of stages 2-4 per pair (bytes), for the automatic chunk size.
+
+    Counts the float64 temporaries of the gather, the batched OLS (centred regressors,
+    residuals, masks) and the AR/CAR step for a model with ``k`` regressors.
+    """
+    est = le * (14 + 8 * k + 2 * k * k)
+    evt = w * (16 + 4 * k) + c * 4
+    return 8 * (est + evt)
+
+
+def auto_chunk_size(le: int, w: int, k: int, c: int, workers: int,
+                    max_memory: int | None) -> int:
+    """Pairs per chunk so that ``workers`` chunks in flight fit ``max_memory``.
+
+    Capped at :data:`MAX_CHUNK` (cache-friendly) and at least 64.
+    """
+    budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
+    per = chunk_bytes_per_pair(le, w, k, c) * max(1, workers)
+    return int(min(MAX_CHUNK, max(64, budget // per)))
+
+
 def _pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
                        default_calendar: str, default_benchmark: str
-                       ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per (event, security): event_id, ticker, group, calendar, benchmark,
-    model, plus the event's instant. Returns the pairs and exclusions."""
-    excluded: list[dict[str, str]] = []
+    model, plus the event's instant. Returns the pairs and the excluded events
+    (``event_id, ticker, reason``) that matched no universe security."""
     ev = events.reset_index(drop=True).copy()
     ev["_order"] = np.arange(len(ev))
     has_ticker = "ticker" in ev.columns and (ev["ticker"].astype(str) != "").any()
+    excluded = pd.DataFrame({"event_id": pd.Series([], dtype=object),
+                             "ticker": pd.Series([], dtype=object),
+                             "reason": pd.Series([], dtype=object)})
     if has_ticker:
         pairs = ev.copy()
         pairs["ticker"] = pairs["ticker"].astype(str).str.strip()
@@ -106,30 +303,95 @@ def _pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
         u = universe.copy()
         u["_uorder"] = np.arange(len(u))
         pairs = g.merge(u, on="group", how="inner")
-        matched = set(pairs["event_id"])
-        for _, row in ev.iterrows():
-            if row["event_id"] not in matched:
-                excluded.append({"event_id": row["event_id"], "ticker": "",
-                                 "reason": "no universe security in groups "
-                                           f"{row['groups']!r}"})
+        unmatched = ev.loc[~ev["event_id"].isin(pairs["event_id"])]
+        if len(unmatched):
+            groups = unmatched["groups"].astype(str)
+            uniq = groups.unique()
+            text = dict(zip(uniq, (repr(x) for x in uniq), strict=True))
+            excluded = pd.DataFrame({
+                "event_id": unmatched["event_id"].to_numpy(dtype=object),
+                "ticker": "",
+                "reason": ("no universe security in groups "
+                           + groups.map(text)).to_numpy(dtype=object)})
         pairs = pairs.merge(ev.drop(columns=["groups", "_order"]), on="event_id",
                             how="left", suffixes=("", "_event"))
         for col, default in (("benchmark", default_benchmark), ("model", "")):
             pairs[col] = pairs[col].fillna("").astype(str)
             pairs.loc[pairs[col] == "", col] = default
-    pairs = pairs.sort_values(["_order", "_uorder"], kind="stable")
+    o = pairs["_order"].to_numpy()
+    uo = pairs["_uorder"].to_numpy()
+    ordered = bool(np.all((o[1:] > o[:-1]) | ((o[1:] == o[:-1]) & (uo[1:] >= uo[:-1]))))
+    if not ordered:
+        pairs = pairs.sort_values(["_order", "_uorder"], kind="stable")
     pairs = pairs.reset_index(drop=True)
     return pairs, excluded
 
 
-def _gather(values: np.ndarray, pos: np.ndarray, cols: np.ndarray,
-            offsets: np.ndarray) -> np.ndarray:
-    """values[(pos + offset), col] for every pair and offset, NaN out of range."""
-    n = values.shape[0]
-    idx = pos[:, None] + offsets[None, :]
-    ok = (idx >= 0) & (idx < n) & (cols[:, None] >= 0)
-    out = values[np.clip(idx, 0, n - 1), np.clip(cols, 0, None)[:, None]]
-    return np.where(ok, out, np.nan)
+def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
+                       day0_pos: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """For each pair, the ``;``-joined ids of the other pairs of the same security
+    whose day 0 falls inside its event window (``""`` when none).
+
+    Parameters
+    ----------
+    event_ids
+        ``(P,)`` event id per pair.
+    security
+        ``(P,)`` integer code of the pair's security (ticker and calendar).
+    day0_pos
+        ``(P,)`` day-0 session position on the security's calendar; -1 = unknown.
+    window
+        The event window ``(start, end)`` in sessions.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of str. The ids are listed in (security, day 0, pair) order.
+
+    Notes
+    -----
+    Vectorised: one sort, two ``searchsorted`` and a C-level join of the matches
+    (``pyarrow.compute.binary_join``), whatever the number of flagged pairs.
+
+    Examples
+    --------
+    >>> confounding_labels(np.array(["a", "b", "c"]), np.array([0, 0, 1]),
+    ...                    np.array([10, 12, 11]), (-5, 5)).tolist()
+    ['b', 'a', '']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    w0, w1 = window
+    P = len(day0_pos)
+    labels = np.full(P, "", dtype=object)
+    if P < 2:
+        return labels
+    pos = np.asarray(day0_pos, dtype=np.int64)
+    valid = pos >= 0
+    big = np.int64(1) << 32
+    key = np.asarray(security, dtype=np.int64) * big + pos
+    skey_all = np.where(valid, key, np.iinfo(np.int64).max)
+    order = np.argsort(skey_all, kind="stable")
+    skey = skey_all[order]
+    lo = np.searchsorted(skey, key + w0, side="left")
+    hi = np.searchsorted(skey, key + w1, side="right")
+    count = np.where(valid, hi - lo - 1, 0)
+    flagged = np.flatnonzero(count > 0)
+    if len(flagged) == 0:
+        return labels
+    # every match of every flagged pair, then drop the pair itself
+    n_in = (hi - lo)[flagged]
+    starts = np.repeat(lo[flagged] - np.cumsum(n_in) + n_in, n_in)
+    j = order[starts + np.arange(int(n_in.sum()))]
+    owner = np.repeat(flagged, n_in)
+    other = j != owner
+    j = j[other]
+    offsets = np.concatenate([[0], np.cumsum(count[flagged])]).astype(np.int64)
+    ids = pa.array(np.asarray(event_ids, dtype=object)[j].astype(str), type=pa.string())
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), ids), ";")
+    labels[flagged] = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+    return labels
 
 
 class EventStudy:
@@ -255,183 +517,442 @@ class EventStudy:
                    confounding=study.confounding, sources=src)
 
     # ------------------------------------------------------------------ stages
-    def _stack(self) -> Stacked:
-        t0 = time.perf_counter()
+    def _align(self) -> _Aligned:
+        """Stage 1: pairs, day 0 per calendar, the gather matrix, early exclusions."""
         w = self._windows
         spec = self._spec
-        pairs, excluded = _pairs_from_events(self._events, self._universe,
-                                             self._calendar, self._benchmark)
+        pairs, ex_events = _pairs_from_events(self._events, self._universe,
+                                              self._calendar, self._benchmark)
         warnings: list[str] = []
         pairs["model"] = pairs["model"].where(pairs["model"] != "", spec.name)
-        data = self._data
-        est_off = np.arange(w.estimation[0], w.estimation[1] + 1)
-        evt_off = np.arange(w.event[0], w.event[1] + 1)
+        model_code_raw, model_names = pd.factorize(pairs["model"], sort=False)
+        model_code = model_code_raw.astype(np.int64)
+        designs = tuple(self._design(str(m)) for m in model_names)
+        reg_keys = sorted({r for d in designs for r in d.regressors})
+        needs_rf = any(d.excess for d in designs) and bool(spec.rf_column)
+        factor_names = sorted({s.split(":", 1)[1] for s, _ in reg_keys
+                               if s != "market"})
+        lags = [lag for _, lag in reg_keys] or [0]
+        lo_off = min(w.estimation[0], w.event[0]) + min(min(lags), 0)
+        hi_off = max(w.estimation[1], w.event[1]) + max(max(lags), 0)
+        pad = max(0, -lo_off)
+        needs_b_model = np.array([any(s == "market" for s, _ in d.regressors)
+                                  for d in designs], dtype=bool)
+
         P = len(pairs)
-        Le, Lw = len(est_off), len(evt_off)
-        designs = {m: self._design(m) for m in pairs["model"].unique()}
-        reg_keys = sorted({r for d in designs.values() for r in d.regressors})
-        needs_rf = any(d.excess for d in designs.values()) and bool(spec.rf_column)
-
-        y_est = np.full((P, Le), np.nan)
-        y_evt = np.full((P, Lw), np.nan)
-        ret_evt = np.full((P, Lw), np.nan)
-        rf_evt = np.zeros((P, Lw))
-        est_dates = np.full((P, Le), -1, dtype=np.int64)
-        evt_dates = np.full((P, Lw), -1, dtype=np.int64)
-        regs_est = {r: np.full((P, Le), np.nan) for r in reg_keys}
-        regs_evt = {r: np.full((P, Lw), np.nan) for r in reg_keys}
-        day0 = np.full(P, -1, dtype=np.int64)
-        rules = np.full(P, "", dtype=object)
-        reason = np.full(P, "", dtype=object)
-        nest = np.zeros(P, dtype=np.int64)
-
+        data = self._data
         inst = pairs["instant_ns"].to_numpy(dtype=np.int64)
         donly = pairs["date_only"].to_numpy(dtype=bool)
+        tickers = pairs["ticker"].to_numpy(dtype=object)
+        benches = pairs["benchmark"].to_numpy(dtype=object)
+        cal_raw, cal_names = pd.factorize(pairs["calendar"], sort=True)
+        cal = cal_raw.astype(np.int64)
         first = data.index.min()
         last_evt = pd.Timestamp(int(inst.max())).normalize()
         end = max(data.index.max(), last_evt) + pd.Timedelta(days=60)
         start = first - pd.Timedelta(days=7)
-        t_align = time.perf_counter()
-        for cal in sorted(pairs["calendar"].unique()):
-            sel = np.flatnonzero((pairs["calendar"] == cal).to_numpy())
-            sess = get_sessions(str(cal), start, end)
-            pos, rule = locate_day0(sess, inst[sel], donly[sel])
-            day0[sel] = pos
+
+        pos = np.full(P, -1, dtype=np.int64)
+        rules = np.full(P, "", dtype=object)
+        reason = np.full(P, "", dtype=object)
+        rows: dict[str, np.ndarray] = {"ticker": np.zeros(P, dtype=np.int64),
+                                       "market": np.zeros(P, dtype=np.int64)}
+        for f in factor_names:
+            rows[f"factor:{f}"] = np.zeros(P, dtype=np.int64)
+        if needs_rf:
+            rows["rf"] = np.zeros(P, dtype=np.int64)
+        blocks: list[tuple[int, np.ndarray]] = []  # (calendar, (T_c, n) returns)
+        cal_dates: list[np.ndarray] = []
+        base = 0
+        for ci, cname in enumerate(cal_names):
+            sel = np.flatnonzero(cal == ci)
+            sess = get_sessions(str(cname), start, end)
+            p, rule = locate_day0(sess, inst[sel], donly[sel])
+            pos[sel] = p
             rules[sel] = rule
-            tick = pairs["ticker"].to_numpy()[sel]
-            bench = pairs["benchmark"].to_numpy()[sel]
-            cols = [c for c in dict.fromkeys(list(tick) + list(bench))
-                    if c and c in data.columns]
+            tick = tickers[sel]
+            bench = benches[sel]
+            u = pd.unique(np.concatenate([tick, bench]))
+            cols = [str(c) for c in u if c != "" and c in data.columns]
             vals, off = on_sessions(data[cols], sess.dates)
             for tkr, cnt in off.items():
                 warnings.append(f"{tkr}: {cnt} price(s) dated on days that are not "
-                                f"{cal} sessions were not used")
+                                f"{cname} sessions were not used")
             rets = vals if self._kind == "returns" else to_returns(vals, spec.returns)
-            col_of = {c: i for i, c in enumerate(cols)}
-            tcol = np.array([col_of.get(t, -1) for t in tick], dtype=np.int64)
-            bcol = np.array([col_of.get(b, -1) for b in bench], dtype=np.int64)
-            # price coverage per ticker column, in session positions
+            index = pd.Index(cols)
+            tcol = index.get_indexer(pd.Index(tick)).astype(np.int64)
+            bcol = index.get_indexer(pd.Index(bench)).astype(np.int64)
+            extra = [self._factor_values(f, sess.dates) for f in factor_names]
+            if needs_rf:
+                extra.append(self._factor_values(spec.rf_column, sess.dates))
+            block = np.concatenate([rets] + extra, axis=1) if extra else rets
+            blocks.append((base, block))
+            cal_dates.append(sess.dates.as_unit("ns").asi8)
+            nc = len(cols)
+            # row -1 marks "no series" and is mapped to the all-NaN row below
+            rows["ticker"][sel] = np.where(tcol >= 0, base + tcol, -1)
+            rows["market"][sel] = np.where(bcol >= 0, base + bcol, -1)
+            for fi, f in enumerate(factor_names):
+                rows[f"factor:{f}"][sel] = base + nc + fi
+            if needs_rf:
+                rows["rf"][sel] = base + nc + len(factor_names)
+            base += block.shape[1]
+            # exclusions in order of precedence
             has = np.isfinite(vals)
             anyv = has.any(axis=0)
             firstpos = np.where(anyv, has.argmax(axis=0), -1)
             lastpos = np.where(anyv, len(has) - 1 - has[::-1].argmax(axis=0), -1)
-            p = pos
-            y_est[sel] = _gather(rets, p, tcol, est_off)
-            y_evt[sel] = _gather(rets, p, tcol, evt_off)
-            dns = sess.dates.as_unit("ns").asi8
-            est_i = p[:, None] + est_off[None, :]
-            evt_i = p[:, None] + evt_off[None, :]
-            n = len(dns)
-            est_dates[sel] = np.where((est_i >= 0) & (est_i < n),
-                                      dns[np.clip(est_i, 0, n - 1)], -1)
-            evt_dates[sel] = np.where((evt_i >= 0) & (evt_i < n) & (p[:, None] >= 0),
-                                      dns[np.clip(evt_i, 0, n - 1)], -1)
-            for r in reg_keys:
-                src, lag = r
-                if src == "market":
-                    regs_est[r][sel] = _gather(rets, p, bcol, est_off + lag)
-                    regs_evt[r][sel] = _gather(rets, p, bcol, evt_off + lag)
-                else:
-                    fvals = self._factor_values(src.split(":", 1)[1], sess.dates)
-                    fc = np.zeros(len(sel), dtype=np.int64)
-                    regs_est[r][sel] = _gather(fvals, p, fc, est_off + lag)
-                    regs_evt[r][sel] = _gather(fvals, p, fc, evt_off + lag)
-            if needs_rf:
-                rfv = self._factor_values(spec.rf_column, sess.dates)
-                fc = np.zeros(len(sel), dtype=np.int64)
-                rf_evt[sel] = np.nan_to_num(_gather(rfv, p, fc, evt_off))
-                rf_est = np.nan_to_num(_gather(rfv, p, fc, est_off))
-                y_est[sel] -= rf_est
-            # exclusions in order of precedence
             r_ = np.full(len(sel), "", dtype=object)
-            mdl = pairs["model"].to_numpy()[sel]
-            needs_b = np.array([any(s == "market" for s, _ in designs[m].regressors)
-                                for m in mdl], dtype=bool)
+            needs_b = needs_b_model[model_code[sel]]
             r_[(bcol < 0) & needs_b] = "benchmark has no prices"
             r_[tcol < 0] = "ticker has no prices"
-            oor = (p < 0) & (r_ == "")
-            r_[oor] = "event outside the calendar range"
-            fp = np.where(tcol >= 0, firstpos[np.clip(tcol, 0, None)], -1)
-            lp = np.where(tcol >= 0, lastpos[np.clip(tcol, 0, None)], -1)
+            r_[(p < 0) & (r_ == "")] = "event outside the calendar range"
+            tc = np.clip(tcol, 0, None)
+            fp = np.where(tcol >= 0, firstpos[tc] if nc else -1, -1)
+            lp = np.where(tcol >= 0, lastpos[tc] if nc else -1, -1)
             r_[(r_ == "") & (p > lp)] = "event after the last price"
             r_[(r_ == "") & (p < fp)] = "event before the first price"
             reason[sel] = r_
-        ret_evt[:] = y_evt
-        if needs_rf:
-            y_evt = y_evt - rf_evt
-        t_stack = time.perf_counter()
-        # estimation-window usable days and the min-obs rule
-        mask_models = np.isfinite(y_est)
-        for m, d in designs.items():
-            sel = (pairs["model"] == m).to_numpy()
-            mk = np.isfinite(y_est[sel])
-            for r in d.regressors:
-                mk &= np.isfinite(regs_est[r][sel])
-            mask_models[sel] = mk
-        nest = mask_models.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pairs["zero_share"] = (np.where(mask_models, y_est == 0, False).sum(1)
-                                   / nest)
-        few = (reason == "") & (nest < w.min_estimation_obs)
-        for i in np.flatnonzero(few):
-            reason[i] = (f"only {int(nest[i])} estimation returns "
-                         f"(minimum {w.min_estimation_obs})")
-        pairs["day0_pos"] = day0
-        pairs["day0_rule"] = rules
-        pairs["day0"] = pd.NaT
-        ok0 = (day0 >= 0) & (evt_dates[:, -w.event[0]] >= 0) if Lw else day0 >= 0
-        d0 = np.where(ok0, evt_dates[:, -w.event[0]] if w.event[0] <= 0 else -1, -1)
+
+        # one NaN-padded (series, time) matrix for every calendar; last row all NaN
+        tmax = max((len(d) for d in cal_dates), default=0)
+        T = pad + tmax + max(hi_off, 0) + 1
+        values = np.full((base + 1, T), np.nan)
+        for (b0, block), d in zip(blocks, cal_dates, strict=True):
+            values[b0:b0 + block.shape[1], pad:pad + len(d)] = block.T
+        dates = np.full((len(cal_dates), T), -1, dtype=np.int64)
+        for ci, d in enumerate(cal_dates):
+            dates[ci, pad:pad + len(d)] = d
+        for key, r in rows.items():
+            rows[key] = np.where(r >= 0, r, base)
+
+        sec = pd.factorize(pairs["ticker"].astype(str) + "|"
+                           + pairs["calendar"].astype(str))[0]
+        confounded_by = confounding_labels(pairs["event_id"].to_numpy(dtype=object),
+                                           sec, pos, w.event)
+        return _Aligned(
+            pairs=pairs, excluded_events=ex_events, reason=reason,
+            cand=np.flatnonzero(reason == ""), cal=cal, pos=pos, rules=rules,
+            model_code=model_code, designs=designs, rows=rows, values=values,
+            dates=dates, pad=pad, needs_rf=needs_rf, confounded_by=confounded_by,
+            warnings=warnings)
+
+    def _chunk(self, a: _Aligned, out: _Out, conv: Conventions, lo: int, hi: int
+               ) -> tuple[float, float, float]:
+        """Stages 2-4 for candidates ``lo:hi``; writes rows ``lo:hi`` of ``out``.
+
+        Returns the seconds spent gathering, estimating and on ARs/CARs.
+        """
+        t0 = time.perf_counter()
+        w = self._windows
+        Le, W = w.estimation_length, w.event_length
+        ix = a.cand[lo:hi]
+        s0 = a.pad + a.pos[ix]
+        est_start = s0 + w.estimation[0]
+        evt_start = s0 + w.event[0]
+        v_est = sliding_window_view(a.values, Le, axis=1)
+        v_evt = sliding_window_view(a.values, W, axis=1)
+        ci = a.cal[ix]
+        out.est_dates[lo:hi] = sliding_window_view(a.dates, Le, axis=1)[ci, est_start]
+        out.evt_dates[lo:hi] = sliding_window_view(a.dates, W, axis=1)[ci, evt_start]
+        trow = a.rows["ticker"][ix]
+        y_est = v_est[trow, est_start]
+        ret_evt = v_evt[trow, evt_start]
+        y_evt = ret_evt
+        if a.needs_rf:
+            rrow = a.rows["rf"][ix]
+            y_est -= np.nan_to_num(v_est[rrow, est_start])
+            y_evt = ret_evt - np.nan_to_num(v_evt[rrow, evt_start])
+        out.ret_evt[lo:hi] = ret_evt
+        codes = a.model_code[ix]
+        present = np.unique(codes)
+        groups: list[tuple[int, slice | np.ndarray]] = (
+            [(int(present[0]), slice(None))] if len(present) == 1 else
+            [(int(m), np.flatnonzero(codes == m)) for m in present])
+        t_gather = time.perf_counter() - t0
+        t_est = 0.0
+        t_ar = 0.0
+        for m, s in groups:
+            t1 = time.perf_counter()
+            d = a.designs[m]
+            sub = ix[s]
+            es, vs = est_start[s], evt_start[s]
+            n = len(sub)
+            k = len(d.regressors)
+            X = np.empty((n, Le, k))
+            Xe = np.empty((n, W, k))
+            for j, (src, lag) in enumerate(d.regressors):
+                rr = a.rows[src][sub]
+                X[:, :, j] = v_est[rr, es + lag]
+                Xe[:, :, j] = v_evt[rr, vs + lag]
+            y = y_est[s]
+            t2 = time.perf_counter()
+            t_gather += t2 - t1
+            rows_out = slice(lo, hi) if isinstance(s, slice) else lo + s
+            wmask = np.asarray(np.isfinite(X).all(axis=-1))
+            mask = np.isfinite(y) & wmask
+            nest = mask.sum(axis=1)
+            out.nest[rows_out] = nest
+            out.zero_share[rows_out] = np.where(mask, y == 0, False).sum(1) / nest
+            fit = estimate(d, y, X, mask, conv, X_window=X, window_mask=wmask)
+            out.sigma2[rows_out] = fit.sigma2
+            out.nobs[rows_out] = fit.nobs
+            out.dof[rows_out] = fit.dof
+            out.k[rows_out] = fit.k
+            out.r2[rows_out] = fit.r2
+            out.resid[rows_out] = fit.resid
+            if d.name == "market_adjusted":
+                out.alpha[rows_out] = 0.0
+                out.beta[rows_out] = 1.0
+            else:
+                out.alpha[rows_out] = fit.params[:, 0]
+                if d.name == "dimson":
+                    out.beta[rows_out] = fit.params[:, 1:].sum(axis=1)
+                elif fit.params.shape[1] >= 2:
+                    out.beta[rows_out] = fit.params[:, 1]
+                else:
+                    out.beta[rows_out] = np.nan
+            normal = predict(d, fit, Xe)
+            rows = slope_rows(d, Xe)
+            lev = leverage(d, fit, rows)
+            out.normal[rows_out] = normal
+            out.lev[rows_out] = lev
+            t3 = time.perf_counter()
+            t_est += t3 - t2
+            self._abnormal(out, rows_out, y_evt[s], ret_evt[s], normal, lev, fit.sigma2,
+                           d, fit, rows, conv)
+            t_ar += time.perf_counter() - t3
+        return t_gather, t_est, t_ar
+
+    def _abnormal(self, out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
+                  ret_evt: np.ndarray, normal: np.ndarray, lev: np.ndarray,
+                  sigma2: np.ndarray, d: Design, fit: object, slope: np.ndarray,
+                  conv: Conventions) -> None:
+        """Stage 4 for one chunk and model: ARs, SARs and CARs with their variances.
+
+        Var(AR_t) = sigma^2 (1 + x_t'(X'X)^-1 x_t) and
+        Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
+        correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
+        """
+        from eventstudy.models import Fit
+
+        assert isinstance(fit, Fit)
+        windows = self._windows
+        ar = y_evt - normal
+        factor = 1.0 + lev if conv.forecast_error else np.ones_like(lev)
+        day_var = sigma2[:, None] * factor
+        sar = ar / np.sqrt(day_var)
+        out.ar[rows_out] = ar
+        out.sar[rows_out] = sar
+        out.day_var[rows_out] = day_var
+        P, W = ar.shape
+        ok = np.isfinite(ar)
+        w0 = windows.event[0]
+        for j, (a, b) in enumerate(windows.car):
+            m = np.zeros((P, W), dtype=bool)
+            m[:, a - w0:b - w0 + 1] = ok[:, a - w0:b - w0 + 1]
+            nd = m.sum(axis=1)
+            if conv.aggregation == "bhar":
+                gross = np.where(m, 1.0 + ret_evt, 1.0).prod(axis=1)
+                norm = np.where(m, 1.0 + ret_evt - ar, 1.0).prod(axis=1)
+                c = gross - norm
+            else:
+                c = np.where(m, ar, 0.0).sum(axis=1)
+            wl = window_leverage(d, fit, slope, m) if conv.forecast_error else 0.0
+            out.car[rows_out, j] = np.where(nd > 0, c, np.nan)
+            out.car_var[rows_out, j] = np.where(nd > 0, sigma2 * (nd + wl), np.nan)
+            out.car_days[rows_out, j] = nd
+
+    def _run(self, conv: Conventions, chunk_size: int | None, max_memory: int | None,
+             workers: int | None, step: Callable[[str], None]
+             ) -> tuple[Stacked, Estimates, AbnormalReturns, dict[str, float]]:
+        """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact."""
+        t0 = time.perf_counter()
+        w = self._windows
+        a = self._align()
+        t_align = time.perf_counter()
+        step("estimate")
+        Le, W, C = w.estimation_length, w.event_length, len(w.car)
+        n = len(a.cand)
+        nw = workers if workers is not None else min(2, os.cpu_count() or 1)
+        nw = max(1, int(nw))
+        kmax = max((len(d.regressors) for d in a.designs), default=0)
+        size = (int(chunk_size) if chunk_size is not None else
+                auto_chunk_size(Le, W, kmax, C, nw, max_memory))
+        if size < 1:
+            raise InputError(f"chunk_size must be at least 1, not {chunk_size}")
+        bounds = list(range(0, n, size))
+        if len(bounds) > 1 and n - bounds[-1] == 1:
+            bounds.pop()  # never a one-row chunk: same array shapes as unchunked
+        spans = [(lo, bounds[i + 1] if i + 1 < len(bounds) else n)
+                 for i, lo in enumerate(bounds)]
+        out = _Out.empty(n, Le, W, C)
+
+        def job(span: tuple[int, int]) -> tuple[float, float, float]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return self._chunk(a, out, conv, span[0], span[1])
+
+        if nw == 1 or len(spans) <= 1:
+            parts = [job(s) for s in spans]
+        else:
+            with ThreadPoolExecutor(max_workers=nw) as pool:
+                parts = list(pool.map(job, spans))
+        t_loop = time.perf_counter()
+        step("abnormal returns")
+        # exclusions decided after estimation, then keep the rest in place
+        reason = a.reason.copy()
+        nest_all = np.zeros(len(reason), dtype=np.int64)
+        nest_all[a.cand] = out.nest
+        few = np.zeros(len(reason), dtype=bool)
+        few[a.cand] = out.nest < w.min_estimation_obs
+        if few.any():
+            reason[few] = ("only " + pd.Series(nest_all[few]).astype(str)
+                           + f" estimation returns (minimum {w.min_estimation_obs})"
+                           ).to_numpy(dtype=object)
+        if self._confounding == "exclude":
+            conf = (reason == "") & (a.confounded_by != "")
+            if conf.any():
+                reason[conf] = ("confounded by event(s) "
+                                + pd.Series(a.confounded_by[conf]).astype(str)
+                                + " inside the event window").to_numpy(dtype=object)
+        keep = reason == ""
+        zero = np.full(len(reason), np.nan)
+        zero[a.cand] = out.zero_share
+        out.compact(keep[a.cand])
+        pairs = self._label_pairs(a, keep, nest_all, zero)
+        bad = np.flatnonzero(reason != "")
+        ex = pd.DataFrame({
+            "event_id": a.pairs["event_id"].to_numpy(dtype=object)[bad],
+            "ticker": a.pairs["ticker"].to_numpy(dtype=object)[bad],
+            "reason": reason[bad]})
+        if len(a.excluded_events):
+            ex = pd.concat([a.excluded_events, ex], ignore_index=True)
+        ex = ex.astype(object).reset_index(drop=True)
+        st = Stacked(pairs=pairs, ret_evt=out.ret_evt, est_dates=out.est_dates,
+                     evt_dates=out.evt_dates, excluded=ex, warnings=a.warnings)
+        est = Estimates(alpha=out.alpha, beta=out.beta, sigma2=out.sigma2,
+                        nobs=out.nobs, dof=out.dof, k=out.k, r2=out.r2,
+                        normal=out.normal, lev=out.lev, resid=out.resid)
+        ar = AbnormalReturns(ar=out.ar, sar=out.sar, day_var=out.day_var, car=out.car,
+                             car_var=out.car_var, car_days=out.car_days)
+        t_end = time.perf_counter()
+        # per-chunk stage times are summed over threads; scale them to wall time
+        g, e, r = (sum(p[i] for p in parts) for i in range(3))
+        busy = g + e + r
+        scale = (t_loop - t_align) / busy if busy > 0 else 0.0
+        timings = {"align": t_align - t0, "stack": g * scale,
+                   "estimate": e * scale, "ar_car": r * scale + (t_end - t_loop),
+                   "chunks": float(len(spans)), "chunk_size": float(size),
+                   "workers": float(nw)}
+        return st, est, ar, timings
+
+    def _label_pairs(self, a: _Aligned, keep: np.ndarray, nest: np.ndarray,
+                     zero_share: np.ndarray) -> pd.DataFrame:
+        """The kept pairs' table with day 0, estimation counts and confounding."""
+        w = self._windows
+        pairs = a.pairs
+        P = len(pairs)
+        d0 = np.full(P, -1, dtype=np.int64)
+        if w.event[0] <= 0 <= w.event[1]:
+            okp = a.pos >= 0
+            d0[okp] = a.dates[a.cal[okp], a.pad + a.pos[okp]]
+        pairs["zero_share"] = zero_share
+        pairs["day0_pos"] = a.pos
+        pairs["day0_rule"] = a.rules
         pairs["day0"] = pd.to_datetime(np.where(d0 >= 0, d0, np.iinfo(np.int64).min))
         pairs["n_est"] = nest
-        self._flag_confounding(pairs)
-        if self._confounding == "exclude":
-            conf = (reason == "") & (pairs["confounded_by"] != "").to_numpy()
-            for i in np.flatnonzero(conf):
-                reason[i] = ("confounded by event(s) "
-                             f"{pairs['confounded_by'].iloc[i]} inside the event "
-                             "window")
-        for i in np.flatnonzero(reason != ""):
-            excluded.append({"event_id": str(pairs["event_id"].iloc[i]),
-                             "ticker": str(pairs["ticker"].iloc[i]),
-                             "reason": str(reason[i])})
-        keep = reason == ""
-        ex = pd.DataFrame(excluded, columns=["event_id", "ticker", "reason"])
-        kp = pairs.loc[keep].reset_index(drop=True)
-        return Stacked(
-            pairs=kp, y_est=y_est[keep], y_evt=y_evt[keep], ret_evt=ret_evt[keep],
-            rf_evt=rf_evt[keep], est_dates=est_dates[keep], evt_dates=evt_dates[keep],
-            regs_est={r: v[keep] for r, v in regs_est.items()},
-            regs_evt={r: v[keep] for r, v in regs_evt.items()},
-            excluded=ex, warnings=warnings,
-            timings={"align": t_align - t0 + 0.0, "stack": t_stack - t_align},
-        )
+        pairs["confounded_by"] = a.confounded_by
+        return pairs.loc[keep].reset_index(drop=True)
 
-    def _flag_confounding(self, pairs: pd.DataFrame) -> None:
-        """Mark pairs whose event window holds another catalog event's day 0 for the
-        same security (vectorised over pairs with searchsorted)."""
-        w0, w1 = self._windows.event
-        P = len(pairs)
-        pairs["confounded_by"] = ""
-        if P < 2:
-            return
-        sec = pd.factorize(pairs["ticker"].astype(str) + "|"
-                           + pairs["calendar"].astype(str))[0].astype(np.int64)
-        pos = pairs["day0_pos"].to_numpy(dtype=np.int64)
-        valid = pos >= 0
-        big = np.int64(1) << 32
-        key = sec * big + pos
-        order = np.argsort(np.where(valid, key, np.iinfo(np.int64).max), kind="stable")
-        skey = np.where(valid, key, np.iinfo(np.int64).max)[order]
-        lo = np.searchsorted(skey, key + w0, side="left")
-        hi = np.searchsorted(skey, key + w1, side="right")
-        count = np.where(valid, hi - lo - 1, 0)
-        ids = pairs["event_id"].to_numpy()
-        flagged = np.flatnonzero(count > 0)
-        labels = np.full(P, "", dtype=object)
-        for i in flagged:  # only pairs that are confounded; usually few
-            others = [str(ids[j]) for j in order[lo[i]:hi[i]] if j != i]
-            labels[i] = ";".join(others)
-        pairs["confounded_by"] = labels
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        tests: Sequence[str] = ("csect_t", "patell", "bmp"),
+        conventions: Conventions | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        chunk_size: int | None = None,
+        max_memory: int | None = None,
+        workers: int | None = None,
+        seed: int = 12345,
+        bootstrap_reps: int = 999,
+        progress: Callable[[str], None] | None = None,
+    ) -> EventStudyResults:
+        """Estimate the normal-return models, compute ARs, CARs and the tests.
+
+        Parameters
+        ----------
+        tests
+            Test names from :data:`eventstudy.inference.TESTS`.
+        conventions
+            Statistical conventions (default: textbook).
+        scopes
+            Test scopes among ``all, group, event, event_group``. None: all four
+            with at most 1,000 events (:data:`MANY_EVENTS`), else ``("all",
+            "group")`` (one pair per event makes the per-event scopes as large as
+            the data).
+        chunk_size
+            Pairs gathered, estimated and abnormal-returned at a time. None: as many
+            as fit ``max_memory`` (at most :data:`MAX_CHUNK`). The results do not
+            depend on it (bitwise).
+        max_memory
+            Memory budget in bytes for the chunk working set of all threads
+            (default :data:`DEFAULT_MAX_MEMORY`); the per-pair outputs come on top.
+        workers
+            Threads over chunks (default: up to 2 CPU cores). The results do not
+            depend on it.
+        seed, bootstrap_reps
+            For resampling tests.
+        progress
+            Optional callback receiving each stage's name.
+
+        Returns
+        -------
+        EventStudyResults
+            A new, frozen results object; the model is left unchanged.
+            ``results.timings`` holds the wall seconds of each stage.
+
+        Raises
+        ------
+        UnknownNameError
+            An unknown test or scope.
+        """
+        from eventstudy.inference import SCOPES, TESTS, PairData, run_tests
+        from eventstudy.results import EventStudyResults
+
+        conv = conventions or Conventions()
+        unknown = [t for t in tests if t not in TESTS]
+        if unknown:
+            raise UnknownNameError(f"unknown test(s) {', '.join(unknown)}; choose "
+                                   f"from {', '.join(TESTS)}")
+        if scopes is None:
+            use_scopes = (tuple(SCOPES) if len(self._events) <= MANY_EVENTS
+                          else ("all", "group"))
+        else:
+            use_scopes = tuple(scopes)
+            bad = [s for s in use_scopes if s not in SCOPES]
+            if bad or not use_scopes:
+                raise UnknownNameError(f"unknown scope(s) {', '.join(bad) or '(none)'}"
+                                       f"; choose from {', '.join(SCOPES)}")
+        step = progress or (lambda _s: None)
+        step("align and stack")
+        st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step)
+        t2 = time.perf_counter()
+        step("tests")
+        pdata = PairData.build(st, est, ar, self._windows, seed=seed,
+                               bootstrap_reps=bootstrap_reps,
+                               profile=conv.test_profile)
+        tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows,
+                             scopes=use_scopes)
+        t3 = time.perf_counter()
+        timings["tests"] = t3 - t2
+        res = EventStudyResults.build(
+            stacked=st, estimates=est, ar=ar, tests=tests_df, windows=self._windows,
+            model=self._spec, conventions=conv, test_names=tuple(tests),
+            timings=timings, sources=self._sources, scopes=use_scopes,
+        )
+        res.timings["results"] = time.perf_counter() - t3
+        return res
 
     def _design(self, name: str) -> Design:
         spec = self._spec
@@ -452,199 +973,6 @@ class EventStudy:
                              f"(columns: {', '.join(map(str, f.columns))})")
         return f[column].reindex(dates).to_numpy(dtype=np.float64)[:, None]
 
-    # ------------------------------------------------------------------ fit
-    def fit(
-        self,
-        tests: Sequence[str] = ("csect_t", "patell", "bmp"),
-        conventions: Conventions | None = None,
-        *,
-        seed: int = 12345,
-        bootstrap_reps: int = 999,
-        progress: Callable[[str], None] | None = None,
-    ) -> Any:
-        """Estimate the normal-return models, compute ARs, CARs and the tests.
-
-        Parameters
-        ----------
-        tests
-            Test names from :data:`eventstudy.inference.TESTS`.
-        conventions
-            Statistical conventions (default: textbook).
-        seed, bootstrap_reps
-            For the ``boot`` test.
-        progress
-            Optional callback receiving each stage's name.
-
-        Returns
-        -------
-        EventStudyResults
-            A new, frozen results object; the model is left unchanged.
-        """
-        from eventstudy.inference import TESTS, PairData, run_tests
-        from eventstudy.results import EventStudyResults
-
-        conv = conventions or Conventions()
-        unknown = [t for t in tests if t not in TESTS]
-        if unknown:
-            raise UnknownNameError(f"unknown test(s) {', '.join(unknown)}; choose "
-                                   f"from {', '.join(TESTS)}")
-        step = progress or (lambda _s: None)
-        step("align and stack")
-        st = self._stack()
-        timings = dict(st.timings)
-        t0 = time.perf_counter()
-        step("estimate")
-        est = self._estimate(st, conv)
-        t1 = time.perf_counter()
-        timings["estimate"] = t1 - t0
-        step("abnormal returns")
-        ar = _abnormal(st, est, self._windows, conv)
-        t2 = time.perf_counter()
-        timings["ar_car"] = t2 - t1
-        step("tests")
-        pdata = PairData.build(st, est, ar, self._windows, seed=seed,
-                               bootstrap_reps=bootstrap_reps,
-                               profile=conv.test_profile)
-        tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows)
-        timings["tests"] = time.perf_counter() - t2
-        return EventStudyResults.build(
-            stacked=st, estimates=est, ar=ar, tests=tests_df, windows=self._windows,
-            model=self._spec, conventions=conv, test_names=tuple(tests),
-            timings=timings, sources=self._sources,
-        )
-
-    def _estimate(self, st: Stacked, conv: Conventions) -> Estimates:
-        P = len(st.pairs)
-        Le = st.y_est.shape[1]
-        Lw = st.y_evt.shape[1]
-        out: dict[str, np.ndarray] = {
-            "alpha": np.full(P, np.nan), "beta": np.full(P, np.nan),
-            "sigma2": np.full(P, np.nan), "nobs": np.zeros(P), "dof": np.zeros(P),
-            "k": np.zeros(P, dtype=np.int64), "r2": np.full(P, np.nan),
-            "normal": np.full((P, Lw), np.nan), "lev": np.zeros((P, Lw)),
-            "resid": np.full((P, Le), np.nan),
-        }
-        parts: list[tuple[np.ndarray, Design, Fit, np.ndarray]] = []
-        for m in st.pairs["model"].unique():
-            sel = np.flatnonzero((st.pairs["model"] == m).to_numpy())
-            d = self._design(str(m))
-            if d.regressors:
-                X = np.stack([st.regs_est[r][sel] for r in d.regressors], axis=-1)
-                Xe = np.stack([st.regs_evt[r][sel] for r in d.regressors], axis=-1)
-            else:
-                X = np.zeros((len(sel), Le, 0))
-                Xe = np.zeros((len(sel), Lw, 0))
-            y = st.y_est[sel]
-            wmask = np.isfinite(X).all(axis=-1)
-            mask = np.isfinite(y) & wmask
-            fit = estimate(d, y, X, mask, conv, X_window=X, window_mask=wmask)
-            out["sigma2"][sel] = fit.sigma2
-            out["nobs"][sel] = fit.nobs
-            out["dof"][sel] = fit.dof
-            out["k"][sel] = fit.k
-            out["r2"][sel] = fit.r2
-            out["resid"][sel] = fit.resid
-            if d.name == "market_adjusted":
-                out["alpha"][sel] = 0.0
-                out["beta"][sel] = 1.0
-            else:
-                out["alpha"][sel] = fit.params[:, 0]
-                if d.name == "dimson":
-                    out["beta"][sel] = fit.params[:, 1:].sum(axis=1)
-                elif fit.params.shape[1] >= 2:
-                    out["beta"][sel] = fit.params[:, 1]
-            out["normal"][sel] = predict(d, fit, Xe)
-            rows = slope_rows(d, Xe)
-            out["lev"][sel] = leverage(d, fit, rows)
-            parts.append((sel, d, fit, rows))
-        return Estimates(parts=tuple(parts), **out)
-
-
-@dataclass(frozen=True)
-class Estimates:
-    """Per-pair estimates of the kept pairs (leading axis P).
-
-    ``normal`` and ``lev`` are ``(P, W)`` over the event window; ``lev`` is
-    x'(X'X)^-1 x, the prediction-error leverage of each event day.
-    """
-
-    alpha: np.ndarray
-    beta: np.ndarray
-    sigma2: np.ndarray
-    nobs: np.ndarray
-    dof: np.ndarray
-    k: np.ndarray
-    r2: np.ndarray
-    normal: np.ndarray
-    lev: np.ndarray
-    resid: np.ndarray
-    parts: tuple[tuple[np.ndarray, Design, Fit, np.ndarray], ...]
-
-    def window_leverage(self, mask: np.ndarray) -> np.ndarray:
-        """gamma'X*(X'X)^-1X*'gamma per pair for the days in ``mask`` ``(P, W)``."""
-        out = np.zeros(mask.shape[0])
-        for sel, d, fit, rows in self.parts:
-            out[sel] = window_leverage(d, fit, rows, mask[sel])
-        return out
-
-
-@dataclass(frozen=True)
-class AbnormalReturns:
-    """Event-window ARs and CARs of the kept pairs.
-
-    Attributes
-    ----------
-    ar, sar, day_var
-        ``(P, W)`` abnormal returns, standardised ARs and Var(AR) estimates.
-    car, car_var, car_days
-        ``(P, C)`` per CAR window: CAR (or BHAR), its variance, and the number of
-        event days with data in the window.
-    """
-
-    ar: np.ndarray
-    sar: np.ndarray
-    day_var: np.ndarray
-    car: np.ndarray
-    car_var: np.ndarray
-    car_days: np.ndarray
-
-
-def _abnormal(st: Stacked, est: Estimates, windows: Windows,
-              conv: Conventions) -> AbnormalReturns:
-    """ARs, SARs and CARs with their variances.
-
-    Var(AR_t) = sigma^2 (1 + x_t'(X'X)^-1 x_t) and
-    Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
-    correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
-    """
-    ar = st.y_evt - est.normal
-    factor = 1.0 + est.lev if conv.forecast_error else np.ones_like(est.lev)
-    day_var = est.sigma2[:, None] * factor
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sar = ar / np.sqrt(day_var)
-    P, W = ar.shape
-    C = len(windows.car)
-    car = np.full((P, C), np.nan)
-    car_var = np.full((P, C), np.nan)
-    car_days = np.zeros((P, C), dtype=np.int64)
-    ok = np.isfinite(ar)
-    w0 = windows.event[0]
-    for j, (a, b) in enumerate(windows.car):
-        m = np.zeros((P, W), dtype=bool)
-        m[:, a - w0:b - w0 + 1] = ok[:, a - w0:b - w0 + 1]
-        d = m.sum(axis=1)
-        if conv.aggregation == "bhar":
-            gross = np.where(m, 1.0 + st.ret_evt, 1.0).prod(axis=1)
-            norm = np.where(m, 1.0 + st.ret_evt - ar, 1.0).prod(axis=1)
-            c = gross - norm
-        else:
-            c = np.where(m, ar, 0.0).sum(axis=1)
-        wl = est.window_leverage(m) if conv.forecast_error else 0.0
-        car[:, j] = np.where(d > 0, c, np.nan)
-        car_var[:, j] = np.where(d > 0, est.sigma2 * (d + wl), np.nan)
-        car_days[:, j] = d
-    return AbnormalReturns(ar=ar, sar=sar, day_var=day_var, car=car, car_var=car_var,
-                           car_days=car_days)
 
 
 def load_factors(path: str | Path, spec: ModelSpec) -> pd.DataFrame:

@@ -48,9 +48,10 @@ FLOAT_FORMAT = "%.10g"
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
+    """A read-only view (no copy: the engine hands over arrays it no longer uses)."""
+    v = np.asarray(a).view()
+    v.setflags(write=False)
+    return v
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,16 @@ class EventStudyResults:
     data_warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     sources: dict[str, str] = field(default_factory=dict)
+    scopes: tuple[str, ...] = ("all", "group", "event", "event_group")
 
     @classmethod
     def build(cls, *, stacked: Stacked, estimates: Estimates, ar: AbnormalReturns,
               tests: pd.DataFrame, windows: Windows, model: ModelSpec,
               conventions: Conventions, test_names: tuple[str, ...],
-              timings: dict[str, float], sources: dict[str, str]
+              timings: dict[str, float], sources: dict[str, str],
+              scopes: tuple[str, ...] = ("all", "group", "event", "event_group")
               ) -> EventStudyResults:
-        """Assemble from the engine's stages (arrays are copied read-only)."""
+        """Assemble from the engine's stages (arrays become read-only views)."""
         return cls(
             pairs_=stacked.pairs.copy(),
             rel_days=_ro(np.arange(windows.event[0], windows.event[1] + 1)),
@@ -107,7 +110,7 @@ class EventStudyResults:
             excluded_=stacked.excluded.copy(), windows=windows, model=model,
             conventions=conventions, test_names=test_names,
             data_warnings=tuple(stacked.warnings), timings=dict(timings),
-            sources=dict(sources),
+            sources=dict(sources), scopes=tuple(scopes),
         )
 
     # ----------------------------------------------------------------- tables
@@ -362,6 +365,7 @@ class EventStudyResults:
                     "aggregation": self.conventions.aggregation,
                     "weights": self.conventions.weights},
                 "tests": list(self.test_names),
+                "scopes": list(self.scopes),
             },
             "day0_rule": ("first session of the security's own calendar whose close "
                           "is at or after the announcement; date-only events use "
