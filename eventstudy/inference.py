@@ -173,9 +173,22 @@ class PairData:
     def build(cls, st: Stacked, est: Estimates, ar: AbnormalReturns,
               windows: Windows, seed: int = 12345, bootstrap_reps: int = 999,
               profile: Profile = "textbook") -> PairData:
-        """Collect the test inputs from the engine's stages."""
-        w0 = windows.event[0]
-        d0 = st.evt_dates[:, -w0] if w0 <= 0 else st.evt_dates[:, 0]
+        """Collect the test inputs from the engine's stages.
+
+        ``cluster`` is the day-0 date: the event-window column of day 0 when the
+        window contains it, else the pairs' ``day0`` column, else the first
+        event-window date (pairs sharing day 0 on one calendar share it too).
+        """
+        w0, w1 = windows.event
+        P = st.evt_dates.shape[0]
+        if w0 <= 0 <= w1:
+            d0 = st.evt_dates[:, -w0]
+        else:
+            d0 = st.evt_dates[:, 0] if st.evt_dates.shape[1] else np.full(P, -1)
+            if "day0" in st.pairs.columns:
+                day0 = pd.to_datetime(st.pairs["day0"]).to_numpy("datetime64[ns]")
+                ok = ~np.isnat(day0)
+                d0 = np.where(ok, day0.view(np.int64), d0)
         return cls(
             sigma2=est.sigma2, dof=est.dof, nobs=est.nobs, resid=est.resid,
             ar=ar.ar, sar=ar.sar, day_var=ar.day_var, car=ar.car,

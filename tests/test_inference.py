@@ -637,3 +637,24 @@ def test_bh_adjust_vs_statsmodels() -> None:
     ties = np.array([0.01, 0.01, 0.04, 0.04, 0.5])
     np.testing.assert_allclose(bh_adjust(ties), multipletests(ties, method="fdr_bh")[1])
     assert np.isnan(bh_adjust(np.array([np.nan]))).all()
+
+
+def test_build_clusters_by_day0_when_the_event_window_excludes_it() -> None:
+    from eventstudy.engine import EventStudy
+    from eventstudy.study import Windows
+
+    rng = np.random.default_rng(0)
+    dates = pd.bdate_range("2023-01-02", periods=200)
+    m = rng.normal(0, 0.01, 200)
+    common = rng.normal(0, 0.01, 200)
+    r = pd.DataFrame({"MKT": m, **{f"S{i}": 0.8 * m + common
+                                   + rng.normal(0, 0.01, 200) for i in range(4)}},
+                     index=dates)
+    ev = pd.DataFrame({"event_id": ["e0", "e1", "e2", "e3"],
+                       "timestamp": [str(dates[150].date())] * 4,
+                       "ticker": ["S0", "S1", "S2", "S3"]})
+    w = Windows((-80, -6), (1, 5), ((1, 5),), 40)
+    res = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="MKT",
+                     windows=w).fit(tests=("bmp_kp",))
+    rbar = res.tests.loc[res.tests["scope"] == "all", "rbar"].to_numpy()
+    assert np.all(rbar > 0.2)
