@@ -1252,17 +1252,20 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     Returns
     -------
     pandas.DataFrame
-        Columns ``scope, scope_value, window_start, window_end, test, statistic,
-        p_value, n, mean, p_bh`` plus test-specific extras (``rbar``, ``ci_low``,
+        Columns ``scope, scope_value, window_start, window_end, window_kind, test,
+        statistic, p_value, n, mean, p_bh`` plus test-specific extras (``rbar``, ``ci_low``,
         ``ci_high``, ``w_plus``). Rows ordered by scope, group (first appearance),
         window (each day, then the CAR windows) and test (in the order requested).
+        ``window_kind`` is ``day`` for a single event day (AAR tests) and ``car``
+        for a CAR window (CAAR tests), so day 0 and the CAR window [0, 0] are told
+        apart.
         ``p_bh`` is the Benjamini-Hochberg adjusted p-value over the whole table.
     """
     wins = data.windows()
     keys: dict[str, list[np.ndarray]] = {k: [] for k in ("_s", "_g", "_w", "_t")}
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("scope", "scope_value", "window_start", "window_end", "test",
-                        "statistic", "p_value", "n") + _EXTRAS}
+        k: [] for k in ("scope", "scope_value", "window_start", "window_end",
+                        "window_kind", "test", "statistic", "p_value", "n") + _EXTRAS}
     seen: set[str] = set()
     for si, scope in enumerate(scopes):
         g = make_groups(pairs, scope)
@@ -1279,6 +1282,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
                 parts["scope_value"].append(labels)
                 parts["window_start"].append(np.full(g.n, w.start))
                 parts["window_end"].append(np.full(g.n, w.end))
+                parts["window_kind"].append(np.full(
+                    g.n, "day" if w.day_index >= 0 else "car", dtype=object))
                 parts["test"].append(np.full(g.n, name, dtype=object))
                 parts["statistic"].append(np.asarray(r.statistic, dtype=np.float64))
                 parts["p_value"].append(np.asarray(r.p_value, dtype=np.float64))
@@ -1290,8 +1295,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
     kk = {k: np.concatenate(v) if v else np.zeros(0) for k, v in keys.items()}
     order = np.lexsort((kk["_t"], kk["_w"], kk["_g"], kk["_s"]))
-    base = ["scope", "scope_value", "window_start", "window_end", "test",
-            "statistic", "p_value", "n", "mean"]
+    base = ["scope", "scope_value", "window_start", "window_end", "window_kind",
+            "test", "statistic", "p_value", "n", "mean"]
     out = pd.DataFrame({k: cat[k][order] for k in base})
     out["p_bh"] = bh_adjust(out["p_value"].to_numpy(dtype=np.float64))
     for k in _EXTRAS[1:]:

@@ -155,6 +155,8 @@ class Summary:
         np.add.at(tot, codes, np.where(ok, car, 0.0))
         t = res.tests_
         t = t[(t["scope"] == "event_group") & (t["test"] == test)]
+        if "window_kind" in t.columns:
+            t = t[t["window_kind"] == "car"]
         t = t.drop_duplicates(["scope_value", "window_start", "window_end"])
         t = t.set_index(["scope_value", "window_start", "window_end"])
         table = pd.DataFrame({
@@ -782,6 +784,8 @@ def _result_rows(run: _Run, scope: str, value: str, car: pd.DataFrame,
                  label: list[str]) -> list[list[str]]:
     """Rows ``label + [window, N, CAAR, tests...]`` for one scope value."""
     t = run.tests[(run.tests["scope"] == scope) & (run.tests["scope_value"] == value)]
+    if "window_kind" in t.columns:
+        t = t[t["window_kind"] == "car"]
     names = run.test_names
     rows = []
     for a, b in run.car_windows:
@@ -833,6 +837,8 @@ def _summary_table(run: _Run) -> _Table:
             cg = run.car[(run.car["event_id"] == ev) & (run.car["group"] == grp)]
             day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
             tk = t[t["scope_value"] == f"{ev}:{grp}"]
+            if "window_kind" in tk.columns:
+                tk = tk[tk["window_kind"] == "car"]
             cells = []
             for a, b in run.car_windows:
                 r = tk[(tk["window_start"] == a) & (tk["window_end"] == b)]

@@ -394,11 +394,6 @@ def test_event_window_after_day0_keeps_day0(planted_panel):
     assert d.loc["ev00", "day0"] == planted_panel.day0["ev00"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "inference.py run_tests / results.py tests.csv: the single-day window 0 (AAR "
-    "test) and the CAR window (0, 0) give two rows with the same scope, "
-    "scope_value, window_start, window_end and test, and no column tells them "
-    "apart (they also count twice in the Benjamini-Hochberg m)"))
 def test_tests_table_rows_are_unique(planted_panel):
     res = _study(planted_panel, windows=SHORT).fit(tests=("csect_t", "bmp"))
     t = res.tests

@@ -613,6 +613,7 @@ def test_run_tests_table() -> None:
     win = Windows((-50, -5), (0, 3), ((0, 3), (1, 2)), 10)
     t = inf.run_tests(d, pairs, ("csect_t", "wilcoxon", "boot", "bmp_kp"), win)
     assert list(t.columns) == ["scope", "scope_value", "window_start", "window_end",
+                               "window_kind",
                                "test", "statistic", "p_value", "n", "mean", "p_bh",
                                "rbar", "ci_low", "ci_high", "w_plus"]
     n_groups = 1 + 2 + 4 + len(set(zip(pairs.event_id, pairs.group, strict=True)))

@@ -22,7 +22,7 @@ SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 WINDOWS = Windows((-80, -6), (-2, 3), ((0, 0), (-1, 1), (0, 3)), 40)
 ALL_TESTS = tuple(TESTS)
-KEY = ["scope", "scope_value", "window_start", "window_end", "test"]
+KEY = ["scope", "scope_value", "window_start", "window_end", "window_kind", "test"]
 SCALE_FREE = ["statistic", "p_value", "n", "rbar"]
 SCALED = ["mean", "ci_low", "ci_high"]
 
@@ -157,8 +157,7 @@ def test_test_profile_only_changes_documented_tests(seed: int, n: int) -> None:
                                                      test_profile="estudy2")))
     changed = {"gsign", "lamb", "corrado"}
     same = ~tb["test"].isin(changed)
-    # CAR windows: start != end, or the second (0, 0) row (days come first)
-    is_car = (tb["window_start"] != tb["window_end"]) | tb.duplicated(KEY)
+    is_car = tb["window_kind"] == "car"
     car_rank = (tb["test"] == "corrado") & is_car
     day_rank = (tb["test"] == "corrado") & ~car_rank
     for mask in (same, day_rank):
