@@ -64,8 +64,9 @@ DataKind = Literal["prices", "returns"]
 
 DEFAULT_MAX_MEMORY = 512 * 2**20
 """Default memory budget (bytes) of the chunk working set of stages 2-4."""
-MAX_CHUNK = 4096
-"""Largest automatic chunk: bigger chunks stop fitting the CPU caches."""
+MAX_CHUNK = 1024
+"""Largest automatic chunk: bigger chunks stop fitting the CPU caches and glibc's
+heap (see :func:`_raise_malloc_threshold`)."""
 MANY_EVENTS = 1000
 """Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
 
@@ -234,8 +235,17 @@ def _compact(arr: np.ndarray, idx: np.ndarray, block: int = 8192) -> np.ndarray:
     return arr[:len(idx)]
 
 
-def _readable(n: int) -> str:
-    return f"{n / 2**20:.0f} MiB"
+def _raise_malloc_threshold() -> None:
+    """Allocate and free one 31 MiB block (never touched, so almost free).
+
+    glibc serves large blocks with mmap until one such block is freed, and then
+    raises its mmap threshold to that block's size (and its trim threshold to
+    twice that). Without this, every multi-megabyte temporary of a chunk is a
+    fresh mmap whose pages fault in one by one, which costs 2-4x the arithmetic.
+    Nothing is configured: this is an ordinary allocation pattern.
+    """
+    block = np.empty(31 * 2**20 // 8)
+    del block
 
 
 def chunk_bytes_per_pair(le: int, w: int, k: int, c: int) -> int:
@@ -768,6 +778,7 @@ class EventStudy:
              ) -> tuple[Stacked, Estimates, AbnormalReturns, dict[str, float]]:
         """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact."""
         t0 = time.perf_counter()
+        _raise_malloc_threshold()
         w = self._windows
         a = self._align()
         t_align = time.perf_counter()
