@@ -123,6 +123,49 @@ def make_panel(securities: int = 2000, days: int = 1500, events: int = 100_000, 
                  planted=plant)
 
 
+def write_inputs(panel: Panel, folder: str | Path) -> list[Path]:
+    """Write the panel as the inputs of ``eventstudy run``.
+
+    Files: ``prices.parquet`` (wide: date index, one column per ticker),
+    ``events.csv`` (``event_id, timestamp, ticker, benchmark, calendar``: the
+    benchmark and calendar of one-ticker events come from these optional columns,
+    as there is no universe) and ``study.toml`` (``universe = ""``, market model,
+    the benchmark's windows, data source = the Parquet file).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    prices = out / "prices.parquet"
+    panel.prices.to_parquet(prices)
+    ev = panel.events.assign(benchmark=BENCHMARK_TICKER, calendar=CALENDAR)
+    events = out / "events.csv"
+    ev.to_csv(events, index=False, lineterminator="\n")
+    study = out / "study.toml"
+    study.write_text(
+        "# Synthetic benchmark study written by python -m eventstudy.bench\n"
+        "[study]\n"
+        'name = "bench"\n'
+        'events = "events.csv"\n'
+        'universe = ""                     # one ticker per event, no universe\n'
+        "\n[windows]\n"
+        "estimation = [-250, -11]\n"
+        "event = [-10, 10]\n"
+        "car = [[0, 0], [0, 1], [-1, 1], [-5, 5]]\n"
+        "min_estimation_obs = 120\n"
+        "\n[model]\n"
+        'name = "market"\n'
+        "\n[tests]\n"
+        'names = ["csect_t", "patell", "bmp"]\n'
+        "\n[data]\n"
+        'source = "file"\n'
+        'prices = "prices.parquet"\n', encoding="utf-8")
+    return [prices, events, study]
+
+
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2,
           "mb": 1000**2, "mib": 1024**2, "g": 1000**3, "gb": 1000**3,
           "gib": 1024**3, "t": 1000**4, "tb": 1000**4, "tib": 1024**4}
@@ -372,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                    f"registered one of {', '.join(BENCH_TESTS)})")
     p.add_argument("--scopes", help="comma-separated scopes (default: all and "
                    "group above 1,000 events)")
+    p.add_argument("--write-inputs", type=Path, metavar="DIR",
+                   help="only write the panel as prices.parquet, events.csv and "
+                   "study.toml for 'eventstudy run', then exit")
     return p
 
 
@@ -384,6 +430,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from eventstudy.errors import EventStudyError
 
+    if args.write_inputs is not None:
+        panel = make_panel(args.securities, args.days, args.events, seed=args.seed,
+                           planted_share=args.planted, abnormal=args.abnormal)
+        for f in write_inputs(panel, args.write_inputs):
+            print(f"wrote {f}")
+        return 0
     try:
         r = run_bench(args.securities, args.days, args.events, seed=args.seed,
                       planted_share=args.planted, abnormal=args.abnormal,

@@ -383,24 +383,31 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     key = np.asarray(security, dtype=np.int64) * big + pos
     skey_all = np.where(valid, key, np.iinfo(np.int64).max)
     order = np.argsort(skey_all, kind="stable")
+    # work in sorted order: each pair's matches are one contiguous run there
     skey = skey_all[order]
-    lo = np.searchsorted(skey, key + w0, side="left")
-    hi = np.searchsorted(skey, key + w1, side="right")
-    count = np.where(valid, hi - lo - 1, 0)
+    ok = valid[order]
+    q = np.where(ok, skey, 0)
+    lo = np.searchsorted(skey, q + w0, side="left")
+    hi = np.searchsorted(skey, q + w1, side="right")
+    count = np.where(ok, hi - lo - 1, 0)
     flagged = np.flatnonzero(count > 0)
     if len(flagged) == 0:
         return labels
     # every match of every flagged pair, then drop the pair itself
     n_in = (hi - lo)[flagged]
     starts = np.repeat(lo[flagged] - np.cumsum(n_in) + n_in, n_in)
-    j = order[starts + np.arange(int(n_in.sum()))]
-    owner = np.repeat(flagged, n_in)
-    other = j != owner
-    j = j[other]
+    k = starts + np.arange(int(n_in.sum()))
+    k = k[k != np.repeat(flagged, n_in)]
     offsets = np.concatenate([[0], np.cumsum(count[flagged])]).astype(np.int64)
-    ids = pa.array(np.asarray(event_ids, dtype=object)[j].astype(str), type=pa.string())
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), ids), ";")
-    labels[flagged] = np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+    ids = pa.array(np.asarray(event_ids, dtype=object), type=pa.large_string())
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    ids = ids.take(pa.array(order))
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()),
+                                          ids.take(pa.array(k)))
+    joined = pc.binary_join(lists, pa.scalar(";", pa.large_string()))
+    labels[order[flagged]] = np.asarray(joined.to_numpy(zero_copy_only=False),
+                                        dtype=object)
     return labels
 
 
@@ -471,6 +478,33 @@ class EventStudy:
         confounding: Literal["flag", "exclude"] = "flag",
         sources: dict[str, str] | None = None,
     ) -> None:
+        src = sources or {}
+        self._setup(
+            data, events_from_frame(events, source=src.get("events", "<events>")),
+            (universe_from_frame(universe, source=src.get("universe", "<universe>"))
+             if universe is not None else None),
+            model=model, windows=windows, kind=kind, returns=returns,
+            calendar=calendar, benchmark=benchmark, factors=factors,
+            confounding=confounding, sources=sources)
+
+    def _setup(
+        self,
+        data: pd.DataFrame,
+        events: pd.DataFrame,
+        universe: pd.DataFrame | None,
+        *,
+        model: str | ModelSpec,
+        windows: Windows | None,
+        kind: DataKind,
+        returns: Literal["simple", "log"],
+        calendar: str,
+        benchmark: str,
+        factors: pd.DataFrame | None,
+        confounding: Literal["flag", "exclude"],
+        sources: dict[str, str] | None,
+    ) -> None:
+        """Check the options and store the inputs (events and universe already
+        validated)."""
         if kind not in ("prices", "returns"):
             raise UnknownNameError(f"kind must be 'prices' or 'returns', not {kind!r}")
         spec = model if isinstance(model, ModelSpec) else ModelSpec(
@@ -480,10 +514,8 @@ class EventStudy:
             raise UnknownNameError("confounding must be 'flag' or 'exclude'")
         self._data = prices_from_frame(data, source=(sources or {}).get("prices",
                                                                        "<data>"))
-        self._events = events_from_frame(events, source=(sources or {}).get(
-            "events", "<events>"))
-        self._universe = (universe_from_frame(universe, source=(sources or {}).get(
-            "universe", "<universe>")) if universe is not None else None)
+        self._events = events
+        self._universe = universe
         self._spec = spec
         self._windows = windows or Windows()
         self._kind: DataKind = kind
@@ -522,9 +554,13 @@ class EventStudy:
             factors = load_factors(study.model.factors, study.model)
         src = {"events": str(study.events), "universe": str(study.universe or "")}
         src.update(sources or {})
-        return cls(prices, events, universe, model=study.model,
-                   windows=study.windows, kind="prices", factors=factors,
+        # load_events / load_universe validated the files: not a second time
+        obj = cls.__new__(cls)
+        obj._setup(prices, events, universe, model=study.model,
+                   windows=study.windows, kind="prices", returns=study.model.returns,
+                   calendar="XNYS", benchmark="", factors=factors,
                    confounding=study.confounding, sources=src)
+        return obj
 
     # ------------------------------------------------------------------ stages
     def _align(self) -> _Aligned:
