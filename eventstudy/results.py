@@ -525,7 +525,14 @@ def _render_floats(x: np.ndarray) -> Cells:
             M[idx[ok]] = rows[ok]
             L[idx[ok]] = _PAT_LEN[pid][ok]
             fast[idx[~ok]] = False
-    # zeros, infinities, NaN, tiny or huge values and near-ties
+    # zeros and infinities (NaN stays empty), then tiny or huge values and near-ties
+    zero, sign = x == 0, np.signbit(x)
+    for text, sel in ((b"0", zero & ~sign), (b"-0", zero & sign),
+                      (b"inf", x == np.inf), (b"-inf", x == -np.inf)):
+        M[sel, :len(text)] = np.frombuffer(text, dtype=np.uint8)
+        L[sel] = len(text)
+        fast |= sel
+    fast |= np.isnan(x)
     for i in np.flatnonzero(~fast):
         v = float(x[i])
         t = "" if v != v else FLOAT_FORMAT % v
