@@ -683,8 +683,8 @@ class EventStudy:
             dates=dates, pad=pad, needs_rf=needs_rf, confounded_by=confounded_by,
             warnings=warnings)
 
-    def _chunk(self, a: _Aligned, out: _Out, conv: Conventions, lo: int, hi: int
-               ) -> tuple[float, float, float]:
+    def _chunk(self, a: _Aligned, out: _Out, conv: Conventions, lo: int, hi: int,
+               day0_shift: float = 0.0) -> tuple[float, float, float]:
         """Stages 2-4 for candidates ``lo:hi``; writes rows ``lo:hi`` of ``out``.
 
         Returns the seconds spent gathering, estimating and on ARs/CARs.
@@ -706,9 +706,19 @@ class EventStudy:
         ret_evt = v_evt[trow, evt_start]
         y_evt = ret_evt
         if a.needs_rf:
+            # excess returns; a missing risk-free rate makes the day missing
             rrow = a.rows["rf"][ix]
-            y_est -= np.nan_to_num(v_est[rrow, est_start])
-            y_evt = ret_evt - np.nan_to_num(v_evt[rrow, evt_start])
+            rf_est = v_est[rrow, est_start]
+            rf_evt = v_evt[rrow, evt_start]
+            y_est = y_est - rf_est
+            y_evt = ret_evt - rf_evt
+        if day0_shift and w.event[0] <= 0 <= w.event[1]:
+            # simulations: an abnormal return planted on day 0 of every pair
+            c0 = -w.event[0]
+            ret_evt = ret_evt.copy()
+            ret_evt[:, c0] += day0_shift
+            y_evt = y_evt.copy()
+            y_evt[:, c0] += day0_shift
         out.ret_evt[lo:hi] = ret_evt
         codes = a.model_code[ix]
         present = np.unique(codes)
@@ -731,6 +741,11 @@ class EventStudy:
                 rr = a.rows[src][sub]
                 X[:, :, j] = v_est[rr, es + lag]
                 Xe[:, :, j] = v_evt[rr, vs + lag]
+                if a.needs_rf and d.excess and src == "market":
+                    # the market factor in excess of the risk-free rate, like R
+                    rf = a.rows["rf"][sub]
+                    X[:, :, j] -= v_est[rf, es + lag]
+                    Xe[:, :, j] -= v_evt[rf, vs + lag]
             y = y_est[s]
             t2 = time.perf_counter()
             t_gather += t2 - t1
@@ -810,7 +825,8 @@ class EventStudy:
             out.car_days[rows_out, j] = nd
 
     def _run(self, conv: Conventions, chunk_size: int | None, max_memory: int | None,
-             workers: int | None, step: Callable[[str], None]
+             workers: int | None, step: Callable[[str], None],
+             day0_shift: float = 0.0
              ) -> tuple[Stacked, Estimates, AbnormalReturns, dict[str, float]]:
         """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact."""
         t0 = time.perf_counter()
@@ -837,7 +853,7 @@ class EventStudy:
 
         def job(span: tuple[int, int]) -> tuple[float, float, float]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                return self._chunk(a, out, conv, span[0], span[1])
+                return self._chunk(a, out, conv, span[0], span[1], day0_shift)
 
         if nw == 1 or len(spans) <= 1:
             parts = [job(s) for s in spans]
@@ -900,9 +916,8 @@ class EventStudy:
         pairs = a.pairs
         P = len(pairs)
         d0 = np.full(P, -1, dtype=np.int64)
-        if w.event[0] <= 0 <= w.event[1]:
-            okp = a.pos >= 0
-            d0[okp] = a.dates[a.cal[okp], a.pad + a.pos[okp]]
+        okp = a.pos >= 0
+        d0[okp] = a.dates[a.cal[okp], a.pad + a.pos[okp]]
         pairs["zero_share"] = zero_share
         pairs["day0_pos"] = a.pos
         pairs["day0_rule"] = a.rules
@@ -924,6 +939,7 @@ class EventStudy:
         seed: int = 12345,
         bootstrap_reps: int = 999,
         progress: Callable[[str], None] | None = None,
+        day0_shift: float = 0.0,
     ) -> EventStudyResults:
         """Estimate the normal-return models, compute ARs, CARs and the tests.
 
@@ -952,6 +968,10 @@ class EventStudy:
             For resampling tests.
         progress
             Optional callback receiving each stage's name.
+        day0_shift
+            An abnormal return added to every pair's day-0 return after the
+            estimation window is gathered (Brown & Warner simulations); 0 for real
+            studies.
 
         Returns
         -------
@@ -983,7 +1003,8 @@ class EventStudy:
                                        f"; choose from {', '.join(SCOPES)}")
         step = progress or (lambda _s: None)
         step("align and stack")
-        st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step)
+        st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step,
+                                         day0_shift)
         t2 = time.perf_counter()
         step("tests")
         pdata = PairData.build(st, est, ar, self._windows, seed=seed,

@@ -320,7 +320,8 @@ def test_every_model_runs_and_finds_the_planted_ar(planted_panel, model):
 
 
 def test_factor_model_through_the_engine(planted_panel):
-    """Market + an FX factor with a risk-free column: AR = (R - Rf) - (a + b'F)."""
+    """Market + an FX factor with a risk-free column:
+    R - Rf = a + b (R_m - Rf) + c FX + e, AR = (R - Rf) - (a + b (R_m - Rf) + c FX)."""
     rng = np.random.default_rng(9)
     idx = planted_panel.returns.index
     factors = pd.DataFrame({"fx": rng.normal(0, 0.005, len(idx)),
@@ -335,14 +336,14 @@ def test_factor_model_through_the_engine(planted_panel):
     pos = planted_panel.day0_pos["ev03"]
     est = r.iloc[pos - 250:pos - 10]
     f = factors.iloc[pos - 250:pos - 10]
-    X = sm.add_constant(np.column_stack([est["MKT"], f["fx"]]))
+    X = sm.add_constant(np.column_stack([est["MKT"] - f["rf"], f["fx"]]))
     fit = sm.OLS(est["S03"].to_numpy() - f["rf"].to_numpy(), X).fit()
     assert d.loc["ev03", "alpha"] == pytest.approx(fit.params[0], abs=1e-12)
     assert d.loc["ev03", "beta"] == pytest.approx(fit.params[1], abs=1e-12)
     assert d.loc["ev03", "sigma"] == pytest.approx(np.sqrt(fit.scale), abs=1e-12)
     ar = res.abnormal_returns
     a0 = ar[(ar["event_id"] == "ev03") & (ar["rel_day"] == 0)]["abnormal_return"]
-    x0 = np.array([1.0, r["MKT"].iloc[pos], factors["fx"].iloc[pos]])
+    x0 = np.array([1.0, r["MKT"].iloc[pos] - 0.0001, factors["fx"].iloc[pos]])
     expect = r["S03"].iloc[pos] - 0.0001 - x0 @ fit.params
     assert a0.iloc[0] == pytest.approx(expect, abs=1e-12)
 
@@ -363,10 +364,6 @@ def test_bad_options_raise_typed_errors(planted_panel):
         _study(planted_panel, events=bad)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.py _stack (day0 column: evt_dates[:, -w.event[0]]) and inference.py "
-    "PairData.build assume the event window contains day 0: event=(-5, -1) raises "
-    "IndexError; Windows accepts such a window"))
 def test_event_window_without_day0(planted_panel):
     w = Windows(estimation=(-250, -11), event=(-5, -1), car=((-5, -1),),
                 min_estimation_obs=120)
@@ -379,9 +376,6 @@ def test_event_window_without_day0(planted_panel):
     assert d.loc["ev00", "day0"] == planted_panel.day0["ev00"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.py _stack sets day0 to NaT when the event window starts after day 0 "
-    "(event=(1, 5)), although day 0 was located; results show an empty day0"))
 def test_event_window_after_day0_keeps_day0(planted_panel):
     w = Windows(estimation=(-250, -11), event=(1, 5), car=((1, 5),),
                 min_estimation_obs=120)
@@ -403,11 +397,6 @@ def test_tests_table_rows_are_unique(planted_panel):
     assert not t.duplicated(subset=keys).any()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.py factor model: with rf_column set, the dependent variable is R - Rf "
-    "but the benchmark enters raw (R_m, not R_m - Rf); methodology.md A.1 (FF3: "
-    "R - Rf = a + b (R_m - Rf) + ...) and its pitfall list say not to mix raw and "
-    "excess returns"))
 def test_factor_model_market_factor_is_an_excess_return(planted_panel):
     rng = np.random.default_rng(10)
     idx = planted_panel.returns.index

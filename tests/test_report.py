@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.engine import EventStudy
-from eventstudy.errors import InputError, WindowError
+from eventstudy.errors import InputError
 from eventstudy.report import (
     REPORT_FILES,
     Summary,
@@ -253,10 +253,7 @@ class TestWritePlots:
 
     @pytest.mark.parametrize(("event", "heat"), [
         ((1, 4), True),
-        pytest.param((-8, -2), False, marks=pytest.mark.xfail(
-            raises=(IndexError, WindowError), strict=False,
-            reason="engine/inference: an event window without day 0 fails in "
-                   "fit() (known engine bug, xfailed in the engine tests too)")),
+        pytest.param((-8, -2), False),
     ])
     def test_event_window_without_day0(self, tmp_path: Path, event: tuple[int, int],
                                        heat: bool) -> None:
