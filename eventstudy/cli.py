@@ -95,7 +95,8 @@ def cli() -> None:
 # --------------------------------------------------------------------------- run
 @cli.command()
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--prices", "prices_path",
+              type=click.Path(dir_okay=False, path_type=Path),
               help="Prices file (CSV or Parquet; long date,ticker,close or wide). "
                    "Without it, prices come from the local Yahoo cache.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -297,14 +298,16 @@ def prices_show(ticker: str, cache_dir: Path | None, tail: int) -> None:
     if info is None or df is None:
         raise UserError(f"{ticker}: not in the cache {cache.root}; run "
                         "'eventstudy prices fetch STUDY.toml'")
-    click.echo(f"{ticker}: {info.rows} rows, {info.first:%Y-%m-%d}..{info.last:%Y-%m-%d}"
-               f", fetched {info.fetched_at}, file {info.path}")
+    click.echo(f"{ticker}: {info.rows} rows, "
+               f"{info.first:%Y-%m-%d}..{info.last:%Y-%m-%d}, "
+               f"fetched {info.fetched_at}, file {info.path}")
     click.echo(df.tail(tail).to_string(index=False))
 
 
 @prices.command("check")
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--prices", "prices_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--prices", "prices_path",
+              type=click.Path(dir_okay=False, path_type=Path),
               help="Check this prices file instead of the cache.")
 @CACHE_DIR_OPTION
 @click.option("--extreme", type=float, default=0.25, show_default=True,
@@ -411,6 +414,90 @@ def report(out_dir: Path, fmt: str) -> None:
 
     path = build_report(out_dir, fmt)  # type: ignore[arg-type]
     click.echo(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------- simulate
+def _window(value: str, name: str) -> tuple[int, int]:
+    try:
+        a, b = value.split(":")
+        return int(a), int(b)
+    except ValueError:
+        raise UserError(f"{name} {value!r}: write START:END in sessions, e.g. "
+                        "-250:-11") from None
+
+
+@cli.command()
+@click.option("--prices", "prices_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Panel of prices (CSV or Parquet, long or wide), as for run.")
+@click.option("--market", help="Market index column (benchmark of every stock).")
+@click.option("--universe", type=click.Path(dir_okay=False, path_type=Path),
+              help="Universe CSV with a benchmark per ticker (instead of --market).")
+@click.option("--calendar", default="XNYS", show_default=True,
+              help="Calendar of the panel (XTKS for Tokyo, XNYS for New York...).")
+@click.option("--model", type=click.Choice(MODEL_CHOICES), default="market",
+              show_default=True, help="Normal-return model.")
+@click.option("--estimation", default="-250:-11", show_default=True,
+              help="Estimation window START:END (sessions).")
+@click.option("--event", "event_window", default="-10:10", show_default=True,
+              help="Event window START:END (sessions).")
+@click.option("--window", "car_windows", multiple=True,
+              help="CAR window(s) to test, START:END (repeatable; default 0:0).")
+@click.option("--portfolios", type=int, default=1000, show_default=True,
+              help="Number of random portfolios.")
+@click.option("--size", type=int, default=50, show_default=True,
+              help="Pairs per portfolio.")
+@click.option("--shift", "shifts", default="0,0.005,0.01,0.02", show_default=True,
+              help="Abnormal returns added on day 0, comma-separated.")
+@click.option("--tests", "tests_opt", help="Comma-separated tests (default: all).")
+@click.option("--clustered", is_flag=True,
+              help="All pairs of a portfolio on one date (cross-correlation).")
+@click.option("--seed", type=int, default=12345, show_default=True)
+@click.option("--workers", type=int, help="Engine threads (results do not depend "
+              "on it).")
+@click.option("--bootstrap-reps", type=int, default=199, show_default=True,
+              help="Draws of the boot test.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("out/simulation"), show_default=True,
+              help="Writes simulation.csv, simulation.md, simulation.json.")
+@click.option("--plots", is_flag=True, help="Also write power.png.")
+def simulate(prices_path: Path, market: str | None, universe: Path | None,
+             calendar: str, model: str, estimation: str, event_window: str,
+             car_windows: tuple[str, ...], portfolios: int, size: int, shifts: str,
+             tests_opt: str | None, clustered: bool, seed: int,
+             workers: int | None, bootstrap_reps: int, out_dir: Path,
+             plots: bool) -> None:
+    """Brown-Warner simulation: size and power of every test on a real panel.
+
+    Draws --portfolios samples of --size random (stock, date) pairs with complete
+    data, adds each --shift to day 0, runs every test through the batched engine
+    and reports rejection rates at 1%, 5% and 10% with 95% intervals.
+    """
+    from eventstudy.events import load_universe
+    from eventstudy.prices import load_prices
+    from eventstudy.simulate import save_simulation
+    from eventstudy.simulate import simulate as run_simulation
+
+    try:
+        shift_values = tuple(float(x) for x in shifts.split(",") if x.strip())
+    except ValueError:
+        raise UserError(f"--shift {shifts!r}: give numbers such as 0,0.01") from None
+    frame = load_prices(prices_path)
+    uni = load_universe(universe) if universe is not None else None
+    step, done = _progress(True)
+    step("simulate")
+    res = run_simulation(
+        frame, market, universe=uni, model=model,
+        estimation=_window(estimation, "--estimation"),
+        event=_window(event_window, "--event"),
+        windows=tuple(_window(w, "--window") for w in car_windows) or ((0, 0),),
+        portfolios=portfolios, size=size, shifts=shift_values,
+        tests=_split(tests_opt), clustered=clustered, seed=seed, calendar=calendar,
+        workers=workers, bootstrap_reps=bootstrap_reps)
+    done()
+    files = save_simulation(res, out_dir, plots=plots)
+    click.echo(res.to_markdown())
+    click.echo(f"wrote {len(files)} files to {out_dir}")
 
 
 # --------------------------------------------------------------------------- bench
