@@ -337,7 +337,7 @@ def _rates(t: pd.DataFrame, shift: float) -> pd.DataFrame:
 
     out = []
     for key, g in t.groupby(["test", "window_start", "window_end"], sort=False):
-        k0, k1, k2 = key  # type: ignore[misc]
+        k0, k1, k2 = key
         test, a, b = str(k0), int(str(k1)), int(str(k2))
         p = g["p_value"].to_numpy(dtype=np.float64)
         s = g["statistic"].to_numpy(dtype=np.float64)
