@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -69,6 +69,35 @@ MAX_CHUNK = 1024
 heap (see :func:`_raise_malloc_threshold`)."""
 MANY_EVENTS = 1000
 """Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
+SCHEDULERS = ("local", "dask")
+"""Named execution backends of :meth:`EventStudy.fit`; a Dask scheduler address
+(``tcp://host:port``, ``tls://...``) is accepted too."""
+ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Raise unless ``scheduler`` is ``local``, ``dask`` or a scheduler address.
+
+    Without dask installed, ``dask`` and addresses raise
+    :class:`~eventstudy.errors.SchedulerError` (before any work is done).
+
+    Examples
+    --------
+    >>> check_scheduler("local")
+    >>> check_scheduler("threads")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    eventstudy.errors.UnknownNameError: unknown scheduler 'threads'; use local, ...
+    """
+    if scheduler == "local":
+        return
+    if scheduler != "dask" and not (isinstance(scheduler, str)
+                                    and scheduler.startswith(ADDRESS_SCHEMES)):
+        raise UnknownNameError(f"unknown scheduler {scheduler!r}; use local, dask or "
+                               "a Dask scheduler address such as tcp://host:8786")
+    from eventstudy.distributed import require_distributed
+
+    require_distributed()
 
 
 @dataclass(frozen=True)
@@ -214,6 +243,12 @@ class _Out:
                    day_var=a(n, w), car=a(n, c), car_var=a(n, c),
                    car_days=a(n, c, dtype=np.int64))
 
+    def put(self, lo: int, part: _Out) -> None:
+        """Write the rows of ``part`` (a chunk's outputs) at rows ``lo:``."""
+        hi = lo + len(part.nest)
+        for name in self.__dataclass_fields__:
+            getattr(self, name)[lo:hi] = getattr(part, name)
+
     def compact(self, keep: np.ndarray) -> None:
         """Keep the rows in ``keep`` (bool), in place and in order."""
         idx = np.flatnonzero(keep)
@@ -268,6 +303,24 @@ def auto_chunk_size(le: int, w: int, k: int, c: int, workers: int,
     budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     per = chunk_bytes_per_pair(le, w, k, c) * max(1, workers)
     return int(min(MAX_CHUNK, max(64, budget // per)))
+
+
+def chunk_spans(n: int, size: int) -> list[tuple[int, int]]:
+    """The ``(lo, hi)`` candidate spans of ``size`` pairs (the last one shorter).
+
+    A trailing one-pair chunk is merged into the one before it, so that no chunk has
+    a single row (the same array shapes as an unchunked run).
+
+    Examples
+    --------
+    >>> chunk_spans(10, 4), chunk_spans(9, 4), chunk_spans(0, 4)
+    ([(0, 4), (4, 8), (8, 10)], [(0, 4), (4, 9)], [])
+    """
+    bounds = list(range(0, n, size))
+    if len(bounds) > 1 and n - bounds[-1] == 1:
+        bounds.pop()
+    return [(lo, bounds[i + 1] if i + 1 < len(bounds) else n)
+            for i, lo in enumerate(bounds)]
 
 
 def _pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
@@ -683,152 +736,17 @@ class EventStudy:
             dates=dates, pad=pad, needs_rf=needs_rf, confounded_by=confounded_by,
             warnings=warnings)
 
-    def _chunk(self, a: _Aligned, out: _Out, conv: Conventions, lo: int, hi: int,
-               day0_shift: float = 0.0) -> tuple[float, float, float]:
-        """Stages 2-4 for candidates ``lo:hi``; writes rows ``lo:hi`` of ``out``.
-
-        Returns the seconds spent gathering, estimating and on ARs/CARs.
-        """
-        t0 = time.perf_counter()
-        w = self._windows
-        Le, W = w.estimation_length, w.event_length
-        ix = a.cand[lo:hi]
-        s0 = a.pad + a.pos[ix]
-        est_start = s0 + w.estimation[0]
-        evt_start = s0 + w.event[0]
-        v_est = sliding_window_view(a.values, Le, axis=1)
-        v_evt = sliding_window_view(a.values, W, axis=1)
-        ci = a.cal[ix]
-        out.est_dates[lo:hi] = sliding_window_view(a.dates, Le, axis=1)[ci, est_start]
-        out.evt_dates[lo:hi] = sliding_window_view(a.dates, W, axis=1)[ci, evt_start]
-        trow = a.rows["ticker"][ix]
-        y_est = v_est[trow, est_start]
-        ret_evt = v_evt[trow, evt_start]
-        y_evt = ret_evt
-        if a.needs_rf:
-            # excess returns; a missing risk-free rate makes the day missing
-            rrow = a.rows["rf"][ix]
-            rf_est = v_est[rrow, est_start]
-            rf_evt = v_evt[rrow, evt_start]
-            y_est = y_est - rf_est
-            y_evt = ret_evt - rf_evt
-        if day0_shift and w.event[0] <= 0 <= w.event[1]:
-            # simulations: an abnormal return planted on day 0 of every pair
-            c0 = -w.event[0]
-            ret_evt = ret_evt.copy()
-            ret_evt[:, c0] += day0_shift
-            y_evt = y_evt.copy()
-            y_evt[:, c0] += day0_shift
-        out.ret_evt[lo:hi] = ret_evt
-        codes = a.model_code[ix]
-        present = np.unique(codes)
-        groups: list[tuple[int, slice | np.ndarray]] = (
-            [(int(present[0]), slice(None))] if len(present) == 1 else
-            [(int(m), np.flatnonzero(codes == m)) for m in present])
-        t_gather = time.perf_counter() - t0
-        t_est = 0.0
-        t_ar = 0.0
-        for m, s in groups:
-            t1 = time.perf_counter()
-            d = a.designs[m]
-            sub = ix[s]
-            es, vs = est_start[s], evt_start[s]
-            n = len(sub)
-            k = len(d.regressors)
-            X = np.empty((n, Le, k))
-            Xe = np.empty((n, W, k))
-            for j, (src, lag) in enumerate(d.regressors):
-                rr = a.rows[src][sub]
-                X[:, :, j] = v_est[rr, es + lag]
-                Xe[:, :, j] = v_evt[rr, vs + lag]
-                if a.needs_rf and d.excess and src == "market":
-                    # the market factor in excess of the risk-free rate, like R
-                    rf = a.rows["rf"][sub]
-                    X[:, :, j] -= v_est[rf, es + lag]
-                    Xe[:, :, j] -= v_evt[rf, vs + lag]
-            y = y_est[s]
-            t2 = time.perf_counter()
-            t_gather += t2 - t1
-            rows_out = slice(lo, hi) if isinstance(s, slice) else lo + s
-            wmask = np.asarray(np.isfinite(X).all(axis=-1))
-            mask = np.isfinite(y) & wmask
-            nest = mask.sum(axis=1)
-            out.nest[rows_out] = nest
-            out.zero_share[rows_out] = np.where(mask, y == 0, False).sum(1) / nest
-            fit = estimate(d, y, X, mask, conv, X_window=X, window_mask=wmask)
-            out.sigma2[rows_out] = fit.sigma2
-            out.nobs[rows_out] = fit.nobs
-            out.dof[rows_out] = fit.dof
-            out.k[rows_out] = fit.k
-            out.r2[rows_out] = fit.r2
-            out.resid[rows_out] = fit.resid
-            if d.name == "market_adjusted":
-                out.alpha[rows_out] = 0.0
-                out.beta[rows_out] = 1.0
-            else:
-                out.alpha[rows_out] = fit.params[:, 0]
-                if d.name == "dimson":
-                    out.beta[rows_out] = fit.params[:, 1:].sum(axis=1)
-                elif fit.params.shape[1] >= 2:
-                    out.beta[rows_out] = fit.params[:, 1]
-                else:
-                    out.beta[rows_out] = np.nan
-            normal = predict(d, fit, Xe)
-            rows = slope_rows(d, Xe)
-            lev = leverage(d, fit, rows)
-            out.normal[rows_out] = normal
-            out.lev[rows_out] = lev
-            t3 = time.perf_counter()
-            t_est += t3 - t2
-            self._abnormal(out, rows_out, y_evt[s], ret_evt[s], normal, lev, fit.sigma2,
-                           d, fit, rows, conv)
-            t_ar += time.perf_counter() - t3
-        return t_gather, t_est, t_ar
-
-    def _abnormal(self, out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
-                  ret_evt: np.ndarray, normal: np.ndarray, lev: np.ndarray,
-                  sigma2: np.ndarray, d: Design, fit: object, slope: np.ndarray,
-                  conv: Conventions) -> None:
-        """Stage 4 for one chunk and model: ARs, SARs and CARs with their variances.
-
-        Var(AR_t) = sigma^2 (1 + x_t'(X'X)^-1 x_t) and
-        Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
-        correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
-        """
-        from eventstudy.models import Fit
-
-        assert isinstance(fit, Fit)
-        windows = self._windows
-        ar = y_evt - normal
-        factor = 1.0 + lev if conv.forecast_error else np.ones_like(lev)
-        day_var = sigma2[:, None] * factor
-        sar = ar / np.sqrt(day_var)
-        out.ar[rows_out] = ar
-        out.sar[rows_out] = sar
-        out.day_var[rows_out] = day_var
-        P, W = ar.shape
-        ok = np.isfinite(ar)
-        w0 = windows.event[0]
-        for j, (a, b) in enumerate(windows.car):
-            m = np.zeros((P, W), dtype=bool)
-            m[:, a - w0:b - w0 + 1] = ok[:, a - w0:b - w0 + 1]
-            nd = m.sum(axis=1)
-            if conv.aggregation == "bhar":
-                gross = np.where(m, 1.0 + ret_evt, 1.0).prod(axis=1)
-                norm = np.where(m, 1.0 + ret_evt - ar, 1.0).prod(axis=1)
-                c = gross - norm
-            else:
-                c = np.where(m, ar, 0.0).sum(axis=1)
-            wl = window_leverage(d, fit, slope, m) if conv.forecast_error else 0.0
-            out.car[rows_out, j] = np.where(nd > 0, c, np.nan)
-            out.car_var[rows_out, j] = np.where(nd > 0, sigma2 * (nd + wl), np.nan)
-            out.car_days[rows_out, j] = nd
-
     def _run(self, conv: Conventions, chunk_size: int | None, max_memory: int | None,
              workers: int | None, step: Callable[[str], None],
-             day0_shift: float = 0.0
+             day0_shift: float = 0.0, scheduler: str = "local",
+             progress: bool = False
              ) -> tuple[Stacked, Estimates, AbnormalReturns, dict[str, float]]:
-        """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact."""
+        """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact.
+
+        The chunks run on a thread pool (``scheduler="local"``) or as Dask tasks
+        (:func:`eventstudy.distributed.run_spans`); either way their arrays land in
+        the same preallocated :class:`_Out`, and everything after is shared.
+        """
         t0 = time.perf_counter()
         _raise_malloc_threshold()
         w = self._windows
@@ -844,22 +762,26 @@ class EventStudy:
                 auto_chunk_size(Le, W, kmax, C, nw, max_memory))
         if size < 1:
             raise InputError(f"chunk_size must be at least 1, not {chunk_size}")
-        bounds = list(range(0, n, size))
-        if len(bounds) > 1 and n - bounds[-1] == 1:
-            bounds.pop()  # never a one-row chunk: same array shapes as unchunked
-        spans = [(lo, bounds[i + 1] if i + 1 < len(bounds) else n)
-                 for i, lo in enumerate(bounds)]
+        spans = chunk_spans(n, size)
         out = _Out.empty(n, Le, W, C)
+        extra: dict[str, float] = {}
+        if scheduler != "local":
+            from eventstudy.distributed import run_spans
 
-        def job(span: tuple[int, int]) -> tuple[float, float, float]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return self._chunk(a, out, conv, span[0], span[1], day0_shift)
-
-        if nw == 1 or len(spans) <= 1:
-            parts = [job(s) for s in spans]
+            parts, extra = run_spans(a, out, w, conv, spans, day0_shift,
+                                     scheduler=scheduler, workers=nw,
+                                     progress=progress)
+            nw = int(extra.pop("workers"))
         else:
-            with ThreadPoolExecutor(max_workers=nw) as pool:
-                parts = list(pool.map(job, spans))
+            def job(span: tuple[int, int]) -> tuple[float, float, float]:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return _chunk(a, out, w, conv, span[0], span[1], day0_shift)
+
+            if nw == 1 or len(spans) <= 1:
+                parts = [job(s) for s in spans]
+            else:
+                with ThreadPoolExecutor(max_workers=nw) as pool:
+                    parts = list(pool.map(job, spans))
         t_loop = time.perf_counter()
         step("abnormal returns")
         # exclusions decided after estimation, then keep the rest in place
@@ -902,17 +824,17 @@ class EventStudy:
         # per-chunk stage times are summed over threads; scale them to wall time
         g, e, r = (sum(p[i] for p in parts) for i in range(3))
         busy = g + e + r
-        scale = (t_loop - t_align) / busy if busy > 0 else 0.0
+        cluster = extra.get("cluster", 0.0)
+        scale = (t_loop - t_align - cluster) / busy if busy > 0 else 0.0
         timings = {"align": t_align - t0, "stack": g * scale,
                    "estimate": e * scale, "ar_car": r * scale + (t_end - t_loop),
                    "chunks": float(len(spans)), "chunk_size": float(size),
-                   "workers": float(nw)}
+                   "workers": float(nw), **extra}
         return st, est, ar, timings
 
     def _label_pairs(self, a: _Aligned, keep: np.ndarray, nest: np.ndarray,
                      zero_share: np.ndarray) -> pd.DataFrame:
         """The kept pairs' table with day 0, estimation counts and confounding."""
-        w = self._windows
         pairs = a.pairs
         P = len(pairs)
         d0 = np.full(P, -1, dtype=np.int64)
@@ -936,6 +858,7 @@ class EventStudy:
         chunk_size: int | None = None,
         max_memory: int | None = None,
         workers: int | None = None,
+        scheduler: str = "local",
         seed: int = 12345,
         bootstrap_reps: int = 999,
         progress: Callable[[str], None] | None = None,
@@ -962,12 +885,26 @@ class EventStudy:
             Memory budget in bytes for the chunk working set of all threads
             (default :data:`DEFAULT_MAX_MEMORY`); the per-pair outputs come on top.
         workers
-            Threads over chunks (default: up to 2 CPU cores). The results do not
-            depend on it.
+            With ``scheduler="local"``, threads over chunks; with ``"dask"``, the
+            worker processes of the local Dask cluster (default: up to 2 CPU cores);
+            ignored for a scheduler address (the cluster's workers are used). The
+            results do not depend on it.
+        scheduler
+            Where stages 2-4 run, chunk by chunk (see :data:`SCHEDULERS`):
+            ``"local"`` (threads in this process), ``"dask"`` (a
+            ``dask.distributed.LocalCluster`` of ``workers`` single-threaded
+            processes, started and closed by this call) or a scheduler address
+            such as ``"tcp://10.0.0.5:8786"`` (an existing cluster). The aligned
+            returns reach each worker once; each task returns its chunk's arrays
+            and the tests run here on the gathered arrays, so the results are
+            identical to the local run (bitwise for ARs and CARs). Dask needs
+            ``pip install "eventstudy[dask]"``; see ``docs/cluster.md``.
         seed, bootstrap_reps
             For resampling tests.
         progress
-            Optional callback receiving each stage's name.
+            Optional callback receiving each stage's name. With a Dask scheduler it
+            also turns on a progress bar over the tasks (tqdm, on stderr when that
+            is a terminal).
         day0_shift
             An abnormal return added to every pair's day-0 return after the
             estimation window is gathered (Brown & Warner simulations); 0 for real
@@ -982,7 +919,10 @@ class EventStudy:
         Raises
         ------
         UnknownNameError
-            An unknown test or scope.
+            An unknown test, scope or scheduler.
+        SchedulerError
+            Dask is not installed, the cluster cannot be started or reached, or a
+            chunk failed on every attempt (its candidate span is named).
         """
         from eventstudy.inference import SCOPES, TESTS, PairData, run_tests
         from eventstudy.results import EventStudyResults
@@ -1001,10 +941,11 @@ class EventStudy:
             if bad or not use_scopes:
                 raise UnknownNameError(f"unknown scope(s) {', '.join(bad) or '(none)'}"
                                        f"; choose from {', '.join(SCOPES)}")
+        check_scheduler(scheduler)
         step = progress or (lambda _s: None)
         step("align and stack")
         st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step,
-                                         day0_shift)
+                                         day0_shift, scheduler, progress is not None)
         t2 = time.perf_counter()
         step("tests")
         pdata = PairData.build(st, est, ar, self._windows, seed=seed,
@@ -1041,6 +982,169 @@ class EventStudy:
                              f"(columns: {', '.join(map(str, f.columns))})")
         return f[column].reindex(dates).to_numpy(dtype=np.float64)[:, None]
 
+
+
+# ------------------------------------------------------------------ chunk stages
+# module-level (not methods) so that Dask workers run them without the study
+def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: int,
+           day0_shift: float = 0.0) -> tuple[float, float, float]:
+    """Stages 2-4 for candidates ``lo:hi``; writes rows ``lo:hi`` of ``out``.
+
+    Returns the seconds spent gathering, estimating and on ARs/CARs.
+    """
+    t0 = time.perf_counter()
+    Le, W = w.estimation_length, w.event_length
+    ix = a.cand[lo:hi]
+    s0 = a.pad + a.pos[ix]
+    est_start = s0 + w.estimation[0]
+    evt_start = s0 + w.event[0]
+    v_est = sliding_window_view(a.values, Le, axis=1)
+    v_evt = sliding_window_view(a.values, W, axis=1)
+    ci = a.cal[ix]
+    out.est_dates[lo:hi] = sliding_window_view(a.dates, Le, axis=1)[ci, est_start]
+    out.evt_dates[lo:hi] = sliding_window_view(a.dates, W, axis=1)[ci, evt_start]
+    trow = a.rows["ticker"][ix]
+    y_est = v_est[trow, est_start]
+    ret_evt = v_evt[trow, evt_start]
+    y_evt = ret_evt
+    if a.needs_rf:
+        # excess returns; a missing risk-free rate makes the day missing
+        rrow = a.rows["rf"][ix]
+        rf_est = v_est[rrow, est_start]
+        rf_evt = v_evt[rrow, evt_start]
+        y_est = y_est - rf_est
+        y_evt = ret_evt - rf_evt
+    if day0_shift and w.event[0] <= 0 <= w.event[1]:
+        # simulations: an abnormal return planted on day 0 of every pair
+        c0 = -w.event[0]
+        ret_evt = ret_evt.copy()
+        ret_evt[:, c0] += day0_shift
+        y_evt = y_evt.copy()
+        y_evt[:, c0] += day0_shift
+    out.ret_evt[lo:hi] = ret_evt
+    codes = a.model_code[ix]
+    present = np.unique(codes)
+    groups: list[tuple[int, slice | np.ndarray]] = (
+        [(int(present[0]), slice(None))] if len(present) == 1 else
+        [(int(m), np.flatnonzero(codes == m)) for m in present])
+    t_gather = time.perf_counter() - t0
+    t_est = 0.0
+    t_ar = 0.0
+    for m, s in groups:
+        t1 = time.perf_counter()
+        d = a.designs[m]
+        sub = ix[s]
+        es, vs = est_start[s], evt_start[s]
+        n = len(sub)
+        k = len(d.regressors)
+        X = np.empty((n, Le, k))
+        Xe = np.empty((n, W, k))
+        for j, (src, lag) in enumerate(d.regressors):
+            rr = a.rows[src][sub]
+            X[:, :, j] = v_est[rr, es + lag]
+            Xe[:, :, j] = v_evt[rr, vs + lag]
+            if a.needs_rf and d.excess and src == "market":
+                # the market factor in excess of the risk-free rate, like R
+                rf = a.rows["rf"][sub]
+                X[:, :, j] -= v_est[rf, es + lag]
+                Xe[:, :, j] -= v_evt[rf, vs + lag]
+        y = y_est[s]
+        t2 = time.perf_counter()
+        t_gather += t2 - t1
+        rows_out = slice(lo, hi) if isinstance(s, slice) else lo + s
+        wmask = np.asarray(np.isfinite(X).all(axis=-1))
+        mask = np.isfinite(y) & wmask
+        nest = mask.sum(axis=1)
+        out.nest[rows_out] = nest
+        out.zero_share[rows_out] = np.where(mask, y == 0, False).sum(1) / nest
+        fit = estimate(d, y, X, mask, conv, X_window=X, window_mask=wmask)
+        out.sigma2[rows_out] = fit.sigma2
+        out.nobs[rows_out] = fit.nobs
+        out.dof[rows_out] = fit.dof
+        out.k[rows_out] = fit.k
+        out.r2[rows_out] = fit.r2
+        out.resid[rows_out] = fit.resid
+        if d.name == "market_adjusted":
+            out.alpha[rows_out] = 0.0
+            out.beta[rows_out] = 1.0
+        else:
+            out.alpha[rows_out] = fit.params[:, 0]
+            if d.name == "dimson":
+                out.beta[rows_out] = fit.params[:, 1:].sum(axis=1)
+            elif fit.params.shape[1] >= 2:
+                out.beta[rows_out] = fit.params[:, 1]
+            else:
+                out.beta[rows_out] = np.nan
+        normal = predict(d, fit, Xe)
+        rows = slope_rows(d, Xe)
+        lev = leverage(d, fit, rows)
+        out.normal[rows_out] = normal
+        out.lev[rows_out] = lev
+        t3 = time.perf_counter()
+        t_est += t3 - t2
+        _abnormal(out, rows_out, y_evt[s], ret_evt[s], normal, lev, fit.sigma2,
+                  d, fit, rows, w, conv)
+        t_ar += time.perf_counter() - t3
+    return t_gather, t_est, t_ar
+
+def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
+              ret_evt: np.ndarray, normal: np.ndarray, lev: np.ndarray,
+              sigma2: np.ndarray, d: Design, fit: object, slope: np.ndarray,
+              windows: Windows, conv: Conventions) -> None:
+    """Stage 4 for one chunk and model: ARs, SARs and CARs with their variances.
+
+    Var(AR_t) = sigma^2 (1 + x_t'(X'X)^-1 x_t) and
+    Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
+    correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
+    """
+    from eventstudy.models import Fit
+
+    assert isinstance(fit, Fit)
+    ar = y_evt - normal
+    factor = 1.0 + lev if conv.forecast_error else np.ones_like(lev)
+    day_var = sigma2[:, None] * factor
+    sar = ar / np.sqrt(day_var)
+    out.ar[rows_out] = ar
+    out.sar[rows_out] = sar
+    out.day_var[rows_out] = day_var
+    P, W = ar.shape
+    ok = np.isfinite(ar)
+    w0 = windows.event[0]
+    for j, (a, b) in enumerate(windows.car):
+        m = np.zeros((P, W), dtype=bool)
+        m[:, a - w0:b - w0 + 1] = ok[:, a - w0:b - w0 + 1]
+        nd = m.sum(axis=1)
+        if conv.aggregation == "bhar":
+            gross = np.where(m, 1.0 + ret_evt, 1.0).prod(axis=1)
+            norm = np.where(m, 1.0 + ret_evt - ar, 1.0).prod(axis=1)
+            c = gross - norm
+        else:
+            c = np.where(m, ar, 0.0).sum(axis=1)
+        wl = window_leverage(d, fit, slope, m) if conv.forecast_error else 0.0
+        out.car[rows_out, j] = np.where(nd > 0, c, np.nan)
+        out.car_var[rows_out, j] = np.where(nd > 0, sigma2 * (nd + wl), np.nan)
+        out.car_days[rows_out, j] = nd
+
+
+def _run_chunks(a: _Aligned, w: Windows, conv: Conventions,
+                spans: Sequence[tuple[int, int]], day0_shift: float = 0.0
+                ) -> tuple[_Out, list[tuple[float, float, float]]]:
+    """Stages 2-4 for consecutive candidate spans into a new, span-sized :class:`_Out`.
+
+    What a Dask task runs (:mod:`eventstudy.distributed`): each span goes through
+    :func:`_chunk` exactly as in the local path (same rows, same shapes), on a view
+    of ``a`` whose candidates start at the first span. Returns the outputs (row 0 =
+    candidate ``spans[0][0]``) and each span's stage seconds.
+    """
+    _raise_malloc_threshold()
+    lo0, hi0 = spans[0][0], spans[-1][1]
+    out = _Out.empty(hi0 - lo0, w.estimation_length, w.event_length, len(w.car))
+    view = replace(a, cand=a.cand[lo0:hi0])
+    times = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for lo, hi in spans:
+            times.append(_chunk(view, out, w, conv, lo - lo0, hi - lo0, day0_shift))
+    return out, times
 
 
 def load_factors(path: str | Path, spec: ModelSpec) -> pd.DataFrame:

@@ -1,0 +1,321 @@
+"""The Dask backend of the engine: stages 2-4 as tasks on a Dask cluster.
+
+``EventStudy.fit(scheduler=...)`` picks where the chunks of stages 2-4 (gather,
+estimate, abnormal returns) run:
+
+``"local"``
+    Threads in this process (the default; nothing here is used).
+``"dask"``
+    A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded worker
+    processes on 127.0.0.1, started for the call and closed after it.
+``"tcp://host:port"`` (or ``tls://...``)
+    A ``Client`` connected to an existing cluster (``dask scheduler`` and
+    ``dask worker`` processes, dask-jobqueue, Kubernetes...).
+
+How a run goes (:func:`run_spans`):
+
+1. The aligned inputs (:class:`eventstudy.engine._Aligned`: the NaN-padded
+   ``(series, sessions)`` returns matrix, the session dates, and each candidate
+   pair's day-0 position, calendar, model and rows) are trimmed to what the chunks
+   read (:func:`worker_inputs`) and sent to every worker once with
+   ``client.scatter(..., broadcast=True)``. Tasks receive a reference to that data,
+   never a pickled copy of it.
+2. One task per group of consecutive chunks (:data:`CHUNKS_PER_TASK`): the task
+   runs :func:`eventstudy.engine._run_chunks`, i.e. the same batched
+   :func:`eventstudy.engine._chunk` on the same candidate spans as the local path,
+   and returns the chunk's arrays. Tasks are pure (no side effects), so Dask may
+   rerun them: ``retries=`` :data:`RETRIES` for a task that raises, and Dask's own
+   rescheduling (up to ``distributed.scheduler.allowed-failures`` deaths) for a
+   task whose worker died.
+3. The client writes each returned chunk into the full preallocated output as it
+   arrives. The exclusions, the labels, and every test (aggregates, ranks,
+   Kolari-Pynnonen correlations, the seeded bootstrap) then run in this process on
+   the gathered arrays, exactly as in the local path.
+
+Every pair's numbers depend on its own row only and each chunk goes through the
+same arithmetic with the same shapes, so ARs and CARs are bitwise identical to the
+local run whatever the number of workers (on workers with the same numpy build and
+CPU kind; see ``docs/cluster.md``).
+
+A task that still fails after its retries (or whose workers keep dying) makes
+:func:`run_spans` raise :class:`~eventstudy.errors.SchedulerError` naming the
+candidate spans that failed. Nothing is returned, so nothing partial can be saved.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from eventstudy.errors import SchedulerError
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from eventstudy.engine import _Aligned, _Out
+    from eventstudy.study import Conventions, Windows
+
+INSTALL_HINT = 'pip install "eventstudy[dask]"'
+"""How to get the optional Dask dependencies."""
+RETRIES = 2
+"""Extra attempts Dask makes for a task that raised."""
+CHUNKS_PER_TASK = 1
+"""Chunks (of ``chunk_size`` pairs) run by one task."""
+CONNECT_TIMEOUT = 30.0
+"""Seconds to wait for a scheduler address to answer and to have a worker."""
+MAX_NAMED = 10
+"""At most this many failed spans are listed in the error message."""
+
+
+def require_distributed() -> None:
+    """Raise :class:`SchedulerError` unless ``dask.distributed`` can be imported.
+
+    Raises
+    ------
+    SchedulerError
+        Saying how to install the ``dask`` extra.
+    """
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise SchedulerError(
+            "the Dask scheduler needs the optional packages dask and distributed, "
+            f"which cannot be imported ({exc}); install them with: "
+            f"{INSTALL_HINT}") from exc
+
+
+def worker_inputs(a: _Aligned) -> _Aligned:
+    """The part of the aligned inputs that the chunk tasks read.
+
+    The per-pair arrays are restricted to the candidate pairs (renumbered
+    ``0..n-1``, so ``cand`` is ``arange(n)``); the pairs table, exclusion reasons,
+    day-0 rules and confounding labels stay on the client.
+    """
+    c = a.cand
+    none = np.empty(0, dtype=object)
+    return replace(
+        a, pairs=a.pairs.iloc[:0], excluded_events=a.excluded_events.iloc[:0],
+        reason=none, cand=np.arange(len(c), dtype=np.int64), cal=a.cal[c],
+        pos=a.pos[c], rules=none, model_code=a.model_code[c],
+        rows={k: v[c] for k, v in a.rows.items()}, confounded_by=none, warnings=[])
+
+
+def group_spans(spans: Sequence[tuple[int, int]], per_task: int = CHUNKS_PER_TASK
+                ) -> list[list[tuple[int, int]]]:
+    """Consecutive chunk spans grouped ``per_task`` at a time (one group per task).
+
+    Examples
+    --------
+    >>> group_spans([(0, 4), (4, 8), (8, 10)], 2)
+    [[(0, 4), (4, 8)], [(8, 10)]]
+    """
+    k = max(1, int(per_task))
+    return [list(spans[i:i + k]) for i in range(0, len(spans), k)]
+
+
+def _task(a: _Aligned, w: Windows, conv: Conventions,
+          spans: list[tuple[int, int]], day0_shift: float
+          ) -> tuple[_Out, list[tuple[float, float, float]]]:
+    """Runs on a worker: stages 2-4 for ``spans`` (pure; safe to rerun)."""
+    from eventstudy.engine import _run_chunks
+
+    return _run_chunks(a, w, conv, spans, day0_shift)
+
+
+def _worker_version() -> str:
+    """Runs on each worker: the eventstudy version it imports."""
+    import eventstudy
+
+    return eventstudy.__version__
+
+
+@contextmanager
+def open_client(scheduler: str, workers: int) -> Iterator[Client]:
+    """A ``Client`` for ``scheduler`` (``"dask"`` or an address), closed on exit.
+
+    ``"dask"`` starts a ``LocalCluster(n_workers=workers, threads_per_worker=1,
+    processes=True)`` on 127.0.0.1 (no dashboard) and closes it on exit. The client
+    is never made the process-wide default.
+
+    Raises
+    ------
+    SchedulerError
+        Dask is missing, the cluster does not start, the address does not answer,
+        the cluster has no worker, or its workers cannot import eventstudy.
+    """
+    require_distributed()
+    from distributed import Client, LocalCluster
+
+    import eventstudy
+
+    cluster: Any = None
+    client: Client | None = None
+    try:
+        if scheduler == "dask":
+            try:
+                cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None)
+                client = Client(cluster,  # type: ignore[no-untyped-call]
+                                set_as_default=False)
+            except Exception as exc:
+                raise SchedulerError(
+                    f"could not start a local Dask cluster of {workers} worker "
+                    f"process(es): {exc}. Its workers are spawned processes, so a "
+                    "script calling fit(scheduler='dask') needs the "
+                    "`if __name__ == \"__main__\":` guard around its main code"
+                ) from exc
+        else:
+            try:
+                client = Client(scheduler,  # type: ignore[no-untyped-call]
+                                timeout=CONNECT_TIMEOUT, set_as_default=False)
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                raise SchedulerError(
+                    f"could not use the Dask scheduler at {scheduler}: {exc}. Check "
+                    "the address and that the cluster has at least one worker"
+                ) from exc
+        try:
+            versions = client.run(_worker_version)
+        except Exception as exc:
+            raise SchedulerError(
+                f"the Dask workers cannot run eventstudy ({type(exc).__name__}: "
+                f"{exc}); install eventstudy {eventstudy.__version__} on every "
+                "worker") from exc
+        other = sorted({v for v in versions.values() if v != eventstudy.__version__})
+        if other:
+            raise SchedulerError(
+                f"the Dask workers run eventstudy {', '.join(other)}, this process "
+                f"{eventstudy.__version__}; install the same version everywhere")
+        yield client
+    finally:
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]
+        if cluster is not None:
+            cluster.close()
+
+
+def _why(fut: Future[Any]) -> str:
+    """A one-line reason why a task did not finish."""
+    if fut.status == "cancelled":
+        return "cancelled (the scheduler or all workers holding its data went away)"
+    try:
+        exc = fut.exception()  # type: ignore[no-untyped-call]
+    except Exception as err:  # noqa: BLE001  (cancelled while asking)
+        return f"{type(err).__name__}: {err}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _describe(a: _Aligned, lo: int, hi: int) -> str:
+    """``candidates lo:hi (events first..last)`` for an error message."""
+    ids = a.pairs["event_id"].to_numpy(dtype=object)
+    return f"candidates {lo}:{hi} (events {ids[a.cand[lo]]}..{ids[a.cand[hi - 1]]})"
+
+
+def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
+              spans: Sequence[tuple[int, int]], day0_shift: float, *,
+              scheduler: str, workers: int, progress: bool = False
+              ) -> tuple[list[tuple[float, float, float]], dict[str, float]]:
+    """Run stages 2-4 of every span on a Dask cluster and fill ``out``.
+
+    Parameters
+    ----------
+    a
+        The aligned inputs (the client's full copy).
+    out
+        The preallocated outputs of every candidate; filled in place.
+    w, conv, day0_shift
+        As in :meth:`eventstudy.engine.EventStudy.fit`.
+    spans
+        The ``(lo, hi)`` candidate spans of the chunks
+        (:func:`eventstudy.engine.chunk_spans`).
+    scheduler
+        ``"dask"`` or a scheduler address.
+    workers
+        Worker processes of the local cluster (``"dask"`` only).
+    progress
+        Show a tqdm bar over the tasks on stderr (when it is a terminal).
+
+    Returns
+    -------
+    (list, dict)
+        Each chunk's stage seconds (gather, estimate, AR/CAR; in span order) and
+        ``cluster`` (seconds to start or connect, send the data and close),
+        ``workers`` (the cluster's worker count) and ``tasks``.
+
+    Raises
+    ------
+    SchedulerError
+        Dask is missing or the cluster unusable (:func:`open_client`), or tasks
+        failed on every attempt: the message names their candidate spans.
+    """
+    from distributed import as_completed
+
+    t0 = time.perf_counter()
+    tasks = group_spans(spans)
+    times: list[list[tuple[float, float, float]]] = [[] for _ in tasks]
+    failed: list[tuple[int, str]] = []
+    with open_client(scheduler, workers) as client:
+        n_workers = len(client.scheduler_info()["workers"])
+        data = client.scatter(  # type: ignore[no-untyped-call]
+            worker_inputs(a), broadcast=True, hash=False)
+        t_sent = time.perf_counter()
+        token = uuid.uuid4().hex[:12]
+        index: dict[str, int] = {}
+        futures = []
+        for i, group in enumerate(tasks):
+            key = f"eventstudy-chunk-{group[0][0]}-{group[-1][1]}-{token}"
+            futures.append(client.submit(_task, data, w, conv, group, day0_shift,
+                                         key=key, retries=RETRIES, pure=False))
+            index[key] = i
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(tasks), desc="dask tasks", unit="task",
+                       file=sys.stderr, disable=None, leave=False)
+        try:
+            done = as_completed(  # type: ignore[no-untyped-call]
+                futures, loop=client.loop)
+            del futures  # each future is released once handled
+            for fut in done:
+                i = index[fut.key]
+                if fut.status == "finished":
+                    part, times[i] = fut.result()
+                    out.put(tasks[i][0][0], part)
+                    del part
+                else:
+                    failed.append((i, _why(fut)))
+                if bar is not None:
+                    bar.update(1)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerError(f"lost the Dask scheduler at {scheduler} during "
+                                 f"the run: {exc}") from exc
+        finally:
+            if bar is not None:
+                bar.close()
+        t_run = time.perf_counter()
+        del data
+    t_end = time.perf_counter()
+    if failed:
+        failed.sort()
+        named = [f"{_describe(a, tasks[i][0][0], tasks[i][-1][1])}: {why}"
+                 for i, why in failed[:MAX_NAMED]]
+        more = (f"\n  ... and {len(failed) - MAX_NAMED} more"
+                if len(failed) > MAX_NAMED else "")
+        raise SchedulerError(
+            f"the Dask run could not finish: {len(failed)} of {len(tasks)} task(s) "
+            f"failed after {RETRIES + 1} attempts (or their workers kept dying); "
+            "no results were returned:\n" + "\n".join(f"  - {t}" for t in named)
+            + more)
+    extra = {"cluster": (t_sent - t0) + (t_end - t_run), "workers": float(n_workers),
+             "tasks": float(len(tasks))}
+    return [t for group in times for t in group], extra
