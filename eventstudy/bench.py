@@ -14,6 +14,11 @@ parametric and rank/sign tests, and prints the wall time of each stage, pairs pe
 second and the peak resident memory. In the same run a plain per-pair
 ``statsmodels.OLS`` loop on ``--loop-pairs`` pairs checks that both paths agree to
 1e-10 and gives the per-pair speed ratio.
+
+``--scheduler dask --workers N`` runs the chunks of stages 2-4 on a local Dask
+cluster of N worker processes (``--scheduler tcp://host:8786``: on an existing
+cluster); the report then adds the cluster start-up and the workers' peak memory
+(docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -186,9 +191,13 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (``ru_maxrss``), MiB."""
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory of this process so far (``ru_maxrss``), MiB.
+
+    With ``resource.RUSAGE_CHILDREN``: of the largest child process that has ended
+    (e.g. a local Dask cluster's workers, once it is closed).
+    """
+    kb = resource.getrusage(who).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
 
 
@@ -234,8 +243,14 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
               out_dir: str | Path | None = None, max_memory: int | None = None,
               chunk_size: int | None = None, workers: int | None = None,
               tests: Sequence[str] | None = None,
-              scopes: Sequence[str] | None = None) -> dict[str, Any]:
+              scopes: Sequence[str] | None = None,
+              scheduler: str = "local") -> dict[str, Any]:
     """Run the benchmark and return every figure (see :func:`main`).
+
+    ``scheduler`` and ``workers`` are passed to
+    :meth:`eventstudy.engine.EventStudy.fit`: with a Dask scheduler the stages
+    include ``cluster`` (starting or connecting to the cluster, sending it the
+    aligned data, closing it).
 
     Returns
     -------
@@ -266,12 +281,14 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
     rss["prepare"] = peak_rss_mib()
     t = time.perf_counter()
     res = study.fit(tests=names, scopes=scopes, chunk_size=chunk_size,
-                    max_memory=max_memory, workers=workers)
+                    max_memory=max_memory, workers=workers, scheduler=scheduler)
     t_fit = time.perf_counter() - t
     rss["fit"] = peak_rss_mib()
     tm = res.timings
     stages = {s: float(tm.get(s, 0.0)) for s in STAGES if s != "write"}
     stages["tests"] += float(tm.get("results", 0.0))
+    if scheduler != "local":
+        stages["cluster"] = float(tm.get("cluster", 0.0))
     if out_dir is not None:
         t = time.perf_counter()
         res.save(out_dir)
@@ -287,7 +304,8 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
                               initial=0)),
         "ar": float(np.max(np.abs(ref["ar"] - res.ar[:n_loop]), initial=0)),
     }
-    engine_s = sum(stages[s] for s in ("align", "stack", "estimate", "ar_car"))
+    engine_s = sum(stages.get(s, 0.0)
+                   for s in ("align", "cluster", "stack", "estimate", "ar_car"))
     pipeline_s = sum(stages.values())
     per_loop = t_loop / n_loop if n_loop else float("nan")
     d0 = int(-windows.event[0])
@@ -303,6 +321,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
                    "chunk_size": int(tm.get("chunk_size", 0)),
                    "chunks": int(tm.get("chunks", 0)),
                    "workers": int(tm.get("workers", 0)),
+                   "scheduler": scheduler, "tasks": int(tm.get("tasks", 0)),
                    "max_memory": max_memory, "out_dir": str(out_dir or ""),
                    "numpy_hugepages": _hugepages()},
         "pairs": P,
@@ -316,6 +335,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
         "pairs_per_second": P / pipeline_s if pipeline_s > 0 else float("nan"),
         "engine_pairs_per_second": P / engine_s if engine_s > 0 else float("nan"),
         "peak_rss_mib": max(rss.values()),
+        "peak_rss_children_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
         "rss_mib_after": rss,
         "loop": {
             "pairs": n_loop, "seconds": t_loop, "seconds_per_pair": per_loop,
@@ -349,16 +369,19 @@ def _hugepages() -> str:
 def format_report(r: dict[str, Any]) -> str:
     """The benchmark figures as a compact text block."""
     c = r["config"]
+    sched = c.get("scheduler", "local")
+    where = (f"{c['workers']} thread(s)" if sched == "local" else
+             f"{c['workers']} Dask worker(s) ({sched}; {c['tasks']} tasks)")
     lines = [
         f"eventstudy bench: {c['securities']} securities x {c['days']} days, "
         f"{c['events']} events -> {r['pairs']} pairs ({r['excluded']} excluded)",
         f"tests: {', '.join(c['tests'])}; scopes: {', '.join(c['scopes'])}",
-        f"chunks: {c['chunks']} x {c['chunk_size']} pairs on {c['workers']} "
-        f"thread(s); numpy hugepages: {c['numpy_hugepages']}",
+        f"chunks: {c['chunks']} x {c['chunk_size']} pairs on {where}; "
+        f"numpy hugepages: {c['numpy_hugepages']}",
         f"generate panel    {r['generate_seconds']:8.3f} s  (not in the pipeline)",
         f"prepare (inputs)  {r['prepare_seconds']:8.3f} s  (EventStudy() validation)",
     ]
-    for s in STAGES:
+    for s in ("cluster", *STAGES):
         if s in r["stages"]:
             lines.append(f"{s:<17} {r['stages'][s]:8.3f} s")
     lines += [
@@ -368,6 +391,9 @@ def format_report(r: dict[str, Any]) -> str:
         f"peak memory       {r['peak_rss_mib']:8.0f} MiB (ru_maxrss; after prepare "
         f"{r['rss_mib_after']['prepare']:.0f} MiB)",
     ]
+    if sched == "dask":
+        lines.append(f"worker peak       {r['peak_rss_children_mib']:8.0f} MiB "
+                     "(ru_maxrss of the largest Dask worker process)")
     lp = r["loop"]
     d = lp["max_abs_diff"]
     lines += [
@@ -410,7 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="memory budget of the chunked stages, e.g. 2GiB")
     p.add_argument("--chunk-size", type=int,
                    help="pairs per chunk (default: from --max-memory)")
-    p.add_argument("--workers", type=int, help="threads (default: up to 2)")
+    p.add_argument("--scheduler", default="local",
+                   help="where the chunks run: local (threads), dask (a local Dask "
+                   "cluster of --workers processes) or a Dask scheduler address "
+                   "such as tcp://host:8786 (default: local)")
+    p.add_argument("--workers", type=int, help="threads (local) or Dask worker "
+                   "processes (dask) (default: up to 2)")
     p.add_argument("--tests", help="comma-separated tests (default: every "
                    f"registered one of {', '.join(BENCH_TESTS)})")
     p.add_argument("--scopes", help="comma-separated scopes (default: all and "
@@ -442,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                       loop_pairs=args.loop_pairs, out_dir=args.out_dir,
                       max_memory=args.max_memory, chunk_size=args.chunk_size,
                       workers=args.workers, tests=split(args.tests),
-                      scopes=split(args.scopes))
+                      scopes=split(args.scopes), scheduler=args.scheduler)
     except (EventStudyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

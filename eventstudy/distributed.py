@@ -44,17 +44,19 @@ candidate spans that failed. Nothing is returned, so nothing partial can be save
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from eventstudy.errors import SchedulerError
+from eventstudy.errors import EventStudyWarning, SchedulerError
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -70,8 +72,14 @@ CHUNKS_PER_TASK = 1
 """Chunks (of ``chunk_size`` pairs) run by one task."""
 CONNECT_TIMEOUT = 30.0
 """Seconds to wait for a scheduler address to answer and to have a worker."""
+IN_FLIGHT_PER_WORKER = 3
+"""Tasks submitted ahead per worker: enough to keep every worker busy while the
+client copies results in, few enough that finished results do not pile up in the
+workers' memory."""
 MAX_NAMED = 10
 """At most this many failed spans are listed in the error message."""
+MALLOC_ENV = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+"""glibc settings that decide whether chunk temporaries are fresh mmaps (slow)."""
 
 
 def require_distributed() -> None:
@@ -124,17 +132,59 @@ def group_spans(spans: Sequence[tuple[int, int]], per_task: int = CHUNKS_PER_TAS
 def _task(a: _Aligned, w: Windows, conv: Conventions,
           spans: list[tuple[int, int]], day0_shift: float
           ) -> tuple[_Out, list[tuple[float, float, float]]]:
-    """Runs on a worker: stages 2-4 for ``spans`` (pure; safe to rerun)."""
+    """Runs on a worker: stages 2-4 for ``spans`` (pure; safe to rerun). The
+    session-date arrays are not sent back: the client fills them."""
     from eventstudy.engine import _run_chunks
 
-    return _run_chunks(a, w, conv, spans, day0_shift)
+    return _run_chunks(a, w, conv, spans, day0_shift, dates=False)
 
 
-def _worker_version() -> str:
-    """Runs on each worker: the eventstudy version it imports."""
+def _worker_info() -> tuple[str, dict[str, str]]:
+    """Runs on each worker: the eventstudy version it imports and its glibc
+    allocator settings (:data:`MALLOC_ENV`)."""
     import eventstudy
 
-    return eventstudy.__version__
+    return eventstudy.__version__, {k: os.environ[k] for k in MALLOC_ENV
+                                    if k in os.environ}
+
+
+def _slow_malloc(env: dict[str, str]) -> bool:
+    """Whether a worker's allocator settings make chunk temporaries slow.
+
+    Setting ``MALLOC_TRIM_THRESHOLD_`` (Dask's nanny sets 65536 by default) turns
+    off glibc's dynamic mmap threshold, so every multi-megabyte temporary of a chunk
+    is a fresh mmap whose pages fault in one by one: 4-6x slower chunks on the
+    benchmark machine. A static ``MALLOC_MMAP_THRESHOLD_`` of a few MiB avoids it.
+    """
+    mmap = env.get("MALLOC_MMAP_THRESHOLD_")
+    if "MALLOC_TRIM_THRESHOLD_" not in env and mmap is None:
+        return False
+    try:
+        return mmap is None or int(mmap) < 4 * 2**20
+    except ValueError:
+        return True
+
+
+@contextmanager
+def _local_cluster_env() -> Iterator[None]:
+    """While a LocalCluster starts and runs: no ``MALLOC_TRIM_THRESHOLD_`` for its
+    workers (see :func:`_slow_malloc`), and this process's environment restored
+    afterwards (the nanny copies its pre-spawn variables, e.g.
+    ``OMP_NUM_THREADS=1``, into ``os.environ`` before spawning a worker)."""
+    import dask
+
+    key = "distributed.nanny.pre-spawn-environ"
+    names = {*dask.config.get(key), "PYTHONHASHSEED"}
+    saved = {k: os.environ.get(k) for k in names}
+    try:
+        with dask.config.set({f"{key}.MALLOC_TRIM_THRESHOLD_": None}):
+            yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @contextmanager
@@ -142,30 +192,34 @@ def open_client(scheduler: str, workers: int) -> Iterator[Client]:
     """A ``Client`` for ``scheduler`` (``"dask"`` or an address), closed on exit.
 
     ``"dask"`` starts a ``LocalCluster(n_workers=workers, threads_per_worker=1,
-    processes=True)`` on 127.0.0.1 (no dashboard) and closes it on exit. The client
-    is never made the process-wide default.
+    processes=True)`` on 127.0.0.1 (no dashboard; workers without Dask's
+    ``MALLOC_TRIM_THRESHOLD_``, see :func:`_slow_malloc`) and closes it on exit.
+    The client is never made the process-wide default. Workers whose allocator
+    settings make chunks slow get an :class:`~eventstudy.errors.EventStudyWarning`.
 
     Raises
     ------
     SchedulerError
         Dask is missing, the cluster does not start, the address does not answer,
-        the cluster has no worker, or its workers cannot import eventstudy.
+        the cluster has no worker, or its workers cannot import eventstudy (or
+        another version of it).
     """
     require_distributed()
     from distributed import Client, LocalCluster
 
     import eventstudy
 
-    cluster: Any = None
-    client: Client | None = None
-    try:
+    with ExitStack() as stack:
         if scheduler == "dask":
+            stack.enter_context(_local_cluster_env())
             try:
                 cluster = LocalCluster(  # type: ignore[no-untyped-call]
                     n_workers=workers, threads_per_worker=1, processes=True,
                     host="127.0.0.1", dashboard_address=None)
+                stack.callback(cluster.close)
                 client = Client(cluster,  # type: ignore[no-untyped-call]
                                 set_as_default=False)
+                stack.callback(client.close)
             except Exception as exc:
                 raise SchedulerError(
                     f"could not start a local Dask cluster of {workers} worker "
@@ -177,6 +231,7 @@ def open_client(scheduler: str, workers: int) -> Iterator[Client]:
             try:
                 client = Client(scheduler,  # type: ignore[no-untyped-call]
                                 timeout=CONNECT_TIMEOUT, set_as_default=False)
+                stack.callback(client.close)
                 client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
             except (OSError, TimeoutError) as exc:
                 raise SchedulerError(
@@ -184,23 +239,26 @@ def open_client(scheduler: str, workers: int) -> Iterator[Client]:
                     "the address and that the cluster has at least one worker"
                 ) from exc
         try:
-            versions = client.run(_worker_version)
+            info = client.run(_worker_info)
         except Exception as exc:
             raise SchedulerError(
                 f"the Dask workers cannot run eventstudy ({type(exc).__name__}: "
                 f"{exc}); install eventstudy {eventstudy.__version__} on every "
                 "worker") from exc
-        other = sorted({v for v in versions.values() if v != eventstudy.__version__})
+        other = sorted({v for v, _ in info.values() if v != eventstudy.__version__})
         if other:
             raise SchedulerError(
                 f"the Dask workers run eventstudy {', '.join(other)}, this process "
                 f"{eventstudy.__version__}; install the same version everywhere")
+        slow = sorted(w for w, (_, env) in info.items() if _slow_malloc(env))
+        if slow:
+            warnings.warn(
+                f"{len(slow)} Dask worker(s) run with MALLOC_TRIM_THRESHOLD_ set and "
+                "no MALLOC_MMAP_THRESHOLD_ (Dask's default), which makes each chunk "
+                "several times slower; start the workers with "
+                "MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864 "
+                "(see docs/cluster.md)", EventStudyWarning, stacklevel=6)
         yield client
-    finally:
-        if client is not None:
-            client.close()  # type: ignore[no-untyped-call]
-        if cluster is not None:
-            cluster.close()
 
 
 def _why(fut: Future[Any]) -> str:
@@ -259,6 +317,8 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
     """
     from distributed import as_completed
 
+    from eventstudy.engine import _window_dates
+
     t0 = time.perf_counter()
     tasks = group_spans(spans)
     times: list[list[tuple[float, float, float]]] = [[] for _ in tasks]
@@ -270,12 +330,22 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
         t_sent = time.perf_counter()
         token = uuid.uuid4().hex[:12]
         index: dict[str, int] = {}
-        futures = []
-        for i, group in enumerate(tasks):
+        todo = iter(range(len(tasks)))
+        done = as_completed(loop=client.loop)  # type: ignore[no-untyped-call]
+
+        def submit_next() -> None:
+            i = next(todo, None)
+            if i is None:
+                return
+            group = tasks[i]
             key = f"eventstudy-chunk-{group[0][0]}-{group[-1][1]}-{token}"
-            futures.append(client.submit(_task, data, w, conv, group, day0_shift,
-                                         key=key, retries=RETRIES, pure=False))
             index[key] = i
+            done.add(client.submit(  # type: ignore[no-untyped-call]
+                _task, data, w, conv, group, day0_shift, key=key, retries=RETRIES,
+                pure=False))
+
+        for _ in range(IN_FLIGHT_PER_WORKER * max(1, n_workers)):
+            submit_next()
         bar = None
         if progress:
             from tqdm import tqdm
@@ -283,17 +353,18 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
             bar = tqdm(total=len(tasks), desc="dask tasks", unit="task",
                        file=sys.stderr, disable=None, leave=False)
         try:
-            done = as_completed(  # type: ignore[no-untyped-call]
-                futures, loop=client.loop)
-            del futures  # each future is released once handled
             for fut in done:
+                submit_next()
                 i = index[fut.key]
                 if fut.status == "finished":
                     part, times[i] = fut.result()
-                    out.put(tasks[i][0][0], part)
+                    lo, hi = tasks[i][0][0], tasks[i][-1][1]
+                    out.put(lo, part)
                     del part
+                    _window_dates(a, out, w, lo, hi)
                 else:
                     failed.append((i, _why(fut)))
+                del fut  # released: the worker may drop the result
                 if bar is not None:
                     bar.update(1)
         except (OSError, TimeoutError) as exc:
@@ -303,7 +374,6 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
             if bar is not None:
                 bar.close()
         t_run = time.perf_counter()
-        del data
     t_end = time.perf_counter()
     if failed:
         failed.sort()

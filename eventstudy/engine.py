@@ -229,25 +229,32 @@ class _Out:
     car_days: np.ndarray
 
     @classmethod
-    def empty(cls, n: int, le: int, w: int, c: int) -> _Out:
+    def empty(cls, n: int, le: int, w: int, c: int, dates: bool = True) -> _Out:
+        """Uninitialised outputs of ``n`` candidates (``dates=False``: the
+        session-date arrays get 0 rows)."""
         f = np.float64
+        nd = n if dates else 0
 
         def a(*shape: int, dtype: type = f) -> np.ndarray:
             return np.empty(shape, dtype=dtype)
 
         return cls(alpha=a(n), beta=a(n), sigma2=a(n), nobs=a(n), dof=a(n),
                    k=a(n, dtype=np.int64), r2=a(n), nest=a(n, dtype=np.int64),
-                   zero_share=a(n), resid=a(n, le), est_dates=a(n, le, dtype=np.int64),
-                   normal=a(n, w), lev=a(n, w), ret_evt=a(n, w),
-                   evt_dates=a(n, w, dtype=np.int64), ar=a(n, w), sar=a(n, w),
+                   zero_share=a(n), resid=a(n, le),
+                   est_dates=a(nd, le, dtype=np.int64), normal=a(n, w), lev=a(n, w),
+                   ret_evt=a(n, w), evt_dates=a(nd, w, dtype=np.int64), ar=a(n, w),
+                   sar=a(n, w),
                    day_var=a(n, w), car=a(n, c), car_var=a(n, c),
                    car_days=a(n, c, dtype=np.int64))
 
     def put(self, lo: int, part: _Out) -> None:
-        """Write the rows of ``part`` (a chunk's outputs) at rows ``lo:``."""
+        """Write the rows of ``part`` (a chunk's outputs) at rows ``lo:``; arrays
+        with no rows in ``part`` (dates left to the client) are skipped."""
         hi = lo + len(part.nest)
         for name in self.__dataclass_fields__:
-            getattr(self, name)[lo:hi] = getattr(part, name)
+            src = getattr(part, name)
+            if len(src) == hi - lo:
+                getattr(self, name)[lo:hi] = src
 
     def compact(self, keep: np.ndarray) -> None:
         """Keep the rows in ``keep`` (bool), in place and in order."""
@@ -1000,9 +1007,8 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
     evt_start = s0 + w.event[0]
     v_est = sliding_window_view(a.values, Le, axis=1)
     v_evt = sliding_window_view(a.values, W, axis=1)
-    ci = a.cal[ix]
-    out.est_dates[lo:hi] = sliding_window_view(a.dates, Le, axis=1)[ci, est_start]
-    out.evt_dates[lo:hi] = sliding_window_view(a.dates, W, axis=1)[ci, evt_start]
+    if len(out.est_dates):  # (a Dask task leaves the dates to the client)
+        _window_dates(a, out, w, lo, hi)
     trow = a.rows["ticker"][ix]
     y_est = v_est[trow, est_start]
     ret_evt = v_evt[trow, evt_start]
@@ -1126,19 +1132,35 @@ def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
         out.car_days[rows_out, j] = nd
 
 
+def _window_dates(a: _Aligned, out: _Out, w: Windows, lo: int, hi: int) -> None:
+    """Rows ``lo:hi`` of ``out.est_dates`` and ``out.evt_dates``: the session dates
+    of candidates ``lo:hi``'s estimation and event windows (ns; -1 = none)."""
+    ix = a.cand[lo:hi]
+    s0 = a.pad + a.pos[ix]
+    ci = a.cal[ix]
+    out.est_dates[lo:hi] = sliding_window_view(
+        a.dates, w.estimation_length, axis=1)[ci, s0 + w.estimation[0]]
+    out.evt_dates[lo:hi] = sliding_window_view(
+        a.dates, w.event_length, axis=1)[ci, s0 + w.event[0]]
+
+
 def _run_chunks(a: _Aligned, w: Windows, conv: Conventions,
-                spans: Sequence[tuple[int, int]], day0_shift: float = 0.0
+                spans: Sequence[tuple[int, int]], day0_shift: float = 0.0,
+                dates: bool = True
                 ) -> tuple[_Out, list[tuple[float, float, float]]]:
     """Stages 2-4 for consecutive candidate spans into a new, span-sized :class:`_Out`.
 
     What a Dask task runs (:mod:`eventstudy.distributed`): each span goes through
     :func:`_chunk` exactly as in the local path (same rows, same shapes), on a view
     of ``a`` whose candidates start at the first span. Returns the outputs (row 0 =
-    candidate ``spans[0][0]``) and each span's stage seconds.
+    candidate ``spans[0][0]``) and each span's stage seconds. With ``dates=False``
+    the session-date arrays are left empty (0 rows): the client, which has the same
+    dates, fills them with :func:`_window_dates` instead of receiving them.
     """
     _raise_malloc_threshold()
     lo0, hi0 = spans[0][0], spans[-1][1]
-    out = _Out.empty(hi0 - lo0, w.estimation_length, w.event_length, len(w.car))
+    out = _Out.empty(hi0 - lo0, w.estimation_length, w.event_length, len(w.car),
+                     dates=dates)
     view = replace(a, cand=a.cand[lo0:hi0])
     times = []
     with np.errstate(divide="ignore", invalid="ignore"):
