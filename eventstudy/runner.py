@@ -44,7 +44,7 @@ def _sha_file(path: Path) -> str:
 def _sha_frame(frame: pd.DataFrame) -> str:
     h = hashlib.sha256()
     h.update("|".join(map(str, frame.columns)).encode())
-    h.update(np.asarray(frame.index.as_unit("ns").asi8).tobytes())
+    h.update(np.asarray(pd.DatetimeIndex(frame.index).as_unit("ns").asi8).tobytes())
     h.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
     return h.hexdigest()
 
@@ -83,10 +83,44 @@ def fingerprint(study: Study, inputs: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _study_frame(study: Study, frame: pd.DataFrame) -> pd.DataFrame:
-    from eventstudy.prices import study_tickers
+def _load_catalog(study: Study) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The study's event catalog and universe, read and validated once per run
+    (the universe first, as before)."""
+    from eventstudy.events import load_events, load_universe
 
-    keep = [t for t in study_tickers(study) if t in frame.columns]
+    universe = load_universe(study.universe) if study.universe else None
+    return load_events(study.events), universe
+
+
+def _study_tickers(events: pd.DataFrame, universe: pd.DataFrame | None) -> list[str]:
+    """Every ticker a study needs, from its parsed catalog and universe.
+
+    The same list as :func:`eventstudy.prices.study_tickers` (universe securities,
+    their benchmarks, then the events' tickers and benchmarks; first appearance),
+    without reading the files again.
+    """
+    parts: list[np.ndarray] = []
+    if universe is not None:
+        parts += [universe["ticker"].astype(str).to_numpy(dtype=object),
+                  universe["benchmark"].astype(str).to_numpy(dtype=object)]
+    parts += [events[c].astype(str).to_numpy(dtype=object)
+              for c in ("ticker", "benchmark") if c in events.columns]
+    if not parts:
+        return []
+    names = np.concatenate(parts)
+    if universe is not None:  # universe tickers are kept even when empty
+        keep = names != ""
+        keep[: len(universe)] = True
+        names = names[keep]
+    else:
+        names = names[names != ""]
+    return [str(t) for t in pd.unique(names)]
+
+
+def _study_frame(tickers: list[str], frame: pd.DataFrame) -> pd.DataFrame:
+    """The price columns of the study's tickers (the whole frame when none is
+    there)."""
+    keep = [t for t in tickers if t in frame.columns]
     return frame[keep] if keep else frame
 
 
@@ -166,17 +200,27 @@ def run_study(
 
 def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                   sources: dict[str, str], out_dir: str | Path | None, plots: bool,
-                  progress: Callable[[str], None] | None
+                  progress: Callable[[str], None] | None,
+                  catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
                   ) -> tuple[Any, dict[str, Any]]:
-    from eventstudy.events import load_universe
+    from eventstudy.engine import load_factors
     from eventstudy.quality import check_study_prices
 
-    universe = load_universe(st.universe) if st.universe else None
-    findings = check_study_prices(_study_frame(st, frame), universe)
+    events, universe = catalog if catalog is not None else _load_catalog(st)
+    findings = check_study_prices(
+        _study_frame(_study_tickers(events, universe), frame), universe)
     quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
                f" ({r.count}) {r.detail}".rstrip()
                for r in findings.itertuples(index=False)]
-    es = EventStudy.from_study(st, frame, sources=sources)
+    # what EventStudy.from_study does, with the catalog and universe parsed above
+    factors = (load_factors(st.model.factors, st.model)
+               if st.model.factors is not None else None)
+    src = {"events": str(st.events), "universe": str(st.universe or "")}
+    src.update(sources)
+    es = EventStudy(frame, events, universe, model=st.model, windows=st.windows,
+                    kind="prices", returns=st.model.returns, calendar="XNYS",
+                    benchmark="", factors=factors, confounding=st.confounding,
+                    sources=src)
     res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
                  bootstrap_reps=st.bootstrap_reps, progress=progress)
     fp = fingerprint(st, inputs)
@@ -256,7 +300,7 @@ def refresh_study(
     RefreshOutcome
     """
     from eventstudy.cache import PriceCache, default_cache_dir
-    from eventstudy.prices import study_date_range, study_tickers
+    from eventstudy.prices import study_date_range
 
     log = logger or logging.getLogger("eventstudy.refresh")
     st = prepare_study(study_file)
@@ -267,6 +311,7 @@ def refresh_study(
                        ("universe", st.universe)):
         if pth is not None and Path(pth).is_file():
             inputs[label] = _sha_file(Path(pth))
+    catalog = None  # parsed when needed, once
     if st.source == "file" and st.prices is not None:
         from eventstudy.prices import load_prices
 
@@ -276,7 +321,8 @@ def refresh_study(
     else:
         root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cache = PriceCache(root)
-        tickers = study_tickers(st)
+        catalog = _load_catalog(st)
+        tickers = _study_tickers(*catalog)
         start, end = study_date_range(st)
         field = "adj_close" if st.price_field == "adjusted" else "close"
         if not offline:
@@ -313,7 +359,8 @@ def refresh_study(
             log.info(msg)
             status, code = ("partial", 1) if failed else ("unchanged", 0)
             return RefreshOutcome(status, code, failed, msg)
-    _fit_and_save(st, frame, inputs, sources, out, plots=report, progress=None)
+    _fit_and_save(st, frame, inputs, sources, out, plots=report, progress=None,
+                  catalog=catalog)
     if report:
         from eventstudy.report import build_report
 
@@ -330,7 +377,7 @@ def _load_available(cache: Any, tickers: list[str], start: pd.Timestamp,
                     end: pd.Timestamp, field: str) -> pd.DataFrame:
     """Load what the cache has for each ticker (partial refresh); tickers whose range
     is incomplete are loaded for the dates they have."""
-    frames = []
+    frames: list[pd.DataFrame] = []
     for t in tickers:
         try:
             frames.append(cache.load_panel([t], start, end, field, offline=True))

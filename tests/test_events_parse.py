@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -262,3 +263,86 @@ def test_catalog_messages_keep_line_numbers() -> None:
         "UTC offset (e.g. -04:00) or give the date alone",
         "line 5: timestamp 'nope' does not parse; write ISO 8601 with a UTC offset "
         "(2025-07-22T19:12-04:00) or a plain date (2025-07-22)"]
+
+
+# ------------------------------------------------------------------ runner: parse once
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+
+
+def _ticker_study(tmp: Path, universe: bool) -> Path:
+    """A small ticker-layout study (with an optional universe) on synthetic prices."""
+    rng = np.random.default_rng(5)
+    dates = pd.bdate_range("2022-01-03", periods=400)
+    cols = {"MKT": 100 * np.cumprod(1 + rng.normal(0, 0.01, len(dates)))}
+    for t in ("A", "B", "C", "IDX2"):
+        cols[t] = 50 * np.cumprod(1 + rng.normal(0, 0.012, len(dates)))
+    pd.DataFrame(cols, index=pd.Index(dates, name="date")).to_csv(tmp / "p.csv")
+    pd.DataFrame({"event_id": ["e1", "e2", "e3", "e4"],
+                  "timestamp": ["2023-03-01", "2023-04-03T15:00-04:00",
+                                "2023-05-01", "2023-06-01"],
+                  "ticker": ["B", "A", "B", "C"],
+                  "benchmark": ["", "IDX2", "MKT", ""]}).to_csv(tmp / "ev.csv",
+                                                             index=False)
+    uni = ""
+    if universe:
+        pd.DataFrame({"ticker": ["C", "A"], "group": ["g1", "g2"],
+                      "calendar": ["XNYS", "XNYS"],
+                      "benchmark": ["MKT", ""]}).to_csv(tmp / "u.csv", index=False)
+        uni = "u.csv"
+    f = tmp / "s.toml"
+    f.write_text(f'[study]\nevents = "ev.csv"\nuniverse = "{uni}"\n'
+                 "[windows]\nestimation = [-150, -11]\nevent = [-3, 3]\n"
+                 "car = [[0, 0], [-1, 1]]\nmin_estimation_obs = 60\n"
+                 '[tests]\nnames = ["csect_t"]\n[data]\nsource = "file"\n'
+                 'prices = "p.csv"\n')
+    return f
+
+
+@pytest.mark.parametrize("universe", [False, True])
+def test_runner_tickers_match_prices_study_tickers(
+        tmp_path: Path, universe: bool) -> None:
+    from eventstudy.prices import study_tickers
+    from eventstudy.runner import _load_catalog, _study_tickers, prepare_study
+
+    st_ = prepare_study(_ticker_study(tmp_path, universe))
+    assert _study_tickers(*_load_catalog(st_)) == study_tickers(st_)
+
+
+def test_runner_tickers_match_on_seed_study() -> None:
+    from eventstudy.prices import study_tickers
+    from eventstudy.runner import _load_catalog, _study_tickers, prepare_study
+
+    st_ = prepare_study(EVENTS_DIR / "japan_us_investment.toml")
+    assert _study_tickers(*_load_catalog(st_)) == study_tickers(st_)
+
+
+def test_run_study_reads_the_catalog_once(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """One read of the events and universe files per run; same outputs as
+    EventStudy.from_study."""
+    import eventstudy.events as ev
+    from eventstudy.engine import EventStudy
+    from eventstudy.runner import prepare_study, run_study
+
+    study = _ticker_study(tmp_path, universe=True)
+    calls: list[str] = []
+    for name in ("load_events", "load_universe", "parse_timestamps"):
+        orig = getattr(ev, name)
+
+        def counted(*a: object, _o: object = orig, _n: str = name) -> object:
+            calls.append(_n)
+            return _o(*a)  # type: ignore[operator]
+
+        monkeypatch.setattr(ev, name, counted)
+    res, info = run_study(study, prices=tmp_path / "p.csv", out_dir=tmp_path / "o")
+    assert calls.count("load_events") == 1 and calls.count("load_universe") == 1
+    assert len(info["files"]) == 7
+    monkeypatch.undo()
+    from eventstudy.prices import load_prices
+
+    st_ = prepare_study(study)
+    ref = EventStudy.from_study(st_, load_prices(tmp_path / "p.csv")).fit(
+        tests=st_.tests, conventions=st_.conventions)
+    pd.testing.assert_frame_equal(res.car, ref.car)
+    pd.testing.assert_frame_equal(res.tests, ref.tests)
+    pd.testing.assert_frame_equal(res.excluded, ref.excluded)
