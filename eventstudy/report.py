@@ -147,37 +147,36 @@ def _text_col(s: pd.Series) -> pd.Series:
 def _text_table(df: pd.DataFrame) -> str:
     """``df.to_string(index=False)`` for columns of text and integers, vectorised.
 
-    Text cells and headers are right-aligned to the column's width; integers get
-    pandas' sign space (``f"{x: d}"``); columns are joined by one space. Other
-    dtypes, or text with tabs or line breaks (which pandas escapes), fall back to
-    ``to_string``.
+    As pandas does: cells and headers right-aligned to the column's width, integer
+    columns' headers prefixed by a space, columns joined by one space. Other dtypes,
+    or text with tabs or line breaks (which pandas escapes), use ``to_string``.
     """
+    if not len(df) or not len(df.columns):
+        return df.to_string(index=False)
     cols: list[pd.Series] = []
     heads: list[str] = []
     for name in df.columns:
         s = df[name]
+        head = str(name)
         if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(
                 s.dtype):
-            vals = pd.Series(np.char.mod("% d", s.to_numpy(dtype=np.int64)),
+            vals = pd.Series(np.char.mod("%d", s.to_numpy(dtype=np.int64)),
                              dtype=object)
+            head = " " + head
         else:
             arr = s.to_numpy(dtype=object)
-            if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) != "string":
+            if pd.api.types.infer_dtype(arr, skipna=False) != "string":
                 return df.to_string(index=False)
             vals = pd.Series(arr, dtype=object)
             if vals.str.contains(r"[\t\r\n]", regex=True).any():
                 return df.to_string(index=False)
-        head = str(name)
-        width = max(len(head), int(vals.str.len().max()) if len(vals) else 0)
+        width = max(len(head), int(vals.str.len().max()))
         heads.append(head.rjust(width))
         cols.append(vals.str.rjust(width))
-    lines = [" ".join(heads)]
-    if len(df):
-        body = cols[0]
-        for c in cols[1:]:
-            body = body + " " + c
-        lines += body.tolist()
-    return "\n".join(lines)
+    body = cols[0]
+    for c in cols[1:]:
+        body = body + " " + c
+    return "\n".join([" ".join(heads)] + body.tolist())
 
 
 def _joined_rows(df: pd.DataFrame, cell: Callable[[pd.Series], pd.Series],

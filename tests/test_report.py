@@ -70,7 +70,8 @@ def synthetic_results(model: str = "market", seed: int = 7,
                            "timestamp": ["2024-03-01", "2024-05-15"],
                            "groups": ["alpha;beta", "alpha"]})
     for ts in events["timestamp"]:
-        r.iloc[dates.searchsorted(pd.Timestamp(ts)), 1:4] += 0.03
+        pos = int(dates.searchsorted(pd.Timestamp(ts)))
+        r.iloc[pos, 1:4] = r.iloc[pos, 1:4].to_numpy() + 0.03
     universe = pd.DataFrame({
         "ticker": [t for t, _ in TICKERS] + ["C9"],
         "group": [g for _, g in TICKERS] + ["beta"],
@@ -172,12 +173,13 @@ class TestPlots:
         ax = fig.axes[0]
         assert "N = 3" in ax.get_title()
         assert len(ax.collections) >= 1  # the band
-        x = ax.lines[0].get_xdata()
+        x = np.asarray(ax.lines[0].get_xdata())
         assert list(x) == list(range(-5, 6))
         y = np.asarray(ax.lines[0].get_ydata())
         assert y[-1] == pytest.approx(
             100 * _window_tests(res, "EV_ONE:alpha", (-5, 5))["mean"])
-        assert any(line.get_xdata()[0] == 0 and line.get_linestyle() == "--"
+        assert any(np.asarray(line.get_xdata())[0] == 0
+                   and line.get_linestyle() == "--"
                    for line in ax.lines[1:])  # day 0 marked
 
     def test_plot_car_into_given_axes(self, res: EventStudyResults) -> None:
@@ -201,12 +203,15 @@ class TestPlots:
     def test_overview_has_one_line_per_group(self, res: EventStudyResults) -> None:
         fig = plot_event_overview(res, "EV_ONE")
         ax = fig.axes[0]
-        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        legend = ax.get_legend()
+        assert legend is not None
+        labels = [t.get_text() for t in legend.get_texts()]
         assert labels == ["alpha (N = 3)", "beta (N = 2)"]
 
     def test_heatmap_shape_and_values(self, res: EventStudyResults) -> None:
         fig = plot_ar_heatmap(res, "EV_ONE", k=3)
         img = fig.axes[0].images[0].get_array()
+        assert img is not None
         assert img.shape == (5, 4)
         ar = res.abnormal_returns
         a1 = ar[(ar["event_id"] == "EV_ONE") & (ar["ticker"] == "A1")
@@ -400,8 +405,6 @@ class TestBuildReport:
 
     def test_atomic_write(self, run_dir: Path, tmp_path: Path,
                           monkeypatch: pytest.MonkeyPatch) -> None:
-        import eventstudy.report as report
-
         out = tmp_path / "run"
         shutil.copytree(run_dir, out, ignore=shutil.ignore_patterns("plots"))
         target = out / "report.md"
@@ -410,7 +413,7 @@ class TestBuildReport:
         def fail(src: Any, dst: Any) -> None:
             raise OSError("disk full")
 
-        monkeypatch.setattr(report.os, "replace", fail)
+        monkeypatch.setattr("eventstudy.report.os.replace", fail)
         with pytest.raises(OSError, match="disk full"):
             build_report(out, "md")
         assert target.read_text(encoding="utf-8") == "old report\n"
@@ -501,6 +504,233 @@ class TestSummary:
         assert text.startswith("# Event study summary")
         info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         assert info["parameters"]["tests"] == ["csect_t", "patell", "bmp"]
+
+
+# -------------------------------------------------- Summary renderings (vectorised)
+def _old_renderings(s: Summary) -> dict[str, str]:
+    """The row-by-row renderings of a one-table Summary before vectorisation."""
+    import html as html_mod
+
+    from eventstudy.report import _md, _md_table, _tex_tabular
+
+    cols = list(s.table.columns)
+    rows = [[str(r[c]) for c in cols] for _, r in s.table.iterrows()]
+    body = s.table.to_string(index=False) if len(s.table) else "(no pairs)"
+    md = [f"# {s.title}", ""] + (_md_table(cols, rows) if cols else [])
+    md += [""] + [f"- {n}" for n in s.notes]
+    head = "".join(f"<th>{html_mod.escape(str(c))}</th>" for c in cols)
+    hbody = "".join("<tr>" + "".join(f"<td>{html_mod.escape(v)}</td>" for v in r)
+                    + "</tr>" for r in rows)
+    notes = "".join(f"<li>{html_mod.escape(n)}</li>" for n in s.notes)
+    assert _md("a|b") == r"a\|b"
+    return {
+        "text": f"{s.title}\n{body}\n" + "\n".join(s.notes) + "\n",
+        "md": "\n".join(md) + "\n",
+        "html": (f"<h3>{html_mod.escape(s.title)}</h3><table class='es-summary'>"
+                 f"<thead><tr>{head}</tr></thead><tbody>{hbody}</tbody></table>"
+                 f"<ul>{notes}</ul>"),
+        "latex": "\n".join(_tex_tabular(cols, rows, ncols_left=2)) + "\n",
+    }
+
+
+def _assert_renderings_unchanged(s: Summary) -> None:
+    old = _old_renderings(s)
+    assert s.as_text() == old["text"]
+    assert s.as_markdown() == old["md"]
+    assert s.as_html() == old["html"]
+    assert s.as_latex() == old["latex"]
+
+
+TRICKY = pd.DataFrame({
+    "event": ["E_1 & <b>", "x|y", "100% $5 #3 ~^ {a} \\ 'q' \"d\"", "", "éあ"],
+    "group": ["g", "", "a b", "  lead", "trail  "],
+    "day 0": ["2025-01-02", "", "2025-01-03", "2025-01-04", "2025-01-05"],
+    "n": np.array([6, -12, 0, 123456, 7], dtype=np.int64),
+    "CAAR[0,0] %": ["1.23**", "-0.50***", "", "0.5*", "2.00"],
+})
+
+
+class TestSummaryRenderings:
+    def test_unchanged_for_results(self, res: EventStudyResults) -> None:
+        _assert_renderings_unchanged(res.summary())
+        _assert_renderings_unchanged(res.summary("patell"))
+
+    def test_unchanged_for_tricky_cells(self) -> None:
+        s = Summary("t & <x>", TRICKY, ("note | 1", "note & <2>"))
+        _assert_renderings_unchanged(s)
+        _assert_renderings_unchanged(Summary("t", TRICKY.iloc[:0], ("n",)))
+        _assert_renderings_unchanged(Summary("t", TRICKY[["n"]], ()))
+        _assert_renderings_unchanged(Summary("t", TRICKY[["event"]], ()))
+        _assert_renderings_unchanged(
+            Summary("t", TRICKY.astype({"event": "str", "n": "int32"}), ()))
+
+    def test_text_table_matches_to_string(self) -> None:
+        from eventstudy.report import _text_table
+
+        rng = np.random.default_rng(2)
+        for _ in range(30):
+            nrow = int(rng.integers(0, 6))
+            words = ["", "a", "bb", "ccc ", " d", "E_1:g", "-1.00***", "ü"]
+            df = pd.DataFrame({
+                "h": rng.choice(words, nrow),
+                "long header": rng.choice(words, nrow),
+                "n": rng.integers(-1000, 1000, nrow),
+            })
+            assert _text_table(df) == df.to_string(index=False)
+        # tabs, line breaks and floats: pandas' own rendering
+        odd = pd.DataFrame({"a": ["x\ty", "b"], "f": [1.5, float("nan")]})
+        assert _text_table(odd) == odd.to_string(index=False)
+
+    def test_renderings_do_not_iterate_rows(self, res: EventStudyResults,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+        def no_iterrows(self: pd.DataFrame) -> Any:
+            raise AssertionError("iterrows")
+
+        monkeypatch.setattr(pd.DataFrame, "iterrows", no_iterrows)
+        s = res.summary()
+        big = Summary("t", pd.concat([TRICKY] * 2000, ignore_index=True), ("n",))
+        for x in (s, big):
+            x.as_text(), x.as_markdown(), x.as_html(), x.as_latex()
+        assert big.as_markdown().count("\n") == 2 + 2 + 10000 + 1 + 1
+
+
+# ----------------------------------------------------------- Summary of large studies
+def many_events_results(n: int = 1500, scopes: tuple[str, ...] | None = None
+                        ) -> EventStudyResults:
+    """``n`` one-ticker events on 9 securities in 3 groups (24/5 calendar)."""
+    rng = np.random.default_rng(1)
+    dates = pd.bdate_range("2020-01-01", periods=900)
+    m = rng.normal(0.0003, 0.01, len(dates))
+    tick = [f"T{i}" for i in range(9)]
+    cols: dict[str, np.ndarray] = {"MKT": m}
+    for i, tk in enumerate(tick):
+        cols[tk] = 0.0002 + (0.8 + 0.05 * i) * m + rng.normal(0, 0.012, len(dates))
+    r = pd.DataFrame(cols, index=dates)
+    d = rng.integers(300, 880, n)
+    r.iloc[d[: n // 2], 1 + (np.arange(n // 2) % 9)] += 0.02  # planted day 0
+    events = pd.DataFrame({"event_id": [f"E{i:05d}" for i in range(n)],
+                           "timestamp": [dates[j].strftime("%Y-%m-%d") for j in d],
+                           "ticker": [tick[i % 9] for i in range(n)]})
+    universe = pd.DataFrame({"ticker": tick, "group": ["g1"] * 3 + ["g2"] * 3
+                             + ["g3"] * 3, "calendar": "FX", "benchmark": "MKT"})
+    es = EventStudy(r, events, universe, kind="returns", model="market",
+                    windows=Windows(estimation=(-200, -11), event=(-5, 5),
+                                    car=((0, 0), (-1, 1)), min_estimation_obs=100))
+    out: EventStudyResults = es.fit(tests=("csect_t", "patell"), scopes=scopes)
+    return out
+
+
+@pytest.fixture(scope="module")
+def many() -> EventStudyResults:
+    return many_events_results()
+
+
+def _mean_car(res: EventStudyResults, window: tuple[int, int]) -> pd.Series:
+    c = res.car
+    c = c[(c["window_start"] == window[0]) & (c["window_end"] == window[1])]
+    return c.groupby(["event_id", "group"], sort=False)["car"].mean()
+
+
+class TestLargeSummary:
+    def test_by_group_with_capped_listing(self, many: EventStudyResults) -> None:
+        s = many.summary()
+        assert list(s.table.columns) == ["scope", "group", "events", "n",
+                                         "CAAR[0,0] %", "CAAR[-1,1] %"]
+        assert s.table["scope"].tolist() == ["all", "group", "group", "group"]
+        assert s.table["group"].tolist() == ["", "g1", "g2", "g3"]
+        assert s.table["events"].tolist() == [1500, 501, 501, 498]
+        assert s.table["n"].tolist() == [1500, 501, 501, 498]
+        t = many.tests
+        for row in s.table.itertuples(index=False):
+            scope, value = (("all", "all") if row.scope == "all"
+                            else ("group", row.group))
+            x = t[(t["scope"] == scope) & (t["scope_value"] == value)
+                  & (t["window_start"] == -1) & (t["window_end"] == 1)
+                  & (t["test"] == "csect_t") & (t["window_kind"] == "car")].iloc[0]
+            assert row[5] == f"{100 * x['mean']:.2f}{stars(x['p_value'])}"
+        assert "(1500 events)" in s.caption
+        ((head, listed),) = s.sections
+        assert head.startswith("The 20 event x group rows with the largest "
+                               "|CAAR[0,0]| (of 1500")
+        assert list(listed.columns) == ["event", "group", "day 0", "n",
+                                        "CAAR[0,0] %", "CAAR[-1,1] %"]
+        assert len(listed) == 20
+        mean = _mean_car(many, (0, 0))
+        expect = mean.abs().sort_values(ascending=False, kind="stable").index[:20]
+        assert list(zip(listed["event"], listed["group"], strict=True)) == list(expect)
+        got = [f"{100 * mean[k]:.2f}" for k in expect]
+        assert listed["CAAR[0,0] %"].tolist() == got  # no stars: no event tests
+        assert "listed event x group rows have none" in s.notes[0]
+        assert "1500 events, 1500 event x group rows" in s.notes[2]
+
+    def test_renderings_are_short(self, many: EventStudyResults) -> None:
+        s = many.summary()
+        text = s.as_text()
+        assert len(text.splitlines()) <= 46  # printed whole by eventstudy run
+        assert text.count("E0") == 20
+        md = s.as_markdown()
+        assert md.startswith("# Event study summary\n\n## CAAR of all pairs and by "
+                             "group (1500 events)\n\n| scope | group | events | n |")
+        assert "\n## The 20 event x group rows with the largest |CAAR[0,0]|" in md
+        assert md.count("\n| E0") == 20
+        assert s.as_html().count("<table class='es-summary'>") == 2
+        tex = s.as_latex()
+        assert tex.count(r"\begin{tabular}") == 2 and r"\paragraph{" in tex
+
+    def test_small_threshold_on_small_results(self, res: EventStudyResults) -> None:
+        """max_rows: the same layout on the two-event study; group stars."""
+        s = Summary.from_results(res, "csect_t", max_rows=2, top=2)
+        assert s.table["group"].tolist() == ["", "alpha", "beta"]
+        assert s.table["events"].tolist() == [2, 2, 1]
+        ((head, listed),) = s.sections
+        assert len(listed) == 2 and head.startswith("The 2 event x group rows")
+        # event x group tests ran here: the listed rows carry their stars
+        tab = res.summary().table
+        full = dict(zip(zip(tab["event"], tab["group"], strict=True),
+                        tab["CAAR[0,0] %"], strict=True))
+        for row in listed.itertuples(index=False):
+            assert row[4] == full[(row.event, row.group)]
+        assert s.notes[0].endswith("*** < 0.01.")
+        assert Summary.from_results(res, "csect_t", max_rows=3).sections == ()
+
+    def test_group_cap(self, many: EventStudyResults) -> None:
+        s = Summary.from_results(many, "csect_t", max_groups=2)
+        assert s.table["group"].tolist() == ["", "g1", "g2"]  # largest, in order
+        assert "the 2 largest of 3 groups" in s.caption
+
+    def test_without_group_tests(self, many: EventStudyResults) -> None:
+        """Fewer scopes: group CAARs fall back to mean CARs without stars."""
+        from dataclasses import replace
+
+        r = replace(many, tests_=many.tests_[many.tests_["scope"] == "all"])
+        table = r.summary().table
+        mean = _mean_car(many, (-1, 1))
+        g1 = mean[mean.index.get_level_values("group") == "g1"]
+        assert table.loc[1, "CAAR[-1,1] %"] == f"{100 * g1.mean():.2f}"
+        assert str(table.loc[0, "CAAR[-1,1] %"]).rstrip("*") == (
+            f"{100 * mean.mean():.2f}")
+
+    def test_event_group_tests_give_listed_stars(self) -> None:
+        r = many_events_results(1100, scopes=("all", "group", "event_group"))
+        s = r.summary()
+        ((_, listed),) = s.sections
+        t = r.tests
+        t = t[(t["scope"] == "event_group") & (t["test"] == "csect_t")
+              & (t["window_kind"] == "car") & (t["window_start"] == -1)
+              & (t["window_end"] == 1)]
+        means = dict(zip(t["scope_value"], t["mean"], strict=True))
+        pvals = dict(zip(t["scope_value"], t["p_value"], strict=True))
+        for row in listed.itertuples(index=False):
+            key = f"{row.event}:{row.group}"
+            assert row[5] == f"{100 * means[key]:.2f}{stars(pvals[key])}"
+        assert s.notes[0].endswith("*** < 0.01.")
+
+    def test_save_and_cli_print(self, many: EventStudyResults, tmp_path: Path
+                                ) -> None:
+        many.save(tmp_path)
+        md = (tmp_path / "summary.md").read_text(encoding="utf-8")
+        assert md == many.summary().as_markdown()
+        assert md.count("\n") < 50
 
 
 def _main(argv: list[str]) -> int:
