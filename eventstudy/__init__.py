@@ -55,13 +55,13 @@ __all__ = [
 if TYPE_CHECKING:
     from eventstudy.calendar import align_events
     from eventstudy.engine import EventStudy
-    from eventstudy.runner import run_study
     from eventstudy.events import load_events, load_universe
     from eventstudy.inference import TESTS
     from eventstudy.models import MODELS
     from eventstudy.prices import load_prices
     from eventstudy.report import Summary
     from eventstudy.results import EventStudyResults
+    from eventstudy.runner import run_study
     from eventstudy.study import Conventions, ModelSpec, Study, Windows, load_study
 
 
