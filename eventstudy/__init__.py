@@ -31,6 +31,8 @@ _EXPORTS = {
     "MODELS": "eventstudy.models",
     "TESTS": "eventstudy.inference",
     "Summary": "eventstudy.report",
+    "simulate": "eventstudy.simulation",
+    "SimulationResult": "eventstudy.simulation",
 }
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
     "load_study",
     "load_universe",
     "run_study",
+    "simulate",
+    "SimulationResult",
 ]
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ if TYPE_CHECKING:
     from eventstudy.report import Summary
     from eventstudy.results import EventStudyResults
     from eventstudy.runner import run_study
+    from eventstudy.simulation import SimulationResult, simulate
     from eventstudy.study import Conventions, ModelSpec, Study, Windows, load_study
 
 

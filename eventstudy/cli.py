@@ -475,8 +475,8 @@ def simulate(prices_path: Path, market: str | None, universe: Path | None,
     """
     from eventstudy.events import load_universe
     from eventstudy.prices import load_prices
-    from eventstudy.simulate import save_simulation
-    from eventstudy.simulate import simulate as run_simulation
+    from eventstudy.simulation import save_simulation
+    from eventstudy.simulation import simulate as run_simulation
 
     try:
         shift_values = tuple(float(x) for x in shifts.split(",") if x.strip())

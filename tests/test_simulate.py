@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from eventstudy.cli import cli
 from eventstudy.inference import TESTS
-from eventstudy.simulate import _valid_starts, draw_pairs, simulate
+from eventstudy.simulation import _valid_starts, draw_pairs, simulate
 
 
 def _panel(seed: int = 1, T: int = 700, S: int = 150) -> pd.DataFrame:
