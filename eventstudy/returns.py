@@ -52,7 +52,7 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
     Examples
     --------
     >>> to_returns(np.array([[100.0], [110.0], [np.nan], [121.0]]))[:, 0].round(3)
-    array([ nan, 0.1,  nan,  nan])
+    array([nan, 0.1, nan, nan])
     """
     out = np.full(prices.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
