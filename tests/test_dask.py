@@ -25,6 +25,7 @@ pytest.importorskip("distributed", reason="dask.distributed is not installed "
                     '(pip install "eventstudy[dask]")')
 
 import eventstudy.distributed as backend  # noqa: E402
+from eventstudy.bench import main as bench_main  # noqa: E402
 from eventstudy.bench import make_panel  # noqa: E402
 from eventstudy.engine import EventStudy  # noqa: E402
 from eventstudy.errors import (  # noqa: E402
@@ -237,3 +238,13 @@ def test_slow_allocator_settings_are_recognised() -> None:
     assert not backend._slow_malloc({"MALLOC_TRIM_THRESHOLD_": "67108864",
                                      "MALLOC_MMAP_THRESHOLD_": "33554432"})
     assert backend._slow_malloc({"MALLOC_MMAP_THRESHOLD_": "131072"})
+
+
+def test_bench_runs_on_a_dask_scheduler(cluster: tuple[str, Any],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code = bench_main(["--securities", "20", "--days", "300", "--events", "80",
+                       "--loop-pairs", "10", "--chunk-size", "16",
+                       "--scheduler", cluster[0]])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "Dask worker(s)" in text and "cluster" in text and "OK" in text
