@@ -828,11 +828,18 @@ class EventStudy:
         ar = AbnormalReturns(ar=out.ar, sar=out.sar, day_var=out.day_var, car=out.car,
                              car_var=out.car_var, car_days=out.car_days)
         t_end = time.perf_counter()
-        # per-chunk stage times are summed over threads; scale them to wall time
+        # per-chunk stage times are summed over threads (or workers); scale them to
+        # wall time
         g, e, r = (sum(p[i] for p in parts) for i in range(3))
         busy = g + e + r
         cluster = extra.get("cluster", 0.0)
-        scale = (t_loop - t_align - cluster) / busy if busy > 0 else 0.0
+        loop = t_loop - t_align - cluster
+        scale = loop / busy if busy > 0 else 0.0
+        if scheduler != "local":
+            # workers' compute in wall time; the rest is moving results to this
+            # process (serialise, send, copy in): "collect"
+            scale = min(scale, 1.0 / nw)
+            extra["collect"] = max(0.0, loop - busy * scale)
         timings = {"align": t_align - t0, "stack": g * scale,
                    "estimate": e * scale, "ar_car": r * scale + (t_end - t_loop),
                    "chunks": float(len(spans)), "chunk_size": float(size),
@@ -921,7 +928,9 @@ class EventStudy:
         -------
         EventStudyResults
             A new, frozen results object; the model is left unchanged.
-            ``results.timings`` holds the wall seconds of each stage.
+            ``results.timings`` holds the wall seconds of each stage; with a Dask
+            scheduler also ``cluster`` (start or connect, send the aligned data,
+            close), ``collect`` (move the chunks' outputs here) and ``tasks``.
 
         Raises
         ------
