@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,16 @@ SCOPES = ("all", "group", "event", "event_group")
 
 _BOOT_CHUNK = 1 << 20
 """Bootstrap draws are generated in chunks of about this many pair draws."""
+
+_BOOT_THREADS = 2
+"""Threads sharing the bootstrap draws (contiguous parts of the one stream)."""
+
+_BLOCK_CELLS = 1 << 20
+"""Row blocks of the ``(P, T)`` passes hold about this many cells (8 MiB of float64)."""
+
+_LOOP_GROUPS = 64
+"""Grouped column sums loop over the groups up to this many groups (else one
+bincount over the cells, the same numbers)."""
 
 
 @dataclass(frozen=True)
@@ -224,26 +235,118 @@ class PairData:
 
 # ----------------------------------------------------------------- grouped helpers
 def _gsum(x: np.ndarray, g: Groups, valid: np.ndarray) -> np.ndarray:
+    if valid.all():  # the same sums without selecting the cells
+        return np.bincount(g.codes, weights=x, minlength=g.n)
     return np.bincount(g.codes[valid], weights=x[valid], minlength=g.n)
 
 
 def _gcount(g: Groups, valid: np.ndarray) -> np.ndarray:
+    if g.n == 1:
+        return np.array([float(np.count_nonzero(valid))])
     return np.bincount(g.codes[valid], minlength=g.n).astype(np.float64)
+
+
+def _group_rows(g: Groups) -> list[np.ndarray]:
+    """Each group's row indices, in increasing order."""
+    order = np.argsort(g.codes, kind="stable")
+    bounds = np.searchsorted(g.codes[order], np.arange(g.n + 1))
+    return [order[bounds[k]:bounds[k + 1]] for k in range(g.n)]
+
+
+Block = Callable[[Any], tuple[np.ndarray, np.ndarray]]
+"""Rows (a slice or an index array) -> their ``(values, ok)`` as ``(m, T)`` arrays."""
+
+
+def _gsums_multi(block: Block, P: int, T: int, parts: list[Groups]
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per group and column sums and counts of a ``(P, T)`` array over the cells in
+    ok, for several partitions in one pass.
+
+    The array is produced in row blocks by ``block`` (no ``(P, T)`` temporary).
+    Every sum adds its cells one at a time in row order starting from 0.0 (a column
+    reduction over a buffer whose first row is the running sum), bit for bit what
+    ``numpy.bincount`` over the cells in row-major order gives; with one column or
+    more than ``_LOOP_GROUPS`` groups it is that bincount.
+    """
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(parts)
+    loop = [i for i, g in enumerate(parts) if T >= 2 and g.n <= _LOOP_GROUPS]
+    if len(loop) < len(parts):
+        x, ok = block(slice(0, P))
+        for i, g in enumerate(parts):
+            if i in loop:
+                continue
+            idx = (g.codes[:, None] * T + np.arange(T)[None, :])[ok]
+            tot = np.bincount(idx, weights=x[ok], minlength=g.n * T)
+            num = np.bincount(idx, minlength=g.n * T).astype(np.float64)
+            out[i] = (tot.reshape(g.n, T), num.reshape(g.n, T))
+        del x, ok
+    if loop:
+        sums = {i: np.zeros((parts[i].n, T)) for i in loop}
+        cnts = {i: np.zeros((parts[i].n, T), dtype=np.int64) for i in loop}
+        step = max(1, _BLOCK_CELLS // T)
+        buf = np.empty((step + 1, T))
+        for a in range(0, P, step):
+            x, ok = block(slice(a, min(P, a + step)))
+            m = x.shape[0]
+            xz = np.zeros((m, T))
+            np.copyto(xz, x, where=ok)
+            for i in loop:
+                g, acc, cnt = parts[i], sums[i], cnts[i]
+                if g.n == 1:
+                    buf[0] = acc[0]
+                    buf[1:m + 1] = xz
+                    acc[0] = np.add.reduce(buf[:m + 1], axis=0)  # sequential
+                    cnt[0] += ok.sum(axis=0)
+                    continue
+                cb = g.codes[a:a + m]
+                for k in np.flatnonzero(np.bincount(cb, minlength=g.n)):
+                    r = np.flatnonzero(cb == k)
+                    buf[0] = acc[k]
+                    buf[1:len(r) + 1] = xz[r]
+                    acc[k] = np.add.reduce(buf[:len(r) + 1], axis=0)
+                    cnt[k] += ok[r].sum(axis=0)
+        for i in loop:
+            out[i] = (sums[i], cnts[i].astype(np.float64))
+    return [o for o in out if o is not None]
+
+
+def _gsums(block: Block, P: int, T: int, g: Groups) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_gsums_multi` for one partition."""
+    return _gsums_multi(block, P, T, [g])[0]
+
+
+def _scoped(data: PairData, prefix: str, g: Groups,
+            compute: Callable[[list[Groups]], list[Any]]) -> Any:
+    """Memoise a per-partition intermediate; on a miss compute it at once for every
+    partition :func:`run_tests` registered (``data._memo["partitions"]``)."""
+    key = f"{prefix}:{_gkey(g)}"
+    if key not in data._memo:
+        todo, keys = [g], [key]
+        for h in data._memo.get("partitions", ()):
+            k = f"{prefix}:{_gkey(h)}"
+            if k not in data._memo and k not in keys and h.codes.shape == g.codes.shape:
+                todo.append(h)
+                keys.append(k)
+        for k, r in zip(keys, compute(todo), strict=True):
+            data._memo[k] = r
+    return data._memo[key]
 
 
 def _gsum2(x: np.ndarray, g: Groups, ok: np.ndarray) -> np.ndarray:
     """Per group and column sums of a ``(P, T)`` array over the cells in ``ok``."""
-    T = x.shape[1]
-    idx = (g.codes[:, None] * T + np.arange(T)[None, :])[ok]
-    out = np.bincount(idx, weights=x[ok], minlength=g.n * T)
-    return out.reshape(g.n, T)
+    return _gsums(lambda r: (x[r], ok[r]), x.shape[0], x.shape[1], g)[0]
 
 
 def _gcount2(g: Groups, ok: np.ndarray) -> np.ndarray:
-    T = ok.shape[1]
-    idx = (g.codes[:, None] * T + np.arange(T)[None, :])[ok]
-    out = np.bincount(idx, minlength=g.n * T).astype(np.float64)
-    return out.reshape(g.n, T)
+    """Per group and column number of cells in ``ok``."""
+    if g.n == 1:
+        one: np.ndarray = ok.sum(axis=0).astype(np.float64)[None, :]
+        return one
+    if g.n > _LOOP_GROUPS:
+        T = ok.shape[1]
+        idx = (g.codes[:, None] * T + np.arange(T)[None, :])[ok]
+        return np.bincount(idx, minlength=g.n * T).astype(np.float64).reshape(g.n, T)
+    return np.stack([ok[r].sum(axis=0) for r in _group_rows(g)]).astype(np.float64)
 
 
 def _n_all(g: Groups) -> np.ndarray:
@@ -259,9 +362,10 @@ def _gmean_all(x: np.ndarray, g: Groups) -> np.ndarray:
 
 
 def _gkey(g: Groups) -> str:
-    """Memo key of a partition (scope name plus a checksum of the codes)."""
+    """Memo key of a partition (a checksum of the codes: partitions with the same
+    codes, such as ``all`` and a ``group`` scope with one group, share it)."""
     codes = np.ascontiguousarray(g.codes, dtype=np.int64)
-    return f"{g.scope}:{g.n}:{zlib.crc32(codes.tobytes())}"
+    return f"{g.n}:{len(codes)}:{zlib.crc32(codes.tobytes())}"
 
 
 def _moments(x: np.ndarray, g: Groups, valid: np.ndarray
@@ -335,7 +439,11 @@ def _group_rank(v: np.ndarray, codes: np.ndarray, G: int
     m = v.shape[0]
     if m == 0:
         return np.zeros(0), np.zeros(G)
-    order = np.lexsort((v, codes))
+    # sorted by group, then value (equal values adjacent: the ranks, exact
+    # half-integers, do not depend on the order of ties)
+    order = np.argsort(v)
+    if G > 1:
+        order = order[np.argsort(codes[order], kind="stable")]
     cs, vs = codes[order], v[order]
     pos = np.arange(m)
     new_group = np.ones(m, dtype=bool)
@@ -606,30 +714,20 @@ def bmp(data: PairData, window: Window, groups: Groups) -> TestStat:
 
 
 # ----------------------------------------------------------------- Kolari-Pynnonen
-def _cluster_correlations(data: PairData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairwise residual correlations of every two pairs sharing day 0.
+def _corr_block(data: PairData, mem: np.ndarray) -> np.ndarray:
+    """``(m, m)`` residual correlations of the pairs ``mem`` (one day-0 cluster).
 
     Correlations use the calendar days both pairs have (``est_dates``), Pearson on
-    that overlap; fewer than 3 common days or a constant series gives NaN (counted
-    as 0). Returns pair indices i < j and r_ij.
+    that overlap; fewer than 3 common days or a constant series gives NaN, counted
+    as 0; the diagonal is 0. Pairs on one calendar use their day columns directly.
     """
-    cl = np.asarray(data.cluster, dtype=np.int64)
-    idx = np.flatnonzero(cl >= 0)
-    order = idx[np.argsort(cl[idx], kind="stable")]
-    scl = cl[order]
-    bounds = np.flatnonzero(np.diff(scl)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(order)]])
-    out_i: list[np.ndarray] = []
-    out_j: list[np.ndarray] = []
-    out_r: list[np.ndarray] = []
-    for a, b in zip(starts, ends, strict=True):  # one pass per distinct day 0
-        if b - a < 2:
-            continue
-        mem = order[a:b]
-        d = data.est_dates[mem]
-        v = data.resid[mem]
-        ok = (d >= 0) & np.isfinite(v)
+    d = data.est_dates[mem]
+    v = data.resid[mem]
+    ok = (d >= 0) & np.isfinite(v)
+    if (d == d[:1]).all():  # one calendar: the columns are the days
+        X = np.where(ok, v, 0.0)
+        M = ok.astype(np.float64)
+    else:
         days = np.unique(d[ok])
         m = len(mem)
         X = np.zeros((m, len(days)))
@@ -638,35 +736,197 @@ def _cluster_correlations(data: PairData) -> tuple[np.ndarray, np.ndarray, np.nd
         pos = np.searchsorted(days, d[ri, ci])
         X[ri, pos] = v[ri, ci]
         M[ri, pos] = 1.0
-        n = M @ M.T
-        sx = X @ M.T  # sx[i, j]: sum of x_i over the days j also has
-        sxx = (X * X) @ M.T
-        sxy = X @ X.T
+    n = M @ M.T
+    sx = X @ M.T  # sx[i, j]: sum of x_i over the days j also has
+    sxx = (X * X) @ M.T
+    sxy = X @ X.T
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        num = n * sxy - sx * sx.T
+        den = np.sqrt((n * sxx - sx**2) * (n * sxx.T - sx.T**2))
+        r = np.nan_to_num(np.where((n >= 3) & (den > 0), num / den, np.nan))
+    np.fill_diagonal(r, 0.0)
+    return r
+
+
+class _KPCorr:
+    """Kolari-Pynnonen residual correlations of the pairs sharing day 0, kept as
+    per-cluster sums (never a list of pairs: those grow with the square of the pairs
+    per day).
+
+    Clusters whose pairs have the same days with data (one calendar, no pair missing
+    a day the others have) use the factorisation r_ij = u_i u_j (n x_i'x_j - s_i
+    s_j) with u_i = 1/sqrt(n x_i'x_i - s_i^2): the sum over the pairs i != j of a
+    set is n |sum u_i x_i|^2 - (sum u_i s_i)^2 - sum u_i^2 (n x_i'x_i - s_i^2), so
+    a partition only needs sum u_i x_i per (cluster, group), one pass over the
+    residuals. The other clusters build their correlation matrix
+    (:func:`_corr_block`) and keep per-pair row sums.
+    """
+
+    def __init__(self, data: PairData) -> None:
+        self.data = data
+        P, Le = data.resid.shape
+        cl = np.asarray(data.cluster, dtype=np.int64)
+        idx = np.flatnonzero(cl >= 0)
+        order = idx[np.argsort(cl[idx], kind="stable")]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = cl[order][1:] != cl[order][:-1]
+        cid = np.cumsum(new) - 1
+        keep = np.bincount(cid)[cid] >= 2
+        order, cid = order[keep], cid[keep]
+        cid = np.unique(cid, return_inverse=True)[1].reshape(-1)
+        self.clus = np.full(P, -1, dtype=np.int64)
+        self.clus[order] = cid
+        nc = int(cid.max()) + 1 if cid.size else 0
+        first = np.full(nc, P, dtype=np.int64)
+        np.minimum.at(first, cid, order)
+        fst = np.full(P, -1, dtype=np.int64)
+        fst[order] = first[cid]
+        # per pair (row order): same days and days with data as the cluster's first
+        # pair, no value on a day without a session; sums of x and x^2
+        same = np.zeros(P, dtype=bool)
+        sx = np.zeros(P)
+        sxx = np.zeros(P)
+        nd = np.zeros(P)
+        step = max(1, _BLOCK_CELLS // max(Le, 1))
+        for a in range(0, P, step):
+            sl = slice(a, min(P, a + step))
+            f = fst[sl]
+            inc = f >= 0
+            if not inc.any():
+                continue
+            d = data.est_dates[sl]
+            fin = np.isfinite(data.resid[sl])
+            ok = (d >= 0) & fin
+            fr = np.maximum(f, 0)
+            okf = (data.est_dates[fr] >= 0) & np.isfinite(data.resid[fr])
+            same[sl] = (inc & (d == data.est_dates[fr]).all(axis=1)
+                        & (ok == okf).all(axis=1) & ~(fin & (d < 0)).any(axis=1))
+            X = np.where(ok, data.resid[sl], 0.0)
+            sx[sl] = X.sum(axis=1)
+            sxx[sl] = (X * X).sum(axis=1)
+            nd[sl] = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            q = nd * sxx - sx**2
+            good = same & (q > 0) & np.isfinite(q)
+        fast_c = np.ones(nc, dtype=bool)
+        np.logical_and.at(fast_c, cid, good[order])
+        self.fast = np.zeros(P, dtype=bool)
+        self.fast[order] = fast_c[cid]
+        self.nd = np.where(self.fast & (nd >= 3), nd, 0.0)  # fewer days: r = 0
+        use = self.nd > 0
+        self.u = np.zeros(P)
+        self.u[use] = 1.0 / np.sqrt(q[use])
+        self.sx = np.where(use, sx, 0.0)
+        self.diag = np.where(use, self.u * self.u * (nd * sxx - sx * sx), 0.0)
+        bounds = np.flatnonzero(np.diff(cid)) + 1
+        self.slow = [m for m in np.split(order, bounds)
+                     if m.size and not self.fast[m[0]]]
+        self._parts: dict[str, tuple[Any, ...]] = {}
+        self._rbar: dict[tuple[str, int, int], np.ndarray] = {}
+
+    def _x(self, rows: Any) -> np.ndarray:
+        """Residuals of factorised pairs, 0 on days without data (no value there)."""
+        v = self.data.resid[rows]
+        return np.where(np.isfinite(v), v, 0.0)
+
+    def _keys(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Dense (cluster, group) key of every factorised pair (-1 otherwise), the
+        group of each key and the number of keys."""
+        f = np.flatnonzero(self.nd > 0)
+        k = self.clus[f] * (int(codes.max(initial=0)) + 1) + codes[f]
+        u, inv = np.unique(k, return_inverse=True)
+        key = np.full(self.data.n_pairs, -1, dtype=np.int64)
+        key[f] = inv.reshape(-1)
+        return key, u % (int(codes.max(initial=0)) + 1), len(u)
+
+    def _partition(self, g: Groups) -> tuple[Any, ...]:
+        """Per partition: keys, key groups, sum u_i x_i (K, Le), sum u_i s_i and the
+        row sums of the other clusters."""
+        gk = _gkey(g)
+        if gk not in self._parts:
+            todo = {gk: g}
+            for h in self.data._memo.get("partitions", ()):
+                k = _gkey(h)
+                if k not in self._parts and h.codes.shape == g.codes.shape:
+                    todo[k] = h
+            P, Le = self.data.resid.shape
+            keys = {k: self._keys(h.codes) for k, h in todo.items()}
+            W = {k: np.zeros((kk[2], Le)) for k, kk in keys.items()}
+            step = max(1, _BLOCK_CELLS // max(Le, 1))
+            for a in range(0, P, step):
+                sl = slice(a, min(P, a + step))
+                f = np.flatnonzero(self.nd[sl] > 0)
+                if not f.size:
+                    continue
+                ux = self._x(np.arange(a, a + (sl.stop - a))[f]) * self.u[sl][f, None]
+                for k, (key, _, _) in keys.items():
+                    kb = key[sl][f]
+                    o = np.argsort(kb, kind="stable")
+                    ks = kb[o]
+                    st = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+                    W[k][ks[st]] += np.add.reduceat(ux[o], st, axis=0)
+            for k in todo:
+                key, kg, K = keys[k]
+                fk = key >= 0
+                s = np.bincount(key[fk], weights=(self.u * self.sx)[fk], minlength=K)
+                rs = np.zeros(P)
+                self._parts[k] = (key, kg, W[k], s, rs)
+            for mem in self.slow:
+                r = _corr_block(self.data, mem)
+                for k, h in todo.items():
+                    c = h.codes[mem]
+                    rs = self._parts[k][4]
+                    if (c == c[0]).all():
+                        rs[mem] = r.sum(axis=1)
+                    else:
+                        rs[mem] = (r * (c[:, None] == c[None, :])).sum(axis=1)
+        return self._parts[gk]
+
+    def rbar(self, g: Groups, valid: np.ndarray) -> np.ndarray:
+        """r-bar_g = sum of clustered-pair correlations in g / (n_g (n_g - 1) / 2)."""
+        ck = (_gkey(g), zlib.crc32(np.packbits(valid).tobytes()), int(valid.sum()))
+        if ck in self._rbar:
+            return self._rbar[ck]
+        codes = g.codes
+        key, kg, W, s, rs = self._partition(g)
+        K = len(kg)
+        # factorised clusters: the sums over the valid pairs of each key
+        fv = (key >= 0) & valid
+        bad = np.flatnonzero((key >= 0) & ~valid)
+        Wv, sv = W, s
+        if bad.size:
+            ux = self._x(bad) * self.u[bad][:, None]
+            Wv = W - _class_sum(ux, key[bad], K)
+            sv = s - np.bincount(key[bad], weights=(self.u * self.sx)[bad], minlength=K)
+        m = np.bincount(key[fv], minlength=K)
+        dg = np.bincount(key[fv], weights=self.diag[fv], minlength=K)
+        n_k = np.zeros(K)
+        n_k[key[fv]] = self.nd[fv]
+        tot = np.where(m > 1, n_k * (Wv * Wv).sum(axis=1) - sv * sv - dg, 0.0)
+        tot2 = np.bincount(kg, weights=tot, minlength=g.n).astype(np.float64)
+        # other clusters: sum_valid rowsum - sum_invalid rowsum + sum_{invalid i != j}
+        sl = (self.clus >= 0) & ~self.fast
+        tot2 += _gsum(rs, g, valid & sl)
+        bad = np.flatnonzero(~valid & sl)
+        if bad.size:
+            tot2 -= np.bincount(codes[bad], weights=rs[bad], minlength=g.n)
+            k = self.clus[bad] * (int(codes.max(initial=0)) + 1) + codes[bad]
+            o = np.argsort(k, kind="stable")
+            for part in np.split(bad[o], np.flatnonzero(np.diff(k[o])) + 1):
+                if len(part) > 1:
+                    tot2[codes[part[0]]] += _corr_block(self.data, part).sum()
+        n = _gcount(g, valid)
         with np.errstate(invalid="ignore", divide="ignore"):
-            num = n * sxy - sx * sx.T
-            den = np.sqrt((n * sxx - sx**2) * (n * sxx.T - sx.T**2))
-            r = np.where((n >= 3) & (den > 0), num / den, np.nan)
-        iu, ju = np.triu_indices(m, 1)
-        out_i.append(mem[iu])
-        out_j.append(mem[ju])
-        out_r.append(r[iu, ju])
-    if not out_i:
-        e = np.zeros(0, dtype=np.int64)
-        return e, e, np.zeros(0)
-    return (np.concatenate(out_i), np.concatenate(out_j),
-            np.nan_to_num(np.concatenate(out_r)))
+            rb = (tot2 / 2) / (n * (n - 1) / 2)
+        out: np.ndarray = np.where(n > 1, rb, 0.0)
+        self._rbar[ck] = out
+        return out
 
 
 def _rbar(data: PairData, groups: Groups, valid: np.ndarray) -> np.ndarray:
     """r-bar_g = sum of clustered-pair correlations in g / (n_g (n_g - 1) / 2)."""
-    i, j, r = data.memo("kp_corr", lambda: _cluster_correlations(data))
-    codes = groups.codes
-    keep = valid[i] & valid[j] & (codes[i] == codes[j])
-    s = np.bincount(codes[i][keep], weights=r[keep], minlength=groups.n)
-    n = _gcount(groups, valid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rb = s / (n * (n - 1) / 2)
-    return np.where(n > 1, rb, 0.0)
+    kp: _KPCorr = data.memo("kp_corr", lambda: _KPCorr(data))
+    return kp.rbar(groups, valid)
 
 
 def patell_kp(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -767,37 +1027,137 @@ def skew_t(data: PairData, window: Window, groups: Groups) -> TestStat:
 
 
 # ----------------------------------------------------------------- rank and sign
-def _union_values(data: PairData, cols: np.ndarray | None) -> np.ndarray:
-    """(P, Le + d) estimation residuals followed by the event ARs of ``cols``."""
-    ev = data.ar if cols is None else data.ar[:, cols]
-    return np.concatenate([data.resid, ev], axis=1)
+_NA16 = np.uint16(65535)
+"""Twice-ranks code of a missing (NaN) value."""
 
 
-def _scores(data: PairData, kind: str, cols: np.ndarray | None = None) -> np.ndarray:
-    """Per-pair scores over estimation + event days (memoised).
+def _sorted_ranks(S: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties averaged) of the positions of row-sorted values.
+
+    ``S`` is sorted along rows with NaN last (NaN positions get meaningless ranks).
+    Ties are looked for only in the rows that have them; the ranks are exact
+    half-integers, equal to ``scipy.stats.rankdata(method="average")``.
+    """
+    b, T = S.shape
+    rk = np.broadcast_to(np.arange(1.0, T + 1.0), (b, T)).copy()
+    if T < 2:
+        return rk
+    tie = S[:, 1:] == S[:, :-1]
+    rows = np.flatnonzero(tie.any(axis=1))
+    if rows.size:
+        t = tie[rows]
+        pos = np.arange(T)
+        first = np.ones((len(rows), T), dtype=bool)
+        first[:, 1:] = ~t
+        last = np.ones((len(rows), T), dtype=bool)
+        last[:, :-1] = ~t
+        start = np.maximum.accumulate(np.where(first, pos, 0), axis=1)
+        end = np.minimum.accumulate(np.where(last, pos, T - 1)[:, ::-1],
+                                    axis=1)[:, ::-1]
+        rk[rows] = (start + end) / 2 + 1
+    return rk
+
+
+def _row_ranks(V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise average ranks of the non-NaN values of ``V`` (NaN elsewhere), as
+    ``scipy.stats.rankdata(V, axis=1, nan_policy="omit")``.
+
+    Returns the ranks, the sorted values (NaN last) and the sorting permutation.
+    """
+    order, flat = _row_argsort(V)
+    S = V.ravel()[flat]
+    rk = _sorted_ranks(S)
+    rk[np.isnan(S)] = np.nan
+    K = np.empty(V.shape)
+    K.ravel()[flat] = rk
+    return K, S, order
+
+
+def _row_argsort(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise argsort (NaN last) and the same permutation as flat indices."""
+    order = np.argsort(V, axis=1)
+    flat = order + (np.arange(V.shape[0]) * V.shape[1])[:, None]
+    return order, flat
+
+
+@dataclass(frozen=True)
+class _Ranks:
+    """Window-independent ranks of each pair's estimation + event-window ARs.
+
+    ``r2`` is ``(P, Le + W)`` twice the average rank of every non-NaN value (exact
+    in uint16; :data:`_NA16` for NaN); ``n_ok`` the non-NaN and ``n_fin`` the finite
+    values per pair; ``med`` the median as ``numpy.nanmedian`` computes it (0 without
+    any finite value).
+    """
+
+    r2: np.ndarray
+    n_ok: np.ndarray
+    n_fin: np.ndarray
+    med: np.ndarray
+
+
+def _union_block(data: PairData, rows: Any, cols: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """``(m, Le + d)`` estimation residuals followed by the event ARs of ``cols``."""
+    ev = data.ar[rows] if cols is None else data.ar[rows][:, cols]
+    return np.concatenate([data.resid[rows], ev], axis=1)
+
+
+def _ranks(data: PairData) -> _Ranks:
+    """Ranks over estimation + event days, memoised once per :class:`PairData`
+    (row blocks: argsort with NaN last, tie averaging only where ties exist)."""
+
+    def make() -> _Ranks:
+        P = data.n_pairs
+        T = data.resid.shape[1] + data.ar.shape[1]
+        r2 = np.empty((P, T), dtype=np.uint16)
+        n_ok = np.empty(P)
+        n_fin = np.empty(P)
+        med = np.empty(P)
+        step = max(1, _BLOCK_CELLS // max(T, 1))
+        for a in range(0, P, step):
+            sl = slice(a, min(P, a + step))
+            V = _union_block(data, sl)
+            _, flat = _row_argsort(V)
+            S = V.ravel()[flat]
+            rk = _sorted_ranks(S)
+            nan = np.isnan(S)
+            rk[nan] = 0.5 * float(_NA16)
+            r2[sl].ravel()[flat] = (2 * rk).astype(np.uint16)
+            c = T - nan.sum(axis=1)
+            fin = np.isfinite(V).sum(axis=1)
+            # numpy.nanmedian (masked median): (low + high) / 2 of the middle values
+            h = c // 2
+            lo = np.where(c % 2 == 1, h, h - 1).clip(0)
+            base = np.arange(len(c)) * T
+            mid = S.ravel()[base + lo] + S.ravel()[base + h.clip(0, T - 1)]
+            med[sl] = np.where(fin > 0, mid / 2.0, 0.0)
+            n_ok[sl] = c
+            n_fin[sl] = fin
+        return _Ranks(r2, n_ok, n_fin, med)
+
+    out: _Ranks = data.memo("ranks", make)
+    return out
+
+
+def _score_block(data: PairData, kind: str, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of ``rows`` over estimation + event days and where they are finite.
 
     ``rank``: K - (M_i + 1)/2; ``urank``: K/(M_i + 1) - 1/2; ``sign``: sign(AR -
-    median_i); ``raw``: K. K ranks AR within the pair over its M_i non-missing days.
+    median_i). K ranks AR within the pair over its non-missing days, M_i counts its
+    finite days.
     """
-    key = f"scores:{kind}" + ("" if cols is None else f":{cols[0]}:{cols[-1]}")
-
-    def make() -> np.ndarray:
-        V = _union_values(data, cols)
-        ok = np.isfinite(V)
-        M = ok.sum(axis=1).astype(np.float64)[:, None]
-        if kind == "sign":
-            with np.errstate(invalid="ignore"):
-                med = np.nanmedian(np.where(ok.any(axis=1)[:, None], V, 0.0), axis=1)
-            return np.where(ok, np.sign(V - med[:, None]), np.nan)
-        K = stats.rankdata(V, axis=1, nan_policy="omit")
-        if kind == "rank":
-            return np.asarray(K - (M + 1) / 2)
-        if kind == "urank":
-            return np.asarray(K / (M + 1) - 0.5)
-        return np.asarray(K)
-
-    out: np.ndarray = data.memo(key, make)
-    return out
+    rk = _ranks(data)
+    M = rk.n_fin[rows][:, None]
+    if kind == "sign":
+        V = _union_block(data, rows)
+        with np.errstate(invalid="ignore"):
+            sc = np.where(np.isfinite(V), np.sign(V - rk.med[rows][:, None]), np.nan)
+    else:
+        r2 = rk.r2[rows]
+        K = np.where(r2 == _NA16, np.nan, 0.5 * r2)
+        sc = K - (M + 1) / 2 if kind == "rank" else K / (M + 1) - 0.5
+    return sc, np.isfinite(sc)
 
 
 def _day_stats(data: PairData, groups: Groups, kind: str
@@ -807,27 +1167,34 @@ def _day_stats(data: PairData, groups: Groups, kind: str
     D_t = sum_i s_it / N_t (``rank``) or / sqrt(N_t) (``urank``, ``sign``); under
     ``estudy2`` multiplied by N_g / N_t. S^2 = (1/T) sum_t D_t^2 over the days with
     data, T = their number (textbook) or the group's mean M_i (estudy2).
+    Memoised per scope; the scores are made in row blocks from :func:`_ranks`.
     """
 
-    def make() -> tuple[np.ndarray, np.ndarray]:
-        sc = _scores(data, kind)
-        ok = np.isfinite(sc)
-        s = _gsum2(sc, groups, ok)
-        c = _gcount2(groups, ok)
-        has = c > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f = 1.0 / c if kind == "rank" else 1.0 / np.sqrt(c)
-            D = np.where(has, s * f * _row_factor(data, groups, c), np.nan)
-            if data.profile == "estudy2":
-                T = _gmean_all(ok.sum(axis=1).astype(np.float64), groups)
-            else:
-                T = has.sum(axis=1).astype(np.float64)
-            S = np.sqrt(np.where(has, D**2, 0.0).sum(axis=1) / T)
-        return D, S
+    def compute(parts: list[Groups]) -> list[tuple[np.ndarray, np.ndarray]]:
+        P = data.n_pairs
+        T = data.resid.shape[1] + data.ar.shape[1]
+        rk = _ranks(data)
+        out = []
+        sums = _gsums_multi(lambda r: _score_block(data, kind, r), P, T, parts)
+        for g, (s, c) in zip(parts, sums, strict=True):
+            has = c > 0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f = 1.0 / c if kind == "rank" else 1.0 / np.sqrt(c)
+                D = np.where(has, s * f * _row_factor(data, g, c), np.nan)
+                if data.profile == "estudy2":
+                    if kind == "sign":
+                        n_row = np.where(np.isnan(rk.med), 0.0, rk.n_fin)
+                    else:
+                        n_row = rk.n_ok
+                    T_g = _gmean_all(n_row, g)
+                else:
+                    T_g = has.sum(axis=1).astype(np.float64)
+                S = np.sqrt(np.where(has, D**2, 0.0).sum(axis=1) / T_g)
+            out.append((D, S))
+        return out
 
-    out: tuple[np.ndarray, np.ndarray] = data.memo(f"days:{kind}:{_gkey(groups)}",
-                                                   make)
-    return out
+    res: tuple[np.ndarray, np.ndarray] = _scoped(data, f"days:{kind}", groups, compute)
+    return res
 
 
 def _rank_family(data: PairData, window: Window, groups: Groups, kind: str
@@ -845,18 +1212,32 @@ def _rank_family(data: PairData, window: Window, groups: Groups, kind: str
 
 def _car_rank_estudy2(data: PairData, window: Window, groups: Groups) -> TestStat:
     cols = _cols(data, window)
-    K = _scores(data, "raw", cols)
-    ok = np.isfinite(K)
-    M = ok.sum(axis=1).astype(np.float64)
     Le = data.resid.shape[1]
-    c = _gcount2(groups, ok)
+    P = data.n_pairs
+    T = Le + len(cols)
+
+    def block(rows: Any) -> tuple[np.ndarray, np.ndarray]:
+        K = _row_ranks(_union_block(data, rows, cols))[0]
+        return K, np.isfinite(K)
+
+    def compute(parts: list[Groups]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return _gsums_multi(block, P, T, parts)
+
+    def n_ok() -> np.ndarray:
+        out: np.ndarray = ((~np.isnan(data.resid)).sum(axis=1)
+                           + (~np.isnan(data.ar[:, cols])).sum(axis=1)
+                           ).astype(np.float64)
+        return out
+
+    tag = f"carrank:{cols[0]}:{cols[-1]}"
+    s, c = _scoped(data, tag, groups, compute)
+    M = data.memo(tag, n_ok)
     has = c > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        kbar = _gsum2(K, groups, ok) / c
+        kbar = s / c
         mean_rank = _gmean_all((M + 1) / 2, groups)
         mean_m = _gmean_all(M, groups)
-        ev_mean = (_gsum2(K[:, Le:], groups, ok[:, Le:]).sum(axis=1)
-                   / c[:, Le:].sum(axis=1))
+        ev_mean = s[:, Le:].sum(axis=1) / c[:, Le:].sum(axis=1)
         days = has[:, Le:].sum(axis=1)
         den = np.sqrt(np.where(has, (kbar - mean_rank[:, None]) ** 2, 0.0).sum(axis=1)
                       / mean_m)
@@ -948,6 +1329,202 @@ def csign(data: PairData, window: Window, groups: Groups) -> TestStat:
     return _rank_family(data, window, groups, "sign")
 
 
+_FINE = 8
+"""Width of the fine blocks (64 bytes) of the row search in :func:`_grank_counts`."""
+
+
+@dataclass(frozen=True)
+class _GRankCore:
+    """GSAR estimation values of every pair sorted, memoised once per fit.
+
+    ``es`` ``(P, Lp)``: AR_it / sigma_i sorted along the row, NaN last (and as
+    padding to a multiple of :data:`_FINE` columns), a view of ``padded`` which has
+    :data:`_FINE` NaN columns in front; ``coarse`` ``(Lp / _FINE, P)`` the last value
+    of each fine block; ``pos`` ``(P, Le)`` the position of each day's value in the
+    sorted row (``na`` where missing); ``n_fin`` the finite values per pair; ``tied``
+    whether a pair has tied values.
+    """
+
+    padded: np.ndarray
+    coarse: np.ndarray
+    pos: np.ndarray
+    n_fin: np.ndarray
+    tied: np.ndarray
+    na: int
+
+    @property
+    def es(self) -> np.ndarray:
+        """The sorted values (without the leading padding)."""
+        return self.padded[:, _FINE:]
+
+    def blocks(self) -> np.ndarray:
+        """``(P, Lp / _FINE)`` items of 9 values: the value before each fine block
+        and the block (one gather per pair fetches both)."""
+        P, W = self.padded.shape
+        return np.ndarray((P, W // _FINE - 1), dtype=np.dtype((np.void, 8 * _FINE + 8)),
+                          buffer=self.padded, offset=8 * (_FINE - 1),
+                          strides=(8 * W, 8 * _FINE))
+
+
+def _grank_core(data: PairData) -> _GRankCore:
+    def make() -> _GRankCore:
+        P, Le = data.resid.shape
+        Lp = -(-Le // _FINE) * _FINE
+        padded = np.full((P, Lp + _FINE), np.nan)
+        dt = np.uint8 if Le < 255 else np.uint16
+        na = int(np.iinfo(dt).max)
+        pos = np.empty((P, Le), dtype=dt)
+        n_fin = np.empty(P, dtype=np.int64)
+        tied = np.empty(P, dtype=bool)
+        s = np.sqrt(data.sigma2)
+        step = max(1, _BLOCK_CELLS // max(Le, 1))
+        ar = np.arange(Le)
+        for a in range(0, P, step):
+            sl = slice(a, min(P, a + step))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                e = data.resid[sl] / s[sl][:, None]
+            e = np.where(np.isfinite(e), e, np.nan)
+            _, flat = _row_argsort(e)
+            S = e.ravel()[flat]
+            padded[sl, _FINE:_FINE + Le] = S
+            nan = np.isnan(S)
+            pos[sl].ravel()[flat] = np.where(nan, na, ar).astype(dt)
+            n_fin[sl] = Le - nan.sum(axis=1)
+            tied[sl] = (S[:, 1:] == S[:, :-1]).any(axis=1)
+        coarse = padded[:, 2 * _FINE - 1::_FINE].T.copy()
+        return _GRankCore(padded, coarse, pos, n_fin, tied, na)
+
+    out: _GRankCore = data.memo("grank_est", make)
+    return out
+
+
+def _grank_re(core: _GRankCore, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks of the estimation GSARs of ``rows`` in day order, and where
+    they are finite."""
+    Le = core.pos.shape[1]
+    pos = core.pos[rows]
+    ok = pos != core.na
+    re = pos + 1.0  # no ties: the rank is the position
+    tied = np.flatnonzero(core.tied[rows])
+    if tied.size:
+        rr = np.asarray(rows)[tied] if not isinstance(rows, slice) else (
+            np.arange(core.pos.shape[0])[rows][tied])
+        rk = _sorted_ranks(core.es[rr][:, :Le])
+        p = np.where(ok[tied], pos[tied], 0).astype(np.intp)
+        re[tied] = rk.ravel()[p + (np.arange(len(tied)) * Le)[:, None]]
+    return re, ok
+
+
+@dataclass(frozen=True)
+class _GRankScope:
+    """Per-partition GRANK sums over every pair with data (memoised per scope).
+
+    Pairs are split in classes (group, number of estimation values): ``cls`` per
+    pair, ``cls_code`` and ``cls_den`` (T_i + 1 = L_i + 2) per class; ``rsum`` and
+    ``cnt`` ``(K, Le)`` the sum of the estimation ranks and the number of values per
+    class and day (exact: sums of half-integers); ``order``/``bounds`` the pairs
+    sorted by class and ``pos`` the core's positions in that order (None for one
+    class).
+    """
+
+    cls: np.ndarray
+    cls_code: np.ndarray
+    cls_den: np.ndarray
+    rsum: np.ndarray
+    cnt: np.ndarray
+    order: np.ndarray | None
+    bounds: np.ndarray
+    pos: np.ndarray | None
+
+
+def _grank_scope(data: PairData, groups: Groups) -> _GRankScope:
+    core = _grank_core(data)
+    P, Le = core.pos.shape
+
+    def compute(parts: list[Groups]) -> list[_GRankScope]:
+        out = []
+        nvals, nidx = np.unique(core.n_fin, return_inverse=True)
+        for g in parts:
+            key, cls = np.unique(g.codes * len(nvals) + nidx, return_inverse=True)
+            cls = cls.reshape(-1)
+            K = len(key)
+            cg = Groups("class", cls, ("",) * K)
+            rsum, cnt = _gsums(lambda r: _grank_re(core, r), P, Le, cg)
+            if K == 1:
+                order, bounds, pos = None, np.array([0, P]), None
+            else:
+                order = np.argsort(cls, kind="stable")
+                bounds = np.searchsorted(cls[order], np.arange(K + 1))
+                pos = core.pos[order] if K <= _LOOP_GROUPS else None
+            out.append(_GRankScope(cls, key // len(nvals),
+                                   nvals[key % len(nvals)] + 2.0, rsum, cnt, order,
+                                   bounds, pos))
+        return out
+
+    res: _GRankScope = _scoped(data, "grank", groups, compute)
+    return res
+
+
+_BYTES = np.uint64(0x0101010101010101)
+
+
+def _grank_counts(core: _GRankCore, x: np.ndarray, valid: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, the number of its estimation GSARs below and at most ``x`` (0 where
+    not valid): a search of the sorted rows by fine blocks of :data:`_FINE` values
+    (the block from the coarse values, then one gather per pair)."""
+    P = core.pos.shape[0]
+    nb = core.coarse.shape[0]
+    xv = np.where(valid, x, -np.inf)
+    # whole blocks at most x (the last one is counted inside its block)
+    j = np.add.reduce(np.less_equal(core.coarse, xv[None, :]).view(np.uint8), axis=0,
+                      dtype=np.uint16 if nb > 255 else np.uint8).astype(np.intp)
+    np.minimum(j, nb - 1, out=j)
+    item = core.blocks()[np.arange(P), j].view(np.float64).reshape(P, _FINE + 1)
+    le = np.less_equal(item[:, 1:], xv[:, None]).view(np.uint64).reshape(P)
+    eq = np.equal(item[:, 1:], xv[:, None]).view(np.uint64).reshape(P)
+    sh = np.uint64(56)
+    hi = j * _FINE + ((le * _BYTES) >> sh).astype(np.intp)
+    lo = hi - ((eq * _BYTES) >> sh).astype(np.intp)
+    run = np.flatnonzero(item[:, 0] == xv)  # ties reaching back before the block
+    if run.size:
+        lo[run] = (core.es[run] < xv[run, None]).sum(axis=1)
+    lo[~valid] = 0
+    hi[~valid] = 0
+    return lo, hi
+
+
+def _count_below(pos: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per column, the number of rows whose ``pos`` is below the row's ``k``."""
+    T = pos.shape[1]
+    out = np.zeros(T, dtype=np.int64)
+    kk = k.astype(pos.dtype)
+    step = max(1, min(4080, _BLOCK_CELLS // max(T, 1)))  # uint16 partial sums
+    for a in range(0, pos.shape[0], step):
+        m = np.less(pos[a:a + step], kk[a:a + step, None]).view(np.uint8)
+        out += np.add.reduce(m, axis=0, dtype=np.uint16)
+    return out
+
+
+def _grank_below(core: _GRankCore, sc: _GRankScope, k: np.ndarray,
+                 rows: np.ndarray) -> np.ndarray:
+    """``(K, Le)``: per class and day, the pairs whose day value sits below their k
+    (k is 0 outside ``rows``, the pairs in use)."""
+    K = len(sc.cls_den)
+    Le = core.pos.shape[1]
+    if K == 1:
+        return _count_below(core.pos, k)[None, :].astype(np.float64)
+    if sc.pos is None:  # many classes: one bincount over the cells in use
+        m = core.pos[rows] < k[rows, None]
+        idx = (sc.cls[rows, None] * Le + np.arange(Le)[None, :])[m]
+        return np.bincount(idx, minlength=K * Le).astype(np.float64).reshape(K, Le)
+    assert sc.order is not None
+    ks = k[sc.order]
+    b = sc.bounds
+    return np.stack([_count_below(sc.pos[b[c]:b[c + 1]], ks[b[c]:b[c + 1]])
+                     for c in range(K)]).astype(np.float64)
+
+
 def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     """Kolari & Pynnonen (2011) generalized rank test (t version).
 
@@ -978,27 +1555,45 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     with np.errstate(invalid="ignore", divide="ignore"):
         x = x0 / np.sqrt(var)[groups.codes]
     valid &= np.isfinite(x)
-
-    def make() -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            e = data.resid / np.sqrt(data.sigma2)[:, None]
-        e = np.where(np.isfinite(e), e, np.nan)
-        return e, np.asarray(stats.rankdata(e, axis=1, nan_policy="omit"))
-
-    e, re = data.memo("grank_est", make)
-    ok = np.isfinite(e) & valid[:, None]
-    xi = np.where(valid, x, 0.0)[:, None]
-    L = ok.sum(axis=1).astype(np.float64)
-    Ti = L + 1
-    with np.errstate(invalid="ignore"):
-        below = np.where(ok, (e < xi) + 0.5 * (e == xi), 0.0)
-        above = np.where(ok, (xi < e) + 0.5 * (xi == e), 0.0)
-    r0 = 1.0 + below.sum(axis=1)
-    u0 = r0 / (Ti + 1) - 0.5
-    ue = np.where(ok, (re + above) / (Ti + 1)[:, None] - 0.5, 0.0)
-    s_e = _gsum2(ue, groups, ok)
-    c_e = _gcount2(groups, ok)
     n = _gcount(groups, valid)
+    core = _grank_core(data)
+    sc = _grank_scope(data, groups)
+    lo, hi = _grank_counts(core, x, valid)
+    L = np.where(valid, core.n_fin, 0).astype(np.float64)
+    Ti = L + 1
+    r0 = 1.0 + (lo + 0.5 * (hi - lo))
+    u0 = r0 / (Ti + 1) - 0.5
+    # sum_i U_it = sum over classes of (sum of ranks + sum of "above" terms) / (T+1)
+    # minus half the count; the class sums are exact (sums of half-integers). Only
+    # groups of two or more pairs have a statistic: the others are left out.
+    use = valid & (n > 1)[groups.codes]
+    lo = np.where(use, lo, 0)
+    hi = np.where(use, hi, 0)
+    rows = np.flatnonzero(use)
+    bad = np.flatnonzero(~use & (core.n_fin > 0))
+    K, Le = sc.rsum.shape
+    if bad.size <= rows.size:
+        rsum, cnt = sc.rsum, sc.cnt
+        if bad.size:
+            re, okb = _grank_re(core, bad)
+            rsum = rsum - _class_sum(np.where(okb, re, 0.0), sc.cls[bad], K)
+            cnt = cnt - _class_sum(okb.astype(np.float64), sc.cls[bad], K)
+    else:
+        re, okr = _grank_re(core, rows)
+        rsum = _class_sum(np.where(okr, re, 0.0), sc.cls[rows], K)
+        cnt = _class_sum(okr.astype(np.float64), sc.cls[rows], K)
+    below = _grank_below(core, sc, lo, rows)
+    tie = np.flatnonzero(hi != lo)
+    below_hi = below
+    if tie.size:
+        mid = ((core.pos[tie] >= lo[tie, None])
+               & (core.pos[tie] < hi[tie, None])).astype(np.float64)
+        below_hi = below + _class_sum(mid, sc.cls[tie], K)
+    above = cnt - 0.5 * (below + below_hi)
+    G = groups.n
+    s_e = _by_code((rsum + above) / sc.cls_den[:, None], sc.cls_code, G)
+    c_e = _by_code(cnt, sc.cls_code, G)
+    s_e -= 0.5 * c_e
     has = c_e > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         ubar_e = np.where(has, s_e / np.where(has, c_e, 1.0), 0.0)
@@ -1009,6 +1604,21 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
         t = Z * np.sqrt((T - 2) / (T - 1 - Z**2))
     t = np.where((n > 1) & np.isfinite(t), t, np.nan)
     return TestStat(t, _t_p(t, T - 2), n, _mean_extra(window, groups))
+
+
+def _by_code(x: np.ndarray, code: np.ndarray, G: int) -> np.ndarray:
+    """``(G, T)`` sums of the rows of ``x`` by their sorted ``code``."""
+    out = np.zeros((G, x.shape[1]))
+    present, starts = np.unique(code, return_index=True)
+    out[present] = np.add.reduceat(x, starts, axis=0)
+    return out
+
+
+def _class_sum(x: np.ndarray, cls: np.ndarray, K: int) -> np.ndarray:
+    """``(K, T)`` sums of the rows of ``x`` by class (bincount over the cells)."""
+    T = x.shape[1]
+    idx = (cls[:, None] * T + np.arange(T)[None, :]).ravel()
+    return np.bincount(idx, weights=x.ravel(), minlength=K * T).reshape(K, T)
 
 
 def sign(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -1182,14 +1792,51 @@ def boot(data: PairData, window: Window, groups: Groups) -> TestStat:
         [int(data.seed) & 0xFFFFFFFF, zlib.crc32(tag)]))
     means = np.empty((B, G))
     chunk = max(1, min(B, _BOOT_CHUNK // m))
-    for b0 in range(0, B, chunk):  # chunks of draws, one sequential stream
-        c = min(chunk, B - b0)
-        u = rng.random((c, m))
-        pick = start[None, :] + np.floor(u * size[None, :]).astype(np.int64)
-        idx = (np.arange(c)[:, None] * G + gs[None, :]).ravel()
-        sums = np.bincount(idx, weights=xs[pick].ravel(), minlength=c * G)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means[b0:b0 + c] = sums.reshape(c, G) / n
+    gfirst = first[np.flatnonzero(n > 0)]
+
+    def draws(b0: int, b1: int, gen: np.random.Generator) -> None:
+        """Means of draws b0..b1 (``gen`` at the stream position of draw b0)."""
+        # the draws of a chunk go down the rows of buf (one column per draw, a zero
+        # row in front of each group): a column reduction then adds each group's
+        # values in order from 0.0, as a bincount over the draws would
+        buf = np.zeros((m + 1, max(chunk, 2))) if G <= _LOOP_GROUPS else None
+        for c0 in range(b0, b1, chunk):  # chunks of draws, one sequential stream
+            c = min(chunk, b1 - c0)
+            u = gen.random((c, m))
+            u *= size  # floor(u * size) of these non-negative products: the cast
+            pick = u.astype(np.int64)
+            pick += start
+            if buf is None:
+                idx = (np.arange(c)[:, None] * G + gs[None, :]).ravel()
+                sums: np.ndarray = np.bincount(idx, weights=xs[pick].ravel(),
+                                               minlength=c * G).reshape(c, G)
+            else:
+                np.take(xs, pick.T, out=buf[1:, :c], mode="clip")
+                sums = np.zeros((c, G))
+                for k0 in gfirst:
+                    k = gs[k0]
+                    keep = buf[k0, :c].copy()
+                    buf[k0, :c] = 0.0
+                    sums[:, k] = np.add.reduce(buf[k0:k0 + int(n[k]) + 1], axis=0)[:c]
+                    buf[k0, :c] = keep
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[c0:c0 + c] = sums / n
+
+    # the draws split in contiguous parts run on threads, each generator advanced
+    # to its part's place in the one stream (a double is one step of PCG64)
+    parts = max(1, min(_BOOT_THREADS, (B * m) // _BOOT_CHUNK))
+    cuts = [B * i // parts for i in range(parts + 1)]
+    gens = []
+    for b0 in cuts[:-1]:
+        bitgen = np.random.PCG64()
+        bitgen.state = rng.bit_generator.state  # type: ignore[assignment]
+        bitgen.advance(b0 * m)
+        gens.append(np.random.Generator(bitgen))
+    if parts == 1:
+        draws(0, B, gens[0])
+    else:
+        with ThreadPoolExecutor(parts) as pool:
+            list(pool.map(draws, cuts[:-1], cuts[1:], gens))
     sd = means.std(axis=0, ddof=1)
     lo, hi = np.quantile(means, [0.025, 0.975], axis=0)
     ok = (n > 1) & (sd > 0)
@@ -1253,9 +1900,10 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     -------
     pandas.DataFrame
         Columns ``scope, scope_value, window_start, window_end, window_kind, test,
-        statistic, p_value, n, mean, p_bh`` plus test-specific extras (``rbar``, ``ci_low``,
-        ``ci_high``, ``w_plus``). Rows ordered by scope, group (first appearance),
-        window (each day, then the CAR windows) and test (in the order requested).
+        statistic, p_value, n, mean, p_bh`` plus test-specific extras (``rbar``,
+        ``ci_low``, ``ci_high``, ``w_plus``). Rows ordered by scope, group (first
+        appearance), window (each day, then the CAR windows) and test (in the order
+        requested).
         ``window_kind`` is ``day`` for a single event day (AAR tests) and ``car``
         for a CAR window (CAAR tests), so day 0 and the CAR window [0, 0] are told
         apart.
@@ -1267,14 +1915,31 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
         k: [] for k in ("scope", "scope_value", "window_start", "window_end",
                         "window_kind", "test", "statistic", "p_value", "n") + _EXTRAS}
     seen: set[str] = set()
-    for si, scope in enumerate(scopes):
-        g = make_groups(pairs, scope)
+    partitions = [make_groups(pairs, scope) for scope in scopes]
+    data._memo["partitions"] = tuple(partitions)  # per-scope intermediates at once
+    # a scope whose partition equals an earlier one's (e.g. "group" with a single
+    # group) reuses its results: they depend on the codes only, except the seeded
+    # bootstrap's draws
+    same: dict[int, int] = {}
+    for si, g in enumerate(partitions):
+        for sj in range(si):
+            h = partitions[sj]
+            if sj not in same and h.n == g.n and np.array_equal(h.codes, g.codes):
+                same[si] = sj
+                break
+    kept: dict[tuple[int, int, str], TestStat] = {}
+    for si, (scope, g) in enumerate(zip(scopes, partitions, strict=True)):
         labels = np.array(g.labels, dtype=object)
         gi = np.arange(g.n)
         nan = np.full(g.n, np.nan)
         for wi, w in enumerate(wins):
             for ti, name in enumerate(tests):
-                r = TESTS[name](data, w, g)
+                if si in same and name not in _SCOPE_SEEDED:
+                    r = kept[(same[si], wi, name)]
+                else:
+                    r = TESTS[name](data, w, g)
+                    if si in same.values():
+                        kept[(si, wi, name)] = r
                 for k, v in (("_s", si), ("_w", wi), ("_t", ti)):
                     keys[k].append(np.full(g.n, v))
                 keys["_g"].append(gi)
@@ -1304,6 +1969,10 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
             out[k] = cat[k][order]
     return out
 
+
+_SCOPE_SEEDED = frozenset({"boot"})
+"""Tests whose result depends on the scope's name and labels (its seed), not only on
+the partition's codes."""
 
 _EXTRAS = ("mean", "rbar", "ci_low", "ci_high", "w_plus")
 """Extra columns of the tests table (``mean`` is always present)."""
