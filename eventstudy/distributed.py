@@ -50,6 +50,8 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future as Future_
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -279,6 +281,25 @@ def _why(fut: Future[Any]) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _prefault(out: _Out, pool: ThreadPoolExecutor) -> list[Future_[None]]:
+    """Write zeros over ``out`` in blocks on ``pool`` (numpy releases the GIL).
+
+    The first write to each page of the freshly allocated outputs costs a page
+    fault; in the local path the compute threads pay it as they go, here the client
+    would pay it serially while copying chunks in (about 5 GB at 1M pairs: most of
+    the collect time on the benchmark VM). Done while the cluster starts, it
+    overlaps with work the client would otherwise wait for. Every row is
+    overwritten later, so the values do not matter.
+    """
+    block = 1 << 16
+    jobs = []
+    for name in out.__dataclass_fields__:
+        arr = getattr(out, name)
+        for lo in range(0, len(arr), block):
+            jobs.append(pool.submit(arr[lo:lo + block].fill, 0))
+    return jobs
+
+
 def _describe(a: _Aligned, lo: int, hi: int) -> str:
     """``candidates lo:hi (events first..last)`` for an error message."""
     ids = a.pairs["event_id"].to_numpy(dtype=object)
@@ -330,57 +351,66 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
     tasks = group_spans(spans)
     times: list[list[tuple[float, float, float]]] = [[] for _ in tasks]
     failed: list[tuple[int, str]] = []
-    with open_client(scheduler, workers) as client:
-        n_workers = len(client.scheduler_info()["workers"])
-        data = client.scatter(  # type: ignore[no-untyped-call]
-            worker_inputs(a), broadcast=True, hash=False)
-        t_sent = time.perf_counter()
-        token = uuid.uuid4().hex[:12]
-        index: dict[str, int] = {}
-        todo = iter(range(len(tasks)))
-        done = as_completed(loop=client.loop)  # type: ignore[no-untyped-call]
+    pool = ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1))
+    touching = _prefault(out, pool)
+    pool.shutdown(wait=False)
+    try:
+        with open_client(scheduler, workers) as client:
+            n_workers = len(client.scheduler_info()["workers"])
+            data = client.scatter(  # type: ignore[no-untyped-call]
+                worker_inputs(a), broadcast=True, hash=False)
+            t_sent = time.perf_counter()
+            for job in touching:  # (any wait here is part of "collect")
+                job.result()
+            token = uuid.uuid4().hex[:12]
+            index: dict[str, int] = {}
+            todo = iter(range(len(tasks)))
+            done = as_completed(loop=client.loop)  # type: ignore[no-untyped-call]
 
-        def submit_next() -> None:
-            i = next(todo, None)
-            if i is None:
-                return
-            group = tasks[i]
-            key = f"eventstudy-chunk-{group[0][0]}-{group[-1][1]}-{token}"
-            index[key] = i
-            done.add(client.submit(  # type: ignore[no-untyped-call]
-                _task, data, w, conv, group, day0_shift, key=key, retries=RETRIES,
-                pure=False))
+            def submit_next() -> None:
+                i = next(todo, None)
+                if i is None:
+                    return
+                group = tasks[i]
+                key = f"eventstudy-chunk-{group[0][0]}-{group[-1][1]}-{token}"
+                index[key] = i
+                done.add(client.submit(  # type: ignore[no-untyped-call]
+                    _task, data, w, conv, group, day0_shift, key=key, retries=RETRIES,
+                    pure=False))
 
-        for _ in range(IN_FLIGHT_PER_WORKER * max(1, n_workers)):
-            submit_next()
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(tasks), desc="dask tasks", unit="task",
-                       file=sys.stderr, disable=None, leave=False)
-        try:
-            for fut in done:
+            for _ in range(IN_FLIGHT_PER_WORKER * max(1, n_workers)):
                 submit_next()
-                i = index[fut.key]
-                if fut.status == "finished":
-                    part, times[i] = fut.result()
-                    lo, hi = tasks[i][0][0], tasks[i][-1][1]
-                    out.put(lo, part)
-                    del part
-                    _window_dates(a, out, w, lo, hi)
-                else:
-                    failed.append((i, _why(fut)))
-                del fut  # released: the worker may drop the result
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(tasks), desc="dask tasks", unit="task",
+                           file=sys.stderr, disable=None, leave=False)
+            try:
+                for fut in done:
+                    submit_next()
+                    i = index[fut.key]
+                    if fut.status == "finished":
+                        part, times[i] = fut.result()
+                        lo, hi = tasks[i][0][0], tasks[i][-1][1]
+                        out.put(lo, part)
+                        del part
+                        _window_dates(a, out, w, lo, hi)
+                    else:
+                        failed.append((i, _why(fut)))
+                    del fut  # released: the worker may drop the result
+                    if bar is not None:
+                        bar.update(1)
+            except (OSError, TimeoutError) as exc:
+                raise SchedulerError(f"lost the Dask scheduler at {scheduler} during "
+                                     f"the run: {exc}") from exc
+            finally:
                 if bar is not None:
-                    bar.update(1)
-        except (OSError, TimeoutError) as exc:
-            raise SchedulerError(f"lost the Dask scheduler at {scheduler} during "
-                                 f"the run: {exc}") from exc
-        finally:
-            if bar is not None:
-                bar.close()
-        t_run = time.perf_counter()
+                    bar.close()
+            t_run = time.perf_counter()
+    finally:
+        for job in touching:  # if the cluster failed: stop touching memory
+            job.cancel()
     t_end = time.perf_counter()
     if failed:
         failed.sort()
