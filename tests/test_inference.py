@@ -659,3 +659,227 @@ def test_build_clusters_by_day0_when_the_event_window_excludes_it() -> None:
                      windows=w).fit(tests=("bmp_kp",))
     rbar = res.tests.loc[res.tests["scope"] == "all", "rbar"].to_numpy()
     assert np.all(rbar > 0.2)
+
+
+# ------------------------------------------------------------------ fast paths
+def make_big(seed: int = 3, clean: bool = False, P: int = 120, Le: int = 50,
+             W: int = 6) -> PairData:
+    """More pairs, heavy ties (rounded values) and NaNs, and day-0 clusters of every
+    kind: one calendar with the same days for every pair (the factorised
+    correlations), the same day missing for a whole cluster (still factorised),
+    scattered missing days, a shifted calendar, a pair without sessions on some
+    days, singletons and pairs without a day 0. ``clean``: no missing estimation
+    residual (one GRANK class)."""
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.5, 2.0, P)[:, None]
+    resid = np.round(rng.normal(0.0, 1.0, (P, Le)) * scale, 1)
+    ar = np.round(rng.normal(0.2, 1.5, (P, W)) * scale, 0)
+    cluster = np.repeat(np.arange(6, dtype=np.int64) * 1000, P // 6)
+    cluster[-3:] = [-1, 50_000, 60_000]
+    est_dates = np.tile(np.arange(Le, dtype=np.int64) * 10, (P, 1))
+    if not clean:
+        resid[cluster == 2000, 5] = np.nan
+        scattered = (cluster == 3000)[:, None] & (rng.random((P, Le)) < 0.1)
+        resid[scattered] = np.nan
+        est_dates[np.flatnonzero(cluster == 4000)[::2]] += 5
+        r5 = np.flatnonzero(cluster == 5000)[0]
+        est_dates[r5, :2] = -1
+        resid[r5, :2] = np.nan
+        resid[7] = np.nan  # no estimation data at all
+    ar[rng.random((P, W)) < 0.05] = np.nan
+    nobs = np.isfinite(resid).sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma2 = np.nansum(resid**2, axis=1) / (nobs - 2)
+    sigma2[nobs < 3] = np.nan
+    lev = rng.uniform(0.005, 0.05, (P, W))
+    day_var = sigma2[:, None] * (1 + lev)
+    car_windows = ((0, W - 1), (1, 2), (3, 3))
+    car = np.full((P, 3), np.nan)
+    car_var = np.full((P, 3), np.nan)
+    car_days = np.zeros((P, 3), dtype=np.int64)
+    for j, (a, b) in enumerate(car_windows):
+        d = np.isfinite(ar[:, a:b + 1]).sum(axis=1)
+        car[:, j] = np.where(d > 0, np.nansum(ar[:, a:b + 1], axis=1), np.nan)
+        car_var[:, j] = sigma2 * (d + 0.1 * d**2)
+        car_days[:, j] = d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sar = ar / np.sqrt(day_var)
+    return PairData(
+        sigma2=sigma2, dof=nobs - 2, nobs=nobs, resid=resid, ar=ar, sar=sar,
+        day_var=day_var, car=car, car_var=car_var, car_days=car_days,
+        cluster=cluster, est_dates=est_dates, rel_days=np.arange(W),
+        car_windows=car_windows, seed=11, bootstrap_reps=99, day_lev=lev)
+
+
+def big_partitions(P: int = 120) -> list[Groups]:
+    rng = np.random.default_rng(4)
+    three = rng.integers(0, 3, P)
+    seven = np.arange(P) % 7
+    lone = np.r_[np.zeros(P - 40, dtype=np.int64), np.arange(1, 41)]
+    return [Groups("all", np.zeros(P, dtype=np.int64), ("all",)),
+            Groups("group", three, ("a", "b", "c")),
+            Groups("event", seven, tuple("abcdefg")),
+            Groups("event_group", lone, tuple(f"x{i}" for i in range(41)))]
+
+
+def test_row_ranks_equal_rankdata_with_nan_ties_and_infinities() -> None:
+    rng = np.random.default_rng(0)
+    V = np.round(rng.normal(size=(300, 41)), 1)
+    V[rng.random(V.shape) < 0.1] = np.nan
+    V[3] = np.nan
+    V[4, :5] = [np.inf, -np.inf, np.inf, 2.0, 2.0]
+    V[5] = 1.0
+    got = inf._row_ranks(V)[0]
+    want = stats.rankdata(V, axis=1, nan_policy="omit")
+    np.testing.assert_array_equal(got, want)
+    # the memoised ranks over estimation + event days, and the rows' medians
+    data = make_big()
+    rk = inf._ranks(data)
+    U = np.concatenate([data.resid, data.ar], axis=1)
+    K = np.where(rk.r2 == inf._NA16, np.nan, 0.5 * rk.r2)
+    np.testing.assert_array_equal(K, stats.rankdata(U, axis=1, nan_policy="omit"))
+    fin = np.isfinite(U).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        med = np.nanmedian(np.where(fin[:, None], U, 0.0), axis=1)
+    np.testing.assert_array_equal(rk.med, med)
+    np.testing.assert_array_equal(rk.n_fin, np.isfinite(U).sum(axis=1))
+
+
+@pytest.mark.parametrize(("T", "G"), [(1, 1), (2, 1), (7, 1), (61, 3), (61, 70),
+                                      (5, 2)])
+def test_grouped_column_sums_are_the_bincount_bit_for_bit(
+        monkeypatch: pytest.MonkeyPatch, T: int, G: int) -> None:
+    rng = np.random.default_rng(T * 100 + G)
+    P = 700
+    x = rng.normal(size=(P, T)) * 10.0 ** rng.uniform(-4, 4, (P, T))
+    x[rng.random((P, T)) < 0.1] = np.nan
+    x[0] = -0.0
+    ok = np.isfinite(x)
+    g = Groups("g", rng.integers(0, G, P), tuple(str(i) for i in range(G)))
+    idx = (g.codes[:, None] * T + np.arange(T)[None, :])[ok]
+    want = np.bincount(idx, weights=x[ok], minlength=G * T).reshape(G, T)
+    count = np.bincount(idx, minlength=G * T).reshape(G, T)
+    for cells in (1 << 20, 50):  # one block, many blocks
+        monkeypatch.setattr(inf, "_BLOCK_CELLS", cells)
+        got = inf._gsum2(x, g, ok)
+        assert np.array_equal(got, want) and not np.signbit(got[want == 0]).any()
+        np.testing.assert_array_equal(inf._gcount2(g, ok), count)
+
+
+@pytest.mark.parametrize("clean", [False, True])
+def test_grank_row_search_counts(clean: bool) -> None:
+    data = make_big(clean=clean)
+    core = inf._grank_core(data)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = data.resid / np.sqrt(data.sigma2)[:, None]
+    e = np.where(np.isfinite(e), e, np.nan)
+    rng = np.random.default_rng(1)
+    P, Le = e.shape
+    cols = rng.integers(0, Le, P)
+    for x in (e[np.arange(P), cols],  # on a value, ties spanning blocks
+              np.round(rng.normal(size=P), 1), rng.normal(size=P),
+              np.full(P, 1e9), np.full(P, -1e9), np.full(P, 0.0)):
+        valid = np.isfinite(x) & (rng.random(P) < 0.9)
+        lo, hi = inf._grank_counts(core, x, valid)
+        with np.errstate(invalid="ignore"):
+            want_lo = np.where(valid, (e < x[:, None]).sum(axis=1), 0)
+            want_hi = np.where(valid, (e <= x[:, None]).sum(axis=1), 0)
+        np.testing.assert_array_equal(lo, want_lo)
+        np.testing.assert_array_equal(hi, want_hi)
+
+
+def test_rbar_fast_and_slow_clusters_vs_brute_force() -> None:
+    data = make_big()
+    P = data.n_pairs
+    rng = np.random.default_rng(2)
+    masks = [np.ones(P, dtype=bool), rng.random(P) < 0.8, rng.random(P) < 0.3,
+             np.asarray(data.cluster != 1000)]  # a whole factorised cluster out
+    for g in big_partitions(P):
+        for valid in masks:
+            got = inf._rbar(data, g, valid)
+            want = [ref_rbar(data, [int(i) for i in members(g, k) if valid[i]])
+                    for k in range(g.n)]
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    kp = data._memo["kp_corr"]
+    assert kp.fast.any() and ((data.cluster >= 0) & ~kp.fast).any()  # both paths
+    assert [k for k in data._memo if k.startswith("kp")] == ["kp_corr"]
+
+
+@pytest.mark.parametrize("profile", ["textbook", "estudy2"])
+@pytest.mark.parametrize("clean", [False, True])
+def test_fast_paths_match_the_references_on_tied_data(
+        monkeypatch: pytest.MonkeyPatch, profile: str, clean: bool) -> None:
+    """Ranks, per-scope sums, GRANK and the KP r-bar of the fast paths against the
+    plain references above, with small row blocks and the bincount path for the
+    partitions of more than 4 groups."""
+    monkeypatch.setattr(inf, "_BLOCK_CELLS", 300)
+    monkeypatch.setattr(inf, "_LOOP_GROUPS", 4)
+    data = replace(make_big(clean=clean), profile=profile)  # type: ignore[arg-type]
+    parts = big_partitions(data.n_pairs)
+    data._memo["partitions"] = tuple(parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the references' NaN
+        for w in data.windows():
+            for g in parts:
+                case = (data, w, g)
+                test_grank(*case)
+                test_kp_adjustments_with_brute_force_rbar(*case)
+                if profile == "textbook" or g.scope != "event_group":
+                    test_bw_t(*case, profile)
+                if g.scope != "event_group":  # the references need data every day
+                    test_lamb(*case, profile)
+                    if profile == "textbook":
+                        test_wilcoxon_vs_scipy(*case)
+                for test, kind in (("corrado", "rank"), ("mrank", "urank"),
+                                   ("csign", "sign")):
+                    if test == "corrado" and profile == "estudy2" and w.car_index >= 0:
+                        if g.scope != "event_group":
+                            test_car_rank_test_estudy2(*case)
+                        continue
+                    r = TESTS[test](*case)
+                    want = ref_rank_family(*case, kind, profile)
+                    check(r.statistic, want)
+
+
+def test_boot_is_the_same_on_threads_chunks_and_bincount(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_big()
+    parts = big_partitions(data.n_pairs)
+    wins = data.windows()
+
+    def run() -> list[inf.TestStat]:
+        return [TESTS["boot"](data, w, g) for w in wins for g in parts]
+
+    base = run()
+    for name, value in (("_BOOT_THREADS", 1), ("_BOOT_THREADS", 3),
+                        ("_BOOT_CHUNK", 500), ("_LOOP_GROUPS", 0)):
+        with monkeypatch.context() as m:
+            m.setattr(inf, name, value)
+            for a, b in zip(base, run(), strict=True):
+                for key in ("ci_low", "ci_high"):
+                    np.testing.assert_array_equal(a.extra[key], b.extra[key])
+                np.testing.assert_array_equal(a.statistic, b.statistic)
+
+
+def test_run_tests_reuses_a_scope_with_the_same_partition() -> None:
+    """``group`` with a single group has the ``all`` partition: the same numbers
+    (but the bootstrap, whose seed includes the scope)."""
+    from eventstudy.study import Windows
+
+    d = make_data()
+    pairs = pd.DataFrame({"event_id": [f"e{i}" for i in range(9)], "group": "g"})
+    win = Windows((-50, -5), (0, 3), ((0, 3), (1, 2)), 10)
+    names = tuple(TESTS)
+    t = inf.run_tests(d, pairs, names, win, scopes=("all", "group"))
+    a = t[t["scope"] == "all"].reset_index(drop=True)
+    b = t[t["scope"] == "group"].reset_index(drop=True)
+    fresh = replace(d, _memo={})
+    g = inf.make_groups(pairs, "group")
+    for i, w in enumerate(fresh.windows()):
+        for j, name in enumerate(names):
+            r = TESTS[name](fresh, w, g)
+            row = b.iloc[i * len(names) + j]
+            assert row["test"] == name
+            np.testing.assert_array_equal(row["statistic"], r.statistic[0])
+    same = a["test"] != "boot"
+    np.testing.assert_array_equal(a.loc[same, "statistic"], b.loc[same, "statistic"])
