@@ -112,10 +112,14 @@ def cli() -> None:
               help="Price cache folder (default: the user cache dir; env "
                    "EVENTSTUDY_CACHE_DIR).")
 @click.option("--plots", is_flag=True, help="Also write CAR plots to OUT/plots/.")
+@click.option("--scheduler", help="Where the engine runs: local (default), dask (a "
+              "LocalCluster on this machine) or tcp://host:port (an existing Dask "
+              "cluster); needs pip install \"eventstudy[dask]\" for Dask.")
+@click.option("--workers", type=int, help="Threads (local) or Dask workers.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | None,
         tests_opt: str | None, offline: bool, cache_dir: Path | None, plots: bool,
-        quiet: bool) -> None:
+        scheduler: str | None, workers: int | None, quiet: bool) -> None:
     """Run the study in STUDY_FILE (TOML) and write its outputs to --out.
 
     Writes abnormal_returns.csv, car.csv, tests.csv, excluded.csv, diagnostics.csv,
@@ -126,7 +130,8 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     step, done = _progress(not quiet)
     res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
                           model=model, tests=_split(tests_opt), offline=offline,
-                          cache_dir=cache_dir, plots=plots, progress=step)
+                          cache_dir=cache_dir, plots=plots, progress=step,
+                          scheduler=scheduler, workers=workers)
     done()
     if not quiet:
         _print_summary(res, out_dir, info)

@@ -50,9 +50,18 @@ def _sha_frame(frame: pd.DataFrame) -> str:
 
 
 def prepare_study(study_file: str | Path, model: str | None = None,
-                  tests: Sequence[str] | None = None) -> Study:
-    """Load a study file and apply CLI-style overrides of model and tests."""
+                  tests: Sequence[str] | None = None, scheduler: str | None = None,
+                  workers: int | None = None) -> Study:
+    """Load a study file and apply CLI-style overrides of model, tests and the
+    execution backend."""
     study = load_study(study_file)
+    if scheduler is not None:
+        if not (scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
+            raise UnknownNameError(f"scheduler {scheduler!r}: use local, dask or "
+                                   "tcp://host:port")
+        study = study.with_updates(scheduler=scheduler)
+    if workers is not None:
+        study = study.with_updates(workers=workers)
     if model is not None:
         from eventstudy.study import MODEL_NAMES, ModelName
 
@@ -77,7 +86,9 @@ def fingerprint(study: Study, inputs: dict[str, str]) -> str:
     from eventstudy import __version__
 
     params = asdict(study)
-    params.pop("path", None)
+    # where and how the work runs never changes the results
+    for key in ("path", "scheduler", "workers"):
+        params.pop(key, None)
     blob = json.dumps({"inputs": inputs, "params": params, "version": __version__},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -136,6 +147,8 @@ def run_study(
     plots: bool = False,
     progress: Callable[[str], None] | None = None,
     study: Study | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Run a study file end to end: load, fit, and (with ``out_dir``) save.
 
@@ -160,6 +173,9 @@ def run_study(
         Stage callback.
     study
         An already parsed study (skips reading ``study_file``).
+    scheduler, workers
+        Execution backend (``local``, ``dask`` or ``tcp://host:port``) and its
+        number of threads/workers; they never change the results.
 
     Returns
     -------
@@ -167,7 +183,7 @@ def run_study(
         The results and run information: ``inputs_sha256``, ``fingerprint``,
         ``warnings`` (data-quality findings and alignment warnings) and ``files``.
     """
-    st = study or prepare_study(study_file, model, tests)
+    st = study or prepare_study(study_file, model, tests, scheduler, workers)
     inputs: dict[str, str] = {}
     for label, pth in (("study", st.path), ("events", st.events),
                        ("universe", st.universe)):
@@ -222,7 +238,8 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                     benchmark="", factors=factors, confounding=st.confounding,
                     sources=src)
     res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
-                 bootstrap_reps=st.bootstrap_reps, progress=progress)
+                 bootstrap_reps=st.bootstrap_reps, progress=progress,
+                 scheduler=st.scheduler, workers=st.workers)
     fp = fingerprint(st, inputs)
     info: dict[str, Any] = {"inputs_sha256": inputs, "fingerprint": fp,
                             "warnings": quality + list(res.data_warnings),

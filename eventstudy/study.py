@@ -46,6 +46,10 @@ Full set of keys and defaults::
     [confounding]
     action = "flag"                  # flag | exclude
 
+    [execution]
+    scheduler = "local"              # local | dask | tcp://host:port (a Dask cluster)
+    workers = 0                      # threads (local) or Dask workers; 0 = automatic
+
     [data]
     source = "yahoo"                 # yahoo | file
     prices = ""                      # prices file for source = "file", relative path
@@ -244,6 +248,8 @@ class Study:
     source: DataSource = "yahoo"
     prices: Path | None = None
     price_field: Literal["adjusted", "close"] = "adjusted"
+    scheduler: str = "local"
+    workers: int | None = None
 
     def with_updates(self, **changes: Any) -> Study:
         """Return a copy with some fields replaced."""
@@ -260,6 +266,7 @@ _KNOWN = {
                     "aggregation", "weights"},
     "confounding": {"action"},
     "data": {"source", "prices", "price_field"},
+    "execution": {"scheduler", "workers"},
 }
 
 
@@ -353,6 +360,16 @@ def load_study(path: str | Path) -> Study:
     conv = raw.get("conventions", {})
     data = raw.get("data", {})
     conf = raw.get("confounding", {})
+    exe = raw.get("execution", {})
+    scheduler = exe.get("scheduler", "local")
+    if not isinstance(scheduler, str) or not (
+            scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
+        raise StudyFileError(f"execution.scheduler = {scheduler!r}: use 'local', "
+                             "'dask' or a cluster address 'tcp://host:port'", path=sp)
+    workers = exe.get("workers", 0)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise StudyFileError(f"execution.workers = {workers!r}: use a whole number "
+                             ">= 0 (0 = automatic)", path=sp)
 
     defaults = Windows()
     car_raw = win.get("car", [list(c) for c in defaults.car])
@@ -442,4 +459,6 @@ def load_study(path: str | Path) -> Study:
         price_field=cast(Literal["adjusted", "close"],
                          _choice(data.get("price_field", "adjusted"),
                                  ("adjusted", "close"), "data.price_field", sp)),
+        scheduler=scheduler,
+        workers=workers or None,
     )
