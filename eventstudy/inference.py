@@ -895,8 +895,8 @@ class _KPCorr:
         bad = np.flatnonzero((key >= 0) & ~valid)
         Wv, sv = W, s
         if bad.size:
-            ux = self._x(bad) * self.u[bad][:, None]
-            Wv = W - _class_sum(ux, key[bad], K)
+            Wv = W - _class_sum(bad, lambda r: self._x(r) * self.u[r][:, None], key, K,
+                                W.shape[1])
             sv = s - np.bincount(key[bad], weights=(self.u * self.sx)[bad], minlength=K)
         m = np.bincount(key[fv], minlength=K)
         dg = np.bincount(key[fv], weights=self.diag[fv], minlength=K)
@@ -1514,10 +1514,15 @@ def _grank_below(core: _GRankCore, sc: _GRankScope, k: np.ndarray,
     Le = core.pos.shape[1]
     if K == 1:
         return _count_below(core.pos, k)[None, :].astype(np.float64)
-    if sc.pos is None:  # many classes: one bincount over the cells in use
-        m = core.pos[rows] < k[rows, None]
-        idx = (sc.cls[rows, None] * Le + np.arange(Le)[None, :])[m]
-        return np.bincount(idx, minlength=K * Le).astype(np.float64).reshape(K, Le)
+    if sc.pos is None:  # many classes: bincounts over the cells in use (exact)
+        out = np.zeros(K * Le)
+        step = max(1, _BLOCK_CELLS // max(Le, 1))
+        for a in range(0, len(rows), step):
+            r = rows[a:a + step]
+            m = core.pos[r] < k[r, None]
+            idx = (sc.cls[r, None] * Le + np.arange(Le)[None, :])[m]
+            out += np.bincount(idx, minlength=K * Le)
+        return out.reshape(K, Le)
     assert sc.order is not None
     ks = k[sc.order]
     b = sc.bounds
@@ -1572,23 +1577,34 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     rows = np.flatnonzero(use)
     bad = np.flatnonzero(~use & (core.n_fin > 0))
     K, Le = sc.rsum.shape
-    if bad.size <= rows.size:
+
+    def ranks(r: np.ndarray) -> np.ndarray:
+        re, ok = _grank_re(core, r)
+        out: np.ndarray = np.where(ok, re, 0.0)
+        return out
+
+    def count(r: np.ndarray) -> np.ndarray:
+        out: np.ndarray = (core.pos[r] != core.na).astype(np.float64)
+        return out
+
+    if bad.size <= rows.size:  # the memoised sums less the pairs not in use
         rsum, cnt = sc.rsum, sc.cnt
         if bad.size:
-            re, okb = _grank_re(core, bad)
-            rsum = rsum - _class_sum(np.where(okb, re, 0.0), sc.cls[bad], K)
-            cnt = cnt - _class_sum(okb.astype(np.float64), sc.cls[bad], K)
+            rsum = rsum - _class_sum(bad, ranks, sc.cls, K, Le)
+            cnt = cnt - _class_sum(bad, count, sc.cls, K, Le)
     else:
-        re, okr = _grank_re(core, rows)
-        rsum = _class_sum(np.where(okr, re, 0.0), sc.cls[rows], K)
-        cnt = _class_sum(okr.astype(np.float64), sc.cls[rows], K)
+        rsum = _class_sum(rows, ranks, sc.cls, K, Le)
+        cnt = _class_sum(rows, count, sc.cls, K, Le)
     below = _grank_below(core, sc, lo, rows)
     tie = np.flatnonzero(hi != lo)
     below_hi = below
     if tie.size:
-        mid = ((core.pos[tie] >= lo[tie, None])
-               & (core.pos[tie] < hi[tie, None])).astype(np.float64)
-        below_hi = below + _class_sum(mid, sc.cls[tie], K)
+        def mid(r: np.ndarray) -> np.ndarray:
+            out: np.ndarray = ((core.pos[r] >= lo[r, None])
+                               & (core.pos[r] < hi[r, None])).astype(np.float64)
+            return out
+
+        below_hi = below + _class_sum(tie, mid, sc.cls, K, Le)
     above = cnt - 0.5 * (below + below_hi)
     G = groups.n
     s_e = _by_code((rsum + above) / sc.cls_den[:, None], sc.cls_code, G)
@@ -1614,11 +1630,17 @@ def _by_code(x: np.ndarray, code: np.ndarray, G: int) -> np.ndarray:
     return out
 
 
-def _class_sum(x: np.ndarray, cls: np.ndarray, K: int) -> np.ndarray:
-    """``(K, T)`` sums of the rows of ``x`` by class (bincount over the cells)."""
-    T = x.shape[1]
-    idx = (cls[:, None] * T + np.arange(T)[None, :]).ravel()
-    return np.bincount(idx, weights=x.ravel(), minlength=K * T).reshape(K, T)
+def _class_sum(rows: np.ndarray, make: Callable[[np.ndarray], np.ndarray],
+               cls: np.ndarray, K: int, T: int) -> np.ndarray:
+    """``(K, T)`` sums by class ``cls[i]`` of the rows ``make(rows)`` of ``rows``,
+    made and added in row blocks."""
+    out = np.zeros(K * T)
+    step = max(1, _BLOCK_CELLS // max(T, 1))
+    for a in range(0, len(rows), step):
+        r = rows[a:a + step]
+        idx = (cls[r, None] * T + np.arange(T)[None, :]).ravel()
+        out += np.bincount(idx, weights=make(r).ravel(), minlength=K * T)
+    return out.reshape(K, T)
 
 
 def sign(data: PairData, window: Window, groups: Groups) -> TestStat:
