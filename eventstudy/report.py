@@ -3,8 +3,10 @@
 Three layers, each usable alone:
 
 :class:`Summary`
-    The CAAR-by-event-x-group table of a results object, rendered as text, Markdown,
-    HTML or LaTeX (``EventStudyResults.summary()``; ``summary.md`` of a run).
+    The CAAR-by-event-x-group table of a results object (above 1,000 events: by
+    group, plus the 20 event x group rows with the largest |CAAR|), rendered as
+    text, Markdown, HTML or LaTeX (``EventStudyResults.summary()``; ``summary.md``
+    of a run).
 Plots (:func:`plot_car`, :func:`plot_event_overview`, :func:`plot_ar_heatmap`,
 :func:`write_plots`)
     matplotlib figures built on :class:`matplotlib.figure.Figure` directly: no
