@@ -1329,70 +1329,74 @@ def csign(data: PairData, window: Window, groups: Groups) -> TestStat:
     return _rank_family(data, window, groups, "sign")
 
 
-_FINE = 8
-"""Width of the fine blocks (64 bytes) of the row search in :func:`_grank_counts`."""
+_FINE = 16
+"""Width of the fine blocks (16 float32, 64 bytes) of the row search of
+:func:`_grank_counts`."""
 
 
 @dataclass(frozen=True)
 class _GRankCore:
-    """GSAR estimation values of every pair sorted, memoised once per fit.
+    """GSAR estimation values of every pair, memoised once per fit.
 
-    ``es`` ``(P, Lp)``: AR_it / sigma_i sorted along the row, NaN last (and as
-    padding to a multiple of :data:`_FINE` columns), a view of ``padded`` which has
-    :data:`_FINE` NaN columns in front; ``coarse`` ``(Lp / _FINE, P)`` the last value
-    of each fine block; ``pos`` ``(P, Le)`` the position of each day's value in the
-    sorted row (``na`` where missing); ``n_fin`` the finite values per pair; ``tied``
-    whether a pair has tied values.
+    ``keys`` ``(P, _FINE + Lp)`` float32: AR_it / sigma_i sorted along the row and
+    rounded to float32 (monotone, so a strict float32 comparison decides the
+    float64 one), NaN last, as padding to a multiple of :data:`_FINE` columns and in
+    the :data:`_FINE` leading columns; ``coarse`` ``(Lp / _FINE, P)`` the last key of
+    each fine block; ``pos`` ``(P, Le)`` the position of each day's value in the
+    sorted row (``na`` where missing); ``r2`` ``(P, Le)`` twice its average rank
+    (uint16, :data:`_NA16` where missing); ``n_fin`` the finite values per pair.
     """
 
-    padded: np.ndarray
+    keys: np.ndarray
     coarse: np.ndarray
     pos: np.ndarray
+    r2: np.ndarray
     n_fin: np.ndarray
-    tied: np.ndarray
     na: int
 
-    @property
-    def es(self) -> np.ndarray:
-        """The sorted values (without the leading padding)."""
-        return self.padded[:, _FINE:]
-
     def blocks(self) -> np.ndarray:
-        """``(P, Lp / _FINE)`` items of 9 values: the value before each fine block
-        and the block (one gather per pair fetches both)."""
-        P, W = self.padded.shape
-        return np.ndarray((P, W // _FINE - 1), dtype=np.dtype((np.void, 8 * _FINE + 8)),
-                          buffer=self.padded, offset=8 * (_FINE - 1),
-                          strides=(8 * W, 8 * _FINE))
+        """``(P, Lp / _FINE)`` items of ``_FINE + 1`` keys: the key before each fine
+        block and the block (one gather per pair fetches both)."""
+        P, W = self.keys.shape
+        return np.ndarray((P, W // _FINE - 1), dtype=np.dtype((np.void, 4 * _FINE + 4)),
+                          buffer=self.keys, offset=4 * (_FINE - 1),
+                          strides=(4 * W, 4 * _FINE))
+
+
+def _gsar(data: PairData, rows: Any) -> np.ndarray:
+    """AR_it / sigma_i on the estimation days of ``rows`` (NaN where not finite)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        e = data.resid[rows] / np.sqrt(data.sigma2[rows])[:, None]
+    out: np.ndarray = np.where(np.isfinite(e), e, np.nan)
+    return out
 
 
 def _grank_core(data: PairData) -> _GRankCore:
     def make() -> _GRankCore:
         P, Le = data.resid.shape
         Lp = -(-Le // _FINE) * _FINE
-        padded = np.full((P, Lp + _FINE), np.nan)
+        keys = np.full((P, Lp + _FINE), np.nan, dtype=np.float32)
         dt = np.uint8 if Le < 255 else np.uint16
         na = int(np.iinfo(dt).max)
         pos = np.empty((P, Le), dtype=dt)
+        r2 = np.empty((P, Le), dtype=np.uint16)
         n_fin = np.empty(P, dtype=np.int64)
-        tied = np.empty(P, dtype=bool)
-        s = np.sqrt(data.sigma2)
         step = max(1, _BLOCK_CELLS // max(Le, 1))
         ar = np.arange(Le)
         for a in range(0, P, step):
             sl = slice(a, min(P, a + step))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                e = data.resid[sl] / s[sl][:, None]
-            e = np.where(np.isfinite(e), e, np.nan)
+            e = _gsar(data, sl)
             _, flat = _row_argsort(e)
             S = e.ravel()[flat]
-            padded[sl, _FINE:_FINE + Le] = S
+            keys[sl, _FINE:_FINE + Le] = S
             nan = np.isnan(S)
             pos[sl].ravel()[flat] = np.where(nan, na, ar).astype(dt)
+            rk = _sorted_ranks(S)
+            rk[nan] = 0.5 * float(_NA16)
+            r2[sl].ravel()[flat] = (2 * rk).astype(np.uint16)
             n_fin[sl] = Le - nan.sum(axis=1)
-            tied[sl] = (S[:, 1:] == S[:, :-1]).any(axis=1)
-        coarse = padded[:, 2 * _FINE - 1::_FINE].T.copy()
-        return _GRankCore(padded, coarse, pos, n_fin, tied, na)
+        coarse = keys[:, 2 * _FINE - 1::_FINE].T.copy()
+        return _GRankCore(keys, coarse, pos, r2, n_fin, na)
 
     out: _GRankCore = data.memo("grank_est", make)
     return out
@@ -1401,18 +1405,8 @@ def _grank_core(data: PairData) -> _GRankCore:
 def _grank_re(core: _GRankCore, rows: Any) -> tuple[np.ndarray, np.ndarray]:
     """Average ranks of the estimation GSARs of ``rows`` in day order, and where
     they are finite."""
-    Le = core.pos.shape[1]
-    pos = core.pos[rows]
-    ok = pos != core.na
-    re = pos + 1.0  # no ties: the rank is the position
-    tied = np.flatnonzero(core.tied[rows])
-    if tied.size:
-        rr = np.asarray(rows)[tied] if not isinstance(rows, slice) else (
-            np.arange(core.pos.shape[0])[rows][tied])
-        rk = _sorted_ranks(core.es[rr][:, :Le])
-        p = np.where(ok[tied], pos[tied], 0).astype(np.intp)
-        re[tied] = rk.ravel()[p + (np.arange(len(tied)) * Le)[:, None]]
-    return re, ok
+    r2 = core.r2[rows]
+    return 0.5 * r2, r2 != _NA16
 
 
 @dataclass(frozen=True)
@@ -1468,27 +1462,41 @@ def _grank_scope(data: PairData, groups: Groups) -> _GRankScope:
 _BYTES = np.uint64(0x0101010101010101)
 
 
-def _grank_counts(core: _GRankCore, x: np.ndarray, valid: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _grank_counts(data: PairData, core: _GRankCore, x: np.ndarray,
+                  valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per pair, the number of its estimation GSARs below and at most ``x`` (0 where
-    not valid): a search of the sorted rows by fine blocks of :data:`_FINE` values
-    (the block from the coarse values, then one gather per pair)."""
+    not valid).
+
+    The float32 keys are searched (the fine block from the coarse keys, then one
+    64-byte gather per pair); where a key equals float32(x) the float32 comparison
+    does not decide, and those pairs are counted exactly on their GSARs.
+    """
     P = core.pos.shape[0]
     nb = core.coarse.shape[0]
     xv = np.where(valid, x, -np.inf)
+    xk = xv.astype(np.float32)
     # whole blocks at most x (the last one is counted inside its block)
-    j = np.add.reduce(np.less_equal(core.coarse, xv[None, :]).view(np.uint8), axis=0,
+    j = np.add.reduce(np.less_equal(core.coarse, xk[None, :]).view(np.uint8), axis=0,
                       dtype=np.uint16 if nb > 255 else np.uint8).astype(np.intp)
     np.minimum(j, nb - 1, out=j)
-    item = core.blocks()[np.arange(P), j].view(np.float64).reshape(P, _FINE + 1)
-    le = np.less_equal(item[:, 1:], xv[:, None]).view(np.uint64).reshape(P)
-    eq = np.equal(item[:, 1:], xv[:, None]).view(np.uint64).reshape(P)
-    sh = np.uint64(56)
-    hi = j * _FINE + ((le * _BYTES) >> sh).astype(np.intp)
-    lo = hi - ((eq * _BYTES) >> sh).astype(np.intp)
-    run = np.flatnonzero(item[:, 0] == xv)  # ties reaching back before the block
-    if run.size:
-        lo[run] = (core.es[run] < xv[run, None]).sum(axis=1)
+    item = core.blocks()[np.arange(P), j].view(np.float32).reshape(P, _FINE + 1)
+    h = np.less_equal(item[:, 1:], xk[:, None]).view(np.uint64).reshape(P, _FINE // 8)
+    h = (h * _BYTES) >> np.uint64(56)  # the byte sums: keys of the block at most x
+    within = h[:, 0].astype(np.intp)
+    for c in range(1, _FINE // 8):
+        within += h[:, c].astype(np.intp)
+    hi = j * _FINE + within
+    lo = hi.copy()
+    # the last key at most x (or the one before the block) equal to float32(x):
+    # the float32 comparison does not decide, count on the float64 values
+    last = np.take_along_axis(item, within[:, None], axis=1)[:, 0]
+    amb = np.flatnonzero(valid & (last == xk))
+    step = max(1, _BLOCK_CELLS // max(core.pos.shape[1], 1))
+    for a in range(0, len(amb), step):
+        r = amb[a:a + step]
+        e = _gsar(data, r)
+        lo[r] = (e < xv[r, None]).sum(axis=1)
+        hi[r] = (e <= xv[r, None]).sum(axis=1)
     lo[~valid] = 0
     hi[~valid] = 0
     return lo, hi
@@ -1563,7 +1571,7 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     n = _gcount(groups, valid)
     core = _grank_core(data)
     sc = _grank_scope(data, groups)
-    lo, hi = _grank_counts(core, x, valid)
+    lo, hi = _grank_counts(data, core, x, valid)
     L = np.where(valid, core.n_fin, 0).astype(np.float64)
     Ti = L + 1
     r0 = 1.0 + (lo + 0.5 * (hi - lo))
@@ -1607,8 +1615,10 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
         below_hi = below + _class_sum(tie, mid, sc.cls, K, Le)
     above = cnt - 0.5 * (below + below_hi)
     G = groups.n
-    s_e = _by_code((rsum + above) / sc.cls_den[:, None], sc.cls_code, G)
-    c_e = _by_code(cnt, sc.cls_code, G)
+    act = np.flatnonzero(n[sc.cls_code] > 1)  # classes of groups with a statistic
+    s_e = _by_code((rsum[act] + above[act]) / sc.cls_den[act, None],
+                   sc.cls_code[act], G)
+    c_e = _by_code(cnt[act], sc.cls_code[act], G)
     s_e -= 0.5 * c_e
     has = c_e > 0
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -780,7 +780,7 @@ def test_grank_row_search_counts(clean: bool) -> None:
               np.round(rng.normal(size=P), 1), rng.normal(size=P),
               np.full(P, 1e9), np.full(P, -1e9), np.full(P, 0.0)):
         valid = np.isfinite(x) & (rng.random(P) < 0.9)
-        lo, hi = inf._grank_counts(core, x, valid)
+        lo, hi = inf._grank_counts(data, core, x, valid)
         with np.errstate(invalid="ignore"):
             want_lo = np.where(valid, (e < x[:, None]).sum(axis=1), 0)
             want_hi = np.where(valid, (e <= x[:, None]).sum(axis=1), 0)
