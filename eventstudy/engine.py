@@ -75,11 +75,13 @@ SCHEDULERS = ("local", "dask")
 ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 
 
-def check_scheduler(scheduler: str) -> None:
+def check_scheduler(scheduler: str, *, require_dask: bool = True) -> None:
     """Raise unless ``scheduler`` is ``local``, ``dask`` or a scheduler address.
 
-    Without dask installed, ``dask`` and addresses raise
-    :class:`~eventstudy.errors.SchedulerError` (before any work is done).
+    With ``require_dask`` (as in :meth:`EventStudy.fit`), ``dask`` and addresses
+    also raise :class:`~eventstudy.errors.SchedulerError` when dask is not
+    installed (before any work is done); without it only the spelling is checked
+    (e.g. when a study file is read).
 
     Examples
     --------
@@ -95,6 +97,8 @@ def check_scheduler(scheduler: str) -> None:
                                     and scheduler.startswith(ADDRESS_SCHEMES)):
         raise UnknownNameError(f"unknown scheduler {scheduler!r}; use local, dask or "
                                "a Dask scheduler address such as tcp://host:8786")
+    if not require_dask:
+        return
     from eventstudy.distributed import require_distributed
 
     require_distributed()

@@ -27,7 +27,7 @@ pytest.importorskip("distributed", reason="dask.distributed is not installed "
 import eventstudy.distributed as backend  # noqa: E402
 from eventstudy.bench import main as bench_main  # noqa: E402
 from eventstudy.bench import make_panel  # noqa: E402
-from eventstudy.engine import EventStudy  # noqa: E402
+from eventstudy.engine import EventStudy, check_scheduler  # noqa: E402
 from eventstudy.errors import (  # noqa: E402
     EventStudyWarning,
     SchedulerError,
@@ -221,6 +221,7 @@ def test_without_dask_the_error_says_how_to_install(
         with pytest.raises(SchedulerError, match=r'pip install "eventstudy\[dask\]"'):
             study.fit(tests=("csect_t",), scheduler=scheduler)
     assert study.fit(tests=("csect_t",), scheduler="local").n_pairs > 0
+    check_scheduler("tcp://10.0.0.5:8786", require_dask=False)  # spelling only
 
 
 def test_unknown_scheduler_and_unreachable_address(
