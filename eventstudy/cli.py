@@ -115,7 +115,8 @@ def cli() -> None:
 @click.option("--scheduler", help="Where the engine runs: local (default), dask (a "
               "LocalCluster on this machine) or tcp://host:port (an existing Dask "
               "cluster); needs pip install \"eventstudy[dask]\" for Dask.")
-@click.option("--workers", type=int, help="Threads (local) or Dask workers.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Threads (local) or Dask workers.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | None,
         tests_opt: str | None, offline: bool, cache_dir: Path | None, plots: bool,
@@ -130,7 +131,8 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     step, done = _progress(not quiet)
     res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
                           model=model, tests=_split(tests_opt), offline=offline,
-                          cache_dir=cache_dir, plots=plots, progress=step,
+                          cache_dir=cache_dir, plots=plots,
+                          progress=None if quiet else step,
                           scheduler=scheduler, workers=workers)
     done()
     if not quiet:

@@ -59,6 +59,10 @@ action = "exclude"
 source = "file"
 prices = "data/px.parquet"
 price_field = "close"
+
+[execution]
+scheduler = "dask"
+workers = 2
 """
 
 
