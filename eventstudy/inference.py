@@ -12,10 +12,17 @@ SCAR_i = CAR_i / sd(CAR_i) with sd(CAR_i)^2 = sigma_i^2 (d + gamma'X*(X'X)^-1X*'
 "Days" of the estimation and event windows are event-time columns (relative days);
 for events sharing day 0 they are the same calendar days.
 
-All reductions over pairs are grouped sums (``numpy.bincount``), so a scope with
-100,000 groups costs the same as one with a single group. Window-independent
-intermediates (ranks, the Brown-Warner estimation series, the Kolari-Pynnonen pairwise
-correlations) are computed once per :class:`PairData` (:meth:`PairData.memo`).
+All reductions over pairs are grouped sums (``numpy.bincount``, or for ``(P, T)``
+arrays column reductions over row blocks that add the cells in the same order, bit
+for bit the bincount), so a scope with 100,000 groups costs the same as one with a
+single group. Window-independent intermediates (ranks, GRANK's sorted estimation
+values, the Brown-Warner estimation series, the Kolari-Pynnonen correlations reduced
+to per-cluster sums) are computed once per :class:`PairData` (:meth:`PairData.memo`)
+and per-scope sums once per partition (at once for every scope :func:`run_tests`
+runs). No ``(P, T)`` temporary and no list of pair correlations is built, so the
+memory stays bounded at 1,000,000 pairs. The numbers are those of the plain
+formulas, bit for bit except GRANK's and the Kolari-Pynnonen sums, which are added
+in another order (exactly, or more accurately) and agree to about 1e-15.
 
 Conventions
 -----------
@@ -1402,11 +1409,13 @@ def _grank_core(data: PairData) -> _GRankCore:
     return out
 
 
-def _grank_re(core: _GRankCore, rows: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks of the estimation GSARs of ``rows`` in day order, and where
-    they are finite."""
+def _grank_ranks0(core: _GRankCore, rows: Any, count: bool = False) -> np.ndarray:
+    """Average ranks of the estimation GSARs of ``rows`` in day order, 0 where
+    missing (``count``: 1 where present, else 0)."""
     r2 = core.r2[rows]
-    return 0.5 * r2, r2 != _NA16
+    out: np.ndarray = (np.where(r2 == _NA16, 0.0, 1.0) if count
+                       else np.where(r2 == _NA16, 0.0, 0.5 * r2))
+    return out
 
 
 @dataclass(frozen=True)
@@ -1435,6 +1444,12 @@ def _grank_scope(data: PairData, groups: Groups) -> _GRankScope:
     core = _grank_core(data)
     P, Le = core.pos.shape
 
+    def ranks(r: np.ndarray) -> np.ndarray:
+        return _grank_ranks0(core, r)
+
+    def count(r: np.ndarray) -> np.ndarray:
+        return _grank_ranks0(core, r, count=True)
+
     def compute(parts: list[Groups]) -> list[_GRankScope]:
         out = []
         nvals, nidx = np.unique(core.n_fin, return_inverse=True)
@@ -1442,8 +1457,9 @@ def _grank_scope(data: PairData, groups: Groups) -> _GRankScope:
             key, cls = np.unique(g.codes * len(nvals) + nidx, return_inverse=True)
             cls = cls.reshape(-1)
             K = len(key)
-            cg = Groups("class", cls, ("",) * K)
-            rsum, cnt = _gsums(lambda r: _grank_re(core, r), P, Le, cg)
+            have = np.flatnonzero(core.n_fin > 0)
+            rsum = _class_sum(have, ranks, cls, K, Le)
+            cnt = _class_sum(have, count, cls, K, Le)
             if K == 1:
                 order, bounds, pos = None, np.array([0, P]), None
             else:
@@ -1522,15 +1538,9 @@ def _grank_below(core: _GRankCore, sc: _GRankScope, k: np.ndarray,
     Le = core.pos.shape[1]
     if K == 1:
         return _count_below(core.pos, k)[None, :].astype(np.float64)
-    if sc.pos is None:  # many classes: bincounts over the cells in use (exact)
-        out = np.zeros(K * Le)
-        step = max(1, _BLOCK_CELLS // max(Le, 1))
-        for a in range(0, len(rows), step):
-            r = rows[a:a + step]
-            m = core.pos[r] < k[r, None]
-            idx = (sc.cls[r, None] * Le + np.arange(Le)[None, :])[m]
-            out += np.bincount(idx, minlength=K * Le)
-        return out.reshape(K, Le)
+    if sc.pos is None:  # many classes: sums over the pairs in use (exact counts)
+        return _class_sum(rows, lambda r: (core.pos[r] < k[r, None]).astype(np.float64),
+                          sc.cls, K, Le)
     assert sc.order is not None
     ks = k[sc.order]
     b = sc.bounds
@@ -1587,13 +1597,10 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     K, Le = sc.rsum.shape
 
     def ranks(r: np.ndarray) -> np.ndarray:
-        re, ok = _grank_re(core, r)
-        out: np.ndarray = np.where(ok, re, 0.0)
-        return out
+        return _grank_ranks0(core, r)
 
     def count(r: np.ndarray) -> np.ndarray:
-        out: np.ndarray = (core.pos[r] != core.na).astype(np.float64)
-        return out
+        return _grank_ranks0(core, r, count=True)
 
     if bad.size <= rows.size:  # the memoised sums less the pairs not in use
         rsum, cnt = sc.rsum, sc.cnt
@@ -1643,14 +1650,27 @@ def _by_code(x: np.ndarray, code: np.ndarray, G: int) -> np.ndarray:
 def _class_sum(rows: np.ndarray, make: Callable[[np.ndarray], np.ndarray],
                cls: np.ndarray, K: int, T: int) -> np.ndarray:
     """``(K, T)`` sums by class ``cls[i]`` of the rows ``make(rows)`` of ``rows``,
-    made and added in row blocks."""
-    out = np.zeros(K * T)
+    made and added in row blocks (in another order than a bincount over the cells:
+    for exact sums, or sums only needed to about 1e-15)."""
+    out = np.zeros((K, T))
+    if not len(rows):
+        return out
     step = max(1, _BLOCK_CELLS // max(T, 1))
+    c = cls[rows]
+    if K * T <= 4 * _BLOCK_CELLS:  # few classes: bincounts over the cells
+        flat = out.reshape(-1)
+        for a in range(0, len(rows), step):
+            idx = (c[a:a + step, None] * T + np.arange(T)[None, :]).ravel()
+            flat += np.bincount(idx, weights=make(rows[a:a + step]).ravel(),
+                                minlength=K * T)
+        return out
+    o = np.argsort(c, kind="stable")  # many classes: rows by class, sums by runs
+    rows, c = rows[o], c[o]
     for a in range(0, len(rows), step):
-        r = rows[a:a + step]
-        idx = (cls[r, None] * T + np.arange(T)[None, :]).ravel()
-        out += np.bincount(idx, weights=make(r).ravel(), minlength=K * T)
-    return out.reshape(K, T)
+        cb = c[a:a + step]
+        st = np.flatnonzero(np.r_[True, cb[1:] != cb[:-1]])
+        out[cb[st]] += np.add.reduceat(make(rows[a:a + step]), st, axis=0)
+    return out
 
 
 def sign(data: PairData, window: Window, groups: Groups) -> TestStat:
