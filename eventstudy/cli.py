@@ -423,6 +423,41 @@ def report(out_dir: Path, fmt: str) -> None:
     click.echo(f"wrote {path}")
 
 
+# ------------------------------------------------------------------ cross-section
+@cli.command("cross-section")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("formula")
+@click.option("--window", "window_opt", help="CAR window START:END (default: the "
+              "first in car.csv).")
+def cross_section(out_dir: Path, formula: str, window_opt: str | None) -> None:
+    """Regress a finished run's CARs on pair characteristics (OLS, HC3).
+
+    FORMULA uses the columns of car.csv and diagnostics.csv, e.g. "car ~ group +
+    beta". Writes OUT_DIR/cross_section.csv and prints the table.
+    """
+    import os
+
+    import pandas as pd
+
+    from eventstudy.results import cross_section_table, write_csv
+
+    for name in ("car.csv", "diagnostics.csv"):
+        if not (out_dir / name).is_file():
+            raise UserError(f"{out_dir}: {name} missing; run 'eventstudy run' first")
+    car = pd.read_csv(out_dir / "car.csv")
+    diag = pd.read_csv(out_dir / "diagnostics.csv")
+    if window_opt:
+        win = _window(window_opt, "--window")
+    else:
+        win = (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0]))
+    table = cross_section_table(car, diag, formula, win)
+    tmp = out_dir / ".cross_section.csv.tmp"
+    write_csv(table, tmp)
+    os.replace(tmp, out_dir / "cross_section.csv")
+    click.echo(f"CAR[{win[0]},{win[1]}]: {formula} (OLS, HC3 standard errors)")
+    click.echo(table.to_string(index=False))
+
+
 # --------------------------------------------------------------------------- simulate
 def _window(value: str, name: str) -> tuple[int, int]:
     try:

@@ -948,6 +948,10 @@ class EventStudy:
         from eventstudy.results import EventStudyResults
 
         conv = conventions or Conventions()
+        if conv.weights:
+            raise InputError(
+                f"conventions.weights = {conv.weights!r}: value-weighted aggregates "
+                "are not implemented yet; leave weights empty (equal weights)")
         unknown = [t for t in tests if t not in TESTS]
         if unknown:
             raise UnknownNameError(f"unknown test(s) {', '.join(unknown)}; choose "

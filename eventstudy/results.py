@@ -289,27 +289,8 @@ class EventStudyResults:
         pandas.DataFrame
             Tidy: ``term, estimate, std_error, t, p_value, ci_low, ci_high, n``.
         """
-        import statsmodels.formula.api as smf
-
         w = window or self.windows.car[0]
-        c = self.car
-        c = c[(c["window_start"] == w[0]) & (c["window_end"] == w[1])]
-        d = self.diagnostics.drop(columns=["group", "day0", "day0_rule"])
-        df = c.merge(d, on=["event_id", "ticker"], how="left")
-        if data is not None:
-            df = df.merge(data, on=["event_id", "ticker"], how="left")
-        fit = smf.ols(formula, data=df).fit(cov_type="HC3")
-        ci = fit.conf_int()
-        return pd.DataFrame({
-            "term": list(fit.params.index),
-            "estimate": fit.params.to_numpy(),
-            "std_error": fit.bse.to_numpy(),
-            "t": fit.tvalues.to_numpy(),
-            "p_value": fit.pvalues.to_numpy(),
-            "ci_low": ci[0].to_numpy(),
-            "ci_high": ci[1].to_numpy(),
-            "n": int(fit.nobs),
-        })
+        return cross_section_table(self.car, self.diagnostics, formula, w, data)
 
     # ----------------------------------------------------------------- saving
     def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None
@@ -803,3 +784,61 @@ def _values_renderer(values: np.ndarray, index: np.ndarray | None
     else:
         cells = _render_strings(values)
     return None if cells is None else _indexed(cells, index)
+
+
+def cross_section_table(car: pd.DataFrame, diagnostics: pd.DataFrame, formula: str,
+                        window: tuple[int, int],
+                        data: pd.DataFrame | None = None) -> pd.DataFrame:
+    """OLS of CARs on pair characteristics with HC3 standard errors, as a tidy table.
+
+    Parameters
+    ----------
+    car, diagnostics
+        The ``car`` and ``diagnostics`` tables (from a results object or from the
+        ``car.csv`` and ``diagnostics.csv`` of a run).
+    formula
+        A patsy formula, e.g. ``"car ~ group + beta"``.
+    window
+        The CAR window whose CARs are regressed.
+    data
+        Extra per-pair columns, joined on ``event_id`` and ``ticker``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``term, estimate, std_error, t, p_value, ci_low, ci_high, n``.
+
+    Notes
+    -----
+    HC3 heteroskedasticity-consistent covariance (MacKinnon & White 1985), the
+    usual choice for cross-sections of CARs whose variances differ by security.
+    """
+    import statsmodels.formula.api as smf
+
+    from eventstudy.errors import InputError
+
+    c = car[(car["window_start"] == window[0]) & (car["window_end"] == window[1])]
+    if c.empty:
+        raise InputError(f"no CARs for the window {list(window)}; use one of the "
+                         "study's CAR windows")
+    d = diagnostics.drop(columns=[x for x in ("group", "day0", "day0_rule")
+                                  if x in diagnostics.columns])
+    df = c.merge(d, on=["event_id", "ticker"], how="left")
+    if data is not None:
+        df = df.merge(data, on=["event_id", "ticker"], how="left")
+    try:
+        fit = smf.ols(formula, data=df).fit(cov_type="HC3")
+    except Exception as exc:  # patsy reports bad formulas with many error types
+        raise InputError(f"cannot fit {formula!r}: {exc}; the columns are "
+                         f"{', '.join(map(str, df.columns))}") from exc
+    ci = fit.conf_int()
+    return pd.DataFrame({
+        "term": list(fit.params.index),
+        "estimate": fit.params.to_numpy(),
+        "std_error": fit.bse.to_numpy(),
+        "t": fit.tvalues.to_numpy(),
+        "p_value": fit.pvalues.to_numpy(),
+        "ci_low": ci[0].to_numpy(),
+        "ci_high": ci[1].to_numpy(),
+        "n": int(fit.nobs),
+    })

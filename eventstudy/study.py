@@ -41,7 +41,7 @@ Full set of keys and defaults::
     forecast_error = true            # prediction-error term in SAR and CAR variance
     market_moments = "firm"          # firm | window
     aggregation = "car"              # car | bhar
-    weights = ""                     # value-weight column in the universe, "" = equal
+    weights = ""                     # reserved: value weights are not implemented yet
 
     [confounding]
     action = "flag"                  # flag | exclude

@@ -51,3 +51,50 @@ def test_cli_rejects_unknown_scheduler(tmp_path: Path) -> None:
                                  "--prices", str(tmp_path / "missing.csv")])
     assert r.exit_code == 2
     assert "Traceback" not in r.output
+
+
+def test_value_weights_are_refused_not_ignored() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from eventstudy import Conventions, EventStudy
+    from eventstudy.errors import InputError
+
+    d = pd.bdate_range("2022-01-03", periods=300)
+    rng = np.random.default_rng(0)
+    r = pd.DataFrame({"A": rng.normal(0, 0.01, 300), "M": rng.normal(0, 0.01, 300)},
+                     index=d)
+    ev = pd.DataFrame({"event_id": ["e"], "timestamp": ["2023-01-05"], "ticker": ["A"]})
+    es = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="M")
+    with pytest.raises(InputError, match="value-weighted"):
+        es.fit(conventions=Conventions(weights="mcap"))
+
+
+def test_cli_cross_section(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from eventstudy import EventStudy, Windows
+
+    d = pd.bdate_range("2022-01-03", periods=400)
+    rng = np.random.default_rng(1)
+    m = rng.normal(0, 0.01, 400)
+    r = pd.DataFrame({f"S{i}": 0.9 * m + rng.normal(0, 0.01, 400) for i in range(8)},
+                     index=d).assign(M=m)
+    ev = pd.DataFrame({"event_id": [f"e{i}" for i in range(8)],
+                       "timestamp": ["2023-06-01"] * 8,
+                       "ticker": [f"S{i}" for i in range(8)],
+                       "group": ["a", "b"] * 4})
+    res = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="M",
+                     windows=Windows(car=((0, 0), (-1, 1)))).fit()
+    res.save(tmp_path)
+    out = CliRunner().invoke(cli, ["cross-section", str(tmp_path), "car ~ group + beta",
+                                   "--window", "-1:1"])
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(tmp_path / "cross_section.csv")
+    expect = res.cross_section("car ~ group + beta", window=(-1, 1))
+    # the CSV files carry 10 significant digits
+    np.testing.assert_allclose(table["estimate"], expect["estimate"], rtol=1e-6,
+                               atol=1e-9)
+    bad = CliRunner().invoke(cli, ["cross-section", str(tmp_path), "car ~ nosuch"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
