@@ -586,8 +586,17 @@ def caar_path(res: EventStudyResults, event: str | None = None,
 
     Examples
     --------
-    >>> path = caar_path(res, event="E05_JP_DEAL")  # doctest: +SKIP
-    >>> list(path.columns)  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> from eventstudy import EventStudy
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.bdate_range("2022-01-03", periods=300)
+    >>> m = rng.normal(0, 0.01, 300)
+    >>> r = pd.DataFrame({"A": m + rng.normal(0, 0.01, 300), "M": m}, index=d)
+    >>> ev = pd.DataFrame({"event_id": ["e1"], "timestamp": ["2023-01-05"],
+    ...                    "ticker": ["A"]})
+    >>> res = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="M").fit()
+    >>> path = caar_path(res, event="e1")
+    >>> list(path.columns)
     ['rel_day', 'caar', 'se', 'n']
     """
     sel = _select(res, event, group)
@@ -680,8 +689,19 @@ def plot_car(res: EventStudyResults, event: str | None = None,
 
     Examples
     --------
-    >>> fig = plot_car(res, event="E05_JP_DEAL", group="jp_autos")  # doctest: +SKIP
-    >>> fig.savefig("car.png")  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> from eventstudy import EventStudy
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.bdate_range("2022-01-03", periods=300)
+    >>> m = rng.normal(0, 0.01, 300)
+    >>> r = pd.DataFrame({"A": m + rng.normal(0, 0.01, 300), "M": m}, index=d)
+    >>> ev = pd.DataFrame({"event_id": ["e1"], "timestamp": ["2023-01-05"],
+    ...                    "ticker": ["A"]})
+    >>> res = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="M").fit()
+    >>> fig = plot_car(res, event="e1")
+    >>> type(fig).__name__
+    'Figure'
+
     """
     path = caar_path(res, event, group)
     n_pairs = int(_select(res, event, group).sum())
@@ -1522,8 +1542,20 @@ def build_report(out_dir: str | Path, fmt: ReportFormat = "html") -> Path:
 
     Examples
     --------
-    >>> build_report("out", "md")  # doctest: +SKIP
-    PosixPath('out/report.md')
+    >>> import numpy as np, pandas as pd
+    >>> from eventstudy import EventStudy
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.bdate_range("2022-01-03", periods=300)
+    >>> m = rng.normal(0, 0.01, 300)
+    >>> r = pd.DataFrame({"A": m + rng.normal(0, 0.01, 300), "M": m}, index=d)
+    >>> ev = pd.DataFrame({"event_id": ["e1"], "timestamp": ["2023-01-05"],
+    ...                    "ticker": ["A"]})
+    >>> res = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="M").fit()
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> _ = res.save(out)
+    >>> build_report(out, "md").name
+    'report.md'
     """
     if fmt not in REPORT_FILES:
         raise InputError(f"unknown report format {fmt!r}; choose from "
