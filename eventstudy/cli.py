@@ -17,9 +17,10 @@ from typing import Any
 import click
 
 from eventstudy.errors import EventStudyError
+from eventstudy.study import MODEL_NAMES  # light: study.py imports no pandas
 
-MODEL_CHOICES = ("constant_mean", "market_adjusted", "market", "scholes_williams",
-                 "dimson", "factor")
+# the CLI's choices are the library's Literal values
+MODEL_CHOICES = MODEL_NAMES
 
 
 class UserError(click.ClickException):
