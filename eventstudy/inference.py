@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 SCOPES = ("all", "group", "event", "event_group")
 
-_BOOT_CHUNK = 1 << 20
+_BOOT_CHUNK = 1 << 21
 """Bootstrap draws are generated in chunks of about this many pair draws."""
 
 _BOOT_THREADS = 2
@@ -1812,8 +1812,10 @@ def boot(data: PairData, window: Window, groups: Groups) -> TestStat:
     the B resample means. The generator is seeded from ``data.seed``, the scope and
     the window, and pairs are put in a canonical order (group label, value), so the
     result does not depend on the order of the events, on which windows or scopes are
-    evaluated first, or on the chunking of the draws (chunks of about 2^20 draws are
-    taken sequentially from one stream). Memory O(B G + chunk). Efron & Tibshirani
+    evaluated first, or on the chunking of the draws (chunks of about 2^21 draws are
+    taken sequentially from one stream, the resamples split in contiguous parts over
+    up to two threads whose generators are advanced to their part of the stream).
+    Memory O(B G + chunk). Efron & Tibshirani
     (1993), An Introduction to the Bootstrap; Lyon, Barber & Tsai (1999, JF 54:165-201)
     for bootstrapped event-study tests.
     """
