@@ -1087,6 +1087,19 @@ def _row_argsort(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, flat
 
 
+def _twice_ranks(S: np.ndarray, nan: np.ndarray) -> np.ndarray:
+    """Twice the average ranks (uint16) of the positions of row-sorted values (NaN
+    last; :data:`_NA16` there): 2, 4, 6... except in the rows with ties."""
+    b, T = S.shape
+    out = np.broadcast_to(np.arange(2, 2 * T + 2, 2, dtype=np.uint16), (b, T)).copy()
+    out[nan] = _NA16
+    tied = np.flatnonzero((S[:, 1:] == S[:, :-1]).any(axis=1))
+    if tied.size:
+        rk = _sorted_ranks(S[tied])
+        out[tied] = np.where(nan[tied], _NA16, (2 * rk).astype(np.uint16))
+    return out
+
+
 @dataclass(frozen=True)
 class _Ranks:
     """Window-independent ranks of each pair's estimation + event-window ARs.
@@ -1127,10 +1140,8 @@ def _ranks(data: PairData) -> _Ranks:
             V = _union_block(data, sl)
             _, flat = _row_argsort(V)
             S = V.ravel()[flat]
-            rk = _sorted_ranks(S)
             nan = np.isnan(S)
-            rk[nan] = 0.5 * float(_NA16)
-            r2[sl].ravel()[flat] = (2 * rk).astype(np.uint16)
+            r2[sl].ravel()[flat] = _twice_ranks(S, nan)
             c = T - nan.sum(axis=1)
             fin = np.isfinite(V).sum(axis=1)
             # numpy.nanmedian (masked median): (low + high) / 2 of the middle values
@@ -1389,7 +1400,7 @@ def _grank_core(data: PairData) -> _GRankCore:
         r2 = np.empty((P, Le), dtype=np.uint16)
         n_fin = np.empty(P, dtype=np.int64)
         step = max(1, _BLOCK_CELLS // max(Le, 1))
-        ar = np.arange(Le)
+        ar = np.arange(Le, dtype=dt)
         for a in range(0, P, step):
             sl = slice(a, min(P, a + step))
             e = _gsar(data, sl)
@@ -1397,10 +1408,8 @@ def _grank_core(data: PairData) -> _GRankCore:
             S = e.ravel()[flat]
             keys[sl, _FINE:_FINE + Le] = S
             nan = np.isnan(S)
-            pos[sl].ravel()[flat] = np.where(nan, na, ar).astype(dt)
-            rk = _sorted_ranks(S)
-            rk[nan] = 0.5 * float(_NA16)
-            r2[sl].ravel()[flat] = (2 * rk).astype(np.uint16)
+            pos[sl].ravel()[flat] = np.where(nan, dt(na), ar)
+            r2[sl].ravel()[flat] = _twice_ranks(S, nan)
             n_fin[sl] = Le - nan.sum(axis=1)
         coarse = keys[:, 2 * _FINE - 1::_FINE].T.copy()
         return _GRankCore(keys, coarse, pos, r2, n_fin, na)
