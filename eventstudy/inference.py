@@ -375,18 +375,6 @@ def _gkey(g: Groups) -> str:
     return f"{g.n}:{len(codes)}:{zlib.crc32(codes.tobytes())}"
 
 
-def _moments(x: np.ndarray, g: Groups, valid: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group n, mean and sample variance (ddof 1), by a two-pass algorithm."""
-    n = _gcount(g, valid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _gsum(x, g, valid) / n
-        dev = x - mean[g.codes]
-        var = _gsum(dev * dev, g, valid) / (n - 1)
-    var = np.where(n > 1, var, np.nan)
-    return n, mean, var
-
-
 def _t_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.where(np.isfinite(t) & (df > 0), 2 * stats.t.sf(np.abs(t), df),
@@ -410,11 +398,74 @@ def _cols(data: PairData, window: Window) -> np.ndarray:
     return np.arange(window.start - r0, window.end - r0 + 1)
 
 
-def _mean_extra(window: Window, groups: Groups) -> dict[str, np.ndarray]:
-    valid = _finite(window.value)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _gsum(window.value, groups, valid) / _gcount(groups, valid)
-    return {"mean": mean}
+def _gk(data: PairData, g: Groups) -> str:
+    """:func:`_gkey` of ``g``, remembered for this Groups object."""
+    keys = data._memo.setdefault("gkeys", {})
+    hit = keys.get(id(g))
+    if hit is None or hit[0] is not g:
+        hit = keys[id(g)] = (g, _gkey(g))
+    out: str = hit[1]
+    return out
+
+
+def _win(data: PairData, window: Window) -> dict[Any, Any]:
+    """Intermediates of one window shared by the tests, kept for the last window
+    seen (:func:`run_tests` evaluates every test of a window in a row)."""
+    c = data._memo.get("window")
+    if c is None or c[0] is not window.value or c[1] is not window.var:
+        c = data._memo["window"] = (window.value, window.var, {})
+    out: dict[Any, Any] = c[2]
+    return out
+
+
+def _wx(data: PairData, window: Window, std: bool = False
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """The window's values (``std``: SAR/SCAR) and where they are finite
+    (read-only)."""
+    d = _win(data, window)
+    if ("x", std) not in d:
+        x = window.standardized if std else window.value
+        ok = _finite(x)
+        ok.flags.writeable = False
+        if std:
+            x.flags.writeable = False
+        d[("x", std)] = (x, ok)
+    out: tuple[np.ndarray, np.ndarray] = d[("x", std)]
+    return out
+
+
+def _wmean(data: PairData, window: Window, groups: Groups, std: bool = False
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: the number and mean of the window's finite values."""
+    d = _win(data, window)
+    key = ("mean", std, _gk(data, groups))
+    if key not in d:
+        x, valid = _wx(data, window, std)
+        n = _gcount(groups, valid)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d[key] = (n, _gsum(x, groups, valid) / n)
+    n, mean = d[key]
+    return n.copy(), mean.copy()
+
+
+def _wmoments(data: PairData, window: Window, groups: Groups, std: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_moments` of the window's finite values (``std``: SAR/SCAR)."""
+    n, mean = _wmean(data, window, groups, std)
+    d = _win(data, window)
+    key = ("var", std, _gk(data, groups))
+    if key not in d:
+        x, valid = _wx(data, window, std)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = x - mean[groups.codes]
+            var = _gsum(dev * dev, groups, valid) / (n - 1)
+        d[key] = np.where(n > 1, var, np.nan)
+    return n, mean, d[key].copy()
+
+
+def _mean_extra(data: PairData, window: Window, groups: Groups
+                ) -> dict[str, np.ndarray]:
+    return {"mean": _wmean(data, window, groups)[1]}
 
 
 def _row_factor(data: PairData, groups: Groups, count: np.ndarray) -> np.ndarray:
@@ -489,9 +540,7 @@ def csect_t(data: PairData, window: Window, groups: Groups) -> TestStat:
     event-induced variance; assumes independence across pairs. Brown & Warner (1985,
     JFE 14:3-31); Boehmer, Musumeci & Poulsen (1991, JFE 30:253-272).
     """
-    x = window.value
-    valid = _finite(x)
-    n, mean, var = _moments(x, groups, valid)
+    n, mean, var = _wmoments(data, window, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = mean / np.sqrt(var / n)
     return TestStat(t, _t_p(t, n - 1), n, {"mean": mean})
@@ -555,11 +604,7 @@ def bw_t(data: PairData, window: Window, groups: Groups) -> TestStat:
     is sum_tau (AAR_tau / S) / sqrt(days with data), equal to the above without
     missing ARs; df mean(L_i) - 1.
     """
-    x = window.value
-    valid = _finite(x)
-    n = _gcount(groups, valid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _gsum(x, groups, valid) / n
+    n, mean = _wmean(data, window, groups)
     S, nd = _bw_series(data, groups)
     if data.profile == "estudy2":
         aar, _ = _daily_aar(data, window, groups)
@@ -631,11 +676,7 @@ def lamb(data: PairData, window: Window, groups: Groups) -> TestStat:
     1/L term uses the group's mean L (pass ``market_moments = "window"`` for
     estudy2's market moments).
     """
-    x = window.value
-    valid = _finite(x)
-    n = _gcount(groups, valid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _gsum(x, groups, valid) / n
+    n, mean = _wmean(data, window, groups)
     S, _ = _bw_series(data, groups)
     cols = _cols(data, window)
     aar, c = _daily_aar(data, window, groups)
@@ -657,8 +698,8 @@ def lamb(data: PairData, window: Window, groups: Groups) -> TestStat:
 
 def _patell_core(data: PairData, window: Window, groups: Groups
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    s = window.standardized
-    valid = _finite(s) & (data.dof > 2)
+    s, ok = _wx(data, window, std=True)
+    valid = ok & (data.dof > 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = data.dof / (data.dof - 2)
         z = _gsum(s, groups, valid) / np.sqrt(_gsum(v, groups, valid))
@@ -690,7 +731,7 @@ def patell(data: PairData, window: Window, groups: Groups) -> TestStat:
     ``sigma_dof = "sample"`` and ``market_moments = "window"`` (B.1 (a)).
     """
     z, n, _ = _patell_core(data, window, groups)
-    return TestStat(z, _z_p(z), n, _mean_extra(window, groups))
+    return TestStat(z, _z_p(z), n, _mean_extra(data, window, groups))
 
 
 def bmp(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -712,12 +753,11 @@ def bmp(data: PairData, window: Window, groups: Groups) -> TestStat:
     event-induced variance. JFE 30(2):253-272. estudy2 ``boehmer`` with the model
     conventions of B.1 (a).
     """
-    s = window.standardized
-    valid = _finite(s)
-    n, mean, var = _moments(s, groups, valid)
+    _, valid = _wx(data, window, std=True)
+    n, mean, var = _wmoments(data, window, groups, std=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = mean / np.sqrt(var / n)
-    return TestStat(t, _t_p(t, n - 1), n, _mean_extra(window, groups))
+    return TestStat(t, _t_p(t, n - 1), n, _mean_extra(data, window, groups))
 
 
 # ----------------------------------------------------------------- Kolari-Pynnonen
@@ -962,7 +1002,7 @@ def patell_kp(data: PairData, window: Window, groups: Groups) -> TestStat:
     with np.errstate(invalid="ignore", divide="ignore"):
         f = 1.0 + (n - 1) * rb
         zk = np.where(f > 0, z * np.sqrt(1.0 / f), np.nan)
-    extra = _mean_extra(window, groups)
+    extra = _mean_extra(data, window, groups)
     extra["rbar"] = rb
     return TestStat(zk, _z_p(zk), n, extra)
 
@@ -987,15 +1027,14 @@ def bmp_kp(data: PairData, window: Window, groups: Groups) -> TestStat:
     correlation; r-bar as in :func:`patell_kp`. Kolari & Pynnonen (2010), RFS
     23(11):3996-4025.
     """
-    s = window.standardized
-    valid = _finite(s)
-    n, mean, var = _moments(s, groups, valid)
+    _, valid = _wx(data, window, std=True)
+    n, mean, var = _wmoments(data, window, groups, std=True)
     rb = _rbar(data, groups, valid)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = mean / np.sqrt(var / n)
         f = (1.0 - rb) / (1.0 + (n - 1) * rb)
         tk = np.where(f > 0, t * np.sqrt(f), np.nan)
-    extra = _mean_extra(window, groups)
+    extra = _mean_extra(data, window, groups)
     extra["rbar"] = rb
     return TestStat(tk, _t_p(tk, n - 1), n, extra)
 
@@ -1020,9 +1059,8 @@ def skew_t(data: PairData, window: Window, groups: Groups) -> TestStat:
     Hall, P. (1992), JRSS-B 54(1):221-228; used for event studies by Lyon, Barber &
     Tsai (1999, JF 54(1):165-201), who drop the gamma^2 S^3/27 term.
     """
-    x = window.value
-    valid = _finite(x)
-    n, mean, var = _moments(x, groups, valid)
+    x, valid = _wx(data, window)
+    n, mean, var = _wmoments(data, window, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.sqrt(var)
         dev = x - mean[groups.codes]
@@ -1222,10 +1260,9 @@ def _rank_family(data: PairData, window: Window, groups: Groups, kind: str
     with np.errstate(invalid="ignore", divide="ignore"):
         daily = D[:, Le + _cols(data, window)] / S[:, None]
     z = _daily_combine(daily)
-    valid = _finite(window.value)
-    n = _gcount(groups, valid)
+    n, _ = _wmean(data, window, groups)
     z = np.where(n > 0, z, np.nan)
-    return TestStat(z, _z_p(z), n, _mean_extra(window, groups))
+    return TestStat(z, _z_p(z), n, _mean_extra(data, window, groups))
 
 
 def _car_rank_estudy2(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -1260,10 +1297,9 @@ def _car_rank_estudy2(data: PairData, window: Window, groups: Groups) -> TestSta
         den = np.sqrt(np.where(has, (kbar - mean_rank[:, None]) ** 2, 0.0).sum(axis=1)
                       / mean_m)
         z = np.sqrt(days) * (ev_mean - mean_rank) / den
-    valid = _finite(window.value)
-    n = _gcount(groups, valid)
+    n, _ = _wmean(data, window, groups)
     z = np.where(n > 0, z, np.nan)
-    return TestStat(z, _z_p(z), n, _mean_extra(window, groups))
+    return TestStat(z, _z_p(z), n, _mean_extra(data, window, groups))
 
 
 def corrado(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -1581,12 +1617,11 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     correlation. Kolari, J. & Pynnonen, S. (2011), J. Empirical Finance
     18(5):953-971.
     """
-    x0 = window.standardized
-    valid = _finite(x0)
-    _, _, var = _moments(x0, groups, valid)
+    x0, valid = _wx(data, window, std=True)
+    _, _, var = _wmoments(data, window, groups, std=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         x = x0 / np.sqrt(var)[groups.codes]
-    valid &= np.isfinite(x)
+    valid = valid & np.isfinite(x)
     n = _gcount(groups, valid)
     core = _grank_core(data)
     sc = _grank_scope(data, groups)
@@ -1645,7 +1680,7 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
         Z = ubar0 / np.sqrt(S2)
         t = Z * np.sqrt((T - 2) / (T - 1 - Z**2))
     t = np.where((n > 1) & np.isfinite(t), t, np.nan)
-    return TestStat(t, _t_p(t, T - 2), n, _mean_extra(window, groups))
+    return TestStat(t, _t_p(t, T - 2), n, _mean_extra(data, window, groups))
 
 
 def _by_code(x: np.ndarray, code: np.ndarray, G: int) -> np.ndarray:
@@ -1701,14 +1736,13 @@ def sign(data: PairData, window: Window, groups: Groups) -> TestStat:
     normal approximation to Binomial(N, 1/2). Boehmer, Musumeci & Poulsen (1991);
     estudy2 ``sign_test`` (w scaled by N_g/N under ``estudy2``).
     """
-    x = window.value
-    valid = _finite(x)
-    n = _gcount(groups, valid)
+    x, valid = _wx(data, window)
+    n, _ = _wmean(data, window, groups)
     w = _gsum((x > 0).astype(np.float64), groups, valid) * _row_factor(data, groups, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (w - n / 2) / np.sqrt(n / 4)
     z = np.where(n > 0, z, np.nan)
-    return TestStat(z, _z_p(z), n, _mean_extra(window, groups))
+    return TestStat(z, _z_p(z), n, _mean_extra(data, window, groups))
 
 
 def gsign(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -1735,9 +1769,8 @@ def gsign(data: PairData, window: Window, groups: Groups) -> TestStat:
     ``estudy2`` (``generalized_sign_test``, B.1 (d)): p-hat pooled over all the
     group's pair-days, sum_i #positive_i / sum_i L_i, and w scaled by N_g/N.
     """
-    x = window.value
-    valid = _finite(x)
-    n = _gcount(groups, valid)
+    x, valid = _wx(data, window)
+    n, _ = _wmean(data, window, groups)
 
     def make() -> tuple[np.ndarray, np.ndarray]:
         ok = np.isfinite(data.resid)
@@ -1756,7 +1789,7 @@ def gsign(data: PairData, window: Window, groups: Groups) -> TestStat:
              * _row_factor(data, groups, n))
         z = (w - n * p) / np.sqrt(n * p * (1 - p))
     z = np.where(n > 0, z, np.nan)
-    return TestStat(z, _z_p(z), n, _mean_extra(window, groups))
+    return TestStat(z, _z_p(z), n, _mean_extra(data, window, groups))
 
 
 def wilcoxon(data: PairData, window: Window, groups: Groups) -> TestStat:
@@ -1781,8 +1814,7 @@ def wilcoxon(data: PairData, window: Window, groups: Groups) -> TestStat:
     1(6):80-83; estudy2 ``wilcoxon_test`` reports W+ (scaled by N_g/n under
     ``estudy2``) with exact critical values, which are not reproduced here.
     """
-    x = window.value
-    valid = _finite(x)
+    x, valid = _wx(data, window)
     nz = valid & (x != 0)
     idx = np.flatnonzero(nz)
     ranks, tie = _group_rank(np.abs(x[idx]), groups.codes[idx], groups.n)
@@ -1795,7 +1827,7 @@ def wilcoxon(data: PairData, window: Window, groups: Groups) -> TestStat:
         v = n * (n + 1) * (2 * n + 1) / 24 - tie / 48
         z = np.where((n > 0) & (v > 0), (wplus - e) / np.sqrt(v), np.nan)
         wp = wplus * _row_factor(data, groups, n)
-    extra = _mean_extra(window, groups)
+    extra = _mean_extra(data, window, groups)
     extra["w_plus"] = np.where(n > 0, wp, np.nan)
     return TestStat(z, _z_p(z), n, extra)
 
