@@ -1396,17 +1396,15 @@ class _GRankCore:
     rounded to float32 (monotone, so a strict float32 comparison decides the
     float64 one), NaN last, as padding to a multiple of :data:`_FINE` columns and in
     the :data:`_FINE` leading columns; ``coarse`` ``(Lp / _FINE, P)`` the last key of
-    each fine block; ``pos`` ``(P, Le)`` the position of each day's value in the
-    sorted row (``na`` where missing); ``r2`` ``(P, Le)`` twice its average rank
-    (uint16, :data:`_NA16` where missing); ``n_fin`` the finite values per pair.
+    each fine block; ``r2`` ``(P, Le)`` twice the average rank of each day's value
+    (uint16, :data:`_NA16` where missing): a value is below x exactly when its r2 is
+    at most twice the number of values below x; ``n_fin`` the finite values per pair.
     """
 
     keys: np.ndarray
     coarse: np.ndarray
-    pos: np.ndarray
     r2: np.ndarray
     n_fin: np.ndarray
-    na: int
 
     def blocks(self) -> np.ndarray:
         """``(P, Lp / _FINE)`` items of ``_FINE + 1`` keys: the key before each fine
@@ -1430,13 +1428,9 @@ def _grank_core(data: PairData) -> _GRankCore:
         P, Le = data.resid.shape
         Lp = -(-Le // _FINE) * _FINE
         keys = np.full((P, Lp + _FINE), np.nan, dtype=np.float32)
-        dt = np.uint8 if Le < 255 else np.uint16
-        na = int(np.iinfo(dt).max)
-        pos = np.empty((P, Le), dtype=dt)
         r2 = np.empty((P, Le), dtype=np.uint16)
         n_fin = np.empty(P, dtype=np.int64)
         step = max(1, _BLOCK_CELLS // max(Le, 1))
-        ar = np.arange(Le, dtype=dt)
         for a in range(0, P, step):
             sl = slice(a, min(P, a + step))
             e = _gsar(data, sl)
@@ -1444,11 +1438,10 @@ def _grank_core(data: PairData) -> _GRankCore:
             S = e.ravel()[flat]
             keys[sl, _FINE:_FINE + Le] = S
             nan = np.isnan(S)
-            pos[sl].ravel()[flat] = np.where(nan, dt(na), ar)
             r2[sl].ravel()[flat] = _twice_ranks(S, nan)
             n_fin[sl] = Le - nan.sum(axis=1)
         coarse = keys[:, 2 * _FINE - 1::_FINE].T.copy()
-        return _GRankCore(keys, coarse, pos, r2, n_fin, na)
+        return _GRankCore(keys, coarse, r2, n_fin)
 
     out: _GRankCore = data.memo("grank_est", make)
     return out
@@ -1471,8 +1464,8 @@ class _GRankScope:
     pair, ``cls_code`` and ``cls_den`` (T_i + 1 = L_i + 2) per class; ``rsum`` and
     ``cnt`` ``(K, Le)`` the sum of the estimation ranks and the number of values per
     class and day (exact: sums of half-integers); ``order``/``bounds`` the pairs
-    sorted by class and ``pos`` the core's positions in that order (None for one
-    class).
+    sorted by class and ``r2`` the core's twice-ranks in that order (None for one
+    class or many).
     """
 
     cls: np.ndarray
@@ -1482,12 +1475,12 @@ class _GRankScope:
     cnt: np.ndarray
     order: np.ndarray | None
     bounds: np.ndarray
-    pos: np.ndarray | None
+    r2: np.ndarray | None
 
 
 def _grank_scope(data: PairData, groups: Groups) -> _GRankScope:
     core = _grank_core(data)
-    P, Le = core.pos.shape
+    P, Le = core.r2.shape
 
     def ranks(r: np.ndarray) -> np.ndarray:
         return _grank_ranks0(core, r)
@@ -1510,7 +1503,7 @@ def _grank_scope(data: PairData, groups: Groups) -> _GRankScope:
             else:
                 order = np.argsort(cls, kind="stable")
                 bounds = np.searchsorted(cls[order], np.arange(K + 1))
-                pos = core.pos[order] if K <= _LOOP_GROUPS else None
+                pos = core.r2[order] if K <= _LOOP_GROUPS else None
             out.append(_GRankScope(cls, key // len(nvals),
                                    nvals[key % len(nvals)] + 2.0, rsum, cnt, order,
                                    bounds, pos))
@@ -1532,7 +1525,7 @@ def _grank_counts(data: PairData, core: _GRankCore, x: np.ndarray,
     64-byte gather per pair); where a key equals float32(x) the float32 comparison
     does not decide, and those pairs are counted exactly on their GSARs.
     """
-    P = core.pos.shape[0]
+    P = core.r2.shape[0]
     nb = core.coarse.shape[0]
     xv = np.where(valid, x, -np.inf)
     xk = xv.astype(np.float32)
@@ -1552,7 +1545,7 @@ def _grank_counts(data: PairData, core: _GRankCore, x: np.ndarray,
     # the float32 comparison does not decide, count on the float64 values
     last = np.take_along_axis(item, within[:, None], axis=1)[:, 0]
     amb = np.flatnonzero(valid & (last == xk))
-    step = max(1, _BLOCK_CELLS // max(core.pos.shape[1], 1))
+    step = max(1, _BLOCK_CELLS // max(core.r2.shape[1], 1))
     for a in range(0, len(amb), step):
         r = amb[a:a + step]
         e = _gsar(data, r)
@@ -1563,14 +1556,15 @@ def _grank_counts(data: PairData, core: _GRankCore, x: np.ndarray,
     return lo, hi
 
 
-def _count_below(pos: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Per column, the number of rows whose ``pos`` is below the row's ``k``."""
-    T = pos.shape[1]
+def _count_below(r2: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per column, the number of rows whose value is below the row's k-th smallest
+    (twice-rank ``r2`` at most 2 k)."""
+    T = r2.shape[1]
     out = np.zeros(T, dtype=np.int64)
-    kk = k.astype(pos.dtype)
+    kk = (2 * k).astype(r2.dtype)
     step = max(1, min(4080, _BLOCK_CELLS // max(T, 1)))  # uint16 partial sums
-    for a in range(0, pos.shape[0], step):
-        m = np.less(pos[a:a + step], kk[a:a + step, None]).view(np.uint8)
+    for a in range(0, r2.shape[0], step):
+        m = np.less_equal(r2[a:a + step], kk[a:a + step, None]).view(np.uint8)
         out += np.add.reduce(m, axis=0, dtype=np.uint16)
     return out
 
@@ -1580,16 +1574,17 @@ def _grank_below(core: _GRankCore, sc: _GRankScope, k: np.ndarray,
     """``(K, Le)``: per class and day, the pairs whose day value sits below their k
     (k is 0 outside ``rows``, the pairs in use)."""
     K = len(sc.cls_den)
-    Le = core.pos.shape[1]
+    Le = core.r2.shape[1]
     if K == 1:
-        return _count_below(core.pos, k)[None, :].astype(np.float64)
-    if sc.pos is None:  # many classes: sums over the pairs in use (exact counts)
-        return _class_sum(rows, lambda r: (core.pos[r] < k[r, None]).astype(np.float64),
+        return _count_below(core.r2, k)[None, :].astype(np.float64)
+    if sc.r2 is None:  # many classes: sums over the pairs in use (exact counts)
+        return _class_sum(rows,
+                          lambda r: (core.r2[r] <= 2 * k[r, None]).astype(np.float64),
                           sc.cls, K, Le)
     assert sc.order is not None
     ks = k[sc.order]
     b = sc.bounds
-    return np.stack([_count_below(sc.pos[b[c]:b[c + 1]], ks[b[c]:b[c + 1]])
+    return np.stack([_count_below(sc.r2[b[c]:b[c + 1]], ks[b[c]:b[c + 1]])
                      for c in range(K)]).astype(np.float64)
 
 
@@ -1659,8 +1654,8 @@ def grank(data: PairData, window: Window, groups: Groups) -> TestStat:
     below_hi = below
     if tie.size:
         def mid(r: np.ndarray) -> np.ndarray:
-            out: np.ndarray = ((core.pos[r] >= lo[r, None])
-                               & (core.pos[r] < hi[r, None])).astype(np.float64)
+            out: np.ndarray = ((core.r2[r] > 2 * lo[r, None])
+                               & (core.r2[r] <= 2 * hi[r, None])).astype(np.float64)
             return out
 
         below_hi = below + _class_sum(tie, mid, sc.cls, K, Le)
@@ -1773,9 +1768,17 @@ def gsign(data: PairData, window: Window, groups: Groups) -> TestStat:
     n, _ = _wmean(data, window, groups)
 
     def make() -> tuple[np.ndarray, np.ndarray]:
-        ok = np.isfinite(data.resid)
-        pos = np.where(ok, data.resid > 0, False).sum(axis=1).astype(np.float64)
-        return pos, ok.sum(axis=1).astype(np.float64)
+        P, Le = data.resid.shape
+        pos = np.empty(P)
+        L = np.empty(P)
+        step = max(1, _BLOCK_CELLS // max(Le, 1))
+        for a in range(0, P, step):
+            r = data.resid[a:a + step]
+            ok = np.isfinite(r)
+            up = (r > 0) & ok
+            pos[a:a + step] = np.add.reduce(up.view(np.uint8), axis=1, dtype=np.intp)
+            L[a:a + step] = np.add.reduce(ok.view(np.uint8), axis=1, dtype=np.intp)
+        return pos, L
 
     pos, L = data.memo("gsign", make)
     with np.errstate(invalid="ignore", divide="ignore"):
