@@ -828,6 +828,13 @@ class _KPCorr:
         np.minimum.at(first, cid, order)
         fst = np.full(P, -1, dtype=np.int64)
         fst[order] = first[cid]
+        self._parts: dict[str, tuple[Any, ...]] = {}
+        self._rbar: dict[tuple[str, int, int], np.ndarray] = {}
+        # the partitions run_tests will ask for get their sums u_i x_i in this pass
+        todo = {_gkey(h): h for h in data._memo.get("partitions", ())
+                if h.codes.shape == (P,)}
+        keys = {k: self._keys(h.codes) for k, h in todo.items()}
+        W = {k: np.zeros((len(kk[1]), Le)) for k, kk in keys.items()}
         # per pair (row order): same days and days with data as the cluster's first
         # pair, no value on a day without a session; sums of x and x^2
         same = np.zeros(P, dtype=bool)
@@ -846,12 +853,16 @@ class _KPCorr:
             ok = (d >= 0) & fin
             fr = np.maximum(f, 0)
             okf = (data.est_dates[fr] >= 0) & np.isfinite(data.resid[fr])
-            same[sl] = (inc & (d == data.est_dates[fr]).all(axis=1)
-                        & (ok == okf).all(axis=1) & ~(fin & (d < 0)).any(axis=1))
+            sm = (inc & (d == data.est_dates[fr]).all(axis=1)
+                  & (ok == okf).all(axis=1) & ~(fin & (d < 0)).any(axis=1))
             X = np.where(ok, data.resid[sl], 0.0)
-            sx[sl] = X.sum(axis=1)
-            sxx[sl] = (X * X).sum(axis=1)
-            nd[sl] = ok.sum(axis=1)
+            bx, bxx, bn = X.sum(axis=1), (X * X).sum(axis=1), ok.sum(axis=1)
+            same[sl], sx[sl], sxx[sl], nd[sl] = sm, bx, bxx, bn
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                q = bn * bxx - bx**2
+                u = np.where(sm & (bn >= 3) & (q > 0) & np.isfinite(q),
+                             1.0 / np.sqrt(q), 0.0)
+            self._add_ux(W, keys, a, X, u)  # clusters found slow are dropped below
         with np.errstate(invalid="ignore", over="ignore"):
             q = nd * sxx - sx**2
             good = same & (q > 0) & np.isfinite(q)
@@ -868,65 +879,82 @@ class _KPCorr:
         bounds = np.flatnonzero(np.diff(cid)) + 1
         self.slow = [m for m in np.split(order, bounds)
                      if m.size and not self.fast[m[0]]]
-        self._parts: dict[str, tuple[Any, ...]] = {}
-        self._rbar: dict[tuple[str, int, int], np.ndarray] = {}
+        self._finish(todo, keys, W)
 
     def _x(self, rows: Any) -> np.ndarray:
         """Residuals of factorised pairs, 0 on days without data (no value there)."""
         v = self.data.resid[rows]
         return np.where(np.isfinite(v), v, 0.0)
 
-    def _keys(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """Dense (cluster, group) key of every factorised pair (-1 otherwise), the
-        group of each key and the number of keys."""
-        f = np.flatnonzero(self.nd > 0)
-        k = self.clus[f] * (int(codes.max(initial=0)) + 1) + codes[f]
-        u, inv = np.unique(k, return_inverse=True)
+    def _keys(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dense (cluster, group) key of every clustered pair (-1 otherwise), and
+        the cluster and the group of each key."""
+        f = np.flatnonzero(self.clus >= 0)
+        mult = int(codes.max(initial=0)) + 1
+        u, inv = np.unique(self.clus[f] * mult + codes[f], return_inverse=True)
         key = np.full(self.data.n_pairs, -1, dtype=np.int64)
         key[f] = inv.reshape(-1)
-        return key, u % (int(codes.max(initial=0)) + 1), len(u)
+        return key, u // mult, u % mult
+
+    @staticmethod
+    def _add_ux(W: dict[str, np.ndarray], keys: dict[str, Any], a: int,
+                X: np.ndarray, u: np.ndarray) -> None:
+        """Add u_i x_i of the rows a, a+1, ... to the sums of their keys."""
+        f = np.flatnonzero(u)
+        if not f.size:
+            return
+        ux = X[f] * u[f, None]
+        for k, (key, _, _) in keys.items():
+            kb = key[a + f]
+            o = np.argsort(kb, kind="stable")
+            ks = kb[o]
+            st = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+            W[k][ks[st]] += np.add.reduceat(ux[o], st, axis=0)
+
+    def _finish(self, todo: dict[str, Groups], keys: dict[str, Any],
+                W: dict[str, np.ndarray]) -> None:
+        """Keep the factorised clusters' sums and add the other clusters' row sums."""
+        P = self.data.n_pairs
+        for k in todo:
+            key, kc, kg = keys[k]
+            if len(kc):  # sums of the clusters found slow are not used
+                W[k][~self.fast[self._first_of(kc)]] = 0.0
+            fk = self.nd > 0
+            s = np.bincount(key[fk], weights=(self.u * self.sx)[fk], minlength=len(kc))
+            self._parts[k] = (key, kg, W[k], s, np.zeros(P))
+        for mem in self.slow:
+            r = _corr_block(self.data, mem)
+            for k, h in todo.items():
+                c = h.codes[mem]
+                rs = self._parts[k][4]
+                if (c == c[0]).all():
+                    rs[mem] = r.sum(axis=1)
+                else:
+                    rs[mem] = (r * (c[:, None] == c[None, :])).sum(axis=1)
+
+    def _first_of(self, clusters: np.ndarray) -> np.ndarray:
+        """A pair of each cluster."""
+        f = np.flatnonzero(self.clus >= 0)
+        first = np.zeros(int(self.clus.max(initial=-1)) + 1, dtype=np.int64)
+        first[self.clus[f[::-1]]] = f[::-1]
+        out: np.ndarray = first[clusters]
+        return out
 
     def _partition(self, g: Groups) -> tuple[Any, ...]:
         """Per partition: keys, key groups, sum u_i x_i (K, Le), sum u_i s_i and the
-        row sums of the other clusters."""
+        row sums of the other clusters (a pass over the residuals for a partition
+        that was not registered)."""
         gk = _gkey(g)
         if gk not in self._parts:
             todo = {gk: g}
-            for h in self.data._memo.get("partitions", ()):
-                k = _gkey(h)
-                if k not in self._parts and h.codes.shape == g.codes.shape:
-                    todo[k] = h
             P, Le = self.data.resid.shape
-            keys = {k: self._keys(h.codes) for k, h in todo.items()}
-            W = {k: np.zeros((kk[2], Le)) for k, kk in keys.items()}
+            keys = {gk: self._keys(g.codes)}
+            W = {gk: np.zeros((len(keys[gk][1]), Le))}
             step = max(1, _BLOCK_CELLS // max(Le, 1))
             for a in range(0, P, step):
                 sl = slice(a, min(P, a + step))
-                f = np.flatnonzero(self.nd[sl] > 0)
-                if not f.size:
-                    continue
-                ux = self._x(np.arange(a, a + (sl.stop - a))[f]) * self.u[sl][f, None]
-                for k, (key, _, _) in keys.items():
-                    kb = key[sl][f]
-                    o = np.argsort(kb, kind="stable")
-                    ks = kb[o]
-                    st = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-                    W[k][ks[st]] += np.add.reduceat(ux[o], st, axis=0)
-            for k in todo:
-                key, kg, K = keys[k]
-                fk = key >= 0
-                s = np.bincount(key[fk], weights=(self.u * self.sx)[fk], minlength=K)
-                rs = np.zeros(P)
-                self._parts[k] = (key, kg, W[k], s, rs)
-            for mem in self.slow:
-                r = _corr_block(self.data, mem)
-                for k, h in todo.items():
-                    c = h.codes[mem]
-                    rs = self._parts[k][4]
-                    if (c == c[0]).all():
-                        rs[mem] = r.sum(axis=1)
-                    else:
-                        rs[mem] = (r * (c[:, None] == c[None, :])).sum(axis=1)
+                self._add_ux(W, keys, a, self._x(sl), self.u[sl])
+            self._finish(todo, keys, W)
         return self._parts[gk]
 
     def rbar(self, g: Groups, valid: np.ndarray) -> np.ndarray:
