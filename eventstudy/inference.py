@@ -450,7 +450,8 @@ def _wmean(data: PairData, window: Window, groups: Groups, std: bool = False
 
 def _wmoments(data: PairData, window: Window, groups: Groups, std: bool = False
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_moments` of the window's finite values (``std``: SAR/SCAR)."""
+    """Per group: n, mean and sample variance (ddof 1, two passes) of the window's
+    finite values (``std``: of the SAR/SCAR)."""
     n, mean = _wmean(data, window, groups, std)
     d = _win(data, window)
     key = ("var", std, _gk(data, groups))
@@ -1154,8 +1155,9 @@ def _row_argsort(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _twice_ranks(S: np.ndarray, nan: np.ndarray) -> np.ndarray:
-    """Twice the average ranks (uint16) of the positions of row-sorted values (NaN
-    last; :data:`_NA16` there): 2, 4, 6... except in the rows with ties."""
+    """Twice the average ranks (uint16, so rows of fewer than 32,767 values) of the
+    positions of row-sorted values (NaN last; :data:`_NA16` there): 2, 4, 6...
+    except in the rows with ties."""
     b, T = S.shape
     out = np.broadcast_to(np.arange(2, 2 * T + 2, 2, dtype=np.uint16), (b, T)).copy()
     out[nan] = _NA16
