@@ -1261,7 +1261,10 @@ def _day_stats(data: PairData, groups: Groups, kind: str
         T = data.resid.shape[1] + data.ar.shape[1]
         rk = _ranks(data)
         out = []
-        sums = _gsums_multi(lambda r: _score_block(data, kind, r), P, T, parts)
+        if kind == "urank":
+            sums = _gsums_multi(lambda r: _score_block(data, kind, r), P, T, parts)
+        else:
+            sums = _exact_day_sums(data, kind, parts)
         for g, (s, c) in zip(parts, sums, strict=True):
             has = c > 0
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -1281,6 +1284,68 @@ def _day_stats(data: PairData, groups: Groups, kind: str
 
     res: tuple[np.ndarray, np.ndarray] = _scoped(data, f"days:{kind}", groups, compute)
     return res
+
+
+def _exact_day_sums(data: PairData, kind: str, parts: list[Groups]
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per group and day: the sum and number of the ``rank`` or ``sign`` scores.
+
+    Those scores are half-integers, so their sums are exact in any order: they are
+    made from integer counts, sum_i K_it - sum_i (M_i + 1)/2 (``rank``) and
+    #{AR > median} - #{AR < median} (``sign``), the same numbers as the sums of the
+    scores cell by cell.
+    """
+    rk = _ranks(data)
+    P, T = rk.r2.shape
+
+    def cells(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Integer part (twice-ranks or +-1), the (M_i + 1)/2 to take off, ok."""
+        if kind == "rank":
+            r2 = rk.r2[rows]
+            ok = r2 != _NA16
+            return np.where(ok, r2, np.uint16(0)), (rk.n_fin[rows] + 1) / 2, ok
+        V = _union_block(data, rows)
+        med = rk.med[rows][:, None]
+        ok = np.isfinite(V) & ~np.isnan(med)
+        v = (ok & (V > med)).view(np.int8) - (ok & (V < med)).view(np.int8)
+        return v, np.zeros(v.shape[0]), ok
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        v, w, ok = cells(rows)
+        half = 0.5 if kind == "rank" else 1.0
+        out: np.ndarray = np.where(ok, half * v - w[:, None], 0.0)
+        return out
+
+    def count(rows: np.ndarray) -> np.ndarray:
+        out: np.ndarray = cells(rows)[2].astype(np.float64)
+        return out
+
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    loop = [g for g in parts if g.n <= _LOOP_GROUPS]
+    acc = {id(g): (np.zeros((g.n, T)), np.zeros((g.n, T))) for g in loop}
+    step = max(1, _BLOCK_CELLS // max(T, 1))
+    for a in range(0, P if loop else 0, step):
+        sl = slice(a, min(P, a + step))
+        v, w, ok = cells(sl)
+        for g in loop:
+            s, c = acc[id(g)]
+            cb = g.codes[sl]
+            for k in ([0] if g.n == 1
+                      else np.flatnonzero(np.bincount(cb, minlength=g.n))):
+                r = slice(None) if g.n == 1 else np.flatnonzero(cb == k)
+                okr = ok[r]
+                c[k] += okr.sum(axis=0)
+                vs = v[r].sum(axis=0, dtype=np.int64)
+                s[k] += (0.5 * vs - w[r] @ okr.astype(np.float64) if kind == "rank"
+                         else vs)
+    every = np.arange(P)
+    for g in parts:
+        if g.n <= _LOOP_GROUPS:
+            out.append(acc[id(g)])
+        else:  # many groups: sums over runs of the pairs sorted by group
+            out.append((_class_sum(every, score, g.codes, g.n, T),
+                        _class_sum(every, count, g.codes, g.n, T)))
+    return out
 
 
 def _rank_family(data: PairData, window: Window, groups: Groups, kind: str
