@@ -851,10 +851,11 @@ def test_boot_is_the_same_on_threads_chunks_and_bincount(
         return [TESTS["boot"](data, w, g) for w in wins for g in parts]
 
     base = run()
-    for name, value in (("_BOOT_THREADS", 1), ("_BOOT_THREADS", 3),
-                        ("_BOOT_CHUNK", 500), ("_LOOP_GROUPS", 0)):
+    for setting in ({"_BOOT_THREADS": 1}, {"_BOOT_THREADS": 3, "_BOOT_CHUNK": 500},
+                    {"_BOOT_CHUNK": 500}, {"_BOOT_CHUNK": 1}, {"_LOOP_GROUPS": 0}):
         with monkeypatch.context() as m:
-            m.setattr(inf, name, value)
+            for name, value in setting.items():
+                m.setattr(inf, name, value)
             for a, b in zip(base, run(), strict=True):
                 for key in ("ci_low", "ci_high"):
                     np.testing.assert_array_equal(a.extra[key], b.extra[key])
