@@ -43,16 +43,6 @@ class EventStudyGroup(click.Group):
             raise SystemExit(130) from None
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _progress(enabled: bool) -> tuple[Callable[[str], None], Callable[[], None]]:
     """A tqdm bar over the pipeline's stages (stderr; hidden when not a terminal)."""
     if not enabled:

@@ -41,6 +41,14 @@ def _sha_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _study_file_hashes(st: Study) -> dict[str, str]:
+    """SHA-256 of the study file, the events and the universe that exist."""
+    return {label: _sha_file(Path(pth))
+            for label, pth in (("study", st.path), ("events", st.events),
+                               ("universe", st.universe))
+            if pth is not None and Path(pth).is_file()}
+
+
 def _sha_frame(frame: pd.DataFrame) -> str:
     h = hashlib.sha256()
     h.update("|".join(map(str, frame.columns)).encode())
@@ -184,11 +192,7 @@ def run_study(
         ``warnings`` (data-quality findings and alignment warnings) and ``files``.
     """
     st = study or prepare_study(study_file, model, tests, scheduler, workers)
-    inputs: dict[str, str] = {}
-    for label, pth in (("study", st.path), ("events", st.events),
-                       ("universe", st.universe)):
-        if pth is not None and Path(pth).is_file():
-            inputs[label] = _sha_file(Path(pth))
+    inputs = _study_file_hashes(st)
     sources: dict[str, str] = {}
     if isinstance(prices, pd.DataFrame):
         from eventstudy.prices import prices_from_frame
@@ -323,11 +327,7 @@ def refresh_study(
     st = prepare_study(study_file)
     out = Path(out_dir)
     failed: dict[str, str] = {}
-    inputs: dict[str, str] = {}
-    for label, pth in (("study", st.path), ("events", st.events),
-                       ("universe", st.universe)):
-        if pth is not None and Path(pth).is_file():
-            inputs[label] = _sha_file(Path(pth))
+    inputs = _study_file_hashes(st)
     catalog = None  # parsed when needed, once
     if st.source == "file" and st.prices is not None:
         from eventstudy.prices import load_prices
