@@ -401,6 +401,34 @@ def _pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
     return pairs, excluded
 
 
+def pair_weights(pairs: pd.DataFrame, universe: pd.DataFrame | None,
+                 column: str) -> np.ndarray:
+    """Each pair's value weight from ``column`` (NaN where it is not a number).
+
+    The events' column wins when the events have it (a weight per event, such as the
+    market capitalisation on the event date), else the universe's for the pair's
+    ticker (a weight per security).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"ticker": ["A", "B", "C"]})
+    >>> u = pd.DataFrame({"ticker": ["A", "B"], "mcap": ["10", "2.5"]})
+    >>> pair_weights(p, u, "mcap")
+    array([10. ,  2.5,  nan])
+    """
+    if column + "_event" in pairs.columns:  # events and universe both have it
+        src = pairs[column + "_event"]
+    elif column in pairs.columns:
+        src = pairs[column]
+    elif universe is not None and column in universe.columns:
+        u = universe.drop_duplicates("ticker").set_index("ticker")[column]
+        src = pairs["ticker"].map(u)
+    else:
+        raise InputError(f"no column {column!r} for the value weights")
+    out: np.ndarray = pd.to_numeric(src, errors="coerce").to_numpy(dtype=np.float64)
+    return out
+
+
 def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
                        day0_pos: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     """For each pair, the ``;``-joined ids of the other pairs of the same security
@@ -811,6 +839,12 @@ class EventStudy:
                 reason[conf] = ("confounded by event(s) "
                                 + pd.Series(a.confounded_by[conf]).astype(str)
                                 + " inside the event window").to_numpy(dtype=object)
+        if conv.weights:
+            wv = pair_weights(a.pairs, self._universe, conv.weights)
+            badw = (reason == "") & ~(np.isfinite(wv) & (wv > 0))
+            reason[badw] = (f"value weight {conv.weights!r} is missing, zero or "
+                            "negative")
+            a.pairs["weight"] = wv
         keep = reason == ""
         zero = np.full(len(reason), np.nan)
         zero[a.cand] = out.zero_share
@@ -949,9 +983,7 @@ class EventStudy:
 
         conv = conventions or Conventions()
         if conv.weights:
-            raise InputError(
-                f"conventions.weights = {conv.weights!r}: value-weighted aggregates "
-                "are not implemented yet; leave weights empty (equal weights)")
+            self._check_weights(conv)
         unknown = [t for t in tests if t not in TESTS]
         if unknown:
             raise UnknownNameError(f"unknown test(s) {', '.join(unknown)}; choose "
@@ -972,9 +1004,20 @@ class EventStudy:
                                          day0_shift, scheduler, progress is not None)
         t2 = time.perf_counter()
         step("tests")
+        weight = None
+        if conv.weights:
+            from eventstudy.inference import WEIGHTED_TESTS
+
+            weight = st.pairs["weight"].to_numpy(dtype=np.float64)
+            equal = [t for t in tests if t not in WEIGHTED_TESTS]
+            if equal:
+                st.warnings.append(
+                    f"value weights {conv.weights!r}: {', '.join(equal)} "
+                    "have no value-weighted form and are equal-weighted (tests.csv "
+                    "column 'weighting')")
         pdata = PairData.build(st, est, ar, self._windows, seed=seed,
                                bootstrap_reps=bootstrap_reps,
-                               profile=conv.test_profile)
+                               profile=conv.test_profile, weight=weight)
         tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows,
                              scopes=use_scopes)
         t3 = time.perf_counter()
@@ -986,6 +1029,26 @@ class EventStudy:
         )
         res.timings["results"] = time.perf_counter() - t3
         return res
+
+    def _check_weights(self, conv: Conventions) -> None:
+        """The value-weight column exists and the conventions allow weights."""
+        col = conv.weights
+        if conv.test_profile == "estudy2":
+            raise InputError(
+                f"conventions.weights = {col!r} with the estudy2 profile: estudy2 "
+                "has no value weights; leave weights empty or use the textbook "
+                "profile")
+        have = col in self._events.columns or (
+            self._universe is not None and col in self._universe.columns)
+        if not have:
+            where = " and ".join(x for x in (self._sources.get("events"),
+                                             self._sources.get("universe")) if x
+                                 ) or "events and universe"
+            raise InputError(
+                f"{where}: conventions.weights = {col!r} names no column of the "
+                "events or the universe; add that column (a positive number per "
+                "security or event, e.g. market capitalisation) or leave weights "
+                "empty for equal weights")
 
     def _design(self, name: str) -> Design:
         spec = self._spec

@@ -165,6 +165,10 @@ class PairData:
     day_lev
         ``(P, W)`` prediction-error leverage x'(X'X)^-1 x of each event day (zero
         when nothing is estimated); used by ``lamb``. None means zero.
+    weight
+        ``(P,)`` positive value weights (any scale: each group normalises them over
+        its pairs with data), or None for equal weights. Only the tests in
+        :data:`WEIGHTED_TESTS` use them.
     """
 
     sigma2: np.ndarray
@@ -185,12 +189,14 @@ class PairData:
     bootstrap_reps: int = 999
     profile: Profile = "textbook"
     day_lev: np.ndarray | None = None
+    weight: np.ndarray | None = None
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, st: Stacked, est: Estimates, ar: AbnormalReturns,
               windows: Windows, seed: int = 12345, bootstrap_reps: int = 999,
-              profile: Profile = "textbook") -> PairData:
+              profile: Profile = "textbook", weight: np.ndarray | None = None
+              ) -> PairData:
         """Collect the test inputs from the engine's stages.
 
         ``cluster`` is the day-0 date: the event-window column of day 0 when the
@@ -215,6 +221,7 @@ class PairData:
             rel_days=np.arange(windows.event[0], windows.event[1] + 1),
             car_windows=tuple(windows.car), seed=seed,
             bootstrap_reps=bootstrap_reps, profile=profile, day_lev=est.lev,
+            weight=None if weight is None else np.asarray(weight, dtype=np.float64),
         )
 
     @property
@@ -469,6 +476,44 @@ def _mean_extra(data: PairData, window: Window, groups: Groups
     return {"mean": _wmean(data, window, groups)[1]}
 
 
+# ----------------------------------------------------------------- value weights
+WEIGHTED_TESTS = frozenset({"csect_t", "bw_t", "bw_1980", "patell", "bmp"})
+"""Tests with a value-weighted form (used when :attr:`PairData.weight` is set); the
+other tests stay equal-weighted and say so in the ``weighting`` column."""
+
+
+def _vw(data: PairData, window: Window, groups: Groups, std: bool = False
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Value-weighted moments per group over the window's finite values.
+
+    Returns n, the weighted mean m_w = sum w_i x_i / sum w_i, the variance estimate
+    of m_w, V = n/(n - 1) sum_i (w_i / sum w)^2 (x_i - m_w)^2 (White's 1980
+    heteroskedasticity-consistent variance of a weighted mean with the n/(n - 1)
+    small-sample factor; with equal weights V = s^2 / n exactly), and the valid mask.
+    """
+    assert data.weight is not None
+    d = _win(data, window)
+    key = ("vw", std, _gk(data, groups))
+    if key not in d:
+        x, valid = _wx(data, window, std)
+        w = data.weight
+        n = _gcount(groups, valid)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sw = _gsum(w, groups, valid)
+            mean = _gsum(w * x, groups, valid) / sw
+            u = w / sw[groups.codes] * (x - mean[groups.codes])
+            v = n / (n - 1) * _gsum(u * u, groups, valid)
+        d[key] = (n, mean, np.where(n > 1, v, np.nan), valid)
+    n, mean, v, valid = d[key]
+    return n.copy(), mean.copy(), v.copy(), valid
+
+
+def _vw_extra(data: PairData, window: Window, groups: Groups
+              ) -> dict[str, np.ndarray]:
+    """The ``mean`` column of a weighted test: the value-weighted AAR or CAAR."""
+    return {"mean": _vw(data, window, groups)[1]}
+
+
 def _row_factor(data: PairData, groups: Groups, count: np.ndarray) -> np.ndarray:
     """estudy2's "row mean x N" sums: the factor N_g / N_t (1 under textbook)."""
     if data.profile != "estudy2":
@@ -540,21 +585,38 @@ def csect_t(data: PairData, window: Window, groups: Groups) -> TestStat:
     For a single day CAR_i = AR_i (the AAR test; estudy2 ``t_test``). Robust to
     event-induced variance; assumes independence across pairs. Brown & Warner (1985,
     JFE 14:3-31); Boehmer, Musumeci & Poulsen (1991, JFE 30:253-272).
+
+    Value weights w_i (:attr:`PairData.weight`): t = m_w / sqrt(V) with m_w = sum
+    w_i CAR_i / sum w_i and V = N/(N - 1) sum_i (w_i / sum w)^2 (CAR_i - m_w)^2
+    (White 1980, Econometrica 48(4):817-838, with the N/(N - 1) factor); t(N - 1).
+    Equal weights give the formula above exactly.
     """
+    if data.weight is not None:
+        n, mean, v, _ = _vw(data, window, groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = mean / np.sqrt(v)
+        return TestStat(t, _t_p(t, n - 1), n, {"mean": mean})
     n, mean, var = _wmoments(data, window, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = mean / np.sqrt(var / n)
     return TestStat(t, _t_p(t, n - 1), n, {"mean": mean})
 
 
-def _bw_series(data: PairData, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
+def _bw_series(data: PairData, groups: Groups, weighted: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Brown-Warner S per group: sample SD of the estimation-window AAR_t series,
-    and the number of days in the series."""
+    and the number of days in the series (``weighted``: the value-weighted AAR_t,
+    weights normalised each day over the pairs with data)."""
 
     def make() -> tuple[np.ndarray, np.ndarray]:
         ok = np.isfinite(data.resid)
-        s = _gsum2(data.resid, groups, ok)
-        c = _gcount2(groups, ok)
+        if weighted and data.weight is not None:
+            w = data.weight[:, None]
+            s = _gsum2(data.resid * w, groups, ok)
+            c = _gsum2(np.broadcast_to(w, ok.shape), groups, ok)
+        else:
+            s = _gsum2(data.resid, groups, ok)
+            c = _gcount2(groups, ok)
         has = c > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             aar = np.where(has, s / np.where(has, c, 1.0), 0.0)
@@ -564,7 +626,8 @@ def _bw_series(data: PairData, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
         S = np.where(nd > 1, np.sqrt(var), np.nan)
         return S, nd
 
-    out: tuple[np.ndarray, np.ndarray] = data.memo("bw85:" + _gkey(groups), make)
+    key = ("bw85w:" if weighted else "bw85:") + _gkey(groups)
+    out: tuple[np.ndarray, np.ndarray] = data.memo(key, make)
     return out
 
 
@@ -604,7 +667,17 @@ def bw_t(data: PairData, window: Window, groups: Groups) -> TestStat:
     ``estudy2`` (``brown_warner_1985``, ``car_brown_warner_1985``): the CAR statistic
     is sum_tau (AAR_tau / S) / sqrt(days with data), equal to the above without
     missing ARs; df mean(L_i) - 1.
+
+    Value weights: AAR_t is the value-weighted mean residual of day t (weights
+    normalised over the pairs with data that day) and CAAR the value-weighted mean
+    CAR; the same t and df.
     """
+    if data.weight is not None:
+        n, mean, _, _ = _vw(data, window, groups)
+        S, nd = _bw_series(data, groups, weighted=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(n > 0, mean / (np.sqrt(window.length) * S), np.nan)
+        return TestStat(t, _t_p(t, nd - 1), n, {"mean": mean})
     n, mean = _wmean(data, window, groups)
     S, nd = _bw_series(data, groups)
     if data.profile == "estudy2":
@@ -639,13 +712,19 @@ def bw_1980(data: PairData, window: Window, groups: Groups) -> TestStat:
     sigma_i^2) / N) for a CAR window; t(mean L_i - 1). sigma_i^2 follows the model's
     df convention (estudy2: R's ``var()``, df L - 1, via ``sigma_dof = "sample"``).
     Brown & Warner (1980, JFE 8:205-258); estudy2 ``brown_warner_1980``.
+
+    Value weights: the weighted mean sum w_i CAR_i / sum w_i over sqrt(L2)
+    sqrt(sum w_i^2 sigma_i^2) / sum w_i (the variance of the weighted portfolio
+    under independence); the same df.
     """
     x = window.value
     valid = _finite(x) & np.isfinite(data.sigma2)
     n = _gcount(groups, valid)
+    w = np.ones(len(x)) if data.weight is None else data.weight
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _gsum(x, groups, valid) / n
-        sd = np.sqrt(_gsum(data.sigma2, groups, valid)) / n
+        sw = _gsum(w, groups, valid) if data.weight is not None else n
+        mean = _gsum(w * x, groups, valid) / sw
+        sd = np.sqrt(_gsum(w * w * data.sigma2, groups, valid)) / sw
         t = mean / (np.sqrt(window.length) * sd)
         df = _gsum(data.nobs, groups, valid) / n - 1
     return TestStat(t, _t_p(t, df), n, {"mean": mean})
@@ -697,13 +776,18 @@ def lamb(data: PairData, window: Window, groups: Groups) -> TestStat:
     return TestStat(z, _z_p(z), n, {"mean": mean})
 
 
-def _patell_core(data: PairData, window: Window, groups: Groups
+def _patell_core(data: PairData, window: Window, groups: Groups,
+                 weighted: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s, ok = _wx(data, window, std=True)
     valid = ok & (data.dof > 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = data.dof / (data.dof - 2)
-        z = _gsum(s, groups, valid) / np.sqrt(_gsum(v, groups, valid))
+        if weighted and data.weight is not None:
+            w = data.weight
+            z = _gsum(w * s, groups, valid) / np.sqrt(_gsum(w * w * v, groups, valid))
+        else:
+            z = _gsum(s, groups, valid) / np.sqrt(_gsum(v, groups, valid))
     n = _gcount(groups, valid)
     z = np.where(n > 0, z, np.nan)
     return z, n, valid
@@ -730,7 +814,14 @@ def patell(data: PairData, window: Window, groups: Groups) -> TestStat:
     Assumes independence and no event-induced variance. Patell, J. (1976), J.
     Accounting Research 14(2):246-276. estudy2 ``patell`` needs the model conventions
     ``sigma_dof = "sample"`` and ``market_moments = "window"`` (B.1 (a)).
+
+    Value weights: Z = sum_i w_i SCAR_i / sqrt(sum_i w_i^2 (L_i - k)/(L_i - k - 2)),
+    the weighted sum of independent standardised residuals over its standard
+    deviation; N(0, 1). Equal weights give the formula above.
     """
+    if data.weight is not None:
+        z, n, _ = _patell_core(data, window, groups, weighted=True)
+        return TestStat(z, _z_p(z), n, _vw_extra(data, window, groups))
     z, n, _ = _patell_core(data, window, groups)
     return TestStat(z, _z_p(z), n, _mean_extra(data, window, groups))
 
@@ -753,7 +844,16 @@ def bmp(data: PairData, window: Window, groups: Groups) -> TestStat:
     t = mean(SCAR_i) / (s_SCAR / sqrt(N)), s with N - 1; t(N - 1). Robust to
     event-induced variance. JFE 30(2):253-272. estudy2 ``boehmer`` with the model
     conventions of B.1 (a).
+
+    Value weights: the weighted mean of the SCAR_i over sqrt(V), V as in
+    :func:`csect_t` (White 1980) on the SCAR_i; t(N - 1). The ``mean`` column is the
+    value-weighted CAAR.
     """
+    if data.weight is not None:
+        n, mean, v, _ = _vw(data, window, groups, std=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = mean / np.sqrt(v)
+        return TestStat(t, _t_p(t, n - 1), n, _vw_extra(data, window, groups))
     _, valid = _wx(data, window, std=True)
     n, mean, var = _wmoments(data, window, groups, std=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -2101,6 +2201,9 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
         for a CAR window (CAAR tests), so day 0 and the CAR window [0, 0] are told
         apart.
         ``p_bh`` is the Benjamini-Hochberg adjusted p-value over the whole table.
+        With value weights (:attr:`PairData.weight`) a last column ``weighting``
+        says ``value`` for the tests in :data:`WEIGHTED_TESTS` and ``equal`` for the
+        others (their statistic and ``mean`` are equal-weighted).
     """
     wins = data.windows()
     keys: dict[str, list[np.ndarray]] = {k: [] for k in ("_s", "_g", "_w", "_t")}
@@ -2160,6 +2263,9 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     for k in _EXTRAS[1:]:
         if k in seen:
             out[k] = cat[k][order]
+    if data.weight is not None:
+        out["weighting"] = np.where(out["test"].isin(list(WEIGHTED_TESTS)), "value",
+                                    "equal").astype(object)
     return out
 
 

@@ -581,8 +581,10 @@ def caar_path(res: EventStudyResults, event: str | None = None,
         CAAR_t = \\frac{1}{N_t} \\sum_i CAR_i[t_1, t], \\quad
         Var(CAAR_t) = \\frac{1}{N_t^2} \\sum_i Var(CAR_i[t_1, t]).
 
-    With ``aggregation = "bhar"`` the path still cumulates abnormal returns by
-    summation.
+    With value weights (``conventions.weights``) the mean and variance become
+    sum_i w_i CAR_i / sum_i w_i and sum_i w_i^2 Var(CAR_i) / (sum_i w_i)^2 over the
+    pairs with a CAR on day t. With ``aggregation = "bhar"`` the path still
+    cumulates abnormal returns by summation.
 
     Examples
     --------
@@ -621,9 +623,18 @@ def caar_path(res: EventStudyResults, event: str | None = None,
         lev = np.where(np.isfinite(lev), lev, 0.0)
     var = np.where(has, s2 * (d + lev), np.nan)
     n = has.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        caar = np.where(n > 0, np.nansum(car, axis=0) / n, np.nan)
-        se = np.where(n > 0, np.sqrt(np.nansum(var, axis=0)) / n, np.nan)
+    if res.conventions.weights and "weight" in res.pairs_.columns:
+        # value weights: CAAR_t = sum w_i CAR_i / sum w_i over the pairs with a CAR,
+        # Var = sum w_i^2 Var(CAR_i) / (sum w_i)^2
+        w = res.pairs_["weight"].to_numpy(dtype=np.float64)[sel][:, None]
+        sw = np.where(has, w, 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            caar = np.where(n > 0, np.nansum(w * car, axis=0) / sw, np.nan)
+            se = np.where(n > 0, np.sqrt(np.nansum(w * w * var, axis=0)) / sw, np.nan)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            caar = np.where(n > 0, np.nansum(car, axis=0) / n, np.nan)
+            se = np.where(n > 0, np.sqrt(np.nansum(var, axis=0)) / n, np.nan)
     return pd.DataFrame({"rel_day": np.asarray(res.rel_days, dtype=np.int64),
                          "caar": caar, "se": se, "n": n.astype(np.int64)})
 
@@ -1247,8 +1258,15 @@ def _metadata(run: _Run) -> list[tuple[str, str]]:
 
 _STAR_NOTE = ("Stars: two-sided p-values, * < 0.10, ** < 0.05, *** < 0.01. Test "
               "cells show the statistic with its p-value in parentheses.")
-_SUMMARY_NOTE = ("CAAR in percent, equal-weighted over the pairs with a CAR in the "
-                 "window; stars from the '{test}' test.")
+def _summary_note(run: _Run, test: str) -> str:
+    """The summary table's footnote: units, weighting and the starring test."""
+    from eventstudy.inference import WEIGHTED_TESTS
+
+    col = run.info.get("parameters", {}).get("conventions", {}).get("weights") or ""
+    how = (f"value-weighted by '{col}'" if col and test in WEIGHTED_TESTS
+           else "equal-weighted")
+    return (f"CAAR in percent, {how} over the pairs with a CAR in the window; stars "
+            f"from the '{test}' test.")
 
 
 # ------------------------------------------------------------------------------ HTML
@@ -1342,7 +1360,7 @@ def _render_html(run: _Run) -> str:
     out.append(_html_table(_sources(run)))
     out.append("<h2 id='summary'>Summary</h2>")
     out.append(_html_table(_summary_table(run), "summary"))
-    out.append(f"<p class='note'>{html.escape(_SUMMARY_NOTE.format(test=test0))} "
+    out.append(f"<p class='note'>{html.escape(_summary_note(run, test0))} "
                f"{html.escape(_STAR_NOTE.split('. ')[0])}.</p>")
     out.append("<h2 id='pooled'>Pooled results</h2>")
     out.append(_html_table(_pooled_table(run), "pooled"))
@@ -1408,7 +1426,7 @@ def _render_md(run: _Run) -> str:
     lines += [f"- **{k}**: {v}" for k, v in _parameters(run)]
     lines += ["", "## Data sources", ""] + _md_tab(_sources(run))
     lines += ["", "## Summary", ""] + _md_tab(_summary_table(run))
-    lines += ["", _SUMMARY_NOTE.format(test=test0)]
+    lines += ["", _summary_note(run, test0)]
     lines += ["", "## Pooled results", ""] + _md_tab(_pooled_table(run))
     lines += ["", _STAR_NOTE]
     for ev in run.events:
@@ -1473,7 +1491,7 @@ def _render_latex(run: _Run) -> str:
     lines += [r"\item \textbf{" + _tex(k) + "}: " + _tex(v)
               for k, v in _parameters(run)]
     lines += [r"\end{itemize}", r"\subsection*{Summary}"]
-    lines += _tex_tab(_summary_table(run), _SUMMARY_NOTE.format(test=test0),
+    lines += _tex_tab(_summary_table(run), _summary_note(run, test0),
                       long=True)
     lines += [r"\subsection*{Pooled results}"]
     lines += _tex_tab(_pooled_table(run), _STAR_NOTE, long=True)

@@ -41,7 +41,7 @@ Full set of keys and defaults::
     forecast_error = true            # prediction-error term in SAR and CAR variance
     market_moments = "firm"          # firm | window
     aggregation = "car"              # car | bhar
-    weights = ""                     # reserved: value weights are not implemented yet
+    weights = ""                     # "" equal | a column, e.g. "market_cap" (value)
 
     [confounding]
     action = "flag"                  # flag | exclude
@@ -172,7 +172,13 @@ class Conventions:
         ``"car"``: cumulative abnormal return as a sum (default). ``"bhar"``:
         buy-and-hold, prod(1 + R) - prod(1 + normal).
     weights
-        Universe column with value weights for aggregate means; empty for equal weights.
+        Column with value weights (a positive number per event in the events table,
+        or per security in the universe; the events' column wins): the tests in
+        :data:`eventstudy.inference.WEIGHTED_TESTS` (``csect_t``, ``bw_t``,
+        ``bw_1980``, ``patell``, ``bmp``) then test the value-weighted AAR/CAAR, the
+        others stay equal-weighted (``tests.csv`` column ``weighting``). Pairs without
+        a positive weight are excluded with their reason. Empty (default): equal
+        weights. Not with the ``estudy2`` profile.
     test_profile
         Conventions of the test statistics (:mod:`eventstudy.inference`):
         ``"textbook"`` (default) or ``"estudy2"`` (pooled generalized-sign p-hat, the

@@ -53,7 +53,7 @@ def test_cli_rejects_unknown_scheduler(tmp_path: Path) -> None:
     assert "Traceback" not in r.output
 
 
-def test_value_weights_are_refused_not_ignored() -> None:
+def test_value_weights_without_their_column_are_refused() -> None:
     import numpy as np
     import pandas as pd
 
@@ -66,7 +66,7 @@ def test_value_weights_are_refused_not_ignored() -> None:
                      index=d)
     ev = pd.DataFrame({"event_id": ["e"], "timestamp": ["2023-01-05"], "ticker": ["A"]})
     es = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="M")
-    with pytest.raises(InputError, match="value-weighted"):
+    with pytest.raises(InputError, match="'mcap' names no column"):
         es.fit(conventions=Conventions(weights="mcap"))
 
 
