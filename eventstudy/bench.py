@@ -280,7 +280,8 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
               chunk_size: int | None = None, workers: int | None = None,
               tests: Sequence[str] | None = None,
               scopes: Sequence[str] | None = None,
-              scheduler: str = "local") -> dict[str, Any]:
+              scheduler: str = "local", kernel_choice: str = "auto"
+              ) -> dict[str, Any]:
     """Run the benchmark and return every figure (see :func:`main`).
 
     ``scheduler`` and ``workers`` are passed to
@@ -298,7 +299,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
         ``loop`` (statsmodels comparison) and ``checks``.
     """
     import eventstudy.inference as inference
-    from eventstudy.engine import EventStudy
+    from eventstudy.engine import FUSED_MIN_PAIRS, EventStudy
     from eventstudy.study import Windows
 
     rss: dict[str, float] = {"start": peak_rss_mib()}
@@ -317,16 +318,29 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
                        benchmark=BENCHMARK_TICKER)
     t_prep = time.perf_counter() - t
     rss["prepare"] = peak_rss_mib()
+    # once per process: import numba and load the compiled market-model kernel
+    # (compiled at the first run after installation, then read from numba's cache)
+    t = time.perf_counter()
+    kernel = "numpy"
+    if kernel_choice == "numba" or (kernel_choice == "auto"
+                                    and events >= FUSED_MIN_PAIRS):
+        from eventstudy.kernels import available, warm
+
+        if available():
+            warm()
+            kernel = "numba"
+    t_kernel = time.perf_counter() - t
     children = ChildPeak()
     t = time.perf_counter()
     if scheduler == "dask":
         with children:
             res = study.fit(tests=names, scopes=scopes, chunk_size=chunk_size,
                             max_memory=max_memory, workers=workers,
-                            scheduler=scheduler)
+                            scheduler=scheduler, kernel=kernel)
     else:
         res = study.fit(tests=names, scopes=scopes, chunk_size=chunk_size,
-                        max_memory=max_memory, workers=workers, scheduler=scheduler)
+                        max_memory=max_memory, workers=workers, scheduler=scheduler,
+                        kernel=kernel)
     t_fit = time.perf_counter() - t
     rss["fit"] = peak_rss_mib()
     tm = res.timings
@@ -368,6 +382,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
                    "chunks": int(tm.get("chunks", 0)),
                    "workers": int(tm.get("workers", 0)),
                    "scheduler": scheduler, "tasks": int(tm.get("tasks", 0)),
+                   "kernel": kernel,
                    "max_memory": max_memory, "out_dir": str(out_dir or ""),
                    "numpy_hugepages": _hugepages()},
         "pairs": P,
@@ -375,6 +390,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
         "stages": stages,
         "generate_seconds": t_gen,
         "prepare_seconds": t_prep,
+        "kernel_load_seconds": t_kernel,
         "fit_seconds": t_fit,
         "engine_seconds": engine_s,
         "pipeline_seconds": pipeline_s,
@@ -426,6 +442,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"numpy hugepages: {c['numpy_hugepages']}",
         f"generate panel    {r['generate_seconds']:8.3f} s  (not in the pipeline)",
         f"prepare (inputs)  {r['prepare_seconds']:8.3f} s  (EventStudy() validation)",
+        f"kernel load       {r.get('kernel_load_seconds', 0.0):8.3f} s  "
+        f"(stages 2-4 kernel: {c.get('kernel', 'numpy')}; once per process)",
     ]
     shown = ("cluster", "align", "stack", "estimate", "ar_car", "collect", "tests",
              "write")
@@ -488,6 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the chunks run: local (threads), dask (a local Dask "
                    "cluster of --workers processes) or a Dask scheduler address "
                    "such as tcp://host:8786 (default: local)")
+    p.add_argument("--kernel", default="auto", choices=("auto", "numpy", "numba"),
+                   help="stages 2-4 for the market model: numba (compiled, one pass "
+                   "per pair), numpy, or auto (numba from 20,000 pairs when "
+                   "installed) (default: auto)")
     p.add_argument("--workers", type=int, help="threads (local) or Dask worker "
                    "processes (dask) (default: up to 2)")
     p.add_argument("--tests", help="comma-separated tests (default: every "
@@ -521,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
                       loop_pairs=args.loop_pairs, out_dir=args.out_dir,
                       max_memory=args.max_memory, chunk_size=args.chunk_size,
                       workers=args.workers, tests=split(args.tests),
-                      scopes=split(args.scopes), scheduler=args.scheduler)
+                      scopes=split(args.scopes), scheduler=args.scheduler,
+                      kernel_choice=args.kernel)
     except (EventStudyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

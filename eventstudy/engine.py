@@ -69,6 +69,11 @@ MAX_CHUNK = 1024
 heap (see :func:`_raise_malloc_threshold`)."""
 MANY_EVENTS = 1000
 """Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
+KERNELS = ("auto", "numpy", "numba")
+"""Implementations of stages 2-4 (:meth:`EventStudy.fit` ``kernel``)."""
+FUSED_MIN_PAIRS = 20_000
+"""``kernel="auto"`` compiles the market-model kernel (numba) from this many
+candidate pairs: below, importing numba costs more than it saves."""
 SCHEDULERS = ("local", "dask")
 """Named execution backends of :meth:`EventStudy.fit`; a Dask scheduler address
 (``tcp://host:port``, ``tls://...``) is accepted too."""
@@ -204,6 +209,9 @@ class _Aligned:
     needs_rf: bool
     confounded_by: np.ndarray
     warnings: list[str]
+    fused: bool = False
+    """Run market-model pairs through the compiled kernel
+    (:func:`eventstudy.kernels.market_chunk`)."""
 
 
 @dataclass
@@ -778,7 +786,7 @@ class EventStudy:
     def _run(self, conv: Conventions, chunk_size: int | None, max_memory: int | None,
              workers: int | None, step: Callable[[str], None],
              day0_shift: float = 0.0, scheduler: str = "local",
-             progress: bool = False
+             progress: bool = False, kernel: str = "auto"
              ) -> tuple[Stacked, Estimates, AbnormalReturns, dict[str, float]]:
         """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact.
 
@@ -790,6 +798,14 @@ class EventStudy:
         _raise_malloc_threshold()
         w = self._windows
         a = self._align()
+        if kernel == "numba" or (kernel == "auto" and len(a.cand) >= FUSED_MIN_PAIRS):
+            from eventstudy.kernels import available
+
+            if available():
+                a = replace(a, fused=True)
+            elif kernel == "numba":
+                raise InputError('kernel="numba" needs numba: pip install numba '
+                                 '(or pip install "eventstudy[fast]")')
         t_align = time.perf_counter()
         step("estimate")
         Le, W, C = w.estimation_length, w.event_length, len(w.car)
@@ -915,6 +931,7 @@ class EventStudy:
         bootstrap_reps: int = 999,
         progress: Callable[[str], None] | None = None,
         day0_shift: float = 0.0,
+        kernel: str = "auto",
     ) -> EventStudyResults:
         """Estimate the normal-return models, compute ARs, CARs and the tests.
 
@@ -961,6 +978,15 @@ class EventStudy:
             An abnormal return added to every pair's day-0 return after the
             estimation window is gathered (Brown & Warner simulations); 0 for real
             studies.
+        kernel
+            Implementation of stages 2-4 for market-model pairs: ``"numpy"``
+            (batched array operations), ``"numba"`` (the compiled one-pass kernel of
+            :mod:`eventstudy.kernels`; needs numba) or ``"auto"`` (default: numba
+            from :data:`FUSED_MIN_PAIRS` candidate pairs when it is installed, else
+            numpy). Both give the same numbers up to the order of additions (about
+            1e-16 relative); a study's results never depend on the chunking.
+            Other models, excess returns, ``market_moments = "window"`` and BHAR
+            always use numpy.
 
         Returns
         -------
@@ -998,10 +1024,14 @@ class EventStudy:
                 raise UnknownNameError(f"unknown scope(s) {', '.join(bad) or '(none)'}"
                                        f"; choose from {', '.join(SCOPES)}")
         check_scheduler(scheduler)
+        if kernel not in KERNELS:
+            raise UnknownNameError(f"unknown kernel {kernel!r}; choose from "
+                                   f"{', '.join(KERNELS)}")
         step = progress or (lambda _s: None)
         step("align and stack")
         st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step,
-                                         day0_shift, scheduler, progress is not None)
+                                         day0_shift, scheduler, progress is not None,
+                                         kernel)
         t2 = time.perf_counter()
         step("tests")
         weight = None
@@ -1089,6 +1119,15 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
     v_evt = sliding_window_view(a.values, W, axis=1)
     if len(out.est_dates):  # (a Dask task leaves the dates to the client)
         _window_dates(a, out, w, lo, hi)
+    codes = a.model_code[ix]
+    present = np.unique(codes)
+    if a.fused and all(_fusable(a.designs[int(m)], conv, a) for m in present):
+        # the compiled kernel gathers for itself (ret_evt included)
+        t_gather = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        _fused(a, out, w, conv, lo, hi, slice(None), ix, est_start, evt_start,
+               day0_shift)
+        return t_gather, time.perf_counter() - t1, 0.0
     trow = a.rows["ticker"][ix]
     y_est = v_est[trow, est_start]
     ret_evt = v_evt[trow, evt_start]
@@ -1108,8 +1147,6 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
         y_evt = y_evt.copy()
         y_evt[:, c0] += day0_shift
     out.ret_evt[lo:hi] = ret_evt
-    codes = a.model_code[ix]
-    present = np.unique(codes)
     groups: list[tuple[int, slice | np.ndarray]] = (
         [(int(present[0]), slice(None))] if len(present) == 1 else
         [(int(m), np.flatnonzero(codes == m)) for m in present])
@@ -1121,6 +1158,10 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
         d = a.designs[m]
         sub = ix[s]
         es, vs = est_start[s], evt_start[s]
+        if a.fused and _fusable(d, conv, a):
+            _fused(a, out, w, conv, lo, hi, s, sub, es, vs, day0_shift)
+            t_est += time.perf_counter() - t1
+            continue
         n = len(sub)
         k = len(d.regressors)
         X = np.empty((n, Le, k))
@@ -1172,6 +1213,44 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
                   d, fit, rows, w, conv)
         t_ar += time.perf_counter() - t3
     return t_gather, t_est, t_ar
+
+def _fusable(d: Design, conv: Conventions, a: _Aligned) -> bool:
+    """Whether the compiled market-model kernel computes exactly what the numpy path
+    does for this design and these conventions."""
+    return (d.name == "market" and d.regressors == (("market", 0),)
+            and not a.needs_rf and conv.market_moments == "firm"
+            and conv.aggregation == "car")
+
+
+def _fused(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: int,
+           s: slice | np.ndarray, sub: np.ndarray, es: np.ndarray, vs: np.ndarray,
+           day0_shift: float) -> None:
+    """Stages 2-4 of the market-model pairs ``sub`` (chunk rows ``s``) by the
+    compiled kernel, into rows ``lo + s`` of ``out``."""
+    from eventstudy.kernels import market_chunk
+
+    W = w.event_length
+    c0 = -w.event[0] if (day0_shift and w.event[0] <= 0 <= w.event[1]) else -1
+    names = ("alpha", "beta", "sigma2", "nobs", "dof", "r2", "nest", "zero_share",
+             "resid", "normal", "lev", "ret_evt", "ar", "sar", "day_var", "car",
+             "car_var", "car_days")
+    if isinstance(s, slice):  # every pair of the chunk: write in place
+        dst = {k: getattr(out, k)[lo:hi] for k in names}
+    else:
+        dst = {k: np.empty((len(sub),) + getattr(out, k).shape[1:],
+                           dtype=getattr(out, k).dtype) for k in names}
+    w0 = w.event[0]
+    market_chunk(a.values, a.rows["ticker"][sub], a.rows["market"][sub], es, vs,
+                 w.estimation_length, W, [(x - w0, y - w0) for x, y in w.car],
+                 sample_dof=conv.sigma_dof == "sample",
+                 forecast_error=conv.forecast_error, shift=float(day0_shift),
+                 c0=c0, out=dst)
+    out.k[lo:hi][s] = 2
+    if not isinstance(s, slice):
+        rows = lo + s
+        for k in names:
+            getattr(out, k)[rows] = dst[k]
+
 
 def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
               ret_evt: np.ndarray, normal: np.ndarray, lev: np.ndarray,

@@ -70,6 +70,21 @@ _BOOT_THREADS = 2
 _BLOCK_CELLS = 1 << 20
 """Row blocks of the ``(P, T)`` passes hold about this many cells (8 MiB of float64)."""
 
+_PASS_THREADS = 2
+"""Threads sharing the row blocks of the window-independent passes (ranks, the
+Kolari-Pynnonen sums); each block's numbers do not depend on the thread."""
+
+
+def _blocks_in_threads(P: int, step: int, job: Callable[[int], Any]) -> list[Any]:
+    """``job(a)`` for the row-block starts ``a = 0, step, 2 step, ...`` on
+    :data:`_PASS_THREADS` threads (numpy releases the GIL in the heavy calls), in
+    block order."""
+    starts = range(0, P, step)
+    if len(starts) < 2:
+        return [job(a) for a in starts]
+    with ThreadPoolExecutor(_PASS_THREADS) as pool:
+        return list(pool.map(job, starts))
+
 _LOOP_GROUPS = 64
 """Grouped column sums loop over the groups up to this many groups (else one
 bincount over the cells, the same numbers)."""
@@ -943,12 +958,15 @@ class _KPCorr:
         sxx = np.zeros(P)
         nd = np.zeros(P)
         step = max(1, _BLOCK_CELLS // max(Le, 1))
-        for a in range(0, P, step):
+
+        def block(a: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+            # writes rows a:a+step of same, sx, sxx, nd; returns the block's u_i x_i
+            # sums, added below in block order (the sequential sums, bit for bit)
             sl = slice(a, min(P, a + step))
             f = fst[sl]
             inc = f >= 0
             if not inc.any():
-                continue
+                return []
             d = data.est_dates[sl]
             fin = np.isfinite(data.resid[sl])
             ok = (d >= 0) & fin
@@ -963,7 +981,11 @@ class _KPCorr:
                 q = bn * bxx - bx**2
                 u = np.where(sm & (bn >= 3) & (q > 0) & np.isfinite(q),
                              1.0 / np.sqrt(q), 0.0)
-            self._add_ux(W, keys, a, X, u)  # clusters found slow are dropped below
+            return self._ux_parts(keys, a, X, u)
+
+        for parts in _blocks_in_threads(P, step, block):
+            for k, rows, sums in parts:  # clusters found slow are dropped below
+                W[k][rows] += sums
         with np.errstate(invalid="ignore", over="ignore"):
             q = nd * sxx - sx**2
             good = same & (q > 0) & np.isfinite(q)
@@ -998,19 +1020,29 @@ class _KPCorr:
         return key, u // mult, u % mult
 
     @staticmethod
-    def _add_ux(W: dict[str, np.ndarray], keys: dict[str, Any], a: int,
-                X: np.ndarray, u: np.ndarray) -> None:
-        """Add u_i x_i of the rows a, a+1, ... to the sums of their keys."""
+    def _ux_parts(keys: dict[str, Any], a: int, X: np.ndarray, u: np.ndarray
+                  ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """Per partition: the keys of the rows a, a+1, ... and the sums of u_i x_i
+        over each key's rows (to be added to the partition's sums)."""
         f = np.flatnonzero(u)
         if not f.size:
-            return
+            return []
         ux = X[f] * u[f, None]
+        out = []
         for k, (key, _, _) in keys.items():
             kb = key[a + f]
             o = np.argsort(kb, kind="stable")
             ks = kb[o]
             st = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-            W[k][ks[st]] += np.add.reduceat(ux[o], st, axis=0)
+            out.append((k, ks[st], np.add.reduceat(ux[o], st, axis=0)))
+        return out
+
+    @classmethod
+    def _add_ux(cls, W: dict[str, np.ndarray], keys: dict[str, Any], a: int,
+                X: np.ndarray, u: np.ndarray) -> None:
+        """Add u_i x_i of the rows a, a+1, ... to the sums of their keys."""
+        for k, rows, sums in cls._ux_parts(keys, a, X, u):
+            W[k][rows] += sums
 
     def _finish(self, todo: dict[str, Groups], keys: dict[str, Any],
                 W: dict[str, np.ndarray]) -> None:
@@ -1303,7 +1335,8 @@ def _ranks(data: PairData) -> _Ranks:
         n_fin = np.empty(P)
         med = np.empty(P)
         step = max(1, _BLOCK_CELLS // max(T, 1))
-        for a in range(0, P, step):
+
+        def block(a: int) -> None:  # writes rows a:a+step only
             sl = slice(a, min(P, a + step))
             V = _union_block(data, sl)
             _, flat = _row_argsort(V)
@@ -1320,6 +1353,8 @@ def _ranks(data: PairData) -> _Ranks:
             med[sl] = np.where(fin > 0, mid / 2.0, 0.0)
             n_ok[sl] = c
             n_fin[sl] = fin
+
+        _blocks_in_threads(P, step, block)
         return _Ranks(r2, n_ok, n_fin, med)
 
     out: _Ranks = data.memo("ranks", make)
