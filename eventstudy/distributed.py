@@ -270,6 +270,18 @@ def open_client(scheduler: str, workers: int) -> Iterator[Client]:
         yield client
 
 
+def _lost(fut: Future[Any]) -> bool:
+    """Whether a finished-but-failed future was lost with a worker (cancelled, or
+    ``KilledWorker``) rather than raised by the task's code."""
+    if fut.status != "error":
+        return True
+    try:
+        exc = fut.exception()  # type: ignore[no-untyped-call]
+    except Exception:  # noqa: BLE001  (cancelled while asking)
+        return True
+    return type(exc).__name__ == "KilledWorker"
+
+
 def _why(fut: Future[Any]) -> str:
     """A one-line reason why a task did not finish."""
     if fut.status == "cancelled":
@@ -367,12 +379,17 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
             todo = iter(range(len(tasks)))
             done = as_completed(loop=client.loop)  # type: ignore[no-untyped-call]
 
-            def submit_next() -> None:
-                i = next(todo, None)
+            again = [0] * len(tasks)  # resubmissions of a task whose future was lost
+
+            def submit_next(i: int | None = None) -> None:
+                if i is None:
+                    i = next(todo, None)
                 if i is None:
                     return
                 group = tasks[i]
                 key = f"eventstudy-chunk-{group[0][0]}-{group[-1][1]}-{token}"
+                if again[i]:
+                    key += f"-again{again[i]}"
                 index[key] = i
                 done.add(client.submit(  # type: ignore[no-untyped-call]
                     _task, data, w, conv, group, day0_shift, key=key, retries=RETRIES,
@@ -396,6 +413,12 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
                         out.put(lo, part)
                         del part
                         _window_dates(a, out, w, lo, hi)
+                    elif _lost(fut) and again[i] < RETRIES:
+                        # lost with a worker that died (not an error of the task's
+                        # own code): compute it again
+                        again[i] += 1
+                        submit_next(i)
+                        continue
                     else:
                         failed.append((i, _why(fut)))
                     del fut  # released: the worker may drop the result
