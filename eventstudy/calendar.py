@@ -25,6 +25,7 @@ Times are converted to the exchange's own time zone before the local date is tak
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -138,11 +139,11 @@ def get_sessions(
                         open_ns, close_ns)
     import warnings
 
-    cal = _market_calendar(name)
     with warnings.catch_warnings():
         # pandas-market-calendars warns about discontinued lunch breaks; the
         # open/close times we use are unaffected.
         warnings.simplefilter("ignore")
+        cal = _in_range(_market_calendar(name), start, end)
         sched = cal.schedule(start_date=start, end_date=end)
     dates = pd.DatetimeIndex(sched.index).tz_localize(None).normalize()
     open_ns = (
@@ -154,6 +155,35 @@ def get_sessions(
     tz = str(getattr(cal, "tz", "UTC"))
     return Sessions(name, tz, pd.DatetimeIndex(dates, name="date"),
                     open_ns.copy(), close_ns.copy())
+
+
+_HOLIDAY_PAD = pd.Timedelta(days=31)
+"""Holidays are computed this far beyond the requested range."""
+
+
+def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
+    """A shallow copy of ``cal`` whose holiday offset holds the holidays near
+    ``start..end`` only.
+
+    ``MarketCalendar.holidays()`` builds (and keeps in ``_holidays``) one
+    ``CustomBusinessDay`` from every year of the holiday rules; for XKRX that is a
+    Korean lunar-date conversion per holiday and year, about 1 s. The sessions of
+    ``start..end`` only need the holidays of that range, so the copy gets those
+    (the schedule is the same; tests compare them). Calendars that override
+    ``holidays()`` are returned unchanged.
+    """
+    import pandas_market_calendars as mcal
+    from pandas.tseries.offsets import CustomBusinessDay
+
+    if type(cal).holidays is not mcal.MarketCalendar.holidays:
+        return cal
+    rules = cal.regular_holidays
+    days = list(cal.adhoc_holidays)
+    if rules is not None and getattr(rules, "rules", None):
+        days += list(rules.holidays(start - _HOLIDAY_PAD, end + _HOLIDAY_PAD))
+    out = copy.copy(cal)
+    out._holidays = CustomBusinessDay(holidays=days, weekmask=cal.weekmask)
+    return out
 
 
 def locate_day0(

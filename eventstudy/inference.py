@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from eventstudy.study import Profile, Windows
 
@@ -399,12 +399,15 @@ def _gkey(g: Groups) -> str:
 
 def _t_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(t) & (df > 0), 2 * stats.t.sf(np.abs(t), df),
+        # Student t survival function: scipy.stats.t.sf(x, df) is special.stdtr(df,
+        # -x) (the same numbers, without importing scipy.stats: 0.3 s at start-up)
+        return np.where(np.isfinite(t) & (df > 0), 2 * special.stdtr(df, -np.abs(t)),
                         np.nan)
 
 
 def _z_p(z: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), np.nan)
+    # scipy.stats.norm.sf(x) is special.ndtr(-x)
+    return np.where(np.isfinite(z), 2 * special.ndtr(-np.abs(z)), np.nan)
 
 
 def _finite(*arrays: np.ndarray) -> np.ndarray:

@@ -314,3 +314,26 @@ def test_catalog_rules(catalog_days) -> None:
     assert rule["E06_EU_DEAL", "XNYS"] == "date_only_weekend_roll"
     assert set(catalog_days["rule"]) <= set(DAY0_RULES)
     assert np.all(catalog_days["day0"] != "")
+
+
+@pytest.mark.parametrize("name", ["XKRX", "XTKS", "XNYS", "XLON", "XHKG", "XSHG"])
+@pytest.mark.parametrize("start,end", [("2023-01-01", "2026-12-31"),
+                                       ("2010-03-15", "2012-02-01")])
+def test_range_limited_holidays_give_pmcs_own_schedule(name: str, start: str,
+                                                       end: str) -> None:
+    """get_sessions computes only the holidays near its range (XKRX's lunar rules
+    cost ~1 s for every year); the sessions, opens and closes are pmc's."""
+    import warnings
+
+    import pandas_market_calendars as mcal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = mcal.get_calendar(name).schedule(start, end)
+    got = get_sessions(name, start, end)
+    want = pd.DatetimeIndex(full.index).tz_localize(None).normalize()
+    assert list(got.dates) == list(want)
+    np.testing.assert_array_equal(
+        got.open_ns, pd.DatetimeIndex(full["market_open"]).as_unit("ns").asi8)
+    np.testing.assert_array_equal(
+        got.close_ns, pd.DatetimeIndex(full["market_close"]).as_unit("ns").asi8)
