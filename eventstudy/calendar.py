@@ -157,6 +157,64 @@ def get_sessions(
                     open_ns.copy(), close_ns.copy())
 
 
+@dataclass(frozen=True)
+class WindowDates:
+    """The session dates of one window per pair, without materialising them.
+
+    Row i is ``dates[cal[i], start[i]:start[i] + length]`` (ns; -1 where the
+    calendar has no session there). Indexing with rows (a slice, an index array or a
+    boolean mask) gives those rows as an ``(m, length)`` int64 array, as the
+    ``(P, length)`` array would; pairs with the same ``(cal, start)`` have the same
+    dates (:meth:`keys`). 100,000 estimation windows of 240 days would otherwise be
+    192 MB of int64 copies of the calendars.
+    """
+
+    dates: np.ndarray
+    """``(calendars, T)`` session dates (ns), -1 padded."""
+    cal: np.ndarray
+    """``(P,)`` calendar row of each pair."""
+    start: np.ndarray
+    """``(P,)`` first column of each pair's window in ``dates``."""
+    length: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(P, length)``, the shape of the dates array."""
+        return (len(self.cal), self.length)
+
+    def __len__(self) -> int:
+        return len(self.cal)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        view = sliding_window_view(self.dates, self.length, axis=1)
+        out: np.ndarray = view[self.cal[rows], self.start[rows]]
+        return out
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self[slice(None)]
+        return out if dtype is None else out.astype(dtype)
+
+    def keys(self, rows: Any = slice(None)) -> np.ndarray:
+        """An int64 per row, equal exactly when the rows' windows are equal."""
+        out: np.ndarray = (self.cal[rows].astype(np.int64) * self.dates.shape[1]
+                           + self.start[rows])
+        return out
+
+    def complete(self, rows: Any = slice(None)) -> np.ndarray:
+        """Whether each row's window has a session on every day (no -1)."""
+        ok = self.dates >= 0
+        first = np.where(ok.any(axis=1), ok.argmax(axis=1), self.dates.shape[1])
+        last = np.where(ok.any(axis=1), ok.shape[1] - 1 - ok[:, ::-1].argmax(axis=1),
+                        -1)
+        c, s0 = self.cal[rows], self.start[rows]
+        inside = (s0 >= first[c]) & (s0 + self.length - 1 <= last[c])
+        # sessions are contiguous between a calendar's first and last column
+        out: np.ndarray = inside
+        return out
+
+
 _HOLIDAY_PAD = pd.Timedelta(days=31)
 """Holidays are computed this far beyond the requested range."""
 

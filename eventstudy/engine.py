@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from eventstudy.calendar import get_sessions, locate_day0
+from eventstudy.calendar import WindowDates, get_sessions, locate_day0
 from eventstudy.errors import InputError, UnknownNameError
 from eventstudy.events import events_from_frame, split_groups, universe_from_frame
 from eventstudy.models import (
@@ -120,15 +120,18 @@ class Stacked:
         model, zero_share, day0_pos, day0_rule, day0, n_est, confounded_by``).
     ret_evt
         ``(P, W)`` event-window returns (before any risk-free subtraction).
-    est_dates, evt_dates
-        ``(P, Le)`` and ``(P, W)`` session dates (ns; -1 = outside the calendar).
+    est_dates
+        ``(P, Le)`` session dates of the estimation windows (ns; -1 = outside the
+        calendar), as a :class:`~eventstudy.calendar.WindowDates` (not materialised).
+    evt_dates
+        ``(P, W)`` session dates of the event windows (ns; -1 = outside the calendar).
     excluded
         ``event_id, ticker, reason`` of every excluded pair.
     """
 
     pairs: pd.DataFrame
     ret_evt: np.ndarray
-    est_dates: np.ndarray
+    est_dates: WindowDates | np.ndarray
     evt_dates: np.ndarray
     excluded: pd.DataFrame
     warnings: list[str]
@@ -228,7 +231,6 @@ class _Out:
     nest: np.ndarray
     zero_share: np.ndarray
     resid: np.ndarray
-    est_dates: np.ndarray
     normal: np.ndarray
     lev: np.ndarray
     ret_evt: np.ndarray
@@ -253,7 +255,7 @@ class _Out:
         return cls(alpha=a(n), beta=a(n), sigma2=a(n), nobs=a(n), dof=a(n),
                    k=a(n, dtype=np.int64), r2=a(n), nest=a(n, dtype=np.int64),
                    zero_share=a(n), resid=a(n, le),
-                   est_dates=a(nd, le, dtype=np.int64), normal=a(n, w), lev=a(n, w),
+                   normal=a(n, w), lev=a(n, w),
                    ret_evt=a(n, w), evt_dates=a(nd, w, dtype=np.int64), ar=a(n, w),
                    sar=a(n, w),
                    day_var=a(n, w), car=a(n, c), car_var=a(n, c),
@@ -874,7 +876,11 @@ class EventStudy:
         if len(a.excluded_events):
             ex = pd.concat([a.excluded_events, ex], ignore_index=True)
         ex = ex.astype(object).reset_index(drop=True)
-        st = Stacked(pairs=pairs, ret_evt=out.ret_evt, est_dates=out.est_dates,
+        kept = a.cand[keep[a.cand]]
+        est_dates = WindowDates(a.dates, a.cal[kept],
+                                a.pad + a.pos[kept] + w.estimation[0],
+                                w.estimation_length)
+        st = Stacked(pairs=pairs, ret_evt=out.ret_evt, est_dates=est_dates,
                      evt_dates=out.evt_dates, excluded=ex, warnings=a.warnings)
         est = Estimates(alpha=out.alpha, beta=out.beta, sigma2=out.sigma2,
                         nobs=out.nobs, dof=out.dof, k=out.k, r2=out.r2,
@@ -1117,7 +1123,7 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
     evt_start = s0 + w.event[0]
     v_est = sliding_window_view(a.values, Le, axis=1)
     v_evt = sliding_window_view(a.values, W, axis=1)
-    if len(out.est_dates):  # (a Dask task leaves the dates to the client)
+    if len(out.evt_dates):  # (a Dask task leaves the dates to the client)
         _window_dates(a, out, w, lo, hi)
     codes = a.model_code[ix]
     present = np.unique(codes)
@@ -1292,13 +1298,11 @@ def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
 
 
 def _window_dates(a: _Aligned, out: _Out, w: Windows, lo: int, hi: int) -> None:
-    """Rows ``lo:hi`` of ``out.est_dates`` and ``out.evt_dates``: the session dates
-    of candidates ``lo:hi``'s estimation and event windows (ns; -1 = none)."""
+    """Rows ``lo:hi`` of ``out.evt_dates``: the session dates of candidates
+    ``lo:hi``'s event windows (ns; -1 = none)."""
     ix = a.cand[lo:hi]
     s0 = a.pad + a.pos[ix]
     ci = a.cal[ix]
-    out.est_dates[lo:hi] = sliding_window_view(
-        a.dates, w.estimation_length, axis=1)[ci, s0 + w.estimation[0]]
     out.evt_dates[lo:hi] = sliding_window_view(
         a.dates, w.event_length, axis=1)[ci, s0 + w.event[0]]
 

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from eventstudy.calendar import WindowDates
 from eventstudy.study import Profile, Windows
 
 if TYPE_CHECKING:
@@ -168,7 +169,9 @@ class PairData:
     cluster
         ``(P,)`` day-0 date (ns) per pair: pairs sharing it are clustered in time.
     est_dates
-        ``(P, Le)`` session dates (ns, -1 = none) of the estimation window.
+        ``(P, Le)`` session dates (ns, -1 = none) of the estimation window: an
+        array, or the engine's :class:`~eventstudy.calendar.WindowDates` (rows
+        gathered on demand).
     rel_days
         ``(W,)`` relative days of the event window.
     car_windows
@@ -197,7 +200,7 @@ class PairData:
     car_var: np.ndarray
     car_days: np.ndarray
     cluster: np.ndarray
-    est_dates: np.ndarray
+    est_dates: np.ndarray | WindowDates
     rel_days: np.ndarray
     car_windows: tuple[tuple[int, int], ...]
     seed: int = 12345
@@ -970,13 +973,25 @@ class _KPCorr:
             inc = f >= 0
             if not inc.any():
                 return []
-            d = data.est_dates[sl]
+            ed = data.est_dates
             fin = np.isfinite(data.resid[sl])
-            ok = (d >= 0) & fin
             fr = np.maximum(f, 0)
-            okf = (data.est_dates[fr] >= 0) & np.isfinite(data.resid[fr])
-            sm = (inc & (d == data.est_dates[fr]).all(axis=1)
-                  & (ok == okf).all(axis=1) & ~(fin & (d < 0)).any(axis=1))
+            if isinstance(ed, WindowDates) and ed.complete(sl).all():
+                # every day of these windows is a session (d >= 0): ok is fin, and
+                # equal window keys mean equal days (else compare the dates)
+                ok = fin
+                okf = np.isfinite(data.resid[fr])
+                days = ed.keys(sl) == ed.keys(fr)
+                other = np.flatnonzero(inc & ~days)
+                if other.size:
+                    days[other] = (ed[a + other] == ed[fr[other]]).all(axis=1)
+                sm = inc & days & (ok == okf).all(axis=1)
+            else:
+                d = ed[sl]
+                ok = (d >= 0) & fin
+                okf = (ed[fr] >= 0) & np.isfinite(data.resid[fr])
+                sm = (inc & (d == ed[fr]).all(axis=1)
+                      & (ok == okf).all(axis=1) & ~(fin & (d < 0)).any(axis=1))
             X = np.where(ok, data.resid[sl], 0.0)
             bx, bxx, bn = X.sum(axis=1), (X * X).sum(axis=1), ok.sum(axis=1)
             same[sl], sx[sl], sxx[sl], nd[sl] = sm, bx, bxx, bn
