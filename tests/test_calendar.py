@@ -337,3 +337,24 @@ def test_range_limited_holidays_give_pmcs_own_schedule(name: str, start: str,
         got.open_ns, pd.DatetimeIndex(full["market_open"]).as_unit("ns").asi8)
     np.testing.assert_array_equal(
         got.close_ns, pd.DatetimeIndex(full["market_close"]).as_unit("ns").asi8)
+
+
+def test_window_dates_rows_keys_and_completeness() -> None:
+    from eventstudy.calendar import WindowDates
+
+    dates = np.full((2, 10), -1, dtype=np.int64)
+    dates[0, 2:9] = np.arange(7) * 10  # calendar 0: sessions in columns 2..8
+    dates[1, 1:10] = np.arange(9) * 10 + 5
+    wd = WindowDates(dates, np.array([0, 0, 1, 0]), np.array([2, 1, 3, 2]), 4)
+    full = np.stack([dates[c, s:s + 4] for c, s in ((0, 2), (0, 1), (1, 3), (0, 2))])
+    assert wd.shape == (4, 4) and len(wd) == 4
+    np.testing.assert_array_equal(wd[:], full)
+    np.testing.assert_array_equal(wd[np.array([3, 1])], full[[3, 1]])
+    np.testing.assert_array_equal(wd[np.array([True, False, True, False])],
+                                  full[[0, 2]])
+    np.testing.assert_array_equal(np.asarray(wd), full)
+    k = wd.keys()
+    assert k[0] == k[3] and len(set(k[:3].tolist())) == 3
+    # pair 1 starts before calendar 0's first session: incomplete
+    np.testing.assert_array_equal(wd.complete(), [True, False, True, True])
+    np.testing.assert_array_equal(wd.complete(), (full >= 0).all(axis=1))
