@@ -1233,13 +1233,11 @@ def _fused(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
            day0_shift: float) -> None:
     """Stages 2-4 of the market-model pairs ``sub`` (chunk rows ``s``) by the
     compiled kernel, into rows ``lo + s`` of ``out``."""
+    from eventstudy.kernels import OUTPUTS as names
     from eventstudy.kernels import market_chunk
 
     W = w.event_length
     c0 = -w.event[0] if (day0_shift and w.event[0] <= 0 <= w.event[1]) else -1
-    names = ("alpha", "beta", "sigma2", "nobs", "dof", "r2", "nest", "zero_share",
-             "resid", "normal", "lev", "ret_evt", "ar", "sar", "day_var", "car",
-             "car_var", "car_days")
     if isinstance(s, slice):  # every pair of the chunk: write in place
         dst = {k: getattr(out, k)[lo:hi] for k in names}
     else:

@@ -28,6 +28,11 @@ from typing import Any
 
 import numpy as np
 
+OUTPUTS = ("alpha", "beta", "sigma2", "nobs", "dof", "r2", "nest", "zero_share",
+           "resid", "normal", "lev", "ret_evt", "ar", "sar", "day_var", "car",
+           "car_var", "car_days")
+"""The kernel's output arrays, in its argument order (the engine's names)."""
+
 
 def available() -> bool:
     """Whether numba can be imported (the compiled kernel can run)."""
@@ -154,13 +159,10 @@ def _compiled() -> Callable[..., None]:
 def warm() -> None:
     """Import numba and compile the kernel (or load it from numba's cache) now, on
     one dummy pair, so that a later timed run does not include it."""
-    f = np.zeros
-    out = {k: f(1) for k in ("alpha", "beta", "sigma2", "nobs", "dof", "r2",
-                             "zero_share")}
-    out["nest"] = f(1, dtype=np.int64)
-    out.update({k: f((1, 1)) for k in ("resid", "normal", "lev", "ret_evt", "ar",
-                                       "sar", "day_var", "car", "car_var")})
-    out["car_days"] = f((1, 1), dtype=np.int64)
+    ints = ("nest", "car_days")
+    out = {k: np.zeros((1,) if i < OUTPUTS.index("resid") else (1, 1),
+                       dtype=np.int64 if k in ints else np.float64)
+           for i, k in enumerate(OUTPUTS)}
     one = np.zeros(1, dtype=np.int64)
     market_chunk(np.zeros((1, 2)), one, one, one, one, 1, 1, [(0, 0)],
                  sample_dof=False, forecast_error=True, shift=0.0, c0=-1, out=out)
@@ -200,7 +202,4 @@ def market_chunk(values: np.ndarray, trow: np.ndarray, mrow: np.ndarray,
     hi = np.array([b for _, b in car_offsets], dtype=np.int64)
     _compiled()(values, trow, mrow, est_start, evt_start, Le, W, lo, hi,
                 sample_dof, forecast_error, float(shift), int(c0),
-                out["alpha"], out["beta"], out["sigma2"], out["nobs"], out["dof"],
-                out["r2"], out["nest"], out["zero_share"], out["resid"],
-                out["normal"], out["lev"], out["ret_evt"], out["ar"], out["sar"],
-                out["day_var"], out["car"], out["car_var"], out["car_days"])
+                *(out[k] for k in OUTPUTS))
