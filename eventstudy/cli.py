@@ -106,16 +106,26 @@ def cli() -> None:
 @click.option("--scheduler", help="Where the engine runs: local (default), dask (a "
               "LocalCluster on this machine) or tcp://host:port (an existing Dask "
               "cluster); needs pip install \"eventstudy[dask]\" for Dask.")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="Threads (local) or Dask workers.")
+@click.option("--workers", type=click.IntRange(min=0),
+              help="Threads (local) or Dask workers; 0 = automatic.")
+@click.option("--source", type=click.Choice(["file", "yahoo"]),
+              help="Where prices come from, overriding the study file's [data] "
+                   "source: file (its prices file) or yahoo (the local Yahoo cache, "
+                   "updated first unless --offline).")
+@click.option("--wait", "wait_seconds", type=float, default=None,
+              help="Seconds to wait for another run or refresh writing the same "
+                   "--out (default: as long as it takes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | None,
         tests_opt: str | None, offline: bool, cache_dir: Path | None, plots: bool,
-        scheduler: str | None, workers: int | None, quiet: bool) -> None:
+        scheduler: str | None, workers: int | None, source: str | None,
+        wait_seconds: float | None, quiet: bool) -> None:
     """Run the study in STUDY_FILE (TOML) and write its outputs to --out.
 
     Writes abnormal_returns.csv, car.csv, tests.csv, excluded.csv, diagnostics.csv,
-    summary.md and run.json, then prints a compact summary.
+    events.csv, summary.md and run.json (with --plots, plots/ too) as one set: it is
+    staged beside --out and swapped in whole, so --out always holds one complete
+    run. Then prints a compact summary.
     """
     from eventstudy.runner import run_study
 
@@ -124,7 +134,8 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
                           model=model, tests=_split(tests_opt), offline=offline,
                           cache_dir=cache_dir, plots=plots,
                           progress=None if quiet else step,
-                          scheduler=scheduler, workers=workers)
+                          scheduler=scheduler, workers=workers, source=source,
+                          wait=wait_seconds)
     done()
     if not quiet:
         _print_summary(res, out_dir, info)
@@ -318,15 +329,12 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
     corporate actions in unadjusted data) and Yahoo's start-of-day FX closes.
     """
     from eventstudy.events import load_universe
-    from eventstudy.prices import load_prices, load_study_prices, study_tickers
+    from eventstudy.prices import study_tickers
     from eventstudy.quality import check_study_prices
-    from eventstudy.runner import prepare_study
+    from eventstudy.runner import prepare_study, study_prices
 
     st = prepare_study(study_file)
-    if prices_path is not None:
-        frame = load_prices(prices_path)
-    else:
-        frame, _ = load_study_prices(st, cache_dir=cache_dir, offline=True)
+    frame, _, _ = study_prices(st, prices_path, cache_dir=cache_dir, offline=True)
     keep = [t for t in study_tickers(st) if t in frame.columns]
     uni = load_universe(st.universe) if st.universe else None
     findings = check_study_prices(frame[keep], uni, extreme=extreme)
@@ -349,13 +357,19 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
 @CACHE_DIR_OPTION
 @click.option("--offline", is_flag=True, help="Do not download; rerun on the cache.")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Log file (default OUT/refresh.log).")
+              help="Log file (default: OUT.refresh.log beside the output folder, "
+                   "which each refresh replaces whole).")
 @click.option("--wait", "wait_seconds", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another refresh of the same OUT to finish "
-                   "(0: exit 2 at once).")
+              help="Seconds to wait for another run or refresh of the same OUT to "
+                   "finish (0: exit 2 at once).")
 def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bool,
             log_file: Path | None, wait_seconds: float) -> None:
     """For cron: fetch new days, rerun STUDY_FILE and replace the outputs atomically.
+
+    The whole set (tables, plots, report.html) is rebuilt and swapped in as one; an
+    interrupted refresh leaves the previous set, and the next refresh repairs it.
+    Nothing is rewritten when the inputs and parameters are unchanged and the set is
+    complete.
 
     \b
     Exit codes: 0 ok (updated, or unchanged and nothing rewritten), 1 partial (some
@@ -363,34 +377,26 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
     """
     import logging
 
-    from filelock import FileLock, Timeout
-
     from eventstudy.runner import refresh_study
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_file or out_dir.parent / f"{out_dir.name}.refresh.log"
     log = logging.getLogger("eventstudy.refresh")
     log.setLevel(logging.INFO)
-    handler = logging.FileHandler(log_file or out_dir / "refresh.log",
-                                  encoding="utf-8")
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{log_path}: cannot open the log file ({exc.strerror}); "
+                        "pass --log-file PATH") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
-    lock = FileLock(str(out_dir / ".refresh.lock"))
     try:
         try:
-            lock.acquire(timeout=wait_seconds)
-        except Timeout:
-            log.error("another refresh of %s is running", out_dir)
-            raise UserError(f"{out_dir}: another refresh is running (lock "
-                            f"{out_dir / '.refresh.lock'}); try again later or pass "
-                            "--wait SECONDS") from None
-        try:
             outcome = refresh_study(study_file, out_dir, cache_dir=cache_dir,
-                                    offline=offline, logger=log)
+                                    offline=offline, logger=log, wait=wait_seconds)
         except EventStudyError as exc:
             log.error("%s", exc)
             raise
-        finally:
-            lock.release()
     finally:
         log.removeHandler(handler)
         handler.close()
@@ -406,11 +412,30 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "latex"]),
               default="html", show_default=True, help="Report format.")
-def report(out_dir: Path, fmt: str) -> None:
-    """Build a report from a finished run's outputs in OUT_DIR."""
+@click.option("--force", is_flag=True, help="Build the report even when the files in "
+              "OUT_DIR do not match the list in its run.json (each mismatch is "
+              "printed as a warning).")
+def report(out_dir: Path, fmt: str, force: bool) -> None:
+    """Build a report from a finished run's outputs in OUT_DIR.
+
+    The files are first checked against the list (with SHA-256) in OUT_DIR/run.json:
+    a report is built only from one complete, unchanged run (or with --force).
+    """
+    from eventstudy.outputset import output_lock, verify_set
     from eventstudy.report import build_report
 
-    path = build_report(out_dir, fmt)  # type: ignore[arg-type]
+    if not out_dir.is_dir():
+        raise UserError(f"{out_dir}: no such output folder; run 'eventstudy run' "
+                        "first")
+    with output_lock(out_dir, wait=None):
+        problems = verify_set(out_dir)
+        if problems and not force:
+            raise UserError(f"{out_dir}: the files do not belong to one complete run:\n"
+                            + "\n".join(f"  - {p}" for p in problems)
+                            + "\nRerun the study, or pass --force to report anyway.")
+        for p in problems:
+            click.echo(f"warning: {p}", err=True)
+        path = build_report(out_dir, fmt)  # type: ignore[arg-type]
     click.echo(f"wrote {path}")
 
 

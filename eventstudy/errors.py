@@ -88,12 +88,43 @@ class DataUnavailableError(EventStudyError):
         super().__init__(message)
 
 
+class ProviderError(DataUnavailableError):
+    """The price provider (Yahoo) failed in a way that retrying will not fix."""
+
+
+class NetworkError(DataUnavailableError):
+    """The price provider could not be reached at all (no connection, DNS, timeout);
+    the message starts with "cannot reach Yahoo"."""
+
+
 class EstimationError(EventStudyError):
     """A model could not be estimated (e.g. a singular design)."""
 
 
+class NoPairsError(InputError):
+    """Every (event, security) pair was excluded, so nothing can be tested.
+
+    The message counts the pairs per exclusion reason; ``excluded`` holds the
+    ``event_id, ticker, reason`` table (a pandas DataFrame), e.g. to write it.
+    """
+
+    def __init__(self, message: str, excluded: object = None) -> None:
+        self.excluded = excluded
+        super().__init__(message)
+
+
 class SchedulerError(EventStudyError):
     """An execution backend could not be started or a task failed."""
+
+
+class OutputError(EventStudyError):
+    """An output folder cannot be written or read as one consistent set: it is a file,
+    lies under a file, is an input, is locked by another run, the disk is full, or
+    its files do not belong to one run."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path is not None else message)
 
 
 class EventStudyWarning(UserWarning):

@@ -26,9 +26,7 @@ no timestamps inside tables:
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from eventstudy.outputset import check_target, output_lock, write_run_json, write_set
 from eventstudy.study import Conventions, ModelSpec, Windows
 
 if TYPE_CHECKING:
@@ -293,52 +292,80 @@ class EventStudyResults:
         return cross_section_table(self.car, self.diagnostics, formula, w, data)
 
     # ----------------------------------------------------------------- saving
-    def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None
-             ) -> list[Path]:
-        """Write every output file into ``out_dir`` atomically.
+    def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None,
+             wait: float | None = None) -> list[Path]:
+        """Write every output file into ``out_dir`` as one consistent set.
 
-        All files are first written into a temporary folder inside ``out_dir`` and
-        then moved into place with ``os.replace``, so an interrupted run never leaves
-        a half-written file.
+        The tables, ``summary.md`` and ``run.json`` (which lists every file with its
+        SHA-256) are written into a staging folder beside ``out_dir`` and swapped in
+        whole under the folder's lock (:mod:`eventstudy.outputset`): an interrupted
+        or concurrent save never leaves a mixture, and files of an earlier run that
+        this one does not write are gone.
+
+        Parameters
+        ----------
+        out_dir
+            The output folder (created; replaced whole when it holds an earlier run).
+        run_info
+            Extra entries for ``run.json``.
+        wait
+            Seconds to wait for another writer of ``out_dir``; None waits.
 
         Returns
         -------
         list of pathlib.Path
             The files written.
+
+        Raises
+        ------
+        OutputError
+            ``out_dir`` is a file, lies under one, holds other content, is locked, or
+            the disk is full.
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
-        written = []
-        try:
-            tables: dict[str, pd.DataFrame | _LongTable] = {
-                "abnormal_returns.csv": self._ar_spec(),
-                "car.csv": self._car_spec(),
-                "tests.csv": self.tests_,
-                "excluded.csv": self.excluded_,
-                "diagnostics.csv": self._diag,
-            }
-            for name, table in tables.items():
-                if isinstance(table, _LongTable):
-                    table.write(tmp / name)
-                else:
-                    write_csv(table, tmp / name)
-            (tmp / "summary.md").write_text(self.summary().as_markdown(),
-                                            encoding="utf-8")
-            info = self.run_metadata()
-            info.update(run_info or {})
-            (tmp / "run.json").write_text(json.dumps(info, indent=2, sort_keys=True,
-                                                     default=str) + "\n",
-                                          encoding="utf-8")
-            names = list(tables) + ["summary.md", "run.json"]
-            for name in names:
-                os.replace(tmp / name, out / name)
-                written.append(out / name)
-        finally:
-            for f in tmp.glob("*"):
-                f.unlink()
-            tmp.rmdir()
-        return written
+        out = check_target(out_dir)
+        with output_lock(out, wait):
+            return write_set(out, lambda stage: self.write_files(stage, run_info))
+
+    def write_files(self, folder: str | Path, run_info: dict[str, Any] | None = None,
+                    report: str | None = None) -> list[Path]:
+        """Write the tables, ``summary.md`` and ``run.json`` into an existing folder.
+
+        This is the body of :meth:`save`, for callers that stage a larger set (plots,
+        a report, the event catalog) themselves: ``run.json`` is written last and
+        lists every file then in ``folder``.
+
+        Parameters
+        ----------
+        folder
+            A (staging) folder.
+        run_info
+            Extra entries for ``run.json``.
+        report
+            The report file the caller adds to the set after this call, if any.
+
+        Returns
+        -------
+        list of pathlib.Path
+        """
+        tmp = Path(folder)
+        tables: dict[str, pd.DataFrame | _LongTable] = {
+            "abnormal_returns.csv": self._ar_spec(),
+            "car.csv": self._car_spec(),
+            "tests.csv": self.tests_,
+            "excluded.csv": self.excluded_,
+            "diagnostics.csv": self._diag,
+        }
+        for name, table in tables.items():
+            if isinstance(table, _LongTable):
+                table.write(tmp / name)
+            else:
+                write_csv(table, tmp / name)
+        (tmp / "summary.md").write_text(self.summary().as_markdown(),
+                                        encoding="utf-8")
+        info = self.run_metadata()
+        info.update(run_info or {})
+        write_run_json(tmp, info, report=report)
+        return [tmp / n for n in (*tables, "summary.md", "run.json")]
 
     def run_metadata(self) -> dict[str, Any]:
         """Versions, parameters and counts (the content of ``run.json``)."""
@@ -686,7 +713,6 @@ def _write_columns(columns: list[tuple[str, Renderer]], nrows: int, path: Path,
     numpy and pyarrow release the GIL) and written in order, with at most two
     blocks per thread in memory.
     """
-    import os
     from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 

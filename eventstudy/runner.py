@@ -27,18 +27,20 @@ import pandas as pd
 
 from eventstudy.engine import EventStudy
 from eventstudy.errors import EventStudyError, UnknownNameError
+from eventstudy.outputset import (
+    RUN_FILE,
+    check_target,
+    output_lock,
+    recover,
+    sha256_file,
+    verify_set,
+    write_set,
+)
 from eventstudy.study import Study, load_study
 
 OUTPUT_FILES = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
-                "diagnostics.csv", "summary.md", "run.json")
-
-
-def _sha_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+                "diagnostics.csv", "events.csv", "summary.md", "run.json")
+_sha_file = sha256_file
 
 
 def _study_file_hashes(st: Study) -> dict[str, str]:
@@ -59,10 +61,17 @@ def _sha_frame(frame: pd.DataFrame) -> str:
 
 def prepare_study(study_file: str | Path, model: str | None = None,
                   tests: Sequence[str] | None = None, scheduler: str | None = None,
-                  workers: int | None = None) -> Study:
-    """Load a study file and apply CLI-style overrides of model, tests and the
-    execution backend."""
+                  workers: int | None = None, source: str | None = None) -> Study:
+    """Load a study file and apply CLI-style overrides of model, tests, the price
+    source (``file`` or ``yahoo``) and the execution backend."""
     study = load_study(study_file)
+    if source is not None:
+        if source not in ("file", "yahoo"):
+            raise UnknownNameError(f"price source {source!r}: use file or yahoo")
+        if source == "file" and study.prices is None:
+            raise UnknownNameError(f"{study.path}: --source file needs [data] prices "
+                                   "in the study file, or pass --prices FILE")
+        study = study.with_updates(source=source)
     if scheduler is not None:
         if not (scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
             raise UnknownNameError(f"scheduler {scheduler!r}: use local, dask or "
@@ -87,6 +96,53 @@ def prepare_study(study_file: str | Path, model: str | None = None,
                                    f"{', '.join(TESTS)}")
         study = study.with_updates(tests=tuple(tests))
     return study
+
+
+def study_input_paths(st: Study, prices: str | Path | None = None) -> list[Path]:
+    """The files a study reads: the study file, events, universe, factors and the
+    prices file (``prices``, else the study's own for ``source = "file"``)."""
+    paths = [st.path, st.events, st.universe, st.model.factors,
+             Path(prices) if prices is not None
+             else (st.prices if st.source == "file" else None)]
+    return [Path(p) for p in paths if p is not None]
+
+
+def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
+                 cache_dir: str | Path | None = None, offline: bool = False,
+                 provider: Any = None) -> tuple[pd.DataFrame, str, str]:
+    """The price frame a study runs on, with its description and SHA-256.
+
+    Parameters
+    ----------
+    st
+        The study.
+    prices
+        A prices file or frame overriding the study's ``[data]`` source.
+    cache_dir, offline, provider
+        For the Yahoo source: the cache folder, no network, the provider.
+
+    Returns
+    -------
+    (pandas.DataFrame, str, str)
+        The canonical wide frame, where it came from (for ``run.json``) and the
+        SHA-256 of the file (or of the frame's content).
+    """
+    if isinstance(prices, pd.DataFrame):
+        from eventstudy.prices import prices_from_frame
+
+        frame = prices_from_frame(prices)
+        return frame, "<DataFrame>", _sha_frame(frame)
+    path = Path(prices) if prices is not None else (
+        st.prices if st.source == "file" else None)
+    if path is not None:
+        from eventstudy.prices import load_prices
+
+        return load_prices(path), str(path), _sha_file(path)
+    from eventstudy.prices import load_study_prices
+
+    frame, src = load_study_prices(st, cache_dir=cache_dir, offline=offline,
+                                   provider=provider)
+    return frame, src, _sha_frame(frame)
 
 
 def fingerprint(study: Study, inputs: dict[str, str]) -> str:
@@ -157,6 +213,8 @@ def run_study(
     study: Study | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
+    source: str | None = None,
+    wait: float | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Run a study file end to end: load, fit, and (with ``out_dir``) save.
 
@@ -168,7 +226,8 @@ def run_study(
         A prices file or frame; None uses the study's ``[data]`` source (a file, or
         the local Yahoo cache).
     out_dir
-        Where to write the outputs; None writes nothing.
+        Where to write the outputs, as one consistent set (see
+        :mod:`eventstudy.outputset`); None writes nothing.
     model, tests
         Overrides of the study file's model and tests.
     offline
@@ -183,46 +242,43 @@ def run_study(
         An already parsed study (skips reading ``study_file``).
     scheduler, workers
         Execution backend (``local``, ``dask`` or ``tcp://host:port``) and its
-        number of threads/workers; they never change the results.
+        number of threads/workers (0 or None: automatic); they never change the
+        results.
+    source
+        Override of the study's price source: ``file`` or ``yahoo``.
+    wait
+        Seconds to wait for another run or refresh writing ``out_dir``; None waits.
 
     Returns
     -------
     (EventStudyResults, dict)
         The results and run information: ``inputs_sha256``, ``fingerprint``,
         ``warnings`` (data-quality findings and alignment warnings) and ``files``.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` cannot receive the outputs (checked before any work).
     """
-    st = study or prepare_study(study_file, model, tests, scheduler, workers)
+    st = study or prepare_study(study_file, model, tests, scheduler, workers, source)
+    path_prices = None if isinstance(prices, pd.DataFrame) else prices
+    if out_dir is not None:
+        check_target(out_dir, study_input_paths(st, path_prices))
     inputs = _study_file_hashes(st)
-    sources: dict[str, str] = {}
-    if isinstance(prices, pd.DataFrame):
-        from eventstudy.prices import prices_from_frame
-
-        frame = prices_from_frame(prices)
-        sources["prices"] = "<DataFrame>"
-        inputs["prices"] = _sha_frame(frame)
-    else:
-        path = Path(prices) if prices is not None else (
-            st.prices if st.source == "file" else None)
-        if path is not None:
-            from eventstudy.prices import load_prices
-
-            frame = load_prices(path)
-            inputs["prices"] = _sha_file(path)
-            sources["prices"] = str(path)
-        else:
-            from eventstudy.prices import load_study_prices
-
-            frame, src = load_study_prices(st, cache_dir=cache_dir, offline=offline)
-            sources["prices"] = src
-            inputs["prices"] = _sha_frame(frame)
-    return _fit_and_save(st, frame, inputs, sources, out_dir, plots, progress)
+    frame, src, sha = study_prices(st, prices, cache_dir=cache_dir, offline=offline)
+    inputs["prices"] = sha
+    if out_dir is None:
+        return _fit(st, frame, inputs, {"prices": src}, progress)
+    with output_lock(out_dir, wait):
+        return _fit_and_save(st, frame, inputs, {"prices": src}, Path(out_dir),
+                             plots=plots, report=None, progress=progress)
 
 
-def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
-                  sources: dict[str, str], out_dir: str | Path | None, plots: bool,
-                  progress: Callable[[str], None] | None,
-                  catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
-                  ) -> tuple[Any, dict[str, Any]]:
+def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
+         sources: dict[str, str], progress: Callable[[str], None] | None,
+         catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+         ) -> tuple[Any, dict[str, Any]]:
+    """Fit a study on its price frame; the run information for ``run.json``."""
     from eventstudy.engine import load_factors
     from eventstudy.quality import check_study_prices
 
@@ -245,18 +301,73 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                  bootstrap_reps=st.bootstrap_reps, progress=progress,
                  scheduler=st.scheduler, workers=st.workers)
     fp = fingerprint(st, inputs)
-    info: dict[str, Any] = {"inputs_sha256": inputs, "fingerprint": fp,
-                            "warnings": quality + list(res.data_warnings),
-                            "files": []}
-    if out_dir is not None:
-        written = res.save(out_dir, {"inputs_sha256": inputs, "fingerprint": fp,
-                                     "study": str(st.path), "data_quality": quality})
-        info["files"] = [str(p) for p in written]
-        if plots:
+    info: dict[str, Any] = {
+        "inputs_sha256": inputs, "fingerprint": fp,
+        "warnings": quality + list(res.data_warnings), "files": [],
+        "run_json": {"inputs_sha256": inputs, "fingerprint": fp,
+                     "study": str(st.path), "data_quality": quality,
+                     "settings": _settings(st)},
+        "events": events}
+    return res, info
+
+
+def _settings(st: Study) -> dict[str, Any]:
+    """Every parameter of the study (paths relative to the study file where they
+    can be), for ``run.json``."""
+    params = asdict(st)
+    for key in ("path", "scheduler", "workers"):
+        params.pop(key, None)
+    return cast(dict[str, Any], json.loads(json.dumps(params, default=str)))
+
+
+EVENT_FILE_COLUMNS = ("event_id", "timestamp", "title", "groups", "source", "evidence",
+                      "timestamp_source", "confidence", "notes")
+
+
+def _event_table(events: pd.DataFrame) -> pd.DataFrame:
+    """The catalog as the run used it (``events.csv``): its own columns, in catalog
+    order, plus the announcement instant in UTC."""
+    cols = [c for c in EVENT_FILE_COLUMNS if c in events.columns]
+    out = events[cols].astype(str).copy()
+    inst = pd.to_datetime(events["instant_ns"].to_numpy(), utc=True)
+    out["instant_utc"] = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in inst]
+    out["date_only"] = np.asarray(events["date_only"], dtype=bool)
+    return out.reset_index(drop=True)
+
+
+def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
+                  sources: dict[str, str], out: Path, *, plots: bool,
+                  report: str | None, progress: Callable[[str], None] | None,
+                  catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+                  ) -> tuple[Any, dict[str, Any]]:
+    """Fit, then write the whole output set into ``out`` (the caller holds its
+    lock): tables, ``events.csv``, plots, ``run.json`` and the report, staged and
+    swapped in whole."""
+    from eventstudy.results import write_csv
+
+    res, info = _fit(st, frame, inputs, sources, progress, catalog)
+    events = info.pop("events")
+    run_json = info.pop("run_json")
+
+    def write(stage: Path) -> None:
+        write_csv(_event_table(events), stage / "events.csv")
+        if plots or report:
             from eventstudy.report import write_plots
 
-            info["files"] += [str(p) for p in write_plots(res, Path(out_dir) / "plots")]
+            write_plots(res, stage / "plots")
+        res.write_files(stage, run_json,
+                        report=REPORT_FILE if report else None)
+        if report:
+            from eventstudy.report import build_report
+
+            build_report(stage, "html")
+
+    written = write_set(out, write)
+    info["files"] = [str(p) for p in written]
     return res, info
+
+
+REPORT_FILE = "report.html"
 
 
 @dataclass(frozen=True)
@@ -291,13 +402,16 @@ def refresh_study(
     offline: bool = False,
     report: bool = True,
     logger: logging.Logger | None = None,
+    wait: float | None = 0.0,
 ) -> RefreshOutcome:
     """Fetch new days, rerun the study and replace its outputs, idempotently.
 
     When neither the inputs nor the parameters changed since the run in ``out_dir``
-    (same fingerprint in its ``run.json`` and every output present), nothing is
-    rewritten. Otherwise the outputs are replaced atomically (each file written to a
-    temporary file, then renamed) and, with ``report``, ``report.html`` is rebuilt.
+    (same fingerprint in its ``run.json``) and the set there is complete (every file
+    ``run.json`` lists, unchanged, plus the report when asked), nothing is
+    rewritten. Otherwise the whole set (tables, plots and ``report.html`` with
+    ``report``) is rebuilt and swapped in as one (:mod:`eventstudy.outputset`), so an
+    interrupted refresh leaves the old set, and the next refresh repairs it.
 
     Parameters
     ----------
@@ -315,26 +429,36 @@ def refresh_study(
         Rebuild ``report.html`` after a rerun.
     logger
         Where to log progress.
+    wait
+        Seconds to wait for another run or refresh of ``out_dir`` (0: fail at once
+        with :class:`~eventstudy.errors.OutputError`; None: wait).
 
     Returns
     -------
     RefreshOutcome
     """
-    from eventstudy.cache import PriceCache, default_cache_dir
-    from eventstudy.prices import study_date_range
 
     log = logger or logging.getLogger("eventstudy.refresh")
     st = prepare_study(study_file)
-    out = Path(out_dir)
+    out = check_target(out_dir, study_input_paths(st))
+    with output_lock(out, wait):
+        recover(out)
+        return _refresh(st, out, cache_dir=cache_dir, provider=provider,
+                        offline=offline, report=report, log=log)
+
+
+def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: Any,
+             offline: bool, report: bool, log: logging.Logger) -> RefreshOutcome:
+    """The body of :func:`refresh_study`, under the lock of ``out``."""
+    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.prices import study_date_range
+
     failed: dict[str, str] = {}
     inputs = _study_file_hashes(st)
     catalog = None  # parsed when needed, once
     if st.source == "file" and st.prices is not None:
-        from eventstudy.prices import load_prices
-
-        frame = load_prices(st.prices)
-        inputs["prices"] = _sha_file(st.prices)
-        sources = {"prices": str(st.prices)}
+        frame, src, inputs["prices"] = study_prices(st)
+        sources = {"prices": src}
     else:
         root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cache = PriceCache(root)
@@ -365,29 +489,35 @@ def refresh_study(
         inputs["prices"] = _sha_frame(frame)
         sources = {"prices": f"cache:{root} ({field})"}
     fp = fingerprint(st, inputs)
-    previous = out / "run.json"
-    if previous.is_file() and all((out / f).is_file() for f in OUTPUT_FILES):
-        try:
-            old = json.loads(previous.read_text(encoding="utf-8")).get("fingerprint")
-        except (json.JSONDecodeError, OSError):
-            old = None
-        if old == fp:
-            msg = f"{out}: up to date (fingerprint {fp[:12]}); nothing rewritten"
-            log.info(msg)
-            status, code = ("partial", 1) if failed else ("unchanged", 0)
-            return RefreshOutcome(status, code, failed, msg)
-    _fit_and_save(st, frame, inputs, sources, out, plots=report, progress=None,
+    if _up_to_date(out, fp, REPORT_FILE if report else None):
+        msg = f"{out}: up to date (fingerprint {fp[:12]}); nothing rewritten"
+        log.info(msg)
+        status, code = ("partial", 1) if failed else ("unchanged", 0)
+        return RefreshOutcome(status, code, failed, msg)
+    _fit_and_save(st, frame, inputs, sources, out, plots=report,
+                  report=REPORT_FILE if report else None, progress=None,
                   catalog=catalog)
-    if report:
-        from eventstudy.report import build_report
-
-        build_report(out, "html")
     msg = f"{out}: outputs rewritten (fingerprint {fp[:12]})"
     if failed:
         msg += f"; {len(failed)} ticker(s) failed: {', '.join(sorted(failed))}"
     log.info(msg)
     return RefreshOutcome("partial" if failed else "updated", 1 if failed else 0,
                           failed, msg)
+
+
+def _up_to_date(out: Path, fp: str, report: str | None) -> bool:
+    """The set in ``out`` is complete, consistent, has the parts asked for, and was
+    made from the same inputs and parameters (fingerprint)."""
+    if verify_set(out):
+        return False
+    try:
+        info = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    outputs = info.get("outputs") or {}
+    if report is not None and outputs.get("report") != report:
+        return False
+    return bool(info.get("fingerprint") == fp)
 
 
 def _load_available(cache: Any, tickers: list[str], start: pd.Timestamp,

@@ -20,10 +20,15 @@ EVENTS_DIR = REPO / "events"
 SEEDS_DIR = REPO / "seeds"
 MARKET_DATA = Path(__file__).resolve().parents[2] / "shared" / "market-data"
 SEED_PRICES = MARKET_DATA / "seed-prices.csv"
+# the seed study's prices, bundled with the repository (events/data/README.md)
+SNAPSHOT = EVENTS_DIR / "data" / "seed-prices.parquet"
 
 
 def require_market_data() -> Path:
-    """Return ``../shared/market-data``, or skip the calling test with a reason."""
+    """Return ``../shared/market-data``, or skip the calling test with a reason.
+
+    Only tests of the simulation panels need it: the seed study's prices are bundled
+    (:data:`SNAPSHOT`)."""
     if not SEED_PRICES.is_file():
         pytest.skip(f"shared market data not available: {SEED_PRICES} does not exist "
                     "(these tests need the read-only ../shared/market-data folder)")

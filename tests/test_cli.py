@@ -142,7 +142,7 @@ def test_run_prints_a_summary(mini_study: MiniStudy, tmp_path: Path) -> None:
     r = invoke("run", mini_study.study, "--prices", mini_study.prices, "--out",
                tmp_path / "out")
     assert r.exit_code == 0, r.output
-    assert "wrote 7 files" in r.output
+    assert "wrote 8 files" in r.output
 
 
 # ---------------------------------------------------------------- bad input

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "market-data"
 
 
 def _python_blocks(text: str) -> list[str]:
@@ -28,8 +27,6 @@ def test_tutorial_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared market data not found at {SHARED}")
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Library", 1)[1].split("\n## ", 1)[0]
     blocks = _python_blocks(section)

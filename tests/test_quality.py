@@ -13,8 +13,14 @@ import pytest
 from eventstudy.errors import InputError, PriceDataError
 from eventstudy.quality import CHECKS, FINDING_COLUMNS, check_prices
 
-MARKET_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "market-data"
-SEED_PRICES = MARKET_DATA / "seed-prices.csv"
+# the seed study's bundled prices (events/data/README.md)
+SNAPSHOT = Path(__file__).resolve().parents[1] / "events" / "data" / "seed-prices.parquet"
+
+
+def _seed_closes() -> pd.DataFrame:
+    long = pd.read_parquet(SNAPSHOT)
+    long["date"] = pd.to_datetime(long["date"])
+    return long.pivot(index="date", columns="ticker", values="close")
 
 
 def frame(**columns: list[float]) -> pd.DataFrame:
@@ -137,11 +143,9 @@ def test_invalid_arguments() -> None:
 
 @pytest.fixture(scope="module")
 def seed_check() -> pd.DataFrame:
-    if not SEED_PRICES.is_file():
-        pytest.skip(f"shared market data not found at {MARKET_DATA}")
-    pmc = pytest.importorskip("pandas_market_calendars")
-    long = pd.read_csv(SEED_PRICES, parse_dates=["date"])
-    closes = long.pivot(index="date", columns="ticker", values="close")
+    import pandas_market_calendars as pmc
+
+    closes = _seed_closes()
     calendars = {".KS": "XKRX", ".T": "JPX"}
     extra = {"^KS11": "XKRX", "^N225": "JPX", "^TOPX": "JPX", "^GSPC": "NYSE"}
     us = {"HMC", "SPY", "TAK", "TM", "X"}
@@ -166,14 +170,11 @@ def seed_check() -> pd.DataFrame:
 
 
 def test_seed_extreme_returns(seed_check: pd.DataFrame) -> None:
-    # X: US Steel's strategic review (2023-08-14) and Nippon Steel's bid
-    # (2023-12-18); SK Innovation +25.2% on 2025-06-30 (a lasting re-pricing: it
-    # does not revert, so not a split; flagged as a possible corporate action
-    # because Korean prices are unadjusted).
+    # SK Innovation +25.2% on 2025-06-30 (a lasting re-pricing: it does not revert,
+    # so not a split; flagged as a possible corporate action because Korean prices
+    # are unadjusted).
     assert findings(seed_check, "extreme_return") == [
         ("096770.KS", "2025-06-30", "2025-06-30", 1),
-        ("X", "2023-08-14", "2023-08-14", 1),
-        ("X", "2023-12-18", "2023-12-18", 1),
     ]
     extreme = seed_check.loc[seed_check["check"] == "extreme_return"]
     sk = extreme.loc[extreme["ticker"] == "096770.KS", "detail"].item()
@@ -186,8 +187,7 @@ def test_seed_samsung_sdi_rights_offering_is_below_any_return_threshold(
     """Samsung SDI's 2025 rights offering (ex-date 2025-04-10, adjustment factor
     0.979, i.e. -2.1%) was swamped by that day's rally: the raw close rose 3.2%
     while the KOSPI rose 6.6%. No return threshold flags it without flooding."""
-    long = pd.read_csv(SEED_PRICES, parse_dates=["date"])
-    closes = long.pivot(index="date", columns="ticker", values="close")
+    closes = _seed_closes()
     move = closes["006400.KS"].dropna().pct_change().loc["2025-04-10"]
     assert move == pytest.approx(0.032, abs=0.001)
     sdi = seed_check.loc[seed_check["ticker"] == "006400.KS", "check"]
@@ -196,8 +196,7 @@ def test_seed_samsung_sdi_rights_offering_is_below_any_return_threshold(
 
 def test_seed_missing_sessions(seed_check: pd.DataFrame) -> None:
     missing = findings(seed_check, "missing_sessions")
-    korean = ["000270.KS", "005380.KS", "006400.KS", "051910.KS", "096770.KS"]
-    korean += ["373220.KS"]
+    korean = ["006400.KS", "051910.KS", "096770.KS", "373220.KS"]
     expected = []
     for ticker in korean:  # election day and Constitution Day, 2026: holidays the
         # calendar does not know yet

@@ -1,7 +1,5 @@
-"""The seed study (events/japan_us_investment.toml) on the shared seed prices, through
-the CLI and through the API.
-
-Skips, with a reason, when ../shared/market-data is absent.
+"""The seed study (events/japan_us_investment.toml) on its bundled prices
+(events/data/seed-prices.parquet), through the CLI and through the API.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import DAY0_TABLE, EVENTS_DIR, require_market_data
+from conftest import DAY0_TABLE, EVENTS_DIR, SNAPSHOT
 
 import eventstudy.results as results_module
 from eventstudy.cli import cli
@@ -46,7 +44,7 @@ def _run_cli(out: Path, prices: Path) -> None:
 
 @pytest.fixture(scope="module")
 def seed_prices() -> Path:
-    return require_market_data() / "seed-prices.csv"
+    return SNAPSHOT
 
 
 @pytest.fixture(scope="module")
