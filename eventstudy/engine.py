@@ -42,7 +42,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from eventstudy.calendar import WindowDates, get_sessions, locate_day0
-from eventstudy.errors import InputError, UnknownNameError
+from eventstudy.errors import InputError, NoPairsError, UnknownNameError
 from eventstudy.events import events_from_frame, split_groups, universe_from_frame
 from eventstudy.models import (
     Design,
@@ -78,6 +78,117 @@ SCHEDULERS = ("local", "dask")
 """Named execution backends of :meth:`EventStudy.fit`; a Dask scheduler address
 (``tcp://host:port``, ``tls://...``) is accepted too."""
 ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
+SELF_BENCHMARK = "benchmark is the security itself"
+"""Exclusion reason: the pair's benchmark is its own ticker (R = R_m, so the market
+model fits exactly, sigma = 0 and every AR is 0)."""
+ZERO_SIGMA = "zero residual variance in the estimation window"
+"""Exclusion reason: sigma^2 = 0 (or not finite): SAR = AR / sigma is undefined and
+the pair's zero ARs would count as information."""
+SINGULAR = ("the model cannot be estimated: a regressor (the benchmark or a factor) "
+            "is constant in the estimation window")
+"""Exclusion reason: a singular design (e.g. a benchmark with a constant price),
+so alpha and beta are not defined."""
+R2_EXACT = 1.0 - 1e-12
+"""An R^2 at or above this is an exact fit up to rounding: SSR / SST <= 1e-12, i.e.
+a residual SD below a millionth of the return's SD (:func:`_degenerate_fits`)."""
+
+
+def resolve_workers(workers: int | None) -> int:
+    """The number of threads or Dask workers for ``workers``.
+
+    ``None`` and ``0`` mean automatic: ``min(2, os.cpu_count())``, the same in
+    :meth:`EventStudy.fit`, the Dask backend and :func:`eventstudy.simulate`.
+
+    Raises
+    ------
+    InputError
+        ``workers`` is negative or not a whole number.
+
+    Examples
+    --------
+    >>> resolve_workers(3), resolve_workers(0) == resolve_workers(None) >= 1
+    (3, True)
+    """
+    if workers is None or (isinstance(workers, (int, np.integer))
+                           and not isinstance(workers, bool) and workers == 0):
+        return max(1, min(2, os.cpu_count() or 1))
+    if (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+            or workers < 0):
+        raise InputError(f"workers = {workers!r}: give a whole number of threads or "
+                         "Dask workers, or 0 (or None) for automatic")
+    return int(workers)
+
+
+def _degenerate_fits(reason: np.ndarray, cand: np.ndarray, out: _Out) -> None:
+    """Exclude, in place in ``reason``, the candidates still kept whose fit is
+    degenerate: a singular design (alpha not finite: :data:`SINGULAR`) or a zero
+    residual variance (:data:`ZERO_SIGMA`).
+
+    sigma^2 is zero when sigma^2 <= 0, not finite, or R^2 >= :data:`R2_EXACT`
+    (an exact fit up to rounding: a benchmark that duplicates the security under
+    another ticker, a stale series). Such a pair's SARs (AR / sigma) are undefined
+    and its ARs are 0 by construction, so counting them would pull every test
+    towards "no effect". The same rule applies to the numpy and numba kernels and
+    to Dask, since it reads the gathered outputs.
+    """
+    live = reason[cand] == ""
+    with np.errstate(invalid="ignore"):
+        singular = live & ~np.isfinite(out.alpha)
+        zero = (live & ~singular
+                & (~np.isfinite(out.sigma2) | (out.sigma2 <= 0.0)
+                   | (np.isfinite(out.r2) & (out.r2 >= R2_EXACT))))
+    reason[cand[singular]] = SINGULAR
+    reason[cand[zero]] = ZERO_SIGMA
+
+
+def empty_scopes_warning(tests: pd.DataFrame) -> str:
+    """One line saying which tests rows are NaN because no pair of their scope has
+    data in their window (``n = 0``), per test; ``""`` when there are none.
+
+    Such a row is kept (the table stays complete) with a NaN statistic and p-value;
+    this line, in ``run.json`` and the report, gives the reason.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"test": ["bmp", "bmp", "csect_t"], "n": [0, 3, 0],
+    ...                   "statistic": [np.nan, 1.0, np.nan]})
+    >>> empty_scopes_warning(t)[-51:]
+    'has data in their window (n = 0): bmp 1, csect_t 1'
+    """
+    if tests.empty:
+        return ""
+    none = tests["n"].to_numpy() == 0
+    if not none.any():
+        return ""
+    per = tests.loc[none, "test"].astype(str).value_counts(sort=False)
+    order = list(dict.fromkeys(tests["test"].astype(str)))
+    parts = [f"{t} {int(per[t])}" for t in order if t in per.index]
+    return (f"tests: {int(none.sum())} row(s) have no statistic (NaN) because no "
+            f"pair of their scope has data in their window (n = 0): "
+            f"{', '.join(parts)}")
+
+
+def no_pairs_message(excluded: pd.DataFrame, where: str = "") -> str:
+    """Why nothing is left to test: every exclusion reason with its count.
+
+    Examples
+    --------
+    >>> ex = pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["X", "Y", "Z"],
+    ...                    "reason": ["ticker has no prices"] * 2 + ["r"]})
+    >>> no_pairs_message(ex)[:79]
+    'every (event, security) pair was excluded (3 pairs): 2 ticker has no prices; 1 r'
+    """
+    counts = excluded["reason"].astype(str).value_counts(sort=True)
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str),
+                                     -counts.to_numpy()))]
+    items = [f"{int(n)} {r}" for r, n in counts.items()]
+    if len(items) > 8:
+        items = items[:8] + [f"... ({len(items) - 8} more reasons)"]
+    head = f"{where}: " if where else ""
+    n = len(excluded)
+    return (f"{head}every (event, security) pair was excluded ({n} pair"
+            f"{'' if n == 1 else 's'}): {'; '.join(items)}. Fix the inputs behind "
+            "these reasons (each pair is listed in excluded.csv / results.excluded)")
 
 
 def check_scheduler(scheduler: str, *, require_dask: bool = True) -> None:
@@ -671,6 +782,10 @@ class EventStudy:
         spec = self._spec
         pairs, ex_events = _pairs_from_events(self._events, self._universe,
                                               self._calendar, self._benchmark)
+        if len(pairs) == 0:  # no event matched a universe security
+            raise NoPairsError(no_pairs_message(ex_events,
+                                                self._sources.get("events", "")),
+                               excluded=ex_events.astype(object))
         warnings: list[str] = []
         pairs["model"] = pairs["model"].where(pairs["model"] != "", spec.name)
         model_code_raw, model_names = pd.factorize(pairs["model"], sort=False)
@@ -753,6 +868,8 @@ class EventStudy:
             r_ = np.full(len(sel), "", dtype=object)
             needs_b = needs_b_model[model_code[sel]]
             r_[(bcol < 0) & needs_b] = "benchmark has no prices"
+            # a security regressed on itself: R = R_m, so sigma = 0 and every AR is 0
+            r_[np.asarray(tick == bench, dtype=bool) & needs_b] = SELF_BENCHMARK
             r_[tcol < 0] = "ticker has no prices"
             r_[(p < 0) & (r_ == "")] = "event outside the calendar range"
             tc = np.clip(tcol, 0, None)
@@ -812,8 +929,7 @@ class EventStudy:
         step("estimate")
         Le, W, C = w.estimation_length, w.event_length, len(w.car)
         n = len(a.cand)
-        nw = workers if workers is not None else min(2, os.cpu_count() or 1)
-        nw = max(1, int(nw))
+        nw = resolve_workers(workers)
         kmax = max((len(d.regressors) for d in a.designs), default=0)
         size = (int(chunk_size) if chunk_size is not None else
                 auto_chunk_size(Le, W, kmax, C, nw, max_memory))
@@ -851,6 +967,7 @@ class EventStudy:
             reason[few] = ("only " + pd.Series(nest_all[few]).astype(str)
                            + f" estimation returns (minimum {w.min_estimation_obs})"
                            ).to_numpy(dtype=object)
+        _degenerate_fits(reason, a.cand, out)
         if self._confounding == "exclude":
             conf = (reason == "") & (a.confounded_by != "")
             if conf.any():
@@ -961,9 +1078,11 @@ class EventStudy:
             (default :data:`DEFAULT_MAX_MEMORY`); the per-pair outputs come on top.
         workers
             With ``scheduler="local"``, threads over chunks; with ``"dask"``, the
-            worker processes of the local Dask cluster (default: up to 2 CPU cores);
-            ignored for a scheduler address (the cluster's workers are used). The
-            results do not depend on it.
+            worker processes of the local Dask cluster; ignored for a scheduler
+            address (the cluster's workers are used). ``None`` or ``0``: automatic
+            (up to 2 CPU cores, :func:`resolve_workers`), as ``workers = 0`` in the
+            study file and in :func:`eventstudy.simulate`. The results do not
+            depend on it.
         scheduler
             Where stages 2-4 run, chunk by chunk (see :data:`SCHEDULERS`):
             ``"local"`` (threads in this process), ``"dask"`` (a
@@ -975,7 +1094,8 @@ class EventStudy:
             identical to the local run (bitwise for ARs and CARs). Dask needs
             ``pip install "eventstudy[dask]"``; see ``docs/cluster.md``.
         seed, bootstrap_reps
-            For resampling tests.
+            For resampling tests; ``bootstrap_reps`` must be at least 1 (it is
+            refused, not turned into empty statistics).
         progress
             Optional callback receiving each stage's name. With a Dask scheduler it
             also turns on a progress bar over the tasks (tqdm, on stderr when that
@@ -1006,6 +1126,15 @@ class EventStudy:
         ------
         UnknownNameError
             An unknown test, scope or scheduler.
+        InputError
+            ``bootstrap_reps < 1``, a negative ``workers``, or a bad option.
+        NoPairsError
+            Every pair was excluded: the message counts the pairs per reason and
+            the error's ``excluded`` holds the table. Pairs are excluded, with
+            their reason, for the causes in the README and also when the benchmark
+            is the security itself (:data:`SELF_BENCHMARK`), when the estimation
+            residual variance is zero or not finite (:data:`ZERO_SIGMA`) and when
+            the design is singular (:data:`SINGULAR`).
         SchedulerError
             Dask is not installed, the cluster cannot be started or reached, or a
             chunk failed on every attempt (its candidate span is named).
@@ -1033,11 +1162,22 @@ class EventStudy:
         if kernel not in KERNELS:
             raise UnknownNameError(f"unknown kernel {kernel!r}; choose from "
                                    f"{', '.join(KERNELS)}")
+        if (isinstance(bootstrap_reps, bool)
+                or not isinstance(bootstrap_reps, (int, np.integer))
+                or bootstrap_reps < 1):
+            raise InputError(f"bootstrap_reps = {bootstrap_reps!r}: the bootstrap "
+                             "needs at least 1 resample; use a whole number such as "
+                             "999 (tests.bootstrap_reps in the study file)")
+        resolve_workers(workers)  # refuse a bad value before any work
         step = progress or (lambda _s: None)
         step("align and stack")
         st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step,
                                          day0_shift, scheduler, progress is not None,
                                          kernel)
+        if len(st.pairs) == 0:
+            raise NoPairsError(no_pairs_message(st.excluded,
+                                                self._sources.get("events", "")),
+                               excluded=st.excluded.copy())
         t2 = time.perf_counter()
         step("tests")
         weight = None
@@ -1056,6 +1196,9 @@ class EventStudy:
                                profile=conv.test_profile, weight=weight)
         tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows,
                              scopes=use_scopes)
+        empty = empty_scopes_warning(tests_df)
+        if empty:
+            st.warnings.append(empty)
         t3 = time.perf_counter()
         timings["tests"] = t3 - t2
         res = EventStudyResults.build(
