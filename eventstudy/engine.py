@@ -152,7 +152,7 @@ def empty_scopes_warning(tests: pd.DataFrame) -> str:
     --------
     >>> t = pd.DataFrame({"test": ["bmp", "bmp", "csect_t"], "n": [0, 3, 0],
     ...                   "statistic": [np.nan, 1.0, np.nan]})
-    >>> empty_scopes_warning(t)[-51:]
+    >>> empty_scopes_warning(t)[-50:]
     'has data in their window (n = 0): bmp 1, csect_t 1'
     """
     if tests.empty:
@@ -175,7 +175,7 @@ def no_pairs_message(excluded: pd.DataFrame, where: str = "") -> str:
     --------
     >>> ex = pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["X", "Y", "Z"],
     ...                    "reason": ["ticker has no prices"] * 2 + ["r"]})
-    >>> no_pairs_message(ex)[:79]
+    >>> no_pairs_message(ex)[:80]
     'every (event, security) pair was excluded (3 pairs): 2 ticker has no prices; 1 r'
     """
     counts = excluded["reason"].astype(str).value_counts(sort=True)
