@@ -421,13 +421,17 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
     The files are first checked against the list (with SHA-256) in OUT_DIR/run.json:
     a report is built only from one complete, unchanged run (or with --force).
     """
-    from eventstudy.outputset import output_lock, verify_set
+    from eventstudy.outputset import output_lock, recover, verify_set
     from eventstudy.report import build_report
 
-    if not out_dir.is_dir():
+    if not out_dir.parent.is_dir():
         raise UserError(f"{out_dir}: no such output folder; run 'eventstudy run' "
                         "first")
     with output_lock(out_dir, wait=None):
+        recover(out_dir)  # a run killed between its two renames
+        if not out_dir.is_dir():
+            raise UserError(f"{out_dir}: no such output folder; run 'eventstudy run' "
+                            "first")
         problems = verify_set(out_dir)
         if problems and not force:
             raise UserError(f"{out_dir}: the files do not belong to one complete run:\n"
