@@ -100,8 +100,7 @@ def cli() -> None:
               "when cached data is missing.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               envvar="EVENTSTUDY_CACHE_DIR",
-              help="Price cache folder (default: the user cache dir; env "
-                   "EVENTSTUDY_CACHE_DIR).")
+              help="Price cache folder (default: the user cache dir).")
 @click.option("--plots", is_flag=True, help="Also write CAR plots to OUT/plots/.")
 @click.option("--scheduler", help="Where the engine runs: local (default), dask (a "
               "LocalCluster on this machine) or tcp://host:port (an existing Dask "
@@ -248,7 +247,7 @@ def events_days(catalog: Path, universe: Path | None,
 CACHE_DIR_OPTION = click.option(
     "--cache-dir", type=click.Path(file_okay=False, path_type=Path),
     envvar="EVENTSTUDY_CACHE_DIR",
-    help="Price cache folder (default: the user cache dir; env EVENTSTUDY_CACHE_DIR).")
+    help="Price cache folder (default: the user cache dir).")
 
 
 @cli.group()
@@ -449,11 +448,18 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
 @click.argument("formula")
 @click.option("--window", "window_opt", help="CAR window START:END (default: the "
               "first in car.csv).")
-def cross_section(out_dir: Path, formula: str, window_opt: str | None) -> None:
-    """Regress a finished run's CARs on pair characteristics (OLS, HC3).
+@click.option("--cov", "cov", type=click.Choice(["HC3", "cluster-event",
+                                                 "cluster-date"]),
+              default="HC3", show_default=True,
+              help="Standard errors: HC3, or clustered by event_id or by day-0 date.")
+def cross_section(out_dir: Path, formula: str, window_opt: str | None,
+                  cov: str) -> None:
+    """Regress a finished run's CARs on pair characteristics (OLS).
 
-    FORMULA uses the columns of car.csv and diagnostics.csv, e.g. "car ~ group +
-    beta". Writes OUT_DIR/cross_section.csv and prints the table.
+    FORMULA names only columns of car.csv and diagnostics.csv, numbers, the
+    operators + - * : ~ ( ) and C(column), e.g. "car ~ group + beta" (nothing in
+    it is executed). Standard errors: HC3 (default) or clustered (--cov). Writes
+    OUT_DIR/cross_section.csv and prints the table.
     """
     import os
 
@@ -470,11 +476,15 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None) -> None:
         win = _window(window_opt, "--window")
     else:
         win = (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0]))
-    table = cross_section_table(car, diag, formula, win)
+    table = cross_section_table(car, diag, formula, win, cov=cov)
     tmp = out_dir / ".cross_section.csv.tmp"
     write_csv(table, tmp)
     os.replace(tmp, out_dir / "cross_section.csv")
-    click.echo(f"CAR[{win[0]},{win[1]}]: {formula} (OLS, HC3 standard errors)")
+    label = "HC3 standard errors" if cov == "HC3" else (
+        "standard errors clustered by "
+        f"{'event' if cov == 'cluster-event' else 'day-0 date'}, "
+        f"{int(table['clusters'].iloc[0])} clusters")
+    click.echo(f"CAR[{win[0]},{win[1]}]: {formula} (OLS, {label})")
     click.echo(table.to_string(index=False))
 
 
@@ -577,6 +587,55 @@ def bench(bench_args: tuple[str, ...]) -> None:
     code = bench_main(list(bench_args))
     if code:
         raise SystemExit(code)
+
+
+# ------------------------------------------------------------------- environment
+GLOBAL_ENVVARS = {"cache_dir": "EVENTSTUDY_CACHE_DIR"}
+"""Options whose variable is the same for every command (by parameter name)."""
+
+
+def envvar_name(path: Sequence[str], option: str) -> str:
+    """The environment variable of an option: ``EVENTSTUDY_<COMMAND>_<OPTION>``.
+
+    Parameters
+    ----------
+    path
+        The command's path below ``eventstudy`` (e.g. ``["prices", "fetch"]``).
+    option
+        The option's long name without dashes (e.g. ``"cache-dir"``).
+
+    Examples
+    --------
+    >>> envvar_name(["cross-section"], "window")
+    'EVENTSTUDY_CROSS_SECTION_WINDOW'
+    """
+    parts = ["EVENTSTUDY", *path, option]
+    return "_".join(p.upper().replace("-", "_") for p in parts)
+
+
+def iter_options(group: click.Group = cli, path: tuple[str, ...] = ()
+                 ) -> list[tuple[tuple[str, ...], click.Option]]:
+    """Every option of every command below ``group``, in command order."""
+    found: list[tuple[tuple[str, ...], click.Option]] = []
+    for name, cmd in group.commands.items():
+        sub = (*path, name)
+        found += [(sub, p) for p in cmd.params
+                  if isinstance(p, click.Option) and not p.hidden
+                  and p.name not in ("help", "version")]
+        if isinstance(cmd, click.Group):
+            found += iter_options(cmd, sub)
+    return found
+
+
+def _assign_envvars() -> None:
+    """Give every option its documented variable (shown in ``--help``)."""
+    for path, opt in iter_options():
+        long = max(opt.opts, key=len).lstrip("-")
+        opt.envvar = GLOBAL_ENVVARS.get(str(opt.name)) or envvar_name(path, long)
+        opt.show_envvar = True
+
+
+_assign_envvars()
 
 
 def main() -> None:
