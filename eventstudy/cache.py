@@ -37,7 +37,15 @@ so ``^TOPX`` becomes ``%5ETOPX`` and ``JPY=X`` becomes ``JPY%3DX``; see
 Parquet key-value metadata under the key ``eventstudy`` (JSON), never in the table::
 
     {"format": 1, "ticker": "7203.T", "fetched_at": "2026-11-22T10:00:00+00:00",
-     "requested_start": "2023-01-02", "complete_through": "2026-11-20"}
+     "requested_start": "2023-01-02", "complete_through": "2026-11-20",
+     "calendar": "XTKS", "gaps": {"2024-05-14": 1}}
+
+``calendar`` (the ticker's exchange calendar, see :mod:`eventstudy.calendar`) and
+``gaps`` (sessions missing inside an answered range, with how many answers lacked
+them) are optional; files without them are read as "calendar unknown, no gaps".
+A file whose Parquet or metadata cannot be read raises
+:class:`~eventstudy.errors.PriceDataError` naming the file and the fix (delete it, or
+``eventstudy prices fetch STUDY.toml --full``, which replaces damaged files).
 
 Every file is written atomically: to a temporary file in the same directory, flushed,
 ``fsync``-ed and moved into place with :func:`os.replace`, under the cache lock. A
@@ -57,8 +65,36 @@ A ticker's cache *covers* ``[start, end]`` when ``lo <= start`` and ``hi >= end`
   request ending today is fetched again later today, while a request ending on a
   past weekend or holiday is not fetched again.
 
+and no *open gap* (below) lies inside ``[start, end]``.
 :meth:`PriceCache.update` never calls the provider for a ticker whose cache covers
 the request, so a second identical update downloads nothing.
+
+Completeness ("vouched for only what the answer covered")
+---------------------------------------------------------
+An answer is checked against the sessions of the ticker's own calendar (the
+``calendars`` argument of :meth:`PriceCache.update`, else the calendar stored with
+the ticker) up to ``min(end, day before the UTC date of the fetch)``:
+
+- *Truncated answer*: when a session after the answer's last date is missing, the
+  fetch vouches only up to that last date (``complete_through``), so the next update
+  asks for the rest. Without a known calendar, weekdays stand in for sessions here.
+- *Gaps*: a session missing *inside* the answered range (after its first date, or
+  anywhere in a range that starts inside the cached data) is recorded in ``gaps``
+  with the number of answers that lacked it. Open gaps are asked for again by the
+  next update whose request contains them (one range per ticker, from the cached
+  date before the first gap to the cached date after the last one, so the answer
+  overlaps the cache as below). A gap filled by a later answer is removed (healed);
+  a gap still missing after :data:`GAP_RETRIES` further answers is *accepted* as a
+  genuine day without prices: it is no longer asked for, but is still listed
+  (:meth:`PriceCache.gaps`, ``eventstudy prices show`` and ``prices check``).
+  Gaps need a calendar: without one, holidays cannot be told from gaps.
+
+Network and provider errors
+---------------------------
+A provider may raise :class:`~eventstudy.errors.NetworkError` when it cannot reach
+its source at all. :meth:`PriceCache.update` re-raises it when nothing at all was
+downloaded in that update; after a successful download it becomes the failure of
+that call's tickers instead (a partial update). Any other typed error propagates.
 
 Extending and re-based adjustments
 ----------------------------------
@@ -77,6 +113,7 @@ When the request reaches past both ends, the whole requested span is fetched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -94,14 +131,21 @@ import platformdirs
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
+from eventstudy.errors import (
+    DataUnavailableError,
+    InputError,
+    NetworkError,
+    PriceDataError,
+)
 
 __all__ = [
+    "GAP_RETRIES",
     "LONG_COLUMNS",
     "PRICE_FIELDS",
     "CacheEntry",
     "DateLike",
     "Field",
+    "Gap",
     "PriceCache",
     "PriceProvider",
     "TickerUpdate",
@@ -112,6 +156,7 @@ __all__ = [
     "default_cache_dir",
     "empty_long_frame",
     "filename_to_ticker",
+    "ticker_calendars",
     "ticker_to_filename",
 ]
 
@@ -134,6 +179,10 @@ ProgressCallback = Callable[[str], object]
 RATIO_TOLERANCE = 1e-9
 """Relative change of ``adj_close / close`` on an overlapping date that means the
 cached adjusted prices were re-based."""
+
+GAP_RETRIES = 3
+"""How many more answers are asked for a session missing inside an answered range
+before it is accepted as a genuine day without prices."""
 
 _FORMAT = 1
 _META_KEY = b"eventstudy"
@@ -292,6 +341,44 @@ def empty_long_frame() -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """A session of the ticker's calendar missing inside an answered range.
+
+    Attributes
+    ----------
+    date
+        The session date.
+    misses
+        How many answers lacked it (1 when first seen).
+    """
+
+    date: pd.Timestamp
+    misses: int
+
+    @property
+    def accepted(self) -> bool:
+        """Whether it is accepted as a day without prices (no longer asked for):
+        it was still missing after :data:`GAP_RETRIES` further answers."""
+        return self.misses > GAP_RETRIES
+
+    def describe(self) -> str:
+        """One line for the user, e.g. ``2024-05-14 (missing in 1 answer; asked
+        for again on the next fetch, 3 retries left)``."""
+        answers = "answer" if self.misses == 1 else "answers"
+        if self.accepted:
+            return (
+                f"{_day(self.date)} (missing in {self.misses} {answers}; accepted as "
+                "a day without prices, no longer asked for)"
+            )
+        left = GAP_RETRIES + 1 - self.misses
+        retries = "retry" if left == 1 else "retries"
+        return (
+            f"{_day(self.date)} (missing in {self.misses} {answers}; asked for again "
+            f"on the next fetch, {left} {retries} left)"
+        )
+
+
+@dataclass(frozen=True)
 class CacheEntry:
     """What the cache holds for one ticker.
 
@@ -309,6 +396,10 @@ class CacheEntry:
         The span the cache vouches for (see the module's coverage rule).
     fetched_at
         UTC time of the last download written for this ticker.
+    calendar
+        The exchange calendar its answers were checked against, or None.
+    gaps
+        Sessions missing inside answered ranges, by date (open and accepted).
     """
 
     ticker: str
@@ -319,10 +410,15 @@ class CacheEntry:
     start: pd.Timestamp
     end: pd.Timestamp
     fetched_at: pd.Timestamp
+    calendar: str | None = None
+    gaps: tuple[Gap, ...] = ()
 
     def covers(self, start: pd.Timestamp, end: pd.Timestamp) -> bool:
-        """Whether ``[start, end]`` lies inside the vouched-for span."""
-        return self.start <= start and self.end >= end
+        """Whether ``[start, end]`` lies inside the vouched-for span with no open
+        gap inside it."""
+        if not (self.start <= start and self.end >= end):
+            return False
+        return not any(start <= g.date <= end for g in self.gaps if not g.accepted)
 
 
 @dataclass(frozen=True)
@@ -346,6 +442,10 @@ class TickerUpdate:
     refetch_reason
         Why the whole span was downloaded again (e.g. "new dividends on
         2024-04-10"), or None.
+    gaps
+        The ticker's gaps after this update (open and accepted), by date.
+    healed
+        How many gaps this update filled.
     """
 
     ticker: str
@@ -354,6 +454,13 @@ class TickerUpdate:
     downloaded: bool = False
     failed: str | None = None
     refetch_reason: str | None = None
+    gaps: tuple[Gap, ...] = ()
+    healed: int = 0
+
+    @property
+    def open_gaps(self) -> tuple[Gap, ...]:
+        """The gaps still asked for by the next update."""
+        return tuple(g for g in self.gaps if not g.accepted)
 
 
 @dataclass(frozen=True)
@@ -396,7 +503,7 @@ class UpdateReport:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per ticker: ``ticker, rows_added, refetched, downloaded,
-        failed, refetch_reason``."""
+        failed, refetch_reason, open_gaps, healed``."""
         columns = [
             "ticker",
             "rows_added",
@@ -404,6 +511,8 @@ class UpdateReport:
             "downloaded",
             "failed",
             "refetch_reason",
+            "open_gaps",
+            "healed",
         ]
         rows = [
             (
@@ -413,6 +522,8 @@ class UpdateReport:
                 r.downloaded,
                 r.failed,
                 r.refetch_reason,
+                len(r.open_gaps),
+                r.healed,
             )
             for r in self.results
         ]
@@ -427,6 +538,8 @@ class _Stored:
     requested_start: pd.Timestamp
     complete_through: pd.Timestamp
     fetched_at: pd.Timestamp
+    calendar: str | None = None
+    gaps: Mapping[pd.Timestamp, int] = dataclasses.field(default_factory=dict)
 
     @property
     def first(self) -> pd.Timestamp:
@@ -520,27 +633,49 @@ class PriceCache:
         except FileNotFoundError:
             return None
         except (OSError, pa.ArrowException) as exc:
-            raise PriceDataError(
-                f"cannot read the cached prices of {ticker}: {exc}. Delete the file "
-                "and fetch the ticker again.",
-                path=str(path),
+            raise _damaged(
+                ticker, path, f"the Parquet file cannot be read: {exc}"
             ) from exc
         raw_meta = (table.schema.metadata or {}).get(_META_KEY)
         missing = [c for c in _TABLE_COLUMNS if c not in table.column_names]
         if raw_meta is None or missing or table.num_rows == 0:
-            raise PriceDataError(
-                f"{path.name} is not an eventstudy price table (missing metadata, "
-                f"columns {missing} or rows). Delete it and fetch {ticker} again.",
-                path=str(path),
+            raise _damaged(
+                ticker,
+                path,
+                f"not an eventstudy price table (missing metadata, columns {missing} "
+                "or rows)",
             )
-        meta: dict[str, Any] = json.loads(raw_meta)
-        frame = table.select(list(_TABLE_COLUMNS)).to_pandas()
-        frame["date"] = frame["date"].astype("datetime64[ns]")
+        try:
+            meta = json.loads(raw_meta)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _damaged(
+                ticker, path, f"its metadata is not valid JSON ({exc})"
+            ) from exc
+        if not isinstance(meta, dict):
+            raise _damaged(ticker, path, "its metadata is not a JSON object")
+        try:
+            frame = table.select(list(_TABLE_COLUMNS)).to_pandas()
+            frame["date"] = frame["date"].astype("datetime64[ns]")
+            for name in PRICE_FIELDS:
+                frame[name] = frame[name].astype("float64")
+        except (TypeError, ValueError, pa.ArrowException) as exc:
+            raise _damaged(
+                ticker, path, f"its columns have the wrong types ({exc})"
+            ) from exc
+        dates = frame["date"]
+        if (
+            dates.isna().any()
+            or not dates.is_monotonic_increasing
+            or (not dates.is_unique)
+        ):
+            raise _damaged(ticker, path, "its dates are missing, unsorted or repeated")
         return _Stored(
             frame=frame,
-            requested_start=pd.Timestamp(meta["requested_start"]),
-            complete_through=pd.Timestamp(meta["complete_through"]),
-            fetched_at=pd.Timestamp(meta["fetched_at"]),
+            requested_start=_meta_day(meta, "requested_start", ticker, path),
+            complete_through=_meta_day(meta, "complete_through", ticker, path),
+            fetched_at=_meta_time(meta, ticker, path),
+            calendar=_meta_calendar(meta, ticker, path),
+            gaps=_meta_gaps(meta, ticker, path),
         )
 
     def read(self, ticker: str) -> pd.DataFrame | None:
@@ -580,7 +715,26 @@ class PriceCache:
             start=start,
             end=end,
             fetched_at=stored.fetched_at,
+            calendar=stored.calendar,
+            gaps=_gap_tuple(stored.gaps),
         )
+
+    def gaps(self, ticker: str) -> tuple[Gap, ...]:
+        """Return the sessions missing inside answered ranges of ``ticker``.
+
+        Returns
+        -------
+        tuple of Gap
+            By date, open and accepted ones (see :attr:`Gap.accepted`); empty when
+            the ticker is not cached or has no gap.
+
+        Raises
+        ------
+        PriceDataError
+            If the ticker's file is damaged.
+        """
+        stored = self._load(ticker)
+        return () if stored is None else _gap_tuple(stored.gaps)
 
     def coverage(self, ticker: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """Return the span ``(start, end)`` the cache vouches for, or None.
@@ -593,28 +747,18 @@ class PriceCache:
 
     # ----------------------------------------------------------------- writing
 
-    def _write(
-        self,
-        ticker: str,
-        frame: pd.DataFrame,
-        *,
-        old: _Stored | None,
-        fetch_range: tuple[pd.Timestamp, pd.Timestamp],
-        now: dt.datetime,
-    ) -> None:
-        today_utc = pd.Timestamp(now.astimezone(dt.UTC).date())
-        requested_start = fetch_range[0]
-        complete_through = min(fetch_range[1], today_utc - _ONE_DAY)
-        if old is not None:
-            requested_start = min(requested_start, old.requested_start)
-            complete_through = max(complete_through, old.complete_through)
-        meta = {
+    def _write(self, ticker: str, frame: pd.DataFrame, state: _Stored) -> None:
+        meta: dict[str, Any] = {
             "format": _FORMAT,
             "ticker": ticker,
-            "fetched_at": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
-            "requested_start": _day(requested_start),
-            "complete_through": _day(complete_through),
+            "fetched_at": state.fetched_at.isoformat(timespec="seconds"),
+            "requested_start": _day(state.requested_start),
+            "complete_through": _day(state.complete_through),
         }
+        if state.calendar is not None:
+            meta["calendar"] = state.calendar
+        if state.gaps:
+            meta["gaps"] = {_day(d): int(n) for d, n in sorted(state.gaps.items())}
         table = pa.Table.from_pandas(
             frame.loc[:, list(_TABLE_COLUMNS)], schema=_SCHEMA, preserve_index=False
         )
@@ -632,6 +776,7 @@ class PriceCache:
         progress: ProgressCallback | None = None,
         *,
         full: bool = False,
+        calendars: Mapping[str, str] | None = None,
     ) -> UpdateReport:
         """Download what the cache lacks for ``tickers`` over ``[start, end]``.
 
@@ -648,19 +793,32 @@ class PriceCache:
         full
             Re-download each ticker's whole span (the request joined with what is
             cached) even when the cache covers the request, e.g. to pick up Yahoo's
-            corrections of old history, which incremental updates cannot see.
+            corrections of old history, which incremental updates cannot see. A
+            damaged file is then replaced instead of raising.
+        calendars
+            Each ticker's exchange calendar (``XTKS``, ``FX``...; see
+            :func:`ticker_calendars`). Answers are checked against its sessions
+            (truncated answers, gaps; see the module docstring) and it is stored
+            with the ticker, so later updates without it use the stored one.
 
         Returns
         -------
         UpdateReport
             Per ticker: rows added, whether the whole span was re-fetched, whether
-            it was downloaded at all, and why it failed. Failures do not raise: the
-            failed tickers' files are left byte-identical.
+            it was downloaded at all, why it failed, and its gaps. Failures do not
+            raise: the failed tickers' files are left byte-identical.
 
         Raises
         ------
         InputError
-            If a date or ticker is invalid or ``start > end``.
+            If a date, ticker or calendar is invalid, ``start > end``, or the cache
+            folder cannot be created.
+        PriceDataError
+            If a ticker's file is damaged (unless ``full``).
+        NetworkError
+            If the provider cannot be reached and nothing at all was downloaded.
+        CalendarError
+            If a calendar name is unknown.
         filelock.Timeout
             If another process holds the lock for longer than ``lock_timeout``.
 
@@ -672,9 +830,19 @@ class PriceCache:
         """
         first_day, last_day = as_range(start, end)
         wanted = as_tickers(tickers)
-        self.prices_dir.mkdir(parents=True, exist_ok=True)
+        given = _as_calendars(calendars)
+        try:
+            self.prices_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the price cache folder ({exc.strerror or exc}); pass "
+                "a writable --cache-dir or set EVENTSTUDY_CACHE_DIR",
+                path=str(self.prices_dir),
+            ) from exc
         results: dict[str, TickerUpdate] = {}
         calls = 0
+        downloaded_any = False
+        grids = _SessionGrids()
 
         def done(result: TickerUpdate) -> None:
             results[result.ticker] = result
@@ -682,14 +850,22 @@ class PriceCache:
                 progress(result.ticker)
 
         with filelock.FileLock(self.root / ".lock", timeout=self.lock_timeout):
-            stored = {ticker: self._load(ticker) for ticker in wanted}
+            stored = {ticker: self._load_for_update(ticker, full) for ticker in wanted}
+            calendar_of: dict[str, str | None] = {}
+            for ticker in wanted:
+                old = stored[ticker]
+                calendar_of[ticker] = given.get(ticker) or (
+                    None if old is None else old.calendar
+                )
             whole: dict[str, bool] = {}
             why: dict[str, str] = {}
             pending: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
             for ticker in wanted:
                 plan = _plan(stored[ticker], first_day, last_day, full=full)
                 if plan is None:
-                    done(TickerUpdate(ticker))
+                    old = stored[ticker]
+                    gaps = () if old is None else _gap_tuple(old.gaps)
+                    done(TickerUpdate(ticker, gaps=gaps))
                 else:
                     pending.setdefault(plan[0], []).append(ticker)
                     whole[ticker] = plan[1]
@@ -706,9 +882,16 @@ class PriceCache:
                 again: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
                 for fetch_range, group in pending.items():
                     now = self._now()
-                    fetched, failures = provider.fetch_partial(group, *fetch_range)
                     calls += 1
+                    try:
+                        fetched, failures = provider.fetch_partial(group, *fetch_range)
+                    except NetworkError as exc:
+                        if not downloaded_any:
+                            raise
+                        fetched = empty_long_frame()
+                        failures = dict.fromkeys(group, str(exc))
                     frames = _split_long(fetched)
+                    downloaded_any = downloaded_any or bool(frames)
                     for ticker in group:
                         new, old = frames.get(ticker), stored[ticker]
                         if new is None:
@@ -717,6 +900,7 @@ class PriceCache:
                                 reason += f" (while re-fetching: {why[ticker]})"
                             done(TickerUpdate(ticker, downloaded=True, failed=reason))
                             continue
+                        answer = pd.DatetimeIndex(new["date"])
                         if old is not None and not whole[ticker]:
                             conflict = _splice_conflict(old.frame, new)
                             if conflict is not None:
@@ -726,11 +910,20 @@ class PriceCache:
                                 whole[ticker], why[ticker] = True, conflict
                                 continue
                             new = _splice(old.frame, new)
-                        self._write(
-                            ticker, new, old=old, fetch_range=fetch_range, now=now
+                        state = _next_state(
+                            old,
+                            new,
+                            answer,
+                            fetch_range,
+                            now,
+                            calendar_of[ticker],
+                            grids,
+                            whole=whole[ticker],
                         )
+                        self._write(ticker, new, state)
                         added = len(new) if old is None else _count_new_dates(old, new)
                         refetched = old is not None and whole[ticker]
+                        healed = 0 if old is None else _count_healed(old, new)
                         done(
                             TickerUpdate(
                                 ticker,
@@ -738,11 +931,22 @@ class PriceCache:
                                 refetched,
                                 downloaded=True,
                                 refetch_reason=why.get(ticker),
+                                gaps=_gap_tuple(state.gaps),
+                                healed=healed,
                             )
                         )
                 pending = again
 
         return UpdateReport(tuple(results[t] for t in wanted), calls)
+
+    def _load_for_update(self, ticker: str, full: bool) -> _Stored | None:
+        """:meth:`_load`, except that a full update replaces a damaged file."""
+        try:
+            return self._load(ticker)
+        except PriceDataError:
+            if full:
+                return None
+            raise
 
     # ----------------------------------------------------------------- panels
 
@@ -848,7 +1052,12 @@ class PriceCache:
 def _plan(
     old: _Stored | None, start: pd.Timestamp, end: pd.Timestamp, *, full: bool
 ) -> tuple[tuple[pd.Timestamp, pd.Timestamp], bool] | None:
-    """Return ``(range to fetch, replaces the whole table)``, or None when covered."""
+    """Return ``(range to fetch, replaces the whole table)``, or None when covered.
+
+    Open gaps inside ``[start, end]`` are asked for again, from the cached date
+    before the first to the cached date after the last, joined with the head or
+    tail range when there is one.
+    """
     if old is None:
         return (start, end), True
     lo, hi = old.span
@@ -857,11 +1066,265 @@ def _plan(
     need_head, need_tail = start < lo, end > hi
     if need_head and need_tail:
         return (start, end), True
+    wanted: tuple[pd.Timestamp, pd.Timestamp] | None = None
     if need_head:
-        return (start, old.first), False
-    if need_tail:
-        return (old.last, end), False
-    return None
+        wanted = (start, old.first)
+    elif need_tail:
+        wanted = (old.last, end)
+    open_gaps = [
+        day
+        for day, misses in old.gaps.items()
+        if misses <= GAP_RETRIES and start <= day <= end
+    ]
+    if open_gaps:
+        dates = pd.DatetimeIndex(old.frame["date"])
+        first_gap, last_gap = min(open_gaps), max(open_gaps)
+        before, after = dates[dates < first_gap], dates[dates > last_gap]
+        around = (
+            before[-1] if len(before) else first_gap,
+            after[0] if len(after) else last_gap,
+        )
+        wanted = (
+            around
+            if wanted is None
+            else (min(wanted[0], around[0]), max(wanted[1], around[1]))
+        )
+    return None if wanted is None else (wanted, False)
+
+
+class _SessionGrids:
+    """Session dates per calendar and range, computed once per update."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, pd.Timestamp, pd.Timestamp], pd.DatetimeIndex] = {}
+
+    def sessions(
+        self, calendar: str | None, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DatetimeIndex | None:
+        """The sessions of ``calendar`` in ``[start, end]`` (None: no calendar)."""
+        if calendar is None:
+            return None
+        if end < start:
+            return pd.DatetimeIndex([], dtype="datetime64[ns]")
+        key = (calendar, start, end)
+        if key not in self._memo:
+            from eventstudy.calendar import get_sessions
+
+            dates = get_sessions(calendar, start, end).dates
+            self._memo[key] = pd.DatetimeIndex(dates.astype("datetime64[ns]"))
+        return self._memo[key]
+
+
+def _next_state(
+    old: _Stored | None,
+    merged: pd.DataFrame,
+    answer: pd.DatetimeIndex,
+    fetch_range: tuple[pd.Timestamp, pd.Timestamp],
+    now: dt.datetime,
+    calendar: str | None,
+    grids: _SessionGrids,
+    *,
+    whole: bool,
+) -> _Stored:
+    """The metadata after writing ``merged`` (see "Completeness" in the module
+    docstring); ``answer`` holds the dates the provider returned."""
+    first, last = fetch_range
+    today = pd.Timestamp(now.astimezone(dt.UTC).date())
+    usable = min(last, today - _ONE_DAY)
+    answered_lo, answered_hi = answer.min(), answer.max()
+    splice = old is not None and not whole
+    sessions = grids.sessions(calendar, first, usable)
+    if sessions is not None:
+        grid = sessions
+    elif usable >= first:
+        grid = pd.bdate_range(first, usable)
+    else:
+        grid = pd.DatetimeIndex([])
+    inside = old is not None and splice and last <= old.last
+    through: pd.Timestamp | None = None
+    if inside:
+        window_hi = usable
+    else:
+        through = usable if not (grid > answered_hi).any() else answered_hi
+        window_hi = through
+    window_lo = (
+        first if old is not None and splice and first >= old.first else (answered_lo)
+    )
+    have = pd.DatetimeIndex(merged["date"])
+    prior: Mapping[pd.Timestamp, int] = {} if old is None else old.gaps
+    gaps: dict[pd.Timestamp, int] = {}
+    if sessions is not None:
+        window = sessions[(sessions >= window_lo) & (sessions <= window_hi)]
+        for day in window.difference(have):
+            gaps[pd.Timestamp(day)] = prior.get(pd.Timestamp(day), 0) + 1
+    for day, misses in prior.items():
+        if day in gaps or day in have:
+            continue
+        if whole and not window_lo <= day <= window_hi:
+            continue  # the table is replaced: outside the answer, no longer vouched
+        gaps[day] = misses
+    if old is None:
+        requested_start = first
+        complete_through = through if through is not None else usable
+    else:
+        requested_start = min(first, old.requested_start)
+        if whole:
+            complete_through = through if through is not None else usable
+        elif through is None:
+            complete_through = old.complete_through
+        else:
+            complete_through = max(old.complete_through, through)
+    return _Stored(
+        frame=merged,
+        requested_start=requested_start,
+        complete_through=complete_through,
+        fetched_at=pd.Timestamp(now.astimezone(dt.UTC)),
+        calendar=calendar,
+        gaps=dict(sorted(gaps.items())),
+    )
+
+
+def _count_healed(old: _Stored, new: pd.DataFrame) -> int:
+    """How many of ``old``'s gaps ``new`` has a row for."""
+    have = set(pd.DatetimeIndex(new["date"]))
+    return sum(1 for day in old.gaps if day in have)
+
+
+def _gap_tuple(gaps: Mapping[pd.Timestamp, int]) -> tuple[Gap, ...]:
+    return tuple(Gap(day, misses) for day, misses in sorted(gaps.items()))
+
+
+def _as_calendars(calendars: Mapping[str, str] | None) -> dict[str, str]:
+    """Validate the ``calendars`` argument of :meth:`PriceCache.update`."""
+    if calendars is None:
+        return {}
+    if not isinstance(calendars, Mapping):
+        raise InputError(
+            f"calendars must map tickers to calendar names, not "
+            f"{type(calendars).__name__}"
+        )
+    out: dict[str, str] = {}
+    for ticker, name in calendars.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(
+                f"invalid calendar {name!r} for {ticker!r}: use a calendar name such "
+                "as XTKS, XKRX, XNYS or FX"
+            )
+        out[str(ticker)] = name.strip()
+    return out
+
+
+def ticker_calendars(
+    universe: pd.DataFrame | None, events: pd.DataFrame | None = None
+) -> dict[str, str]:
+    """Each ticker's exchange calendar, for :meth:`PriceCache.update`.
+
+    Parameters
+    ----------
+    universe
+        A universe table (``ticker, calendar, benchmark`` ...), or None.
+    events
+        An event catalog; used when it has ``ticker`` and ``calendar`` columns
+        (the one-security-per-event layout).
+
+    Returns
+    -------
+    dict of str to str
+        Securities get their own ``calendar``; a benchmark that is not itself a
+        security gets the calendar of the first security that uses it (as in
+        :func:`eventstudy.quality.check_study_prices`). Tickers without a known
+        calendar are left out.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"ticker": ["7203.T", "JPY=X"], "calendar": ["XTKS", "FX"],
+    ...                   "benchmark": ["^TOPX", ""]})
+    >>> ticker_calendars(u)
+    {'7203.T': 'XTKS', 'JPY=X': 'FX', '^TOPX': 'XTKS'}
+    """
+    frames = [
+        f
+        for f in (universe, events)
+        if f is not None and "ticker" in f.columns and "calendar" in f.columns
+    ]
+    out: dict[str, str] = {}
+    for column in ("ticker", "benchmark"):
+        for f in frames:
+            if column not in f.columns:
+                continue
+            names = f[column].fillna("").astype(str).str.strip()
+            cals = f["calendar"].fillna("").astype(str).str.strip()
+            for name, cal in zip(names, cals, strict=True):
+                if name and cal:
+                    out.setdefault(name, cal)
+    return out
+
+
+def _damaged(ticker: str, path: Path, what: str) -> PriceDataError:
+    """The error for a cache file that cannot be used."""
+    return PriceDataError(
+        f"the cached prices of {ticker} are damaged: {what}. Delete this file, or "
+        "run 'eventstudy prices fetch STUDY.toml --full' to download it again.",
+        path=str(path),
+    )
+
+
+def _meta_day(
+    meta: Mapping[str, Any], key: str, ticker: str, path: Path
+) -> pd.Timestamp:
+    value = meta.get(key)
+    try:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return as_day(value, key)
+    except (TypeError, InputError) as exc:
+        raise _damaged(
+            ticker, path, f"metadata key {key!r} is missing or not a date ({value!r})"
+        ) from exc
+
+
+def _meta_time(meta: Mapping[str, Any], ticker: str, path: Path) -> pd.Timestamp:
+    value = meta.get("fetched_at")
+    try:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        stamp = pd.Timestamp(value)
+        if pd.isna(stamp):
+            raise ValueError(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _damaged(
+            ticker,
+            path,
+            f"metadata key 'fetched_at' is missing or not a time ({value!r})",
+        ) from exc
+    return stamp
+
+
+def _meta_calendar(meta: Mapping[str, Any], ticker: str, path: Path) -> str | None:
+    value = meta.get("calendar")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _damaged(ticker, path, f"metadata key 'calendar' is invalid ({value!r})")
+    return value
+
+
+def _meta_gaps(
+    meta: Mapping[str, Any], ticker: str, path: Path
+) -> dict[pd.Timestamp, int]:
+    value = meta.get("gaps", {})
+    bad = _damaged(ticker, path, f"metadata key 'gaps' is invalid ({value!r})")
+    if not isinstance(value, dict):
+        raise bad
+    out: dict[pd.Timestamp, int] = {}
+    for day, misses in value.items():
+        if not isinstance(misses, int) or isinstance(misses, bool) or misses < 1:
+            raise bad
+        try:
+            out[as_day(day, "gap")] = misses
+        except InputError as exc:
+            raise bad from exc
+    return out
 
 
 def _split_long(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:

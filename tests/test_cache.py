@@ -287,6 +287,8 @@ def test_partial_failure_in_update(
         "downloaded",
         "failed",
         "refetch_reason",
+        "open_gaps",
+        "healed",
     ]
 
 
