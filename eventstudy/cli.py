@@ -361,8 +361,11 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
 @click.option("--wait", "wait_seconds", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another run or refresh of the same OUT to "
                    "finish (0: exit 2 at once).")
+@click.option("--source", type=click.Choice(["file", "yahoo"]),
+              help="Where prices come from, overriding the study file's [data] "
+                   "source (yahoo: fetch new days into the cache first).")
 def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bool,
-            log_file: Path | None, wait_seconds: float) -> None:
+            log_file: Path | None, wait_seconds: float, source: str | None) -> None:
     """For cron: fetch new days, rerun STUDY_FILE and replace the outputs atomically.
 
     The whole set (tables, plots, report.html) is rebuilt and swapped in as one; an
@@ -392,7 +395,8 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
     try:
         try:
             outcome = refresh_study(study_file, out_dir, cache_dir=cache_dir,
-                                    offline=offline, logger=log, wait=wait_seconds)
+                                    offline=offline, logger=log, wait=wait_seconds,
+                                    source=source)
         except EventStudyError as exc:
             log.error("%s", exc)
             raise

@@ -403,6 +403,7 @@ def refresh_study(
     report: bool = True,
     logger: logging.Logger | None = None,
     wait: float | None = 0.0,
+    source: str | None = None,
 ) -> RefreshOutcome:
     """Fetch new days, rerun the study and replace its outputs, idempotently.
 
@@ -432,6 +433,8 @@ def refresh_study(
     wait
         Seconds to wait for another run or refresh of ``out_dir`` (0: fail at once
         with :class:`~eventstudy.errors.OutputError`; None: wait).
+    source
+        Override of the study's price source (``file`` or ``yahoo``).
 
     Returns
     -------
@@ -439,7 +442,7 @@ def refresh_study(
     """
 
     log = logger or logging.getLogger("eventstudy.refresh")
-    st = prepare_study(study_file)
+    st = prepare_study(study_file, source=source)
     out = check_target(out_dir, study_input_paths(st))
     with output_lock(out, wait):
         recover(out)
