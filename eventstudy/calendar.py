@@ -36,6 +36,15 @@ import pandas as pd
 from eventstudy.errors import CalendarError
 
 FX_CALENDAR = "FX"
+
+FIRST_DATE = pd.Timestamp("1900-01-01")
+"""Earliest date eventstudy accepts in a catalog or a prices file."""
+LAST_DATE = pd.Timestamp("2200-12-31")
+"""Latest date eventstudy accepts in a catalog or a prices file (pandas' nanosecond
+timestamps end on 2262-04-11; the margin keeps every window and padding inside)."""
+_SESSIONS_RANGE = (pd.Timestamp("1800-01-01"), pd.Timestamp("2261-12-31"))
+"""The range :func:`get_sessions` serves (some calendars support less, e.g. XKRX's
+lunar holidays end in 2050; that is reported as a :class:`CalendarError` too)."""
 _FX_TZ = "America/New_York"
 _FX_CLOSE_HOUR = 17
 
@@ -119,7 +128,8 @@ def get_sessions(
     Raises
     ------
     CalendarError
-        If the calendar name is unknown.
+        If the calendar name is unknown, or the range lies outside 1800..2261 or
+        outside what the calendar supports (XKRX ends in 2050).
 
     Examples
     --------
@@ -127,8 +137,23 @@ def get_sessions(
     >>> [d.strftime("%m-%d") for d in s.dates]
     ['02-20', '02-24', '02-25']
     """
-    start = pd.Timestamp(start).normalize()
-    end = pd.Timestamp(end).normalize()
+    if not isinstance(name, str) or not name:
+        raise CalendarError(f"calendar name must be text such as XNYS, got {name!r}")
+    try:
+        start = pd.Timestamp(start).normalize()
+        end = pd.Timestamp(end).normalize()
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CalendarError(f"calendar {name}: the dates {start!r}..{end!r} are not "
+                            f"valid dates ({exc})") from exc
+    if start is pd.NaT or end is pd.NaT or pd.isna(start) or pd.isna(end):
+        raise CalendarError(f"calendar {name}: the date range {start}..{end} has a "
+                            "missing end")
+    lo, hi = _SESSIONS_RANGE
+    if start < lo or end > hi:
+        raise CalendarError(
+            f"calendar {name}: dates {start.date()}..{end.date()} are outside the "
+            f"supported range {lo.date()}..{hi.date()}; keep events and prices "
+            f"between {FIRST_DATE.date()} and {LAST_DATE.date()}")
     if name == FX_CALENDAR:
         dates = pd.bdate_range(start, end)
         local_close = (dates + pd.Timedelta(hours=_FX_CLOSE_HOUR)).tz_localize(_FX_TZ)
@@ -143,8 +168,17 @@ def get_sessions(
         # pandas-market-calendars warns about discontinued lunch breaks; the
         # open/close times we use are unaffected.
         warnings.simplefilter("ignore")
-        cal = _in_range(_market_calendar(name), start, end)
-        sched = cal.schedule(start_date=start, end_date=end)
+        cal = _market_calendar(name)
+        try:
+            cal = _in_range(cal, start, end)
+            sched = cal.schedule(start_date=start, end_date=end)
+        except (ValueError, OverflowError, KeyError,
+                pd.errors.OutOfBoundsDatetime) as exc:
+            # e.g. XKRX: "Cannot support date range after 2050-12-31"
+            raise CalendarError(
+                f"calendar {name} cannot give sessions for {start.date()}.."
+                f"{end.date()} ({exc}); drop the events or prices outside the "
+                "calendar's range, or use another calendar") from exc
     dates = pd.DatetimeIndex(sched.index).tz_localize(None).normalize()
     open_ns = (
         pd.DatetimeIndex(sched["market_open"]).tz_convert("UTC").as_unit("ns").asi8

@@ -22,6 +22,7 @@ Universe (CSV): ``ticker, name, group, calendar, benchmark, currency`` and an op
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eventstudy.calendar import FIRST_DATE, LAST_DATE
 from eventstudy.errors import CatalogError, InputError
 
 EVENT_COLUMNS = ("event_id", "timestamp", "title", "groups", "source", "evidence",
@@ -40,7 +42,8 @@ _HAS_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _FAST_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _FAST_TIMED = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
                r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:Z|[+-](?:0[0-9]|1[0-4]):?[0-5][0-9])")
-_FAST_YEARS = (1678, 2261)  # inside the int64-nanosecond range, with any offset
+# the supported years (calendar.FIRST_DATE..LAST_DATE); others go one by one
+_FAST_YEARS = (FIRST_DATE.year, LAST_DATE.year)
 MAX_EVIDENCE_WORDS = 30
 
 
@@ -49,13 +52,51 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
         raise InputError(f"{what} file not found; check the path in the study file",
                          path=str(path))
     try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader(f), [])
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot parse {what} CSV ({exc})", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the {what} is not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start}); save it as a UTF-8 CSV",
+                         path=str(path)) from exc
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{what} file is empty", path=str(path)) from exc
+        raise InputError(f"{what} file is empty; it needs a header line and one "
+                         "row per entry", path=str(path)) from exc
+    except (pd.errors.ParserError, csv.Error, ValueError, OSError) as exc:
+        raise InputError(f"cannot parse {what} CSV ({str(exc).strip()}); check the "
+                         "commas and quotes", path=str(path)) from exc
+    names = [h.strip() for h in header]
+    dup = sorted({h for h in names if names.count(h) > 1})
+    if dup:
+        raise InputError(f"duplicate column(s) {', '.join(map(repr, dup))} in the "
+                         "header line; name each column once", path=str(path))
     df.columns = [c.strip() for c in df.columns]
     return df
+
+
+def _require_frame(df: object, source: str, what: str) -> pd.DataFrame:
+    """Check that ``df`` is a DataFrame with unique, flat, text column names."""
+    if not isinstance(df, pd.DataFrame):
+        raise CatalogError(f"the {what} must be a pandas DataFrame, got "
+                           f"{type(df).__name__}", path=source)
+    if isinstance(df.columns, pd.MultiIndex):
+        raise CatalogError(f"the {what} has MultiIndex columns; flatten them to one "
+                           "name per column", path=source)
+    names = [str(c).strip() for c in df.columns]
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise CatalogError(f"duplicate column(s) {', '.join(map(repr, dup))} in the "
+                           f"{what}; name each column once", path=source)
+    return df.set_axis(names, axis=1)
+
+
+def _text_column(col: pd.Series) -> pd.Series:
+    """A column as stripped text, missing values (NaN, None, NaT) as ""."""
+    missing = col.isna().to_numpy()
+    out = col.astype(str).str.strip()
+    if missing.any():
+        out = out.where(~missing, "")
+    return out
 
 
 def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -77,11 +118,12 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[st
 
     Notes
     -----
-    Vectorised: plain dates and ISO 8601 date-times with an offset (years 1678 to
-    2261, inside the nanosecond range) are parsed column-wise; anything else (bad
-    input, other layouts pandas also reads, dates outside that range) goes through
-    :func:`_parse_one`, one value at a time, for the same result and message as
-    before.
+    Vectorised: plain dates and ISO 8601 date-times with an offset (years 1900 to
+    2200, the supported range :data:`eventstudy.calendar.FIRST_DATE` ..
+    :data:`~eventstudy.calendar.LAST_DATE`) are parsed column-wise; anything else
+    (bad input, other layouts pandas also reads, dates outside that range) goes
+    through :func:`_parse_one`, one value at a time, for the same result and
+    message. A date outside the supported range is a problem naming the value.
 
     Examples
     --------
@@ -124,14 +166,24 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[st
 
 def _parse_one(raw: str) -> tuple[int, bool, str]:
     """One stripped timestamp: (ns value, date only, problem message or "")."""
+    if raw == "":
+        return 0, False, ("empty timestamp; write ISO 8601 with a UTC offset "
+                          "(2025-07-22T19:12-04:00) or a plain date (2025-07-22)")
+    out_of_range = (f"timestamp {raw!r} is outside the supported range "
+                    f"{FIRST_DATE.date()}..{LAST_DATE.date()}; check the year")
     if _DATE_ONLY.match(raw):
         try:
-            return pd.Timestamp(raw).as_unit("ns").value, True, ""
-        except ValueError:
+            day = pd.Timestamp(raw)
+        except (ValueError, OverflowError):
             return 0, False, f"timestamp {raw!r} is not a valid date"
+        if not FIRST_DATE <= day <= LAST_DATE:
+            return 0, False, out_of_range
+        return day.as_unit("ns").value, True, ""
     try:
         ts = pd.Timestamp(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
         return 0, False, (
             f"timestamp {raw!r} does not parse; write ISO 8601 with a UTC "
             "offset (2025-07-22T19:12-04:00) or a plain date (2025-07-22)")
@@ -139,7 +191,13 @@ def _parse_one(raw: str) -> tuple[int, bool, str]:
         return 0, False, (
             f"timestamp {raw!r} gives a time but no time zone; add the UTC "
             "offset (e.g. -04:00) or give the date alone")
-    return int(ts.tz_convert("UTC").as_unit("ns").value), False, ""
+    local_day = pd.Timestamp(ts.date())
+    if not FIRST_DATE <= local_day <= LAST_DATE:
+        return 0, False, out_of_range
+    try:
+        return int(ts.tz_convert("UTC").as_unit("ns").value), False, ""
+    except (ValueError, OverflowError):
+        return 0, False, out_of_range
 
 
 def load_events(path: str | Path) -> pd.DataFrame:
@@ -170,9 +228,16 @@ def events_from_frame(df: pd.DataFrame, source: str = "<events>") -> pd.DataFram
     """Validate an in-memory event table (same columns as the catalog CSV).
 
     ``timestamp`` may hold strings or pandas Timestamps (tz-aware = timed,
-    tz-naive midnight = date only).
+    tz-naive midnight = date only). Missing values (NaN, None) in the text columns
+    are empty strings; a missing ``event_id`` or ``timestamp`` is a problem.
+
+    Raises
+    ------
+    CatalogError
+        Not a DataFrame, MultiIndex or duplicate columns, missing columns, no rows,
+        or bad rows (each listed with its line: the header is line 1).
     """
-    df = df.copy()
+    df = _require_frame(df, source, "event table").copy()
     missing = [c for c in ("event_id", "timestamp") if c not in df.columns]
     if missing:
         raise CatalogError(f"missing column(s) {', '.join(missing)}", path=source)
@@ -181,13 +246,16 @@ def events_from_frame(df: pd.DataFrame, source: str = "<events>") -> pd.DataFram
                            "column (one security per event)", path=source)
     if len(df) == 0:
         raise CatalogError("the catalog has no events", path=source)
+    df = df.reset_index(drop=True)
     ts = df["timestamp"]
     all_text = ((isinstance(ts.dtype, pd.StringDtype) and not ts.isna().any())
                 or bool(ts.map(type).isin([str]).all()))
     if not all_text:
         ts = ts.map(_stamp_to_text)
     df["timestamp"] = ts.astype(str)
-    df["event_id"] = df["event_id"].astype(str).str.strip()
+    for c in ("event_id", "groups", "ticker"):
+        if c in df.columns:
+            df[c] = _text_column(df[c])
     inst, date_only, probs = parse_timestamps(df["timestamp"])
     problems = [f"line {int(i) + 2}: {msg}" for i, msg in
                 (p.split("|", 1) for p in probs)]
@@ -206,14 +274,26 @@ def events_from_frame(df: pd.DataFrame, source: str = "<events>") -> pd.DataFram
             df[c] = ""
     df["instant_ns"] = inst
     df["date_only"] = date_only
-    return df.reset_index(drop=True)
+    return df
 
 
 def _stamp_to_text(v: object) -> str:
-    t = pd.Timestamp(v)  # type: ignore[arg-type]
-    if t.tzinfo is None and t == t.normalize():
-        return t.strftime("%Y-%m-%d")
-    return t.isoformat()
+    """A timestamp cell that is not a string, as catalog text ("" when missing)."""
+    import datetime as dt
+
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return ""
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date, np.datetime64)):
+        try:
+            t = pd.Timestamp(v)
+        except (ValueError, OverflowError):
+            return str(v)
+        if t is pd.NaT or pd.isna(t):
+            return ""
+        if t.tzinfo is None and t == t.normalize():
+            return t.strftime("%Y-%m-%d")
+        return t.isoformat()
+    return str(v)
 
 
 def _line_key(msg: str) -> int:
@@ -241,22 +321,40 @@ def load_universe(path: str | Path) -> pd.DataFrame:
 
 
 def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.DataFrame:
-    """Validate an in-memory universe table (same columns as the universe CSV)."""
+    """Validate an in-memory universe table (same columns as the universe CSV).
+
+    Raises
+    ------
+    CatalogError
+        Not a DataFrame, MultiIndex or duplicate columns, missing columns, no rows,
+        or bad rows (empty or duplicate tickers, empty calendars, unknown models),
+        each listed with its line (the header is line 1).
+    """
     from eventstudy.study import MODEL_NAMES
 
-    df = df.copy().fillna("")
+    df = _require_frame(df, source, "universe").copy()
     missing = [c for c in ("ticker", "group", "calendar") if c not in df.columns]
     if missing:
         raise CatalogError(f"missing column(s) {', '.join(missing)}; a universe needs "
                            "ticker, group, calendar (and usually benchmark)",
                            path=source)
+    if len(df) == 0:
+        raise CatalogError("the universe has no securities; add one row per "
+                           "security (ticker, group, calendar, benchmark)",
+                           path=source)
+    df = df.reset_index(drop=True)
     for c in UNIVERSE_COLUMNS + ("model",):
         if c not in df.columns:
             df[c] = ""
-        df[c] = df[c].astype(str).str.strip()
+        df[c] = _text_column(df[c])
     problems = []
-    for i in np.flatnonzero(df["ticker"].duplicated().to_numpy()):
-        problems.append(f"line {i + 2}: duplicate ticker {df['ticker'].iloc[i]!r}")
+    tickers = df["ticker"]
+    for i in np.flatnonzero((tickers == "").to_numpy()):
+        problems.append(f"line {i + 2}: empty ticker")
+    for i in np.flatnonzero((tickers.duplicated() & (tickers != "")).to_numpy()):
+        first = int(np.flatnonzero((tickers == tickers.iloc[i]).to_numpy())[0])
+        problems.append(f"line {i + 2}: duplicate ticker {tickers.iloc[i]!r} "
+                        f"(first on line {first + 2}); list each security once")
     for i in np.flatnonzero((df["calendar"] == "").to_numpy()):
         problems.append(f"line {i + 2}: empty calendar for {df['ticker'].iloc[i]!r}; "
                         "use XTKS, XKRX, XNYS, FX, ...")
@@ -266,8 +364,69 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
                             f"{', '.join(MODEL_NAMES)}")
     if problems:
         raise CatalogError(f"{len(problems)} problem(s) in the universe", path=source,
-                           problems=problems)
-    return df.reset_index(drop=True)
+                           problems=sorted(problems, key=_line_key))
+    return df
+
+
+def check_groups_in_universe(events: pd.DataFrame, universe: pd.DataFrame,
+                             events_source: str = "<events>",
+                             universe_source: str = "<universe>") -> None:
+    """Refuse a catalog none of whose events can be paired with the universe.
+
+    Events that name a ticker are paired by ticker; the others by their groups.
+    When not a single event has a ticker or a group of the universe, no study can
+    run: the error names both files and the groups on each side. (Events of which
+    only some match are kept; the others are excluded with their reason.)
+
+    Parameters
+    ----------
+    events, universe
+        Validated frames (:func:`events_from_frame`, :func:`universe_from_frame`).
+    events_source, universe_source
+        File names for the message.
+
+    Raises
+    ------
+    CatalogError
+        When no event matches the universe.
+
+    Examples
+    --------
+    >>> ev = events_from_frame(pd.DataFrame({"event_id": ["a"],
+    ...     "timestamp": ["2024-01-02"], "groups": ["autos"]}), "ev.csv")
+    >>> uni = universe_from_frame(pd.DataFrame({"ticker": ["X"], "group": ["banks"],
+    ...     "calendar": ["XNYS"]}), "uni.csv")
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     check_groups_in_universe(ev, uni, "ev.csv", "uni.csv")
+    ... except CatalogError as exc:
+    ...     print(exc)
+    ev.csv: no event's groups are in the universe uni.csv (the events name autos;
+    the universe has banks); fix the events' groups column or the universe's group
+    column
+    """
+    if "ticker" in events.columns and (events["ticker"].astype(str) != "").any():
+        return
+    if "groups" not in events.columns or len(events) == 0:
+        return
+    known = set(universe["group"].astype(str))
+    named: dict[str, None] = {}
+    for cell in pd.unique(events["groups"].astype(str)):
+        for g in split_groups(str(cell)):
+            if g in known:
+                return
+            named[g] = None
+
+    def show(names: list[str]) -> str:
+        if not names:
+            return "no group"
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        return ", ".join(names[:10]) + more
+
+    raise CatalogError(
+        f"no event's groups are in the universe {universe_source} (the events name "
+        f"{show(list(named))}; the universe has {show(sorted(known - {''}))}); fix "
+        "the events' groups column or the universe's group column",
+        path=events_source)
 
 
 def split_groups(value: str) -> list[str]:

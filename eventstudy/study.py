@@ -54,6 +54,14 @@ Full set of keys and defaults::
     source = "yahoo"                 # yahoo | file
     prices = ""                      # prices file for source = "file", relative path
     price_field = "adjusted"         # adjusted | close (for cached Yahoo data)
+
+Limits, checked before anything is allocated: every window day within
+``[-MAX_WINDOW_DAY, MAX_WINDOW_DAY]`` (20,000 sessions, about 80 years),
+``1 <= dimson_lags <= MAX_DIMSON_LAGS`` (20), ``1 <= bootstrap_reps <=
+MAX_BOOTSTRAP_REPS`` (1,000,000), ``0 <= workers <= MAX_WORKERS`` (1,024; 0 =
+automatic). A wrong TOML type anywhere (a number where a name is expected, a table
+where a list is expected, ``1`` for ``true``...) is a :class:`StudyFileError` that
+names the file and the ``[section] key``.
 """
 
 from __future__ import annotations
@@ -77,6 +85,39 @@ ConfoundAction = Literal["flag", "exclude"]
 DataSource = Literal["yahoo", "file"]
 
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
+
+MAX_WINDOW_DAY = 20_000
+"""Largest ``|day|`` of any window, in sessions (about 80 years): windows are
+allocated per pair, so an absurd window is refused before any array exists."""
+MAX_DIMSON_LAGS = 20
+"""Largest ``dimson_lags`` (each lag adds two regressors)."""
+MAX_BOOTSTRAP_REPS = 1_000_000
+"""Largest ``bootstrap_reps`` (the bootstrap keeps one mean per draw and group)."""
+MAX_WORKERS = 1024
+"""Largest ``workers`` (threads or Dask workers)."""
+
+
+def _is_int(value: Any) -> bool:
+    """True for an integer that is not a bool (numpy integers included)."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _window(value: Any, what: str) -> tuple[int, int]:
+    """``value`` as an ``(start, end)`` pair of ints, or a :class:`WindowError`."""
+    if (isinstance(value, (str, bytes)) or not hasattr(value, "__len__")
+            or len(value) != 2 or not all(_is_int(v) for v in value)):
+        raise WindowError(f"{what} must be a list of two integers like [-250, -11], "
+                          f"got {value!r}")
+    a, b = int(value[0]), int(value[1])
+    for v in (a, b):
+        if abs(v) > MAX_WINDOW_DAY:
+            raise WindowError(
+                f"{what} {[a, b]}: day {v} is beyond the limit of {MAX_WINDOW_DAY:,} "
+                f"sessions from day 0 (about 80 years); use days within "
+                f"[-{MAX_WINDOW_DAY}, {MAX_WINDOW_DAY}]")
+    return (a, b)
 
 
 @dataclass(frozen=True)
@@ -113,6 +154,25 @@ class Windows:
     min_estimation_obs: int = 120
 
     def __post_init__(self) -> None:
+        # every value is checked (types and the MAX_WINDOW_DAY bound) before use
+        estimation = _window(self.estimation, "estimation window")
+        event = _window(self.event, "event window")
+        car_raw = self.car
+        if (isinstance(car_raw, (str, bytes)) or not hasattr(car_raw, "__iter__")
+                or (isinstance(car_raw, tuple) and len(car_raw) == 2
+                    and all(_is_int(v) for v in car_raw))):
+            raise WindowError(f"car must be a list of [start, end] pairs like "
+                              f"[[0, 0], [-1, 1]], got {car_raw!r}")
+        car = tuple(_window(c, "CAR window") for c in car_raw)
+        if not car:
+            raise WindowError("car must list at least one [start, end] window")
+        if not _is_int(self.min_estimation_obs):
+            raise WindowError(f"min_estimation_obs must be an integer, got "
+                              f"{self.min_estimation_obs!r}")
+        object.__setattr__(self, "estimation", estimation)
+        object.__setattr__(self, "event", event)
+        object.__setattr__(self, "car", car)
+        object.__setattr__(self, "min_estimation_obs", int(self.min_estimation_obs))
         e0, e1 = self.estimation
         w0, w1 = self.event
         if e0 > e1:
@@ -192,6 +252,16 @@ class Conventions:
     weights: str = ""
     test_profile: Profile = "textbook"
 
+    def __post_init__(self) -> None:
+        _check_choice(self.sigma_dof, get_args(SigmaDof), "sigma_dof")
+        _check_bool(self.forecast_error, "forecast_error")
+        _check_choice(self.market_moments, get_args(MarketMoments), "market_moments")
+        _check_choice(self.aggregation, get_args(Aggregation), "aggregation")
+        if not isinstance(self.weights, str):
+            raise UnknownNameError(f"weights must be a column name (text) or '' for "
+                                   f"equal weights, got {self.weights!r}")
+        _check_choice(self.test_profile, get_args(Profile), "test_profile")
+
     @classmethod
     def profile(cls, name: Profile) -> Conventions:
         """Return a named profile: ``textbook`` or ``estudy2``.
@@ -222,6 +292,31 @@ class ModelSpec:
     factor_unit: Literal["decimal", "percent"] = "decimal"
     rf_column: str = ""
     market_factor: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice(self.name, MODEL_NAMES, "model name")
+        _check_choice(self.returns, get_args(ReturnType), "returns")
+        if not _is_int(self.dimson_lags) or not (
+                1 <= int(self.dimson_lags) <= MAX_DIMSON_LAGS):
+            raise UnknownNameError(f"dimson_lags must be a whole number from 1 to "
+                                   f"{MAX_DIMSON_LAGS}, got {self.dimson_lags!r}")
+        object.__setattr__(self, "dimson_lags", int(self.dimson_lags))
+        if self.factors is not None:
+            if not isinstance(self.factors, (str, Path)) or not str(self.factors):
+                raise UnknownNameError(f"factors must be a file path or None, got "
+                                       f"{self.factors!r}")
+            object.__setattr__(self, "factors", Path(self.factors))
+        cols = self.factor_columns
+        if isinstance(cols, str) or not isinstance(cols, (list, tuple)) or not all(
+                isinstance(c, str) for c in cols):
+            raise UnknownNameError(f"factor_columns must be a list of column names "
+                                   f"like ['SMB', 'HML'], got {cols!r}")
+        object.__setattr__(self, "factor_columns", tuple(cols))
+        _check_choice(self.factor_unit, ("decimal", "percent"), "factor_unit")
+        if not isinstance(self.rf_column, str):
+            raise UnknownNameError(f"rf_column must be a column name (text), got "
+                                   f"{self.rf_column!r}")
+        _check_bool(self.market_factor, "market_factor")
 
 
 @dataclass(frozen=True)
@@ -257,6 +352,22 @@ class Study:
     scheduler: str = "local"
     workers: int | None = None
 
+    def __post_init__(self) -> None:
+        if not _is_int(self.bootstrap_reps) or not (
+                1 <= int(self.bootstrap_reps) <= MAX_BOOTSTRAP_REPS):
+            raise StudyFileError(
+                f"[tests] bootstrap_reps = {self.bootstrap_reps!r}: use a whole number "
+                f"from 1 to {MAX_BOOTSTRAP_REPS:,} (999 is usual)",
+                path=None if self.path is None else str(self.path))
+        if self.workers is not None and (not _is_int(self.workers)
+                                         or int(self.workers) < 0):
+            raise StudyFileError(
+                f"workers = {self.workers!r}: use a whole number >= 0 (0 = automatic)",
+                path=None if self.path is None else str(self.path))
+        # workers = 0 means automatic, as None
+        workers = None if self.workers is None else int(self.workers)
+        object.__setattr__(self, "workers", workers or None)
+
     def with_updates(self, **changes: Any) -> Study:
         """Return a copy with some fields replaced."""
         return replace(self, **changes)
@@ -276,39 +387,79 @@ _KNOWN = {
 }
 
 
+def _check_choice(value: Any, options: tuple[str, ...], what: str) -> None:
+    if not isinstance(value, str) or value not in options:
+        raise UnknownNameError(f"{what} = {value!r} is not valid; choose one of "
+                               f"{', '.join(options)}")
+
+
+def _check_bool(value: Any, what: str) -> None:
+    if not isinstance(value, bool):
+        raise UnknownNameError(f"{what} must be True or False, got {value!r}")
+
+
 def _choice(value: Any, options: tuple[str, ...], key: str, path: str) -> str:
     if not isinstance(value, str) or value not in options:
         raise UnknownNameError(
-            f"{key} = {value!r} is not valid; choose one of {', '.join(options)}",
+            f"{key} = {_show(value)} is not valid; choose one of {', '.join(options)}",
             path=path,
         )
     return value
 
 
+def _show(value: Any) -> str:
+    """A TOML value as the user wrote it, shortened for a message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _pair(value: Any, key: str, path: str) -> tuple[int, int]:
     if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            or not all(_is_int(v) for v in value)):
         raise WindowError(f"{key} must be a list of two integers like [-250, -11], "
-                          f"got {value!r}", path=path)
+                          f"got {_show(value)}", path=path)
+    for v in value:
+        if abs(v) > MAX_WINDOW_DAY:
+            raise WindowError(
+                f"{key} = {_show(value)}: day {v} is beyond the limit of "
+                f"{MAX_WINDOW_DAY:,} sessions from day 0 (about 80 years); use days "
+                f"within [-{MAX_WINDOW_DAY}, {MAX_WINDOW_DAY}]", path=path)
     return (int(value[0]), int(value[1]))
 
 
-def _int(value: Any, key: str, path: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise StudyFileError(f"{key} must be an integer, got {value!r}", path=path)
-    return value
+def _int(value: Any, key: str, path: str, low: int | None = None,
+         high: int | None = None, hint: str = "") -> int:
+    if not _is_int(value):
+        raise StudyFileError(f"{key} must be an integer, got {_show(value)}"
+                             + (f"; {hint}" if hint else ""), path=path)
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = (f"from {low:,} to {high:,}" if low is not None and high is not None
+                else f">= {low:,}" if low is not None else f"<= {high:,}")
+        raise StudyFileError(f"{key} = {value} is out of range; use a whole number "
+                             f"{span}" + (f" ({hint})" if hint else ""), path=path)
+    return int(value)
 
 
 def _bool(value: Any, key: str, path: str) -> bool:
     if not isinstance(value, bool):
-        raise StudyFileError(f"{key} must be true or false, got {value!r}", path=path)
+        raise StudyFileError(f"{key} must be true or false, got {_show(value)}",
+                             path=path)
+    return value
+
+
+def _text(value: Any, key: str, path: str, example: str) -> str:
+    if not isinstance(value, str):
+        raise StudyFileError(f"{key} must be text in quotes like {example}, got "
+                             f"{_show(value)}", path=path)
+    if "\x00" in value:
+        raise StudyFileError(f"{key} contains a NUL character; remove it", path=path)
     return value
 
 
 def _names(value: Any, key: str, path: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise StudyFileError(f"{key} must be a list of names like [\"SMB\", "
-                             f"\"HML\"], got {value!r}", path=path)
+                             f"\"HML\"], got {_show(value)}", path=path)
     return tuple(value)
 
 
@@ -327,32 +478,46 @@ def load_study(path: str | Path) -> Study:
     Raises
     ------
     StudyFileError
-        Missing file, broken TOML or an unknown section/key.
+        Missing or unreadable file, broken TOML, an unknown section/key, a value of
+        the wrong TOML type (named as ``[section] key``) or out of its range.
     UnknownNameError
         Unknown model, test, return type or convention name.
     WindowError
-        A window that does not make sense.
+        A window that does not make sense or lies beyond :data:`MAX_WINDOW_DAY`.
     """
     from eventstudy.inference import TESTS
 
+    if not isinstance(path, (str, Path)):
+        raise StudyFileError(f"the study file must be a path, got {_show(path)}")
     p = Path(path)
     sp = str(path)
-    if not p.is_file():
-        raise StudyFileError("study file not found; check the path", path=sp)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        if not p.is_file():
+            raise StudyFileError("study file not found; check the path", path=sp)
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise StudyFileError("not a UTF-8 text file; save the study file as UTF-8 "
+                             "TOML", path=sp) from exc
+    except OSError as exc:
+        raise StudyFileError(f"cannot read the study file ({exc.strerror or exc}); "
+                             "check its permissions", path=sp) from exc
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudyFileError(f"not valid TOML ({exc}); fix the syntax",
                              path=sp) from exc
-    except UnicodeDecodeError as exc:
-        raise StudyFileError("not a UTF-8 text file", path=sp) from exc
+    except RecursionError as exc:
+        raise StudyFileError("not valid TOML (nested too deeply); fix the syntax",
+                             path=sp) from exc
     for section, body in raw.items():
         if section not in _KNOWN:
             raise StudyFileError(
                 f"unknown section [{section}]; known sections: "
                 f"{', '.join(sorted(_KNOWN))}", path=sp)
         if not isinstance(body, dict):
-            raise StudyFileError(f"[{section}] must be a table", path=sp)
+            raise StudyFileError(f"[{section}] must be a table (a [{section}] header "
+                                 f"followed by key = value lines), got "
+                                 f"{_show(body)}", path=sp)
         unknown = set(body) - _KNOWN[section]
         if unknown:
             raise StudyFileError(
@@ -367,104 +532,118 @@ def load_study(path: str | Path) -> Study:
     data = raw.get("data", {})
     conf = raw.get("confounding", {})
     exe = raw.get("execution", {})
-    scheduler = exe.get("scheduler", "local")
-    if not isinstance(scheduler, str) or not (
-            scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
-        raise StudyFileError(f"execution.scheduler = {scheduler!r}: use 'local', "
+    scheduler = _text(exe.get("scheduler", "local"), "[execution] scheduler", sp,
+                      '"local"')
+    if not (scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
+        raise StudyFileError(f"[execution] scheduler = {scheduler!r}: use 'local', "
                              "'dask' or a cluster address 'tcp://host:port'", path=sp)
-    workers = exe.get("workers", 0)
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
-        raise StudyFileError(f"execution.workers = {workers!r}: use a whole number "
-                             ">= 0 (0 = automatic)", path=sp)
+    workers = _int(exe.get("workers", 0), "[execution] workers", sp, 0, MAX_WORKERS,
+                   "0 = automatic")
 
     defaults = Windows()
     car_raw = win.get("car", [list(c) for c in defaults.car])
     if not isinstance(car_raw, list) or not car_raw:
-        raise WindowError("car must be a non-empty list of [start, end] pairs",
+        raise WindowError(f"[windows] car must be a non-empty list of [start, end] "
+                          f"pairs like [[0, 0], [-1, 1]], got {_show(car_raw)}",
                           path=sp)
     estimation = _pair(win.get("estimation", list(defaults.estimation)),
-                       "estimation", sp)
-    event = _pair(win.get("event", list(defaults.event)), "event", sp)
-    car = tuple(_pair(c, "car", sp) for c in car_raw)
+                       "[windows] estimation", sp)
+    event = _pair(win.get("event", list(defaults.event)), "[windows] event", sp)
+    car = tuple(_pair(c, "[windows] car", sp) for c in car_raw)
     min_obs = _int(win.get("min_estimation_obs", defaults.min_estimation_obs),
-                   "windows.min_estimation_obs", sp)
+                   "[windows] min_estimation_obs", sp)
     try:
         windows = Windows(estimation, event, car, min_obs)
     except WindowError as exc:
-        raise WindowError(str(exc), path=sp) from exc
+        raise WindowError(f"[windows] {exc}", path=sp) from exc
 
-    factors = mod.get("factors", "")
+    factors = _text(mod.get("factors", ""), "[model] factors", sp, '"ff3.csv"')
     model = ModelSpec(
         name=cast(ModelName, _choice(mod.get("name", "market"), MODEL_NAMES,
-                                     "model.name", sp)),
+                                     "[model] name", sp)),
         returns=cast(ReturnType, _choice(mod.get("returns", "simple"),
-                                         ("simple", "log"), "model.returns", sp)),
-        dimson_lags=_int(mod.get("dimson_lags", 1), "model.dimson_lags", sp),
+                                         ("simple", "log"), "[model] returns", sp)),
+        dimson_lags=_int(mod.get("dimson_lags", 1), "[model] dimson_lags", sp, 1,
+                         MAX_DIMSON_LAGS),
         factors=(base / factors) if factors else None,
-        factor_columns=_names(mod.get("factor_columns", []), "model.factor_columns",
-                              sp),
+        factor_columns=_names(mod.get("factor_columns", []),
+                              "[model] factor_columns", sp),
         factor_unit=cast(Literal["decimal", "percent"],
                          _choice(mod.get("factor_unit", "decimal"),
-                                 ("decimal", "percent"), "model.factor_unit", sp)),
-        rf_column=str(mod.get("rf_column", "")),
-        market_factor=_bool(mod.get("market_factor", True), "model.market_factor", sp),
+                                 ("decimal", "percent"), "[model] factor_unit", sp)),
+        rf_column=_text(mod.get("rf_column", ""), "[model] rf_column", sp, '"RF"'),
+        market_factor=_bool(mod.get("market_factor", True), "[model] market_factor",
+                            sp),
     )
     if model.name == "factor" and model.factors is None:
-        raise StudyFileError("model.name = 'factor' needs model.factors = "
+        raise StudyFileError("[model] name = 'factor' needs [model] factors = "
                              "'<factor file>'", path=sp)
-    if model.dimson_lags < 1:
-        raise StudyFileError("model.dimson_lags must be >= 1", path=sp)
 
     names = tst.get("names", ["csect_t", "patell", "bmp"])
     if isinstance(names, str):
         names = [names]
+    if not isinstance(names, list) or not names:
+        raise StudyFileError(f"[tests] names must be a non-empty list of test names "
+                             f"like [\"csect_t\", \"patell\"], got {_show(names)}",
+                             path=sp)
     for n in names:
-        _choice(n, tuple(TESTS), "tests.names", sp)
+        _choice(n, tuple(TESTS), "[tests] names", sp)
+    bootstrap_reps = _int(tst.get("bootstrap_reps", 999), "[tests] bootstrap_reps",
+                          sp, 1, MAX_BOOTSTRAP_REPS, "999 is usual")
+    seed = _int(tst.get("seed", 12345), "[tests] seed", sp)
 
     profile = cast(Profile, _choice(conv.get("profile", "textbook"),
-                                    ("textbook", "estudy2"), "conventions.profile", sp))
+                                    ("textbook", "estudy2"), "[conventions] profile",
+                                    sp))
     base_conv = Conventions.profile(profile)
     conventions = Conventions(
         sigma_dof=cast(SigmaDof, _choice(conv.get("sigma_dof", base_conv.sigma_dof),
                                          ("model", "sample"),
-                                         "conventions.sigma_dof", sp)),
+                                         "[conventions] sigma_dof", sp)),
         forecast_error=_bool(conv.get("forecast_error", base_conv.forecast_error),
-                             "conventions.forecast_error", sp),
+                             "[conventions] forecast_error", sp),
         market_moments=cast(MarketMoments,
                             _choice(conv.get("market_moments",
                                              base_conv.market_moments),
                                     ("firm", "window"),
-                                    "conventions.market_moments", sp)),
+                                    "[conventions] market_moments", sp)),
         aggregation=cast(Aggregation, _choice(conv.get("aggregation", "car"),
                                               ("car", "bhar"),
-                                              "conventions.aggregation", sp)),
-        weights=str(conv.get("weights", "")),
+                                              "[conventions] aggregation", sp)),
+        weights=_text(conv.get("weights", ""), "[conventions] weights", sp,
+                      '"market_cap"'),
         test_profile=base_conv.test_profile,
     )
-    prices = data.get("prices", "")
-    universe = st.get("universe", "universe.csv")
+    prices = _text(data.get("prices", ""), "[data] prices", sp, '"prices.csv"')
+    universe = _text(st.get("universe", "universe.csv"), "[study] universe", sp,
+                     '"universe.csv"')
+    events = _text(st.get("events", "events.csv"), "[study] events", sp,
+                   '"events.csv"')
+    if not events:
+        raise StudyFileError("[study] events is empty; name the event catalog CSV",
+                             path=sp)
+    name = _text(st.get("name", p.stem), "[study] name", sp, '"My study"')
     return Study(
         path=p.resolve(),
-        name=str(st.get("name", p.stem)),
-        events=base / str(st.get("events", "events.csv")),
-        universe=(base / str(universe)) if universe else None,
+        name=name,
+        events=base / events,
+        universe=(base / universe) if universe else None,
         windows=windows,
         model=model,
         tests=tuple(names),
-        bootstrap_reps=_int(tst.get("bootstrap_reps", 999), "tests.bootstrap_reps",
-                            sp),
-        seed=_int(tst.get("seed", 12345), "tests.seed", sp),
+        bootstrap_reps=bootstrap_reps,
+        seed=seed,
         profile=profile,
         conventions=conventions,
         confounding=cast(ConfoundAction, _choice(conf.get("action", "flag"),
                                                  ("flag", "exclude"),
-                                                 "confounding.action", sp)),
+                                                 "[confounding] action", sp)),
         source=cast(DataSource, _choice(data.get("source", "yahoo"),
-                                        ("yahoo", "file"), "data.source", sp)),
+                                        ("yahoo", "file"), "[data] source", sp)),
         prices=(base / prices) if prices else None,
         price_field=cast(Literal["adjusted", "close"],
                          _choice(data.get("price_field", "adjusted"),
-                                 ("adjusted", "close"), "data.price_field", sp)),
+                                 ("adjusted", "close"), "[data] price_field", sp)),
         scheduler=scheduler,
         workers=workers or None,
     )

@@ -31,17 +31,33 @@ def _per_row(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     inst = np.zeros(n, dtype=np.int64)
     date_only = np.zeros(n, dtype=bool)
     problems: list[str] = []
+    # issue 14: an empty value and dates outside 1900-01-01..2200-12-31 (the local
+    # date) are problems with their own message, never an exception
+    lo, hi = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
     for i, raw in enumerate(values.astype(str).str.strip()):
+        out_of_range = (f"{i}|timestamp {raw!r} is outside the supported range "
+                        "1900-01-01..2200-12-31; check the year")
+        if raw == "":
+            problems.append(f"{i}|empty timestamp; write ISO 8601 with a UTC offset "
+                            "(2025-07-22T19:12-04:00) or a plain date (2025-07-22)")
+            continue
         if _DATE_ONLY.match(raw):
             try:
-                inst[i] = pd.Timestamp(raw).as_unit("ns").value
-                date_only[i] = True
+                day = pd.Timestamp(raw)
             except ValueError:
                 problems.append(f"{i}|timestamp {raw!r} is not a valid date")
+                continue
+            if not lo <= day <= hi:
+                problems.append(out_of_range)
+                continue
+            inst[i] = day.as_unit("ns").value
+            date_only[i] = True
             continue
         try:
             ts = pd.Timestamp(raw)
         except (ValueError, TypeError):
+            ts = pd.NaT
+        if pd.isna(ts):
             problems.append(
                 f"{i}|timestamp {raw!r} does not parse; write ISO 8601 with a UTC "
                 "offset (2025-07-22T19:12-04:00) or a plain date (2025-07-22)")
@@ -51,13 +67,16 @@ def _per_row(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
                 f"{i}|timestamp {raw!r} gives a time but no time zone; add the UTC "
                 "offset (e.g. -04:00) or give the date alone")
             continue
+        if not lo <= pd.Timestamp(ts.date()) <= hi:
+            problems.append(out_of_range)
+            continue
         inst[i] = ts.tz_convert("UTC").as_unit("ns").value
     return inst, date_only, problems
 
 
 VALID = [
     "2025-07-22", "1990-01-01", "2024-02-29", " 2025-07-22 ", "2025-07-22\n",
-    "1678-01-01", "2261-12-31", "1700-03-01", "2200-12-31",
+    "1900-01-01", "2200-12-31", "1950-03-01", "2199-12-31",
     "2025-07-22T19:12-04:00", "2025-07-22T19:12:00-04:00", "2025-07-22T19:12Z",
     "2025-07-22T19:12:05Z", "2025-07-22T19:12:05.5Z", "2025-07-22T19:12:05.123+09:00",
     "2025-07-22T19:12:05.123456789+09:00", "2025-07-22T19:12:05.123456-0400",
@@ -65,7 +84,7 @@ VALID = [
     "2025-07-22 19:12:59-05:30", "2025-07-22T00:00+14:00", "2025-07-22T23:59-14:00",
     "2025-07-22T23:59:59.999999999Z", "2025-12-31T23:30-01:00",
     "2024-02-29T12:00+00:00", "2025-01-01T00:00+05:45", "2025-07-22T19:12+00:00",
-    "2025-07-22T19:12-00:00", "1678-01-02T00:00Z", "2261-12-30T23:00Z",
+    "2025-07-22T19:12-00:00", "1900-01-02T00:00Z", "2200-12-30T23:00Z",
     # other layouts pandas reads (the per-value path)
     "2025-07-22T19:12 -04:00", "2025-07-22T19:12:05.1234567891Z",
     "2025-07-22T19:12:05,5Z", "2025-07-22T1912Z",
@@ -83,6 +102,9 @@ INVALID = [
     "0001-01-01", "1600-01-01", "3000-01-01",
     "9999-12-31", "1677-09-20", "2262-04-12", "2025-07-22Z", "2025-07-22+09:00",
     "today", "now", "١٢٣٤-٠١-٠١",
+    # outside the supported range 1900-01-01..2200-12-31 (issue 14)
+    "1678-01-01", "2261-12-31", "1899-12-31", "2201-01-01", "2262-04-01",
+    "1678-01-02T00:00Z", "2261-12-30T23:00Z", "2201-01-01T00:00+09:00",
     "2025-W30-2", "2025-07-22T19:12:05+09",
     "2025-07-22t19:12z",
     "2025-07-22T19:12:05.123456789+09:00x", "+2025-07-22",
@@ -149,14 +171,17 @@ def test_str_dtype_and_non_strings() -> None:
     np.testing.assert_array_equal(got[0], want[0])
 
 
-def test_timed_out_of_range_raises_as_before() -> None:
-    """Out of the nanosecond range with an offset: pandas raises, in both."""
-    s = pd.Series(["2025-07-22", "3000-01-01T00:00Z"])
-    with pytest.raises(ValueError) as old:
-        _per_row(s)
-    with pytest.raises(ValueError) as new:
-        parse_timestamps(s)
-    assert type(new.value) is type(old.value)
+def test_out_of_range_is_a_problem_not_an_exception() -> None:
+    """Beyond the supported range (even beyond pandas' nanosecond range, with an
+    offset): a problem naming the value, never an exception (issue 14)."""
+    s = pd.Series(["2025-07-22", "3000-01-01T00:00Z", "9999-01-01"])
+    _, _, probs = parse_timestamps(s)
+    assert probs == [
+        "1|timestamp '3000-01-01T00:00Z' is outside the supported range "
+        "1900-01-01..2200-12-31; check the year",
+        "2|timestamp '9999-01-01' is outside the supported range "
+        "1900-01-01..2200-12-31; check the year"]
+    assert probs == _per_row(s)[2]
 
 
 def test_fast_path_covers_iso_values(monkeypatch: pytest.MonkeyPatch) -> None:
