@@ -145,7 +145,7 @@ def get_sessions(
     except (ValueError, TypeError, OverflowError) as exc:
         raise CalendarError(f"calendar {name}: the dates {start!r}..{end!r} are not "
                             f"valid dates ({exc})") from exc
-    if start is pd.NaT or end is pd.NaT or pd.isna(start) or pd.isna(end):
+    if pd.isna(start) or pd.isna(end):
         raise CalendarError(f"calendar {name}: the date range {start}..{end} has a "
                             "missing end")
     lo, hi = _SESSIONS_RANGE

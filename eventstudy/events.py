@@ -181,9 +181,10 @@ def _parse_one(raw: str) -> tuple[int, bool, str]:
         return day.as_unit("ns").value, True, ""
     try:
         ts = pd.Timestamp(raw)
+        unparsable = bool(pd.isna(ts))
     except (ValueError, TypeError, OverflowError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
+        unparsable = True
+    if unparsable:
         return 0, False, (
             f"timestamp {raw!r} does not parse; write ISO 8601 with a UTC "
             "offset (2025-07-22T19:12-04:00) or a plain date (2025-07-22)")
@@ -288,7 +289,7 @@ def _stamp_to_text(v: object) -> str:
             t = pd.Timestamp(v)
         except (ValueError, OverflowError):
             return str(v)
-        if t is pd.NaT or pd.isna(t):
+        if pd.isna(t):
             return ""
         if t.tzinfo is None and t == t.normalize():
             return t.strftime("%Y-%m-%d")

@@ -161,10 +161,14 @@ def fingerprint(study: Study, inputs: dict[str, str]) -> str:
 def _load_catalog(study: Study) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The study's event catalog and universe, read and validated once per run
     (the universe first, as before)."""
-    from eventstudy.events import load_events, load_universe
+    from eventstudy.events import check_groups_in_universe, load_events, load_universe
 
     universe = load_universe(study.universe) if study.universe else None
-    return load_events(study.events), universe
+    events = load_events(study.events)
+    if universe is not None:  # no event matching the universe: say so (issue 14)
+        check_groups_in_universe(events, universe, str(study.events),
+                                 str(study.universe))
+    return events, universe
 
 
 def _study_tickers(events: pd.DataFrame, universe: pd.DataFrame | None) -> list[str]:
