@@ -18,6 +18,28 @@ relies on (yfinance 1.7, ``yfinance/multi.py`` and ``yfinance/scrapers/history.p
   columns are all-NaN. This holds for ``YFRateLimitError`` too, so rate limiting is
   detected from that log message as well as from a raised exception.
 
+- Without a network, nothing is raised either: every ticker is logged as
+  ``"['7203.T', '^TOPX']: DNSError('Failed to perform, curl: (6) Could not resolve
+  host: query2.finance.yahoo.com. ...')"`` (curl_cffi's exceptions), after warnings
+  such as ``"Cookie/crumb fetch failed (DNSError), continuing without crumb"`` and
+  errors such as ``"Failed to get ticker '7203.T' reason: ..."``; the frame has the
+  usual columns and no row.
+- yfinance is noisy: besides its logger (whose records reach the terminal through
+  logging's last-resort handler when nothing else handles them) it emits pandas
+  deprecation warnings and may ``print``. :class:`YahooProvider` keeps all of it
+  off the terminal (see :func:`_quiet_yfinance`) and reports with its own typed
+  errors and one-line reasons instead.
+
+Failure modes of :meth:`YahooProvider.fetch_partial`:
+
+- rate limit or network error: retried with exponential backoff; a ticker still
+  failing afterwards is reported in ``failures``;
+- every ticker of a call failing with a network error (no connection, DNS,
+  timeout) after the retries: :class:`~eventstudy.errors.NetworkError`, whose
+  message starts with "cannot reach Yahoo";
+- anything else ``yfinance.download`` raises: :class:`~eventstudy.errors.ProviderError`
+  (retrying will not help).
+
 Every download option is passed explicitly because yfinance's defaults have changed
 between minor versions.
 """
@@ -25,9 +47,13 @@ between minor versions.
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import logging
 import re
+import socket
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,7 +71,14 @@ from eventstudy.cache import (
     as_tickers,
     empty_long_frame,
 )
-from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
+from eventstudy.errors import (
+    DataUnavailableError,
+    EventStudyError,
+    InputError,
+    NetworkError,
+    PriceDataError,
+    ProviderError,
+)
 
 __all__ = ["YahooProvider"]
 
@@ -63,9 +96,11 @@ _YF_COLUMNS = {
 # Columns yfinance omits for a failed ticker (utils.empty_df) or without actions:
 # a missing action column means no action, so 0.0.
 _DEFAULT_ZERO = ("dividends", "splits")
-# Exception class names yfinance itself treats as transient (data.py,
-# _is_transient_error), which also match curl_cffi's and requests' exceptions.
-_TRANSIENT_NAMES = frozenset(
+# Exception class names of network failures: those yfinance itself treats as
+# transient (data.py, _is_transient_error), which also match curl_cffi's and
+# requests' exceptions, plus curl_cffi's DNSError, ProxyError, SSLError and
+# IncompleteRead.
+_NETWORK_NAMES = frozenset(
     {
         "Timeout",
         "TimeoutError",
@@ -74,11 +109,19 @@ _TRANSIENT_NAMES = frozenset(
         "ReadTimeout",
         "ChunkedEncodingError",
         "RemoteDisconnected",
+        "DNSError",
+        "ProxyError",
+        "SSLError",
+        "IncompleteRead",
+        "gaierror",
     }
 )
-_RETRYABLE_REASON = re.compile(
-    r"YFRateLimitError|Too Many Requests|Rate limited|"
-    + "|".join(sorted(_TRANSIENT_NAMES)),
+_RATE_LIMIT_REASON = re.compile(
+    r"YFRateLimitError|Too Many Requests|Rate limited", re.IGNORECASE
+)
+_NETWORK_REASON = re.compile(
+    r"\b(?:" + "|".join(sorted(_NETWORK_NAMES)) + r")\b|Could not resolve host|"
+    r"Failed to connect|Connection refused|timed out",
     re.IGNORECASE,
 )
 # "['7203.T', 'AAPL']: <error>" (multi.py, _download_impl) or "$AAPL: <error>"
@@ -86,13 +129,36 @@ _RETRYABLE_REASON = re.compile(
 _LOG_LIST = re.compile(r"^\s*(\[[^\]]*\]):\s*(.+)$", re.DOTALL)
 _LOG_DOLLAR = re.compile(r"^\s*\$(\S+):\s*(.+)$", re.DOTALL)
 _NO_ROWS = "Yahoo returned no prices (column missing or close all-NaN)"
+_MAX_REASON = 200
+_LOG = logging.getLogger("eventstudy.yahoo")
+
+
+def _is_network(exc: BaseException) -> bool:
+    """Whether a raised exception is a network failure (connection, DNS, timeout)."""
+    if isinstance(exc, TimeoutError | ConnectionError | socket.gaierror):
+        return True
+    return any(cls.__name__ in _NETWORK_NAMES for cls in type(exc).__mro__)
 
 
 def _is_retryable(exc: BaseException) -> bool:
     """Whether a raised exception is worth retrying (rate limit or network)."""
-    if isinstance(exc, YFRateLimitError | TimeoutError | ConnectionError):
-        return True
-    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+    return isinstance(exc, YFRateLimitError) or _is_network(exc)
+
+
+def _reason_kind(reason: str) -> str:
+    """``"rate"``, ``"network"`` or ``"other"`` for a logged or raised reason."""
+    if _RATE_LIMIT_REASON.search(reason):
+        return "rate"
+    if _NETWORK_REASON.search(reason):
+        return "network"
+    return "other"
+
+
+def _short(reason: str) -> str:
+    """A reason cut to one readable line (curl's advice URL dropped)."""
+    text = " ".join(reason.split())
+    text = re.sub(r"\s*See https://curl\.se/\S*( first for more details\.)?", "", text)
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
 class _ErrorLog(logging.Handler):
@@ -136,6 +202,45 @@ def _collect_yfinance_errors() -> Iterator[_ErrorLog]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+class _Discard(logging.Handler):
+    """Swallows yfinance's records (so logging's last resort never prints them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        return None
+
+
+@contextmanager
+def _quiet_yfinance() -> Iterator[None]:
+    """Keep yfinance's noise off the terminal for one download.
+
+    For the duration of the call: the ``yfinance`` logger does not propagate to the
+    root logger and has a handler that discards records (without one, logging's
+    last-resort handler prints WARNING and above to stderr); warnings are ignored
+    (yfinance 1.7 triggers pandas deprecation warnings); and ``sys.stdout`` /
+    ``sys.stderr`` are redirected (yfinance prints in places). Whatever was printed
+    is logged at DEBUG on ``eventstudy.yahoo``. Everything is restored on exit.
+    """
+    logger = logging.getLogger("yfinance")
+    discard = _Discard()
+    propagate = logger.propagate
+    printed = io.StringIO()
+    logger.addHandler(discard)
+    logger.propagate = False
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(printed),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(discard)
+        if printed.getvalue().strip():
+            _LOG.debug("yfinance printed: %s", printed.getvalue().strip())
 
 
 def _flatten(raw: Any, tickers: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -319,9 +424,21 @@ class YahooProvider:
         -------
         pathlib.Path
             The directory now used by yfinance (created if needed).
+
+        Raises
+        ------
+        InputError
+            If the directory cannot be created.
         """
         location = Path(path) / "yfinance-tz"
-        location.mkdir(parents=True, exist_ok=True)
+        try:
+            location.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create yfinance's cache folder ({exc.strerror or exc}); pass "
+                "a writable --cache-dir or set EVENTSTUDY_CACHE_DIR",
+                path=str(location),
+            ) from exc
         yfinance.set_tz_cache_location(str(location))
         return location
 
@@ -385,6 +502,13 @@ class YahooProvider:
         ------
         InputError
             If a date or ticker is invalid or ``start > end``.
+        NetworkError
+            If every ticker failed with a network error (no connection, DNS,
+            timeout) after the retries; the message starts with "cannot reach
+            Yahoo".
+        ProviderError
+            If ``yfinance.download`` raised anything but a rate-limit or network
+            error.
         """
         first, last = as_range(start, end)
         requested = as_tickers(tickers)
@@ -392,17 +516,22 @@ class YahooProvider:
 
         frames: list[pd.DataFrame] = []
         failures: dict[str, str] = {}
+        kinds: dict[str, str] = {}
         delays = self.delays()
         attempt = 0
         while pending:
             try:
                 raw, logged = self._download_once(pending, first, last)
+            except EventStudyError:
+                raise
             except Exception as exc:
                 if not _is_retryable(exc):
-                    raise
+                    raise _provider_error(exc, pending, first, last) from exc
                 if attempt >= len(delays):
-                    reason = f"{exc!r} after {attempt + 1} attempt(s)"
+                    reason = f"{_short(repr(exc))} after {attempt + 1} attempt(s)"
                     failures.update(dict.fromkeys(pending, reason))
+                    kind = "network" if _is_network(exc) else "rate"
+                    kinds.update(dict.fromkeys(pending, kind))
                     break
                 self._sleep(delays[attempt])
                 attempt += 1
@@ -410,11 +539,12 @@ class YahooProvider:
             frame, missing = _flatten(raw, pending)
             if len(frame):
                 frames.append(frame)
-            reasons = {t: logged.get(t.upper(), _NO_ROWS) for t in missing}
-            again = [t for t in missing if _RETRYABLE_REASON.search(reasons[t])]
+            reasons = {t: _short(logged.get(t.upper(), _NO_ROWS)) for t in missing}
+            again = [t for t in missing if _reason_kind(reasons[t]) != "other"]
             for ticker in missing:
                 if ticker not in again:
                     failures[ticker] = reasons[ticker]
+                    kinds[ticker] = "other"
             if again and attempt < len(delays):
                 self._sleep(delays[attempt])
                 attempt += 1
@@ -422,8 +552,19 @@ class YahooProvider:
                 continue
             for ticker in again:
                 failures[ticker] = f"{reasons[ticker]} after {attempt + 1} attempt(s)"
+                kinds[ticker] = _reason_kind(reasons[ticker])
             break
 
+        if not frames and requested and all(
+            kinds.get(t) == "network" for t in requested
+        ):
+            raise NetworkError(
+                f"cannot reach Yahoo: {failures[requested[0]]}, for "
+                f"{_ticker_list(requested)} ({first:%Y-%m-%d}..{last:%Y-%m-%d}). "
+                "Check the internet connection (or the HTTPS_PROXY setting) and try "
+                "again.",
+                tickers=requested,
+            )
         if frames:
             long = pd.concat(frames, ignore_index=True)
             long = long.sort_values(["ticker", "date"], kind="stable")
@@ -437,10 +578,11 @@ class YahooProvider:
     def _download_once(
         self, tickers: Sequence[str], first: pd.Timestamp, last: pd.Timestamp
     ) -> tuple[Any, dict[str, str]]:
-        """One call of :func:`yfinance.download` with every option explicit."""
+        """One call of :func:`yfinance.download` with every option explicit, its
+        noise kept off the terminal."""
         download = self._download if self._download is not None else yfinance.download
         end_exclusive = last + pd.Timedelta(days=1)
-        with _collect_yfinance_errors() as log:
+        with _collect_yfinance_errors() as log, _quiet_yfinance():
             raw = download(
                 list(tickers),
                 start=first.strftime("%Y-%m-%d"),
@@ -458,3 +600,26 @@ class YahooProvider:
                 rounding=False,
             )
         return raw, dict(log.reasons)
+
+
+def _ticker_list(tickers: Sequence[str], most: int = 5) -> str:
+    """``"7203.T, ^TOPX"`` or ``"7203.T, ... and 12 more"``."""
+    shown = ", ".join(tickers[:most])
+    if len(tickers) > most:
+        shown += f" and {len(tickers) - most} more"
+    return f"{len(tickers)} ticker(s): {shown}"
+
+
+def _provider_error(
+    exc: Exception, tickers: Sequence[str], first: pd.Timestamp, last: pd.Timestamp
+) -> ProviderError:
+    """The typed error for anything yfinance raises that retrying will not fix."""
+    return ProviderError(
+        f"Yahoo download failed for {_ticker_list(tickers)} "
+        f"({first:%Y-%m-%d}..{last:%Y-%m-%d}): {type(exc).__name__}: "
+        f"{_short(str(exc)) or 'no message'}. This is not a rate limit or network "
+        "error, so retrying will not help: check the tickers (Yahoo symbols such as "
+        "7203.T, ^N225, JPY=X), update yfinance (pip install -U yfinance) or report "
+        "it. The cached prices of these tickers were left unchanged.",
+        tickers=list(tickers),
+    )

@@ -35,6 +35,20 @@ What is reproduced, and where it comes from in the installed yfinance 1.7 source
   dividend-adjusted with Yahoo's multiplicative factor ``1 - D / close_before_ex``
   applied to every earlier date, so a new dividend re-bases all past ``Adj Close``.
 
+- No network (observed with the installed yfinance 1.7 and no DNS): nothing is
+  raised; each ticker's ``history`` fails inside ``_download_one`` with curl_cffi's
+  ``DNSError('Failed to perform, curl: (6) Could not resolve host: ...')``, after a
+  WARNING ``"Cookie/crumb fetch failed (DNSError), continuing without crumb"``
+  (``data.py`` 449-451) and an ERROR ``"Failed to get ticker 'SYM' reason: ..."``
+  (``base.py`` 187-191); the result has the usual columns and no row.
+- Noise: every call triggers pandas' ``Pandas4Warning`` about ``inplace``
+  (``multi.py`` 220 and 224, with pandas 3.x), and ``progress=True`` prints a
+  progress bar on stderr (``utils.ProgressBar``).
+
+Beyond yfinance, the fake can leave sessions out of its answers
+(:meth:`FakeYahoo.drop_sessions`, :meth:`FakeYahoo.truncate`), as Yahoo sometimes
+does, and print stray text (:attr:`FakeYahoo.chatter`).
+
 ``tests/test_yahoo.py::test_fake_matches_real_download_impl`` checks this fake
 against yfinance's real ``_download_impl`` driven by a stub ``Ticker``.
 """
@@ -42,14 +56,25 @@ against yfinance's real ``_download_impl`` driven by a stub ``Ticker``.
 from __future__ import annotations
 
 import logging
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from curl_cffi.requests.exceptions import DNSError
 from yfinance import utils as yf_utils
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
+
+DNS_MESSAGE = (
+    "Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com. "
+    "See https://curl.se/libcurl/c/libcurl-errors.html first for more details."
+)
+"""curl_cffi's message when there is no network (no DNS)."""
+
+_PANDAS4 = getattr(pd.errors, "Pandas4Warning", FutureWarning)
 
 _TZ_BY_SUFFIX = {".T": "Asia/Tokyo", ".KS": "Asia/Seoul", ".KQ": "Asia/Seoul"}
 
@@ -84,6 +109,21 @@ class _Failure:
     exc: type[BaseException] | BaseException
 
 
+@dataclass
+class _Omission:
+    """Sessions an answer leaves out (``remaining`` answers; None: always)."""
+
+    ticker: str
+    dates: frozenset[pd.Timestamp] | None  # None: everything after ``after``
+    after: pd.Timestamp | None
+    remaining: int | None
+
+    def hides(self, day: pd.Timestamp) -> bool:
+        if self.dates is not None:
+            return day in self.dates
+        return self.after is not None and day > self.after
+
+
 class FakeYahoo:
     """A deterministic fake of Yahoo's daily chart data plus ``yfinance.download``.
 
@@ -98,14 +138,19 @@ class FakeYahoo:
     ----------
     calls
         One dict per ``download`` call: the tickers and every keyword passed.
+    chatter
+        Text each ``download`` call prints to stdout and stderr (None: nothing),
+        like yfinance's stray ``print`` calls.
     """
 
     def __init__(self, seed: int = 0, delay: float = 0.0) -> None:
         self._rng = np.random.default_rng(seed)
         self._series: dict[str, _Series] = {}
         self._failures: list[_Failure] = []
+        self._omissions: list[_Omission] = []
         self.delay = delay
         self.calls: list[dict[str, Any]] = []
+        self.chatter: str | None = None
 
     # ------------------------------------------------------------ the universe
 
@@ -189,6 +234,49 @@ class FakeYahoo:
         """Make the next ``times`` download calls raise ``exc``."""
         self._failures.append(_Failure(times, "raise", None, exc))
 
+    def network_down(
+        self,
+        times: int = 1_000_000,
+        mode: Literal["raise", "log"] = "log",
+        tickers: tuple[str, ...] | None = None,
+    ) -> None:
+        """No network for the next ``times`` download calls.
+
+        ``mode="log"`` is what yfinance 1.7 really does (see the module docstring):
+        every ticker fails with curl_cffi's ``DNSError``, caught and logged.
+        ``mode="raise"`` makes ``download`` itself raise the ``DNSError``.
+        ``tickers`` limits a ``"log"`` failure to those tickers.
+        """
+        only = None if tickers is None else frozenset(t.upper() for t in tickers)
+        self._failures.append(_Failure(times, mode, only, DNSError(DNS_MESSAGE)))
+
+    def drop_sessions(
+        self, ticker: str, dates: tuple[str, ...], times: int | None = None
+    ) -> None:
+        """Leave ``dates`` out of the next ``times`` answers for ``ticker`` (None:
+        of every answer), as a truncated Yahoo answer does."""
+        days = frozenset(pd.Timestamp(d) for d in dates)
+        self._omissions.append(_Omission(ticker.upper(), days, None, times))
+
+    def truncate(self, ticker: str, after: str, times: int | None = None) -> None:
+        """End the next ``times`` answers for ``ticker`` at ``after`` (None: every
+        answer), as an answer cut short does."""
+        self._omissions.append(
+            _Omission(ticker.upper(), None, pd.Timestamp(after), times)
+        )
+
+    def _hidden(self, ticker: str, dates: pd.DatetimeIndex) -> np.ndarray:
+        """Which of ``dates`` this answer for ``ticker`` leaves out (consumes one
+        use of each matching omission)."""
+        hidden = np.zeros(len(dates), dtype=bool)
+        for omission in self._omissions:
+            if omission.ticker != ticker.upper() or omission.remaining == 0:
+                continue
+            if omission.remaining is not None:
+                omission.remaining -= 1
+            hidden |= np.array([omission.hides(d) for d in dates], dtype=bool)
+        return hidden
+
     def _take_failure(self) -> _Failure | None:
         for failure in self._failures:
             if failure.remaining > 0:
@@ -199,17 +287,30 @@ class FakeYahoo:
     # ------------------------------------------------------------ yfinance API
 
     def history(
-        self, ticker: str, start: str, end: str, rate_limited: bool = False
+        self,
+        ticker: str,
+        start: str,
+        end: str,
+        rate_limited: bool = False,
+        raises: BaseException | None = None,
     ) -> tuple[pd.DataFrame, str | None]:
         """What ``Ticker(ticker).history(start, end, actions=True,
         auto_adjust=False)`` returns, plus its soft error (``_last_error``)."""
         logger = logging.getLogger("yfinance")
         if rate_limited:
             raise YFRateLimitError()
+        if raises is not None:
+            name = type(raises).__name__
+            logger.warning(
+                f"Cookie/crumb fetch failed ({name}), continuing without crumb"
+            )
+            logger.error(f"Failed to get ticker '{ticker.upper()}' reason: {raises}")
+            raise raises
         series = self._series.get(ticker.upper())
         first, stop = pd.Timestamp(start), pd.Timestamp(end)
         if series is not None:
             keep = (series.dates >= first) & (series.dates < stop)
+            keep &= ~self._hidden(ticker, series.dates)
         if series is None or not keep.any():
             exc = YFPricesMissingError(ticker.upper(), f" (1d {start} -> {end})")
             message = str(exc)
@@ -278,22 +379,49 @@ class FakeYahoo:
             )
         if self.delay:
             time.sleep(self.delay)
+        if self.chatter is not None:
+            print(self.chatter)
+            print(self.chatter, file=sys.stderr)
         failure = self._take_failure()
         if failure is not None and failure.mode == "raise":
             raise failure.exc() if isinstance(failure.exc, type) else failure.exc
-        return self.assemble(
-            tickers,
-            lambda t: self.history(
+        hit = failure is not None and failure.mode == "log"
+
+        def one(t: str) -> tuple[pd.DataFrame, str | None]:
+            applies = (
+                hit
+                and failure is not None
+                and (failure.tickers is None or t.upper() in failure.tickers)
+            )
+            exc = failure.exc if applies and failure is not None else None
+            return self.history(
                 t,
                 str(start),
                 str(end),
-                rate_limited=failure is not None
-                and (failure.tickers is None or t.upper() in failure.tickers),
-            ),
+                rate_limited=applies and exc is YFRateLimitError,
+                raises=exc if isinstance(exc, BaseException) else None,
+            )
+
+        data = self.assemble(
+            tickers,
+            one,
             ignore_tz=True if ignore_tz is None else ignore_tz,
             group_by=group_by,
             multi_level_index=multi_level_index,
         )
+        # yfinance 1.7 under pandas 3.x (multi.py 220, 224)
+        warnings.warn(
+            "The inplace keyword in DataFrame.rename is deprecated and will be "
+            "removed in a future version (PDEP-8).",
+            _PANDAS4,
+            stacklevel=2,
+        )
+        if progress:
+            names = tickers if not isinstance(tickers, str) else tickers.split()
+            n = len({t.upper() for t in names})
+            bar = "[" + "*" * 22 + "100%" + "*" * 23 + "]"
+            print(f"\r{bar}  {n} of {n} completed", file=sys.stderr)
+        return data
 
     @staticmethod
     def assemble(

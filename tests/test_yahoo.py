@@ -16,10 +16,19 @@ from fake_yfinance import FakeYahoo, standard_universe
 from yfinance.exceptions import YFRateLimitError
 
 from eventstudy.cache import LONG_COLUMNS
-from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
+from eventstudy.errors import (
+    DataUnavailableError,
+    InputError,
+    NetworkError,
+    PriceDataError,
+    ProviderError,
+)
 from eventstudy.yahoo import YahooProvider, _flatten
 
 START, END = "2024-01-01", "2024-03-29"
+
+# yfinance 1.7 itself (and the fake, which copies it) triggers this under pandas 3.
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
 
 
 class Sleeps(list[float]):
@@ -304,6 +313,7 @@ def test_backoff_is_bounded_and_gives_up(fake: FakeYahoo, mode: Any) -> None:
     assert sleeps == sorted(sleeps) and max(sleeps) <= 3.0
     assert len(fake.calls) == 7
     assert "Rate limited" in str(info.value) and "7 attempt(s)" in str(info.value)
+    assert not isinstance(info.value, NetworkError)
 
 
 @pytest.mark.parametrize(
@@ -328,13 +338,158 @@ def test_transient_error_by_name_is_retried(
     assert sleeps == [1.0]
 
 
-def test_other_errors_propagate(
+def test_other_errors_are_typed_and_not_retried(
     fake: FakeYahoo, provider: YahooProvider, sleeps: Sleeps
 ) -> None:
     fake.fail_with(ValueError("bug"), times=1)
-    with pytest.raises(ValueError, match="bug"):
+    with pytest.raises(ProviderError) as info:
         provider.fetch(["7203.T"], START, END)
-    assert sleeps == []
+    assert str(info.value) == (
+        "Yahoo download failed for 1 ticker(s): 7203.T (2024-01-01..2024-03-29): "
+        "ValueError: bug. This is not a rate limit or network error, so retrying "
+        "will not help: check the tickers (Yahoo symbols such as 7203.T, ^N225, "
+        "JPY=X), update yfinance (pip install -U yfinance) or report it. The cached "
+        "prices of these tickers were left unchanged."
+    )
+    assert info.value.tickers == ["7203.T"]
+    assert isinstance(info.value.__cause__, ValueError)
+    assert sleeps == [] and len(fake.calls) == 1
+
+
+# --------------------------------------------------------------- network
+
+
+DNS_REASON = (
+    "DNSError('Failed to perform, curl: (6) Could not resolve host: "
+    "query2.finance.yahoo.com.')"
+)
+
+
+@pytest.mark.parametrize("mode", ["log", "raise"])
+def test_no_network_is_a_network_error(
+    fake: FakeYahoo, provider: YahooProvider, sleeps: Sleeps, mode: Any
+) -> None:
+    fake.network_down(mode=mode)
+    with pytest.raises(NetworkError) as info:
+        provider.fetch_partial(["7203.T", "^TOPX"], START, END)
+    assert str(info.value) == (
+        f"cannot reach Yahoo: {DNS_REASON} after 5 attempt(s), for 2 ticker(s): "
+        "7203.T, ^TOPX (2024-01-01..2024-03-29). Check the internet connection (or "
+        "the HTTPS_PROXY setting) and try again."
+    )
+    assert info.value.tickers == ["7203.T", "^TOPX"]
+    assert sleeps == [1.0, 2.0, 4.0, 8.0] and len(fake.calls) == 5
+
+
+def test_network_back_after_a_retry(
+    fake: FakeYahoo, provider: YahooProvider, sleeps: Sleeps
+) -> None:
+    fake.network_down(times=1)
+    frame = provider.fetch(["7203.T"], START, END)
+    pd.testing.assert_frame_equal(frame, expected(fake, ["7203.T"], START, END))
+    assert sleeps == [1.0]
+
+
+def test_network_error_for_some_tickers_is_a_failure(
+    fake: FakeYahoo, provider: YahooProvider
+) -> None:
+    """Only a call where every ticker failed on the network raises."""
+    fake.network_down(tickers=("7267.T",))
+    frame, failures = provider.fetch_partial(["7203.T", "7267.T"], START, END)
+    assert failures == {"7267.T": f"{DNS_REASON} after 5 attempt(s)"}
+    pd.testing.assert_frame_equal(frame, expected(fake, ["7203.T"], START, END))
+
+
+def test_rate_limit_for_every_ticker_is_not_a_network_error(
+    fake: FakeYahoo, provider: YahooProvider
+) -> None:
+    fake.rate_limit(times=100, mode="log")
+    frame, failures = provider.fetch_partial(["7203.T", "^TOPX"], START, END)
+    assert frame.empty and list(failures) == ["7203.T", "^TOPX"]
+    assert failures["7203.T"].endswith("after 5 attempt(s)")
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_fake_network_failure_matches_real_download_impl(
+    fake: FakeYahoo, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """yfinance's _download_impl, with a Ticker whose history fails as curl_cffi
+    does without DNS, logs and returns what the fake's network_down does."""
+    from curl_cffi.requests.exceptions import DNSError
+    from fake_yfinance import DNS_MESSAGE
+
+    class StubTicker:
+        def __init__(self, ticker: str) -> None:
+            self._price_history = None
+
+        def history(self, **_: Any) -> pd.DataFrame:
+            raise DNSError(DNS_MESSAGE)
+
+    monkeypatch.setattr(yfinance.multi, "Ticker", StubTicker)
+    options: dict[str, Any] = {
+        "start": START,
+        "end": "2024-01-20",
+        "actions": True,
+        "threads": False,
+        "ignore_tz": True,
+        "group_by": "column",
+        "auto_adjust": False,
+        "progress": False,
+        "multi_level_index": True,
+    }
+    with caplog.at_level(logging.ERROR, logger="yfinance"):
+        real = yfinance.multi._download_impl(
+            yfinance.multi._DownloadCtx(), ["7203.T"], **options
+        )
+    real_log = [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    fake.network_down()
+    with caplog.at_level(logging.WARNING, logger="yfinance"):
+        ours = fake.download(["7203.T"], **options)
+    our_log = [r.getMessage() for r in caplog.records]
+    pd.testing.assert_frame_equal(ours, real)
+    assert real.empty and real_log[-1] == f"['7203.T']: DNSError('{DNS_MESSAGE}')"
+    assert our_log[-2:] == real_log
+    assert our_log[:2] == [
+        "Cookie/crumb fetch failed (DNSError), continuing without crumb",
+        f"Failed to get ticker '7203.T' reason: {DNS_MESSAGE}",
+    ]
+
+
+# --------------------------------------------------------------- noise
+
+
+def test_yfinance_noise_never_reaches_the_terminal(
+    fake: FakeYahoo,
+    provider: YahooProvider,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import warnings
+
+    fake.chatter = "yfinance says hello"
+    logger = logging.getLogger("yfinance")
+    handlers, propagate = list(logger.handlers), logger.propagate
+    with caplog.at_level(logging.DEBUG), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        frame, failures = provider.fetch_partial(["7203.T", "NOPE.T"], START, END)
+    assert list(failures) == ["NOPE.T"] and len(frame) == 63
+    assert capsys.readouterr() == ("", "")
+    assert [r for r in caplog.records if r.name == "yfinance"] == []
+    assert [r.getMessage() for r in caplog.records if r.name == "eventstudy.yahoo"] == [
+        "yfinance printed: yfinance says hello\nyfinance says hello"
+    ]
+    assert seen == []
+    # everything is restored afterwards
+    assert logger.handlers == handlers and logger.propagate is propagate
+
+
+def test_reasons_are_one_short_line() -> None:
+    from eventstudy.yahoo import _short
+
+    long = "x" * 500
+    assert len(_short(long)) == 200 and _short(long).endswith("...")
+    assert _short("a\n  b") == "a b"
 
 
 def test_rate_limit_error_is_what_yfinance_raises() -> None:
