@@ -3,8 +3,9 @@
 Three layers, each usable alone:
 
 :class:`Summary`
-    The CAAR-by-event-x-group table of a results object (above 1,000 events: by
-    group, plus the 20 event x group rows with the largest |CAAR|), rendered as
+    The CAAR-by-event-x-group table of a results object (above 50 events: pooled,
+    all pairs and by group, plus the 20 event x group rows with the largest
+    |CAAR|), rendered as
     text, Markdown, HTML or LaTeX (``EventStudyResults.summary()``; ``summary.md``
     of a run).
 Plots (:func:`plot_car`, :func:`plot_event_overview`, :func:`plot_ar_heatmap`,
@@ -29,22 +30,23 @@ Significance stars everywhere: two-sided p-values, ``*`` < 0.10, ``**`` < 0.05,
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from eventstudy.errors import InputError
+from eventstudy.errors import InputError, WindowError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -105,9 +107,16 @@ def _md(value: object) -> str:
     return str(value).replace("|", r"\|").replace("\n", " ")
 
 
+MANY_EVENTS = 50
+"""Above this many events a study is summarised pooled: :class:`Summary`
+(``summary.md``, the terminal) and the report give all pairs and each group, and
+:func:`write_plots` draws the pooled plot only, not one set per event."""
+
+
 SUMMARY_MAX_ROWS = 1_000
-"""Above this many events (or event x group rows), :meth:`Summary.from_results`
-summarises by group and lists only the largest CAARs."""
+"""Above this many event x group rows (or :data:`MANY_EVENTS` events),
+:meth:`Summary.from_results` summarises by group and lists only the largest
+CAARs."""
 SUMMARY_TOP = 20
 """Event x group rows listed (largest |CAAR|) when the summary is by group."""
 SUMMARY_MAX_GROUPS = 12
@@ -237,7 +246,8 @@ class Summary:
     @classmethod
     def from_results(cls, res: EventStudyResults, test: str, *,
                      max_rows: int = SUMMARY_MAX_ROWS, top: int = SUMMARY_TOP,
-                     max_groups: int = SUMMARY_MAX_GROUPS) -> Summary:
+                     max_groups: int = SUMMARY_MAX_GROUPS,
+                     max_events: int | None = None) -> Summary:
         """Build the CAAR summary from results.
 
         Parameters
@@ -247,9 +257,11 @@ class Summary:
         test
             Test whose p-values give the stars.
         max_rows
-            Up to this many events and event x group rows, one row per event x
-            group. Above, the table is by group and only the ``top`` rows with the
-            largest |CAAR| are listed.
+            Up to this many event x group rows (and ``max_events`` events), one
+            row per event x group. Above, the table is pooled (all pairs and each
+            group) and only the ``top`` rows with the largest |CAAR| are listed.
+        max_events
+            The same limit on events; default :data:`MANY_EVENTS` (50).
         top
             Event x group rows listed above ``max_rows``.
         max_groups
@@ -286,7 +298,8 @@ class Summary:
             "(see excluded.csv).",
             "Day 0: the first session whose close is at or after the announcement.",
         ]
-        if G <= max_rows and n_events <= max_rows:
+        max_ev = MANY_EVENTS if max_events is None else max_events
+        if G <= max_rows and n_events <= max_ev:
             table = _event_group_rows(p, t, cars, k, np.arange(G))
             return cls("Event study summary", table, tuple(notes))
 
@@ -314,9 +327,11 @@ class Summary:
                         "." if len(eg) else
                         "; the listed event x group rows have none (tests ran on "
                         "the all and group scopes only)."))
+        why = (f"more than {max_ev} events" if n_events > max_ev
+               else f"more than {max_rows} rows")
         notes[2] = (f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded (see "
                     f"excluded.csv); {n_events} events, {G} event x group rows: "
-                    f"more than {max_rows}, so summarised by group.")
+                    f"{why}, so pooled: all pairs and by group.")
         return cls("Event study summary", table, tuple(notes), caption=caption,
                    sections=((heading, listed),))
 
@@ -529,9 +544,31 @@ def _select(res: EventStudyResults, event: str | None, group: str | None
     return sel
 
 
+def plot_window(res: EventStudyResults) -> tuple[int, int]:
+    """The window the CAAR plots cumulate over: the widest CAR window that holds
+    day 0 (the first such in the study's order), else the widest CAR window, else
+    the event window.
+
+    The plotted CAAR at the window's end is then the CAAR of that window in
+    ``car.csv``, ``tests.csv``, the summary and the report.
+    """
+    return _plot_window([(int(a), int(b)) for a, b in res.windows.car],
+                        (int(res.windows.event[0]), int(res.windows.event[1])))
+
+
+def _plot_window(cars: Sequence[tuple[int, int]], event: tuple[int, int]
+                 ) -> tuple[int, int]:
+    inside = [w for w in cars if event[0] <= w[0] <= w[1] <= event[1]]
+    pool = [w for w in inside if w[0] <= 0 <= w[1]] or inside
+    if not pool:
+        return event
+    return max(pool, key=lambda w: w[1] - w[0])  # the first of the widest
+
+
 def caar_path(res: EventStudyResults, event: str | None = None,
-              group: str | None = None) -> pd.DataFrame:
-    """The CAAR path over the event window with its standard error.
+              group: str | None = None,
+              window: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The CAAR path over a window with its standard error.
 
     Parameters
     ----------
@@ -539,21 +576,28 @@ def caar_path(res: EventStudyResults, event: str | None = None,
         Fitted results.
     event, group
         Restrict to one event and/or one group; None pools all pairs.
+    window
+        ``(start, end)`` in event-window days: the path cumulates from ``start``,
+        so its value on ``end`` is the CAAR of the CAR window ``[start, end]`` (as
+        in ``car.csv``); None: the whole event window.
 
     Returns
     -------
     pandas.DataFrame
-        One row per event-window day: ``rel_day, caar, se, n`` (decimals; ``n`` is
-        the number of pairs with at least one abnormal return up to that day).
+        One row per day of the window: ``rel_day, caar, se, n`` (decimals; ``n`` is
+        the number of pairs with at least one abnormal return from ``start`` up to
+        that day).
 
     Raises
     ------
     InputError
         No kept pair matches ``event``/``group``.
+    WindowError
+        ``window`` is reversed or not inside the event window.
 
     Notes
     -----
-    For pair i the CAR over ``[t1, t]`` (``t1`` the first event-window day) sums its
+    For pair i the CAR over ``[t1, t]`` (``t1`` the window's first day) sums its
     abnormal returns on the ``d_it`` days with data, as the engine does for a CAR
     window. Its variance follows Campbell, Lo & MacKinlay (1997, sec. 4.4.3) and
     MacKinlay (1997):
@@ -602,8 +646,16 @@ def caar_path(res: EventStudyResults, event: str | None = None,
     ['rel_day', 'caar', 'se', 'n']
     """
     sel = _select(res, event, group)
-    ar = np.asarray(res.ar, dtype=np.float64)[sel]
-    sar = np.asarray(res.sar, dtype=np.float64)[sel]
+    rel = np.asarray(res.rel_days, dtype=np.int64)
+    a, b = (int(rel[0]), int(rel[-1])) if window is None else (int(window[0]),
+                                                                int(window[1]))
+    if not (rel[0] <= a <= b <= rel[-1]):
+        raise WindowError(f"window [{a}, {b}] is not inside the event window "
+                          f"[{int(rel[0])}, {int(rel[-1])}] (or is reversed); give "
+                          "one of its sub-windows, e.g. a CAR window")
+    cols = slice(a - int(rel[0]), b - int(rel[0]) + 1)
+    ar = np.asarray(res.ar, dtype=np.float64)[sel][:, cols]
+    sar = np.asarray(res.sar, dtype=np.float64)[sel][:, cols]
     s2 = np.asarray(res.sigma2, dtype=np.float64)[sel][:, None]
     nobs = np.asarray(res.nobs, dtype=np.float64)[sel][:, None]
     ok = np.isfinite(ar)
@@ -635,8 +687,8 @@ def caar_path(res: EventStudyResults, event: str | None = None,
         with np.errstate(invalid="ignore", divide="ignore"):
             caar = np.where(n > 0, np.nansum(car, axis=0) / n, np.nan)
             se = np.where(n > 0, np.sqrt(np.nansum(var, axis=0)) / n, np.nan)
-    return pd.DataFrame({"rel_day": np.asarray(res.rel_days, dtype=np.int64),
-                         "caar": caar, "se": se, "n": n.astype(np.int64)})
+    return pd.DataFrame({"rel_day": rel[cols], "caar": caar, "se": se,
+                         "n": n.astype(np.int64)})
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -660,13 +712,20 @@ def _style_event_axes(ax: Axes, rel_days: np.ndarray) -> None:
     ax.axhline(0, color="black", lw=0.5, zorder=1)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_xlabel("trading sessions relative to day 0")
-    ax.set_ylabel("CAAR (%)")
+    start = _day(int(rel_days[0])) if len(rel_days) else "0"
+    ax.set_ylabel(f"CAAR from day {start} (%)")
     ax.grid(True, lw=0.3, alpha=0.5)
 
 
+def _window_of(res: EventStudyResults, window: tuple[int, int] | None
+               ) -> tuple[int, int]:
+    return plot_window(res) if window is None else (int(window[0]), int(window[1]))
+
+
 def plot_car(res: EventStudyResults, event: str | None = None,
-             group: str | None = None, ax: Axes | None = None) -> Figure:
-    """Plot the CAAR path over the event window with a 95% band.
+             group: str | None = None, ax: Axes | None = None,
+             window: tuple[int, int] | None = None) -> Figure:
+    """Plot the CAAR path over a CAR window with a 95% band.
 
     Parameters
     ----------
@@ -676,6 +735,10 @@ def plot_car(res: EventStudyResults, event: str | None = None,
         Restrict to one event and/or one group; None pools all pairs.
     ax
         A matplotlib Axes to draw into; a new Figure otherwise.
+    window
+        The window plotted and cumulated from its first day; default
+        :func:`plot_window` (the widest CAR window around day 0), so the last point
+        is that window's CAAR in the tables.
 
     Returns
     -------
@@ -691,7 +754,8 @@ def plot_car(res: EventStudyResults, event: str | None = None,
 
     Notes
     -----
-    The line is ``CAAR_t`` in percent from the first event-window day; the band is
+    The line is ``CAAR_t`` in percent cumulated from the window's first day (the
+    title names the window, the y axis its first day); the band is
     ``CAAR_t +/- 1.96 sqrt(Var(CAAR_t))`` with the variance of :func:`caar_path`:
     per-pair CAR variances ``sigma_i^2 (d_it + estimation-error term)`` (Campbell,
     Lo & MacKinlay 1997, sec. 4.4; MacKinlay 1997), averaged under
@@ -714,7 +778,8 @@ def plot_car(res: EventStudyResults, event: str | None = None,
     'Figure'
 
     """
-    path = caar_path(res, event, group)
+    a, b = _window_of(res, window)
+    path = caar_path(res, event, group, (a, b))
     n_pairs = int(_select(res, event, group).sum())
     if ax is None:
         fig = _new_figure(6.0, 3.6)
@@ -728,14 +793,15 @@ def plot_car(res: EventStudyResults, event: str | None = None,
                     lw=0, label="95% band")
     ax.plot(x, caar, color="tab:blue", marker="o", ms=3, lw=1.5,
             label=f"CAAR (N = {n_pairs})")
-    _style_event_axes(ax, np.asarray(res.rel_days))
+    _style_event_axes(ax, x)
     title = " / ".join(s for s in (event, group) if s) or "all pairs"
-    ax.set_title(f"{title} (N = {n_pairs})", fontsize=10)
+    ax.set_title(f"{title}: CAAR{_win(a, b)} (N = {n_pairs})", fontsize=10)
     ax.legend(loc="best", fontsize=8)
     return fig
 
 
-def plot_event_overview(res: EventStudyResults, event: str) -> Figure:
+def plot_event_overview(res: EventStudyResults, event: str,
+                        window: tuple[int, int] | None = None) -> Figure:
     """One event's CAAR paths, one line and 95% band per group.
 
     Parameters
@@ -744,6 +810,8 @@ def plot_event_overview(res: EventStudyResults, event: str) -> Figure:
         Fitted results.
     event
         Event id.
+    window
+        As in :func:`plot_car`.
 
     Returns
     -------
@@ -762,21 +830,79 @@ def plot_event_overview(res: EventStudyResults, event: str) -> Figure:
     """
     sel = _select(res, event, None)
     groups = list(dict.fromkeys(res.pairs_["group"].astype(str).to_numpy()[sel]))
+    a, b = _window_of(res, window)
     fig = _new_figure(7.0, 4.0)
     ax = fig.add_subplot(1, 1, 1)
-    colors = [f"C{i % 10}" for i in range(len(groups))]
-    for grp, col in zip(groups, colors, strict=True):
-        path = caar_path(res, event, grp)
-        n = int(_select(res, event, grp).sum())
+    lines = [(grp, caar_path(res, event, grp, (a, b)),
+              int(_select(res, event, grp).sum())) for grp in groups]
+    _draw_paths(ax, lines, alpha=0.12)
+    _style_event_axes(ax, np.arange(a, b + 1))
+    ax.set_title(f"{event}: CAAR{_win(a, b)} by group with 95% bands "
+                 f"(N = {int(sel.sum())})", fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def _draw_paths(ax: Axes, lines: Sequence[tuple[str, pd.DataFrame, int]],
+                alpha: float) -> None:
+    """One line with its 95% band per ``(label, caar_path, N)``."""
+    for i, (label, path, n) in enumerate(lines):
+        col = f"C{i % 10}"
         x = path["rel_day"].to_numpy()
         caar = 100 * path["caar"].to_numpy()
         half = 100 * _BAND_Z * path["se"].to_numpy()
-        ax.fill_between(x, caar - half, caar + half, alpha=0.12, color=col, lw=0)
+        ax.fill_between(x, caar - half, caar + half, alpha=alpha, color=col, lw=0)
         ax.plot(x, caar, color=col, marker="o", ms=2.5, lw=1.5,
-                label=f"{grp} (N = {n})")
-    _style_event_axes(ax, np.asarray(res.rel_days))
-    ax.set_title(f"{event}: CAAR by group with 95% bands (N = {int(sel.sum())})",
-                 fontsize=10)
+                label=f"{label} (N = {n})")
+
+
+POOLED_MAX_GROUPS = 8
+"""Groups drawn (the ones with most pairs) in :func:`plot_pooled`."""
+
+
+def plot_pooled(res: EventStudyResults, window: tuple[int, int] | None = None,
+                max_groups: int = POOLED_MAX_GROUPS) -> Figure:
+    """The pooled CAAR path: all pairs, and each of the largest groups.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    window
+        As in :func:`plot_car`.
+    max_groups
+        Groups drawn besides all pairs: the ones with the most pairs, in their
+        order of appearance.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure (never shown): one line and 95% band for all pairs, one per
+        group (paths and bands of :func:`caar_path`, pooled over events).
+
+    Raises
+    ------
+    InputError
+        The study has no kept pair.
+    """
+    sel = _select(res, None, None)
+    grp = res.pairs_["group"].astype(str).to_numpy()
+    codes, names = pd.factorize(grp)
+    size = np.bincount(codes, minlength=len(names))
+    shown = np.sort(np.argsort(-size, kind="stable")[:max(max_groups, 0)])
+    a, b = _window_of(res, window)
+    n_events = int(res.pairs_["event_id"].nunique())
+    lines = [("all pairs", caar_path(res, None, None, (a, b)), int(sel.sum()))]
+    lines += [(f"group {names[g]}", caar_path(res, None, str(names[g]), (a, b)),
+               int(size[g])) for g in shown]
+    fig = _new_figure(7.0, 4.0)
+    ax = fig.add_subplot(1, 1, 1)
+    _draw_paths(ax, lines, alpha=0.12)
+    _style_event_axes(ax, np.arange(a, b + 1))
+    more = (f"; {len(shown)} largest of {len(names)} groups"
+            if len(names) > len(shown) else "")
+    ax.set_title(f"Pooled CAAR{_win(a, b)} with 95% bands ({n_events} events, "
+                 f"N = {int(sel.sum())}{more})", fontsize=10)
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -856,19 +982,127 @@ def plot_ar_heatmap(res: EventStudyResults, event: str, k: int = 5) -> Figure:
     return fig
 
 
-def plot_file_stem(kind: Literal["car", "overview", "heatmap"], event: str,
-                   group: str | None = None) -> str:
-    """Deterministic file stem of a plot written by :func:`write_plots`.
+PlotKind = Literal["car", "overview", "heatmap", "pooled"]
+PlotKey = tuple[str, str, "str | None"]
+"""``(kind, event, group)`` of a plot (``group`` None for the overview, heat table
+and pooled plot; ``event`` ``""`` for the pooled plot)."""
+_STEM_PART_MAX = 60
+_HASH_LEN = 8
+
+
+def _safe_part(raw: str) -> str:
+    """``raw`` with every character but ``A-Za-z0-9.-_`` replaced by ``_``, cut to
+    :data:`_STEM_PART_MAX` characters (``_`` when empty)."""
+    return re.sub(r"[^A-Za-z0-9.\-_]", "_", raw)[:_STEM_PART_MAX] or "_"
+
+
+def _digest(raw: str, n: int = _HASH_LEN) -> str:
+    """The first ``n`` hex digits of the SHA-256 of ``raw`` (UTF-8)."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:n]
+
+
+def _stem_of(prefix: Sequence[str], parts: Sequence[str]) -> str:
+    """``prefix`` and the sanitised ``parts`` joined by ``_``, plus ``-<hash of the
+    raw parts>`` when sanitising changed any part."""
+    safe = [_safe_part(x) for x in parts]
+    stem = "_".join(list(prefix) + safe)
+    if safe != list(parts):
+        stem += "-" + _digest(json.dumps(list(parts)))
+    return stem
+
+
+def _unique_stems(base: dict[Any, tuple[str, str]]) -> dict[Any, str]:
+    """Stems that differ even on a case-insensitive file system.
+
+    ``base`` maps each key to ``(stem, raw)``: its stem alone (see :func:`_stem_of`)
+    and a text unique to the key. Keys whose stems are equal ignoring case get
+    ``-<hash of raw>`` appended (longer hashes if they still clash), so the result
+    depends only on the set of keys, never on their order.
+    """
+    out = {k: s for k, (s, _) in base.items()}
+    n = _HASH_LEN
+    while True:
+        seen: dict[str, list[Any]] = {}
+        for k, s in out.items():
+            seen.setdefault(s.casefold(), []).append(k)
+        clash = [k for ks in seen.values() if len(ks) > 1 for k in ks]
+        if not clash or n > 64:
+            return out
+        for k in clash:
+            out[k] = f"{base[k][0]}-{_digest(base[k][1], n)}"
+        n *= 2
+
+
+def plot_file_stem(kind: PlotKind, event: str, group: str | None = None) -> str:
+    """File stem of one plot, on its own (:func:`plot_file_stems` makes a study's
+    stems collision-free).
+
+    The event id and group are sanitised (characters other than ``A-Za-z0-9.-_``
+    become ``_``, each part is cut to 60 characters); when that changes either of
+    them, ``-`` and 8 hex digits of the SHA-256 of the raw names are appended, so
+    ``A/B`` and ``A_B`` get different stems.
 
     Examples
     --------
     >>> plot_file_stem("car", "E05_JP_DEAL", "jp_autos")
     'car_E05_JP_DEAL_jp_autos'
     >>> plot_file_stem("overview", "E/1 x")
-    'overview_E_1_x'
+    'overview_E_1_x-a5ba77d5'
+    >>> plot_file_stem("pooled", "")
+    'pooled'
     """
-    parts = [kind, event] + ([group] if group is not None else [])
-    return "_".join(re.sub(r"[^A-Za-z0-9.\-_]", "_", str(s)) for s in parts)
+    if kind == "pooled":
+        return "pooled"
+    parts = [str(event)] + ([str(group)] if group is not None else [])
+    return _stem_of([kind], parts)
+
+
+def plot_file_stems(keys: Iterable[PlotKey]) -> dict[PlotKey, str]:
+    """Collision-free file stems of a study's plots.
+
+    Parameters
+    ----------
+    keys
+        ``(kind, event, group)`` of every plot of the study (``group`` None for the
+        overview and heat table).
+
+    Returns
+    -------
+    dict
+        Key -> stem: :func:`plot_file_stem`, plus ``-<hash>`` for the stems that
+        would otherwise be equal ignoring case (``a`` and ``A`` on a
+        case-insensitive file system; event ``A`` with group ``B_c`` and event
+        ``A_B`` with group ``c``). Deterministic: it depends only on the set of
+        keys.
+
+    Examples
+    --------
+    >>> stems = plot_file_stems([("overview", "a", None), ("overview", "A", None),
+    ...                          ("overview", "b", None)])
+    >>> stems[("overview", "b", None)]
+    'overview_b'
+    >>> len({s.lower() for s in stems.values()})
+    3
+    """
+    base = {k: (plot_file_stem(k[0], k[1], k[2]),  # type: ignore[arg-type]
+                json.dumps([k[0], k[1], k[2]])) for k in dict.fromkeys(keys)}
+    return _unique_stems(base)
+
+
+def name_stems(names: Iterable[str]) -> dict[str, str]:
+    """Collision-free stems of names (event ids, groups), for HTML anchors.
+
+    Each name is sanitised as in :func:`plot_file_stem` (with a hash when that
+    changed it); names whose stems are equal ignoring case get a hash too.
+
+    Examples
+    --------
+    >>> s = name_stems(["A/B", "A_B", "E1"])
+    >>> s["A_B"], s["E1"], s["A/B"] != s["A_B"]
+    ('A_B', 'E1', True)
+    """
+    base = {n: (_stem_of([], [str(n)]), str(n)) for n in dict.fromkeys(names)}
+    return _unique_stems(base)
 
 
 @contextmanager
@@ -901,9 +1135,31 @@ def _save_figure(fig: Figure, path: Path, dpi: int = PLOT_DPI) -> None:
         raise
 
 
-def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5
-                ) -> list[Path]:
-    """Write every plot of a study as PNG and SVG into ``folder``.
+def study_plot_keys(res: EventStudyResults, k: int = 5,
+                    max_events: int = MANY_EVENTS) -> list[PlotKey]:
+    """The plots :func:`write_plots` draws, in order: per event (up to
+    ``max_events`` events) ``car`` per group, ``overview`` and ``heatmap`` (when
+    the event window has a day in ``0..k``); then ``pooled``."""
+    p = res.pairs_
+    ev = p["event_id"].astype(str).to_numpy()
+    events = list(dict.fromkeys(ev))
+    keys: list[PlotKey] = []
+    if len(events) <= max_events:
+        rel = np.asarray(res.rel_days)
+        has_day0 = bool(((rel >= 0) & (rel <= k)).any())
+        grp = p["group"].astype(str).to_numpy()
+        for e in events:
+            keys += [("car", e, g) for g in dict.fromkeys(grp[ev == e])]
+            keys.append(("overview", e, None))
+            if has_day0:
+                keys.append(("heatmap", e, None))
+    keys.append(("pooled", "", None))
+    return keys
+
+
+def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5,
+                max_events: int = MANY_EVENTS) -> list[Path]:
+    """Write the plots of a study as PNG and SVG into ``folder``.
 
     Parameters
     ----------
@@ -913,53 +1169,71 @@ def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5
         Output folder (``OUT/plots`` for the CLI); created if missing.
     k
         Last day of the AR heat tables.
+    max_events
+        Up to this many events, the per-event plots are drawn; above, only the
+        pooled plot (a study of thousands of events gets one figure, not
+        thousands).
 
     Returns
     -------
     list of pathlib.Path
-        The files written, per event: ``car_<event>_<group>.{png,svg}`` for each of
-        its groups, then ``overview_<event>.{png,svg}`` and
-        ``heatmap_<event>.{png,svg}`` (see :func:`plot_file_stem`; no heat table
-        when the event window has no day in ``0..k``).
+        The files written: per event (up to ``max_events`` events),
+        ``car_<event>_<group>.{png,svg}`` for each of its groups, then
+        ``overview_<event>.{png,svg}`` and ``heatmap_<event>.{png,svg}`` (no heat
+        table when the event window has no day in ``0..k``); last
+        ``pooled.{png,svg}`` (:func:`plot_pooled`). Stems come from
+        :func:`plot_file_stems`: collision-free even on case-insensitive file
+        systems.
 
     Notes
     -----
-    Figures are drawn with matplotlib's default style (whatever the user's
-    matplotlibrc), a fixed ``svg.hashsalt``, no ``Date`` in SVG and no
-    ``Software`` in PNG metadata, so the files are byte-identical across reruns
-    with the same matplotlib. Each file is written to a temporary name and moved
-    into place with ``os.replace``.
+    CAAR plots cover :func:`plot_window` and cumulate from its first day. Figures
+    are drawn with matplotlib's default style (whatever the user's matplotlibrc),
+    a fixed ``svg.hashsalt``, no ``Date`` in SVG and no ``Software`` in PNG
+    metadata, so the files are byte-identical across reruns with the same
+    matplotlib. Each file is written to a temporary name and moved into place with
+    ``os.replace``.
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    p = res.pairs_
-    events = list(dict.fromkeys(p["event_id"].astype(str)))
-    rel = np.asarray(res.rel_days)
-    has_day0 = bool(((rel >= 0) & (rel <= k)).any())
+    keys = study_plot_keys(res, k, max_events)
+    stems = plot_file_stems(keys)
+    window = plot_window(res)
     with _file_rc():
-        for ev in events:
-            groups = list(dict.fromkeys(
-                p.loc[p["event_id"].astype(str) == ev, "group"].astype(str)))
-            figures: list[tuple[str, Callable[[], Figure]]] = [
-                (plot_file_stem("car", ev, g), partial(plot_car, res, ev, g))
-                for g in groups]
-            figures.append((plot_file_stem("overview", ev),
-                            partial(plot_event_overview, res, ev)))
-            if has_day0:
-                figures.append((plot_file_stem("heatmap", ev),
-                                partial(plot_ar_heatmap, res, ev, k)))
-            for stem, make in figures:
-                fig = make()
-                for ext in ("png", "svg"):
-                    f = out / f"{stem}.{ext}"
-                    _save_figure(fig, f)
-                    written.append(f)
-                    fig.set_layout_engine("none")  # keep the layout just computed
+        for key in keys:
+            kind, ev, g = key
+            make: Callable[[], Figure]
+            if kind == "car":
+                make = partial(plot_car, res, ev, g, None, window)
+            elif kind == "overview":
+                make = partial(plot_event_overview, res, ev, window)
+            elif kind == "heatmap":
+                make = partial(plot_ar_heatmap, res, ev, k)
+            else:
+                make = partial(plot_pooled, res, window)
+            fig = make()
+            for ext in ("png", "svg"):
+                f = out / f"{stems[key]}.{ext}"
+                _save_figure(fig, f)
+                written.append(f)
+                fig.set_layout_engine("none")  # keep the layout just computed
     return written
 
 
 # ============================================================================= report
+EVENT_FILE = "events.csv"
+"""The catalog as the run used it (optional: older runs lack it)."""
+REPORT_TOP = SUMMARY_TOP
+"""Event x group rows listed (largest |CAAR|), with their events' sections, in the
+report of a study with more than :data:`MANY_EVENTS` events."""
+REPORT_MAX_GROUPS = 50
+"""Groups listed (the largest) in the pooled results of a large study."""
+REPORT_MAX_ROWS = 500
+"""Excluded pairs and warnings listed in full up to this many; above, the first
+ones and a count by reason (the files have them all)."""
+
+
 @dataclass(frozen=True)
 class _Run:
     """A finished run's output files, read back."""
@@ -971,6 +1245,7 @@ class _Run:
     excluded: pd.DataFrame
     diagnostics: pd.DataFrame
     plots: Path | None
+    catalog: pd.DataFrame | None = None
 
     @property
     def test_names(self) -> list[str]:
@@ -987,8 +1262,58 @@ class _Run:
         return [(int(a), int(b)) for a, b in c.itertuples(index=False)]
 
     @property
+    def event_window(self) -> tuple[int, int] | None:
+        w = self.info.get("parameters", {}).get("windows", {}).get("event")
+        return (int(w[0]), int(w[1])) if w else None
+
+    @property
+    def plot_window(self) -> tuple[int, int] | None:
+        """The window the run's CAAR plots cumulate over (:func:`plot_window`)."""
+        ev = self.event_window
+        return _plot_window(self.car_windows, ev) if ev is not None else None
+
+    @cached_property
     def events(self) -> list[str]:
+        """Events with kept pairs, in the order of ``car.csv``."""
         return list(dict.fromkeys(self.car["event_id"]))
+
+    @property
+    def large(self) -> bool:
+        return len(self.events) > MANY_EVENTS
+
+    @cached_property
+    def car_tests(self) -> dict[str, pd.DataFrame]:
+        """``tests.csv``'s CAR-window rows, by scope."""
+        t = self.tests
+        if "window_kind" in t.columns:
+            t = t[t["window_kind"] == "car"]
+        return {str(k): g for k, g in t.groupby("scope", sort=False)}
+
+    @cached_property
+    def catalog_rows(self) -> dict[str, dict[str, str]]:
+        """``events.csv`` rows by event id (empty without the file)."""
+        if self.catalog is None or "event_id" not in self.catalog.columns:
+            return {}
+        cat = self.catalog.drop_duplicates("event_id")
+        return {str(r["event_id"]): {str(k): str(v) for k, v in r.items()}
+                for r in cat.to_dict("records")}
+
+    @cached_property
+    def anchors(self) -> dict[str, str]:
+        """Event id -> HTML anchor, collision-free (:func:`name_stems`)."""
+        ids = list(self.events) + list(self.catalog_rows)
+        return {k: "event-" + v for k, v in name_stems(ids).items()}
+
+    @cached_property
+    def plot_stems(self) -> dict[PlotKey, str]:
+        """The stems :func:`write_plots` gave this run's plots."""
+        keys: list[PlotKey] = []
+        if not self.large:
+            for ev in self.events:
+                keys += [("car", ev, g) for g in self.groups(ev)]
+                keys += [("overview", ev, None), ("heatmap", ev, None)]
+        keys.append(("pooled", "", None))
+        return plot_file_stems(keys)
 
     def groups(self, event: str) -> list[str]:
         return list(dict.fromkeys(self.car.loc[self.car["event_id"] == event,
@@ -1002,6 +1327,28 @@ class _Run:
             if f.is_file():
                 return f
         return None
+
+    def event_plots(self, event: str) -> list[tuple[str, str, bool]]:
+        """``(stem, caption, small)`` of the event's plots, in report order."""
+        w = self.plot_window
+        lab = f"CAAR{_win(*w)}" if w else "CAAR"
+        st = self.plot_stems
+        out = [(st[("overview", event, None)], f"{event}: {lab} by group", False),
+               (st[("heatmap", event, None)], f"{event}: abnormal returns from day 0",
+                False)]
+        out += [(st[("car", event, g)], f"{event} / {g}: {lab} with 95% band", True)
+                for g in self.groups(event)]
+        return out
+
+    @property
+    def quality(self) -> list[str]:
+        """``run.json`` ``data_quality``: findings of the data-quality checks."""
+        return [str(w) for w in self.info.get("data_quality", []) or []]
+
+    @property
+    def warnings(self) -> list[str]:
+        """``run.json`` ``data_warnings``: alignment and engine warnings."""
+        return [str(w) for w in self.info.get("data_warnings", []) or []]
 
 
 def _load_run(out_dir: str | Path) -> _Run:
@@ -1020,13 +1367,15 @@ def _load_run(out_dir: str | Path) -> _Run:
     if not isinstance(info, dict):
         raise InputError("run.json is not a JSON object", path=str(out))
 
-    def csv(name: str, text_cols: Sequence[str]) -> pd.DataFrame:
+    def csv(name: str, text_cols: Sequence[str], all_text: bool = False
+            ) -> pd.DataFrame:
         try:
-            df = pd.read_csv(out / name, dtype={c: str for c in text_cols},
+            df = pd.read_csv(out / name,
+                             dtype=str if all_text else {c: str for c in text_cols},
                              keep_default_na=False, na_values=[""])
         except (OSError, ValueError) as exc:
             raise InputError(f"{name} is unreadable ({exc})", path=str(out)) from None
-        for c in text_cols:
+        for c in (df.columns if all_text else text_cols):
             if c in df.columns:
                 df[c] = df[c].fillna("").astype(str)
         return df
@@ -1036,11 +1385,15 @@ def _load_run(out_dir: str | Path) -> _Run:
     excluded = csv("excluded.csv", ("event_id", "ticker", "reason"))
     diag = csv("diagnostics.csv", ("event_id", "ticker", "group", "calendar", "model",
                                    "day0", "confounded_by"))
+    catalog = (csv(EVENT_FILE, (), all_text=True) if (out / EVENT_FILE).is_file()
+               else None)
     need = {"tests.csv": (tests, ("scope", "scope_value", "window_start",
                                   "window_end", "test", "statistic", "p_value",
                                   "mean")),
             "car.csv": (car, ("event_id", "group", "window_start", "window_end",
                               "car", "day0"))}
+    if catalog is not None:
+        need[EVENT_FILE] = (catalog, ("event_id",))
     for name, (df, cols) in need.items():
         lost = [c for c in cols if c not in df.columns]
         if lost:
@@ -1048,7 +1401,7 @@ def _load_run(out_dir: str | Path) -> _Run:
                              path=str(out))
     plots = out / "plots"
     return _Run(out, info, tests, car, excluded, diag,
-                plots if plots.is_dir() else None)
+                plots if plots.is_dir() else None, catalog)
 
 
 def _day(d: int) -> str:
@@ -1084,20 +1437,27 @@ class _Cell:
 
 @dataclass(frozen=True)
 class _Table:
-    """A rendered-agnostic table: header and string cells."""
+    """A rendered-agnostic table: header and string cells.
+
+    ``links`` maps first-column values to HTML anchors (event sections)."""
 
     columns: list[str]
     rows: list[list[str]]
     numeric_from: int = 1
-    link_events: bool = False
+    links: dict[str, str] | None = None
+
+
+def _scope_tests(run: _Run, scope: str, value: str) -> pd.DataFrame:
+    t = run.car_tests.get(scope)
+    if t is None:
+        return run.tests.iloc[:0]
+    return t[t["scope_value"] == value]
 
 
 def _result_rows(run: _Run, scope: str, value: str, car: pd.DataFrame,
                  label: list[str]) -> list[list[str]]:
     """Rows ``label + [window, N, CAAR, tests...]`` for one scope value."""
-    t = run.tests[(run.tests["scope"] == scope) & (run.tests["scope_value"] == value)]
-    if "window_kind" in t.columns:
-        t = t[t["window_kind"] == "car"]
+    t = _scope_tests(run, scope, value)
     names = run.test_names
     rows = []
     for a, b in run.car_windows:
@@ -1120,7 +1480,7 @@ def _result_rows(run: _Run, scope: str, value: str, car: pd.DataFrame,
 def _event_table(run: _Run, event: str) -> _Table:
     car = run.car[run.car["event_id"] == event]
     rows: list[list[str]] = []
-    for grp in run.groups(event):
+    for grp in dict.fromkeys(car["group"]):
         cg = car[car["group"] == grp]
         day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
         rows += _result_rows(run, "event_group", f"{event}:{grp}", cg, [grp, day0])
@@ -1128,49 +1488,105 @@ def _event_table(run: _Run, event: str) -> _Table:
                   rows, numeric_from=3)
 
 
+def _largest_groups(run: _Run) -> tuple[list[str], int]:
+    """The groups of the pooled table (all, or the largest of a large study) and
+    the number of groups."""
+    groups = list(dict.fromkeys(run.car["group"]))
+    if not run.large or len(groups) <= REPORT_MAX_GROUPS:
+        return groups, len(groups)
+    size = run.car.groupby("group", sort=False)["event_id"].size()
+    keep = set(size.sort_values(ascending=False, kind="stable")
+               .index[:REPORT_MAX_GROUPS])
+    return [g for g in groups if g in keep], len(groups)
+
+
 def _pooled_table(run: _Run) -> _Table:
     rows = _result_rows(run, "all", "all", run.car, ["all pairs"])
-    for grp in dict.fromkeys(run.car["group"]):
-        rows += _result_rows(run, "group", grp, run.car[run.car["group"] == grp],
-                             [f"group {grp}"])
+    groups, _ = _largest_groups(run)
+    by_group = dict(tuple(run.car.groupby("group", sort=False)))
+    for grp in groups:
+        rows += _result_rows(run, "group", grp, by_group[grp], [f"group {grp}"])
     return _Table(["scope", "window", "N", "CAAR (%)"] + run.test_names, rows,
                   numeric_from=2)
 
 
-def _summary_table(run: _Run) -> _Table:
-    """Compact table: event x group rows, CAAR per window with first-test stars."""
+def _summary_table(run: _Run, keys: Sequence[tuple[str, str]] | None = None
+                   ) -> _Table:
+    """Compact table: event x group rows (all, or ``keys``), CAAR per window with
+    the first test's stars."""
     test = run.test_names[0] if run.test_names else ""
-    t = run.tests[(run.tests["scope"] == "event_group") & (run.tests["test"] == test)]
+    t = run.car_tests.get("event_group", run.tests.iloc[:0])
+    t = t[t["test"] == test]
     cols = ["event", "group", "day 0", "N"] + [f"CAAR{_win(a, b)} %"
                                                for a, b in run.car_windows]
+    if keys is None:
+        keys = [(ev, grp) for ev in run.events for grp in run.groups(ev)]
     rows = []
-    for ev in run.events:
-        for grp in run.groups(ev):
-            cg = run.car[(run.car["event_id"] == ev) & (run.car["group"] == grp)]
-            day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
-            tk = t[t["scope_value"] == f"{ev}:{grp}"]
-            if "window_kind" in tk.columns:
-                tk = tk[tk["window_kind"] == "car"]
-            cells = []
-            for a, b in run.car_windows:
-                r = tk[(tk["window_start"] == a) & (tk["window_end"] == b)]
-                if len(r):
-                    m, p = float(r["mean"].iloc[0]), float(r["p_value"].iloc[0])
-                    cells.append(f"{_pct(m)}{stars(p)}" if np.isfinite(m) else "")
-                else:
-                    cw = cg[(cg["window_start"] == a) & (cg["window_end"] == b)]
-                    cells.append(_pct(float(pd.to_numeric(cw["car"]).mean()))
-                                 if len(cw) else "")
-            rows.append([ev, grp, day0, str(cg["ticker"].nunique()
-                                             if "ticker" in cg else len(cg))] + cells)
-    return _Table(cols, rows, numeric_from=3, link_events=True)
+    for ev, grp in keys:
+        cg = run.car[(run.car["event_id"] == ev) & (run.car["group"] == grp)]
+        day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
+        tk = t[t["scope_value"] == f"{ev}:{grp}"]
+        cells = []
+        for a, b in run.car_windows:
+            r = tk[(tk["window_start"] == a) & (tk["window_end"] == b)]
+            if len(r):
+                m, p = float(r["mean"].iloc[0]), float(r["p_value"].iloc[0])
+                cells.append(f"{_pct(m)}{stars(p)}" if np.isfinite(m) else "")
+            else:
+                cw = cg[(cg["window_start"] == a) & (cg["window_end"] == b)]
+                cells.append(_pct(float(pd.to_numeric(cw["car"]).mean()))
+                             if len(cw) else "")
+        rows.append([ev, grp, day0, str(cg["ticker"].nunique()
+                                         if "ticker" in cg else len(cg))] + cells)
+    return _Table(cols, rows, numeric_from=3, links=run.anchors)
 
 
-def _excluded_table(run: _Run) -> _Table:
+def _top_keys(run: _Run, top: int = REPORT_TOP) -> list[tuple[str, str]]:
+    """The ``top`` event x group keys with the largest |CAAR| in the first CAR
+    window (the first test's mean where it ran, else the mean CAR)."""
+    if not run.car_windows:
+        return []
+    a, b = run.car_windows[0]
+    c = run.car[(run.car["window_start"] == a) & (run.car["window_end"] == b)]
+    vals = pd.to_numeric(c["car"], errors="coerce")
+    mean = vals.groupby([c["event_id"], c["group"]], sort=False).mean()
+    test = run.test_names[0] if run.test_names else ""
+    t = run.car_tests.get("event_group", run.tests.iloc[:0])
+    t = t[(t["test"] == test) & (t["window_start"] == a) & (t["window_end"] == b)]
+    if len(t):
+        tm = pd.to_numeric(t.drop_duplicates("scope_value").set_index(
+            "scope_value")["mean"], errors="coerce")
+        labels = [f"{e}:{g}" for e, g in mean.index]
+        got = tm.reindex(pd.Index(labels)).to_numpy(dtype=np.float64)
+        mean = pd.Series(np.where(np.isfinite(got), got, mean.to_numpy()),
+                         index=mean.index)
+    size = mean.abs().fillna(-1.0)
+    order = size.sort_values(ascending=False, kind="stable")
+    order = order[order >= 0]
+    return [(str(e), str(g)) for e, g in order.index[:top]]
+
+
+def _excluded_table(run: _Run, event: str | None = None,
+                    limit: int | None = None) -> _Table:
     ex = run.excluded
+    if event is not None:
+        ex = ex[ex["event_id"] == event] if "event_id" in ex.columns else ex.iloc[:0]
+    if limit is not None:
+        ex = ex.iloc[:limit]
     rows = [[str(r.get("event_id", "")), str(r.get("ticker", "")),
              str(r.get("reason", ""))] for r in ex.to_dict("records")]
     return _Table(["event", "ticker", "reason"], rows, numeric_from=3)
+
+
+def _excluded_reasons(run: _Run) -> _Table:
+    """Excluded pairs counted by reason (most frequent first)."""
+    ex = run.excluded
+    if "reason" not in ex.columns:
+        return _Table([], [])
+    n = ex["reason"].astype(str).value_counts(sort=False)
+    n = n.sort_values(ascending=False, kind="stable").iloc[:REPORT_MAX_ROWS]
+    return _Table(["reason", "pairs"], [[str(k), str(int(v))] for k, v in n.items()],
+                  numeric_from=1)
 
 
 def _pairs_table(run: _Run, event: str) -> _Table:
@@ -1198,6 +1614,77 @@ def _pairs_table(run: _Run, event: str) -> _Table:
 
     rows = [[fmt(r[c], f) for c, _, f in spec] for r in d.to_dict("records")]
     return _Table([h for _, h, _ in spec], rows, numeric_from=4)
+
+
+def time_zone(timestamp: str) -> str:
+    """The time zone of a catalog timestamp as written: its UTC offset or
+    ``"date only"``.
+
+    Examples
+    --------
+    >>> time_zone("2025-02-07T14:00-05:00"), time_zone("2024-11-06")
+    ('UTC-05:00', 'date only')
+    >>> time_zone("2025-07-23T08:00Z"), time_zone("2025-07-23T08:00+0900")
+    ('UTC+00:00', 'UTC+09:00')
+    """
+    t = str(timestamp).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+        return "date only"
+    m = re.search(r"(?<=\d)(Z|[+-]\d{2}:?\d{2})$", t)
+    if m is None:
+        return "no UTC offset"
+    z = m.group(1)
+    if z == "Z":
+        return "UTC+00:00"
+    return f"UTC{z[:3]}:{z[-2:]}"
+
+
+@dataclass(frozen=True)
+class _EventInfo:
+    """What the run knows about one event beyond its numbers."""
+
+    items: list[tuple[str, str]]  # title, timestamp, time zone, source, ...
+    evidence: str
+    confounded: list[tuple[str, list[str]]]  # "ticker (group)" -> confounding ids
+    excluded: _Table
+
+
+_CATALOG_ITEMS = (("title", "title"), ("timestamp", "timestamp"),
+                  ("groups", "groups"), ("source", "source"),
+                  ("confidence", "confidence"),
+                  ("timestamp_source", "timestamp source"), ("notes", "notes"))
+
+
+def _event_info(run: _Run, event: str) -> _EventInfo:
+    row = run.catalog_rows.get(event, {})
+    items: list[tuple[str, str]] = []
+    for col, label in _CATALOG_ITEMS:
+        v = row.get(col, "")
+        if v:
+            items.append((label, v))
+        if col == "timestamp" and v:
+            items.append(("time zone", time_zone(v)))
+            if row.get("instant_utc"):
+                items.append(("instant (UTC)", row["instant_utc"]))
+    conf: list[tuple[str, list[str]]] = []
+    d = run.diagnostics
+    if {"event_id", "confounded_by"} <= set(d.columns):
+        d = d[(d["event_id"] == event) & (d["confounded_by"] != "")]
+        for r in d.to_dict("records"):
+            who = str(r.get("ticker", ""))
+            if r.get("group"):
+                who += f" ({r['group']})"
+            conf.append((who, [x for x in str(r["confounded_by"]).split(";") if x]))
+    return _EventInfo(items, row.get("evidence", ""), conf,
+                      _excluded_table(run, event))
+
+
+def _section_events(run: _Run) -> list[str]:
+    """Events with a section: every event (those without a kept pair last), or
+    for a large study the events of the largest CAARs."""
+    if run.large:
+        return list(dict.fromkeys(e for e, _ in _top_keys(run)))
+    return run.events + [e for e in run.catalog_rows if e not in set(run.events)]
 
 
 def _parameters(run: _Run) -> list[tuple[str, str]]:
@@ -1248,7 +1735,7 @@ def _metadata(run: _Run) -> list[tuple[str, str]]:
     for k, v in sorted((info.get("counts") or {}).items()):
         items.append((f"count: {k}", str(v)))
     known = {"versions", "counts", "parameters", "sources", "inputs_sha256",
-             "data_warnings", "study", "day0_rule"}
+             "data_warnings", "data_quality", "study", "day0_rule"}
     for k in sorted(set(info) - known):
         v = info[k]
         items.append((k, v if isinstance(v, str) else json.dumps(v, sort_keys=True,
@@ -1258,6 +1745,8 @@ def _metadata(run: _Run) -> list[tuple[str, str]]:
 
 _STAR_NOTE = ("Stars: two-sided p-values, * < 0.10, ** < 0.05, *** < 0.01. Test "
               "cells show the statistic with its p-value in parentheses.")
+
+
 def _summary_note(run: _Run, test: str) -> str:
     """The summary table's footnote: units, weighting and the starring test."""
     from eventstudy.inference import WEIGHTED_TESTS
@@ -1267,6 +1756,47 @@ def _summary_note(run: _Run, test: str) -> str:
            else "equal-weighted")
     return (f"CAAR in percent, {how} over the pairs with a CAR in the window; stars "
             f"from the '{test}' test.")
+
+
+def _large_note(run: _Run) -> str:
+    n = len(_section_events(run))
+    return (f"{len(run.events)} events (more than {MANY_EVENTS}): the summary is "
+            f"pooled over all pairs and by group, and only the {n} events of the "
+            f"{REPORT_TOP} event x group rows with the largest |CAAR| get a "
+            "section below; every pair's CAR is in car.csv, every test in "
+            "tests.csv and the catalog in events.csv.")
+
+
+def _plot_note(run: _Run) -> str:
+    w = run.plot_window
+    if w is None:
+        return ""
+    return (f"Plots cumulate abnormal returns from day {_day(w[0])}, the start of "
+            f"the CAR window {_win(*w)}: their last point is that window's CAAR in "
+            "the tables.")
+
+
+def _warning_blocks(run: _Run) -> list[tuple[str, list[str], str]]:
+    """``(heading, items, text when empty)`` of the two warning lists, each cut
+    to :data:`REPORT_MAX_ROWS` items (plus a line saying how many more)."""
+    out = []
+    for head, items, empty in (
+            ("Data-quality checks", run.quality, "No data-quality findings."),
+            ("Alignment and engine warnings", run.warnings,
+             "No alignment or engine warnings.")):
+        shown = items[:REPORT_MAX_ROWS]
+        if len(items) > len(shown):
+            shown = shown + [f"... and {len(items) - len(shown)} more (run.json)"]
+        out.append((f"{head} ({len(items)})", shown, empty))
+    return out
+
+
+def _warning_line(run: _Run) -> str:
+    q, w = len(run.quality), len(run.warnings)
+    if not q and not w:
+        return "No data-quality findings and no alignment or engine warnings."
+    return (f"Warnings: {q} data-quality finding{'s' * (q != 1)} and {w} alignment "
+            f"or engine warning{'s' * (w != 1)} (see Data-quality warnings).")
 
 
 # ------------------------------------------------------------------------------ HTML
@@ -1290,24 +1820,22 @@ figcaption{font-size:.8em;color:#555}
 .plots{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
 .plots figure.small{flex:0 1 calc(50% - 1em)}
 code{font-size:.9em;word-break:break-all}
+blockquote{margin:.4em 0 .4em 1em;padding-left:.8em;border-left:3px solid #1f4e79}
 .warn{color:#8a4b00}
 """
-
-
-def _anchor(prefix: str, name: str) -> str:
-    return prefix + "-" + re.sub(r"[^A-Za-z0-9_\-.]", "_", name)
 
 
 def _html_table(t: _Table, cls: str = "") -> str:
     if not t.columns:
         return "<p class='note'>(none)</p>"
     head = "".join(f"<th scope='col'>{html.escape(c)}</th>" for c in t.columns)
+    links = t.links or {}
     body = []
     for row in t.rows:
         cells = "".join(
             f"<td class='num'>{html.escape(v)}</td>" if i >= t.numeric_from
-            else f"<td><a href='#{_anchor('event', v)}'>{html.escape(v)}</a></td>"
-            if i == 0 and t.link_events
+            else f"<td><a href='#{links[v]}'>{html.escape(v)}</a></td>"
+            if i == 0 and v in links
             else f"<td>{html.escape(v)}</td>" for i, v in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     c = f" class='{cls}'" if cls else ""
@@ -1335,14 +1863,53 @@ def _html_figure(path: Path | None, alt: str, small: bool = False) -> str:
             "</figcaption></figure>")
 
 
+def _html_event_link(run: _Run, ev: str, linked: set[str]) -> str:
+    if ev in linked:
+        return f"<a href='#{run.anchors[ev]}'>{html.escape(ev)}</a>"
+    return html.escape(ev)
+
+
+def _html_event_info(run: _Run, ev: str, linked: set[str]) -> list[str]:
+    info = _event_info(run, ev)
+    out = []
+    if info.items:
+        out.append(_html_kv(info.items))
+    if info.evidence:
+        out.append(f"<p><b>Evidence</b></p><blockquote>{html.escape(info.evidence)}"
+                   "</blockquote>")
+    if info.confounded:
+        out.append("<p><b>Confounding flags</b> (other events with day 0 inside "
+                   "this pair's event window)</p><ul>" + "".join(
+                       f"<li>{html.escape(who)}: confounded by "
+                       + ", ".join(_html_event_link(run, e, linked) for e in ids)
+                       + "</li>" for who, ids in info.confounded) + "</ul>")
+    elif {"confounded_by"} <= set(run.diagnostics.columns) and ev in run.events:
+        out.append("<p class='note'>Confounding flags: none.</p>")
+    if info.excluded.rows:
+        out.append(f"<p><b>Excluded pairs ({len(info.excluded.rows)})</b></p>"
+                   + _html_table(info.excluded))
+    return out
+
+
+def _html_warnings(run: _Run) -> list[str]:
+    out = []
+    for head, items, empty in _warning_blocks(run):
+        out.append(f"<h3>{html.escape(head)}</h3>")
+        out.append("<ul class='warn'>" + "".join(
+            f"<li>{html.escape(w)}</li>" for w in items) + "</ul>"
+            if items else f"<p>{html.escape(empty)}</p>")
+    return out
+
+
 def _render_html(run: _Run) -> str:
     title = "Event study report"
     study = str(run.info.get("study") or "")
     test0 = run.test_names[0] if run.test_names else ""
-    warns = [str(w) for w in run.info.get("data_warnings", []) or []]
+    sections = _section_events(run)
+    linked = set(sections)
     toc = [("parameters", "Study parameters"), ("data-sources", "Data sources"),
            ("summary", "Summary"), ("pooled", "Pooled results")]
-    toc += [(_anchor("event", ev), ev) for ev in run.events]
+    toc += [(run.anchors[ev], ev) for ev in sections]
     toc += [("excluded", "Excluded pairs"), ("data-warnings", "Data-quality warnings"),
             ("run-metadata", "Run metadata")]
     out = ["<!DOCTYPE html>", "<html lang='en'>", "<head>", "<meta charset='utf-8'>",
@@ -1351,6 +1918,10 @@ def _render_html(run: _Run) -> str:
            "</head>", "<body>", f"<h1 id='top'>{html.escape(title)}</h1>"]
     if study:
         out.append(f"<p>Study file: <code>{html.escape(study)}</code></p>")
+    warn_cls = " class='warn'" if run.quality or run.warnings else ""
+    out.append(f"<p{warn_cls}>" + html.escape(_warning_line(run)).replace(
+        "Data-quality warnings", "<a href='#data-warnings'>Data-quality warnings</a>")
+        + "</p>")
     out.append("<nav><ul>" + "".join(
         f"<li><a href='#{a}'>{html.escape(t)}</a></li>" for a, t in toc)
         + "</ul></nav>")
@@ -1359,28 +1930,49 @@ def _render_html(run: _Run) -> str:
     out.append("<h2 id='data-sources'>Data sources</h2>")
     out.append(_html_table(_sources(run)))
     out.append("<h2 id='summary'>Summary</h2>")
-    out.append(_html_table(_summary_table(run), "summary"))
+    if run.large:
+        out.append(f"<p class='note'>{html.escape(_large_note(run))}</p>")
+        out.append(f"<h3>The {len(_top_keys(run))} event x group rows with the "
+                   "largest |CAAR|</h3>")
+        out.append(_html_table(_summary_table(run, _top_keys(run)), "summary"))
+    else:
+        out.append(_html_table(_summary_table(run), "summary"))
     out.append(f"<p class='note'>{html.escape(_summary_note(run, test0))} "
                f"{html.escape(_STAR_NOTE.split('. ')[0])}.</p>")
     out.append("<h2 id='pooled'>Pooled results</h2>")
     out.append(_html_table(_pooled_table(run), "pooled"))
+    groups, n_groups = _largest_groups(run)
+    if len(groups) < n_groups:
+        out.append(f"<p class='note'>The {len(groups)} largest of {n_groups} "
+                   "groups; every group is in tests.csv.</p>")
     out.append(f"<p class='note'>{html.escape(_STAR_NOTE)}</p>")
-    for ev in run.events:
-        aid = _anchor("event", ev)
+    pooled_fig = _html_figure(run.plot(run.plot_stems[("pooled", "", None)]),
+                              "Pooled CAAR: all pairs and by group")
+    if pooled_fig:
+        out.append(f"<div class='plots'>{pooled_fig}</div>"
+                   f"<p class='note'>{html.escape(_plot_note(run))}</p>")
+    if run.catalog is None:
+        out.append("<p class='note'>This run folder has no events.csv (an older "
+                   "run): the events' titles, timestamps and evidence are not "
+                   "shown.</p>")
+    for ev in sections:
+        aid = run.anchors[ev]
         out.append(f"<section class='event'><h2 id='{aid}'>{html.escape(ev)}</h2>")
+        out += _html_event_info(run, ev, linked)
+        if ev not in set(run.events):
+            out.append("<p>No kept pair: every pair of this event was excluded "
+                       "(see above).</p></section>")
+            continue
         out.append(_html_table(_event_table(run, ev), "event"))
         out.append(f"<p class='note'>{html.escape(_STAR_NOTE)}</p>")
-        figs = [_html_figure(run.plot(plot_file_stem("overview", ev)),
-                             f"{ev}: CAAR by group"),
-                _html_figure(run.plot(plot_file_stem("heatmap", ev)),
-                             f"{ev}: abnormal returns from day 0")]
-        figs += [_html_figure(run.plot(plot_file_stem("car", ev, g)),
-                              f"{ev} / {g}: CAAR with 95% band", small=True)
-                 for g in run.groups(ev)]
+        figs = [] if run.large else [
+            _html_figure(run.plot(stem), cap, small)
+            for stem, cap, small in run.event_plots(ev)]
         figs = [f for f in figs if f]
         if figs:
-            out.append(f"<h3 id='{aid}-plots'>Plots</h3><div class='plots'>"
-                       + "".join(figs) + "</div>")
+            out.append(f"<h3 id='plots-{aid}'>Plots</h3><div class='plots'>"
+                       + "".join(figs) + "</div>"
+                       f"<p class='note'>{html.escape(_plot_note(run))}</p>")
         elif run.plots is None:
             out.append("<p class='note'>No plots: run with --plots to add them."
                        "</p>")
@@ -1391,16 +1983,25 @@ def _render_html(run: _Run) -> str:
                        "</details>")
         out.append("</section>")
     out.append("<h2 id='excluded'>Excluded pairs</h2>")
-    ex = _excluded_table(run)
-    out.append(_html_table(ex) if ex.rows else "<p>No pair was excluded.</p>")
+    out += _html_excluded(run)
     out.append("<h2 id='data-warnings'>Data-quality warnings</h2>")
-    out.append("<ul class='warn'>" + "".join(f"<li>{html.escape(w)}</li>"
-                                             for w in warns) + "</ul>"
-               if warns else "<p>No data-quality warnings.</p>")
+    out += _html_warnings(run)
     out.append("<h2 id='run-metadata'>Run metadata</h2>")
     out.append(_html_kv(_metadata(run)))
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
+
+
+def _html_excluded(run: _Run) -> list[str]:
+    n = len(run.excluded)
+    if not n:
+        return ["<p>No pair was excluded.</p>"]
+    if n <= REPORT_MAX_ROWS:
+        return [_html_table(_excluded_table(run))]
+    return [f"<p>{n} pairs excluded; by reason:</p>",
+            _html_table(_excluded_reasons(run)),
+            f"<p>The first {REPORT_MAX_ROWS} (every one is in excluded.csv):</p>",
+            _html_table(_excluded_table(run, limit=REPORT_MAX_ROWS))]
 
 
 # -------------------------------------------------------------------------- Markdown
@@ -1417,33 +2018,77 @@ def _md_tab(t: _Table) -> list[str]:
     return _md_table(t.columns, t.rows)
 
 
+def _md_event_info(run: _Run, ev: str) -> list[str]:
+    info = _event_info(run, ev)
+    lines = [f"- **{k}**: {_md(v)}" for k, v in info.items]
+    if info.evidence:
+        lines += ["", "> " + _md(info.evidence)]
+    if info.confounded:
+        lines += ["", "Confounding flags (other events with day 0 inside the pair's "
+                  "event window):", ""]
+        lines += [f"- {_md(who)}: confounded by {', '.join(ids)}"
+                  for who, ids in info.confounded]
+    if info.excluded.rows:
+        lines += ["", f"Excluded pairs ({len(info.excluded.rows)}):", ""]
+        lines += _md_tab(info.excluded)
+    return lines + [""] if lines else []
+
+
+def _md_excluded(run: _Run) -> list[str]:
+    n = len(run.excluded)
+    if not n:
+        return ["No pair was excluded."]
+    if n <= REPORT_MAX_ROWS:
+        return _md_tab(_excluded_table(run))
+    return ([f"{n} pairs excluded; by reason:", ""] + _md_tab(_excluded_reasons(run))
+            + ["", f"The first {REPORT_MAX_ROWS} (every one is in excluded.csv):", ""]
+            + _md_tab(_excluded_table(run, limit=REPORT_MAX_ROWS)))
+
+
 def _render_md(run: _Run) -> str:
     test0 = run.test_names[0] if run.test_names else ""
+    sections = _section_events(run)
     lines = ["# Event study report", ""]
     if run.info.get("study"):
         lines += [f"Study file: `{run.info['study']}`", ""]
+    lines += [_warning_line(run), ""]
     lines += ["## Study parameters", ""]
     lines += [f"- **{k}**: {v}" for k, v in _parameters(run)]
     lines += ["", "## Data sources", ""] + _md_tab(_sources(run))
-    lines += ["", "## Summary", ""] + _md_tab(_summary_table(run))
+    lines += ["", "## Summary", ""]
+    if run.large:
+        keys = _top_keys(run)
+        lines += [_large_note(run), "",
+                  f"### The {len(keys)} event x group rows with the largest |CAAR|",
+                  ""] + _md_tab(_summary_table(run, keys))
+    else:
+        lines += _md_tab(_summary_table(run))
     lines += ["", _summary_note(run, test0)]
     lines += ["", "## Pooled results", ""] + _md_tab(_pooled_table(run))
     lines += ["", _STAR_NOTE]
-    for ev in run.events:
-        lines += ["", f"## {ev}", ""] + _md_tab(_event_table(run, ev))
-        stems = [plot_file_stem("overview", ev), plot_file_stem("heatmap", ev)]
-        stems += [plot_file_stem("car", ev, g) for g in run.groups(ev)]
-        if run.plots is not None:
-            imgs = [s for s in stems if (run.plots / f"{s}.png").is_file()]
+    pooled = run.plot_stems[("pooled", "", None)]
+    if run.plots is not None and (run.plots / f"{pooled}.png").is_file():
+        lines += ["", f"![{pooled}](plots/{pooled}.png)", "", _plot_note(run)]
+    if run.catalog is None:
+        lines += ["", "This run folder has no events.csv (an older run): the events' "
+                  "titles, timestamps and evidence are not shown."]
+    for ev in sections:
+        lines += ["", f"## {ev}", ""] + _md_event_info(run, ev)
+        if ev not in set(run.events):
+            lines += ["No kept pair: every pair of this event was excluded."]
+            continue
+        lines += _md_tab(_event_table(run, ev))
+        if run.plots is not None and not run.large:
+            imgs = [s for s, _, _ in run.event_plots(ev)
+                    if (run.plots / f"{s}.png").is_file()]
             if imgs:
                 lines.append("")
                 lines += [f"![{s}](plots/{s}.png)" for s in imgs]
-    lines += ["", "## Excluded pairs", ""]
-    ex = _excluded_table(run)
-    lines += _md_tab(ex) if ex.rows else ["No pair was excluded."]
-    lines += ["", "## Data-quality warnings", ""]
-    warns = [str(w) for w in run.info.get("data_warnings", []) or []]
-    lines += [f"- {w}" for w in warns] if warns else ["No data-quality warnings."]
+    lines += ["", "## Excluded pairs", ""] + _md_excluded(run)
+    lines += ["", "## Data-quality warnings"]
+    for head, items, empty in _warning_blocks(run):
+        lines += ["", f"### {head}", ""]
+        lines += [f"- {w}" for w in items] if items else [empty]
     lines += ["", "## Run metadata", ""]
     lines += [f"- {k}: {v}" for k, v in _metadata(run)]
     return "\n".join(lines) + "\n"
@@ -1480,31 +2125,75 @@ def _tex_tab(t: _Table, caption: str = "", long: bool = False) -> list[str]:
     return out + [r"\end{table}"]
 
 
+def _tex_items(items: Sequence[str]) -> list[str]:
+    return [r"\begin{itemize}"] + [r"\item " + i for i in items] + [r"\end{itemize}"]
+
+
+def _tex_event_info(run: _Run, ev: str) -> list[str]:
+    info = _event_info(run, ev)
+    lines: list[str] = []
+    if info.items:
+        lines += _tex_items([r"\textbf{" + _tex(k) + "}: " + _tex(v)
+                             for k, v in info.items])
+    if info.evidence:
+        lines += [r"\begin{quote}", _tex(info.evidence), r"\end{quote}"]
+    if info.confounded:
+        lines += [r"\paragraph{Confounding flags}"]
+        lines += _tex_items([_tex(f"{who}: confounded by {', '.join(ids)}")
+                             for who, ids in info.confounded])
+    if info.excluded.rows:
+        lines += _tex_tab(info.excluded, f"{ev}: excluded pairs", long=True)
+    return lines
+
+
+def _tex_excluded(run: _Run) -> list[str]:
+    n = len(run.excluded)
+    if not n:
+        return ["No pair was excluded."]
+    if n <= REPORT_MAX_ROWS:
+        return _tex_tab(_excluded_table(run), long=True)
+    return (_tex_tab(_excluded_reasons(run), f"{n} pairs excluded, by reason",
+                     long=True)
+            + _tex_tab(_excluded_table(run, limit=REPORT_MAX_ROWS),
+                       f"The first {REPORT_MAX_ROWS} (every one is in excluded.csv)",
+                       long=True))
+
+
 def _render_latex(run: _Run) -> str:
     test0 = run.test_names[0] if run.test_names else ""
+    sections = _section_events(run)
     lines = [r"% Event study report (generated by eventstudy report --format latex)",
              r"\documentclass[a4paper]{article}", r"\usepackage[T1]{fontenc}",
              r"\usepackage[utf8]{inputenc}", r"\usepackage{booktabs}",
              r"\usepackage{longtable}", r"\usepackage[margin=1.8cm]{geometry}",
              r"\begin{document}", r"\section*{Event study report}",
+             _tex(_warning_line(run)),
              r"\subsection*{Study parameters}", r"\begin{itemize}"]
     lines += [r"\item \textbf{" + _tex(k) + "}: " + _tex(v)
               for k, v in _parameters(run)]
     lines += [r"\end{itemize}", r"\subsection*{Summary}"]
-    lines += _tex_tab(_summary_table(run), _summary_note(run, test0),
-                      long=True)
+    if run.large:
+        lines += [_tex(_large_note(run))]
+        lines += _tex_tab(_summary_table(run, _top_keys(run)),
+                          _summary_note(run, test0), long=True)
+    else:
+        lines += _tex_tab(_summary_table(run), _summary_note(run, test0),
+                          long=True)
     lines += [r"\subsection*{Pooled results}"]
     lines += _tex_tab(_pooled_table(run), _STAR_NOTE, long=True)
-    for ev in run.events:
+    for ev in sections:
         lines += [r"\subsection*{" + _tex(ev) + "}"]
-        lines += _tex_tab(_event_table(run, ev), f"{ev}. {_STAR_NOTE}", long=True)
-    lines += [r"\subsection*{Excluded pairs}"]
-    ex = _excluded_table(run)
-    lines += _tex_tab(ex, long=True) if ex.rows else ["No pair was excluded."]
-    warns = [str(w) for w in run.info.get("data_warnings", []) or []]
+        lines += _tex_event_info(run, ev)
+        if ev in set(run.events):
+            lines += _tex_tab(_event_table(run, ev), f"{ev}. {_STAR_NOTE}",
+                              long=True)
+        else:
+            lines += ["No kept pair: every pair of this event was excluded."]
+    lines += [r"\subsection*{Excluded pairs}"] + _tex_excluded(run)
     lines += [r"\subsection*{Data-quality warnings}"]
-    lines += ([r"\begin{itemize}"] + [r"\item " + _tex(w) for w in warns]
-              + [r"\end{itemize}"]) if warns else ["No data-quality warnings."]
+    for head, items, empty in _warning_blocks(run):
+        lines += [r"\paragraph{" + _tex(head) + "}"]
+        lines += _tex_items([_tex(w) for w in items]) if items else [_tex(empty)]
     lines += [r"\end{document}"]
     return "\n".join(lines) + "\n"
 

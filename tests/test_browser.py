@@ -170,9 +170,15 @@ def study() -> EventStudyResults:
 @pytest.fixture(scope="module")
 def report(study: EventStudyResults, tmp_path_factory: pytest.TempPathFactory
            ) -> Path:
-    out = tmp_path_factory.mktemp("browser_run")
-    study.save(out, {"study": "synthetic.toml"})
-    write_plots(study, out / "plots")
+    from eventstudy.outputset import write_set
+
+    out = tmp_path_factory.mktemp("browser_run") / "out"
+
+    def write(stage: Path) -> None:
+        write_plots(study, stage / "plots")
+        study.write_files(stage, {"study": "synthetic.toml"})
+
+    write_set(out, write)
     return build_report(out, "html")
 
 
@@ -208,7 +214,8 @@ def test_screenshot_is_not_blank(screenshot: Rendered) -> None:
 def test_html_is_self_contained(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert external_references(text) == []
-    assert text.count("src='data:image/svg+xml;base64,") == 7  # every plot inline
+    # every plot inline: 3 CAR plots, 2 overviews, 2 heat tables, the pooled plot
+    assert text.count("src='data:image/svg+xml;base64,") == 8
 
 
 @needs_chromium
@@ -233,8 +240,7 @@ def test_detectors_catch_external_resources(tmp_path: Path) -> None:
 
 
 @needs_chromium
-def test_dom_has_headings_and_numbers(dom: Rendered, study: EventStudyResults
-                                      ) -> None:
+def test_dom_has_headings_and_numbers(dom: Rendered, report: Path) -> None:
     text = dom.stdout
     assert "<h1 id=\"top\">Event study report</h1>" in text
     for hid, title in (("parameters", "Study parameters"),
@@ -244,12 +250,13 @@ def test_dom_has_headings_and_numbers(dom: Rendered, study: EventStudyResults
                        ("data-warnings", "Data-quality warnings"),
                        ("run-metadata", "Run metadata")):
         assert f"<h2 id=\"{hid}\">{title}</h2>" in text, hid
-    t = study.tests
+    t = pd.read_csv(report.parent / "tests.csv", keep_default_na=False,
+                    na_values=[""])
     row = t[(t["scope"] == "event_group") & (t["scope_value"] == "EV_ONE:alpha")
             & (t["window_start"] == 0) & (t["window_end"] == 0)
-            & (t["test"] == "csect_t")].iloc[0]
+            & (t["test"] == "csect_t") & (t["window_kind"] == "car")].iloc[0]
     caar = f"{100 * row['mean']:.2f}"
     assert f"<td class=\"num\">{caar}</td>" in text  # EV_ONE's event table
     assert f"<td class=\"num\">{caar}{stars(row['p_value'])}</td>" in text  # summary
     assert "ticker has no prices" in text  # excluded pair C9
-    assert text.count("<img src=\"data:image/svg+xml;base64,") == 7
+    assert text.count("<img src=\"data:image/svg+xml;base64,") == 8

@@ -90,14 +90,47 @@ def res() -> EventStudyResults:
     return synthetic_results()
 
 
+def save_run(res: EventStudyResults, out: Path, info: dict[str, Any] | None = None,
+             *, plots: bool = True, events: pd.DataFrame | None = None) -> Path:
+    """Write a complete output set as ``eventstudy run [--plots]`` does: tables,
+    ``events.csv`` (when given), plots and ``run.json`` listing them, swapped in
+    whole."""
+    from eventstudy.outputset import write_set
+
+    def write(stage: Path) -> None:
+        if events is not None:
+            events.to_csv(stage / "events.csv", index=False, lineterminator="\n")
+        if plots:
+            write_plots(res, stage / "plots")
+        res.write_files(stage, info)
+
+    write_set(out, write)
+    return out
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A run's CSV as written (text columns kept as text)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""],
+                       dtype={"scope_value": str, "event_id": str, "group": str})
+
+
+def csv_test_row(out: Path, key: str, window: tuple[int, int],
+                 test: str = "csect_t", scope: str = "event_group") -> pd.Series:
+    """One row of ``out/tests.csv`` (the CAR-window row)."""
+    t = read_csv(out / "tests.csv")
+    row = t[(t["scope"] == scope) & (t["scope_value"] == key)
+            & (t["window_start"] == window[0]) & (t["window_end"] == window[1])
+            & (t["test"] == test) & (t["window_kind"] == "car")]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
 @pytest.fixture(scope="module")
 def run_dir(res: EventStudyResults, tmp_path_factory: pytest.TempPathFactory
             ) -> Path:
     """A finished run with plots, as ``eventstudy run --plots`` leaves it."""
-    out = tmp_path_factory.mktemp("run")
-    res.save(out, {"study": "synthetic.toml"})
-    write_plots(res, out / "plots")
-    return out
+    return save_run(res, tmp_path_factory.mktemp("run") / "out",
+                    {"study": "synthetic.toml"})
 
 
 def _window_tests(res: EventStudyResults, key: str, window: tuple[int, int],
@@ -224,7 +257,11 @@ class TestPlots:
 
     def test_file_stems_are_safe(self) -> None:
         assert plot_file_stem("car", "E1", "g") == "car_E1_g"
-        assert plot_file_stem("heatmap", "a b/c:d") == "heatmap_a_b_c_d"
+        assert plot_file_stem("car", "E05_JP_DEAL", "jp_autos") == (
+            "car_E05_JP_DEAL_jp_autos")  # unchanged names keep their plain stem
+        # sanitised names carry 8 hex digits of the raw names' SHA-256
+        assert plot_file_stem("heatmap", "a b/c:d") == "heatmap_a_b_c_d-befac96c"
+        assert plot_file_stem("pooled", "") == "pooled"
 
 
 def test_import_does_not_load_matplotlib() -> None:
@@ -239,7 +276,7 @@ class TestWritePlots:
         names = sorted(p.name for p in (run_dir / "plots").iterdir())
         stems = ["car_EV_ONE_alpha", "car_EV_ONE_beta", "car_EV_TWO_alpha",
                  "heatmap_EV_ONE", "heatmap_EV_TWO", "overview_EV_ONE",
-                 "overview_EV_TWO"]
+                 "overview_EV_TWO", "pooled"]
         assert names == sorted(f"{s}.{e}" for s in stems for e in ("png", "svg"))
 
     def test_deterministic_bytes(self, res: EventStudyResults, run_dir: Path,
@@ -329,13 +366,26 @@ class TestBuildReport:
                         "## EV_ONE", "## EV_TWO", "## Excluded pairs",
                         "## Data-quality warnings", "## Run metadata"):
             assert f"\n{heading}\n" in f"\n{text}", heading
-        row = _window_tests(res, "EV_ONE:alpha", (0, 0))
+        row = csv_test_row(run_dir, "EV_ONE:alpha", (0, 0))
         caar = f"{100 * row['mean']:.2f}"
         assert f"| {caar}{stars(row['p_value'])} |" in text  # summary table
         assert (f"| alpha | 2024-03-01 | [0, 0] | 3 | {caar} | "
                 f"{row['statistic']:.2f}{stars(row['p_value'])} (") in text
+        # pooled rows: every test from tests.csv, the mean of car.csv's CARs
+        car = read_csv(run_dir / "car.csv")
+        c = car[(car["window_start"] == -1) & (car["window_end"] == 1)
+                & (car["group"] == "beta")]["car"]
+        cells = [f"{100 * c.mean():.2f}"]
+        for test in ("csect_t", "patell", "bmp"):
+            r = csv_test_row(run_dir, "beta", (-1, 1), test, scope="group")
+            assert r["mean"] == pytest.approx(c.mean(), abs=1e-9)
+            p = "<0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}"
+            cells.append(f"{r['statistic']:.2f}{stars(r['p_value'])} ({p})")
+        line = f"| group beta | [-1, +1] | {len(c)} | " + " | ".join(cells) + " |"
+        assert line in text
         assert "| EV_ONE | C9 | ticker has no prices |" in text
         assert "![overview_EV_ONE](plots/overview_EV_ONE.png)" in text
+        assert "![pooled](plots/pooled.png)" in text
         assert "- **model**: market" in text
 
     def test_latex(self, run_dir: Path) -> None:
@@ -369,25 +419,49 @@ class TestBuildReport:
                     "event-EV_ONE", "event-EV_TWO", "excluded", "data-warnings",
                     "run-metadata"):
             assert f"<h2 id='{hid}'>" in text, hid
-        row = _window_tests(res, "EV_ONE:alpha", (0, 0))
+        row = csv_test_row(run_dir, "EV_ONE:alpha", (0, 0))
         assert f"<td class='num'>{100 * row['mean']:.2f}</td>" in text
         assert "ticker has no prices" in text
-        assert text.count("<img src='data:image/svg+xml;base64,") == 7
+        # 3 CAR plots, 2 overviews, 2 heat tables and the pooled plot
+        assert text.count("<img src='data:image/svg+xml;base64,") == 8
         assert "http://" not in text and "https://" not in text
         assert "<script" not in text and "<link" not in text and "@import" not in text
 
     def test_html_without_plots(self, res: EventStudyResults, tmp_path: Path) -> None:
-        res.save(tmp_path)
+        save_run(res, tmp_path / "out", plots=False)
+        tmp_path = tmp_path / "out"
         text = build_report(tmp_path, "html").read_text(encoding="utf-8")
         assert "<img" not in text and "run with --plots" in text
 
     def test_data_warnings_listed(self, res: EventStudyResults,
                                   tmp_path: Path) -> None:
-        res.save(tmp_path, {"data_warnings": ["A1: 3 stale prices <b>"]})
+        quality = [f"A{i}: stale_run 2024-01-0{i}..2024-01-0{i} (3) <b>"
+                   for i in range(1, 4)]
+        save_run(res, tmp_path, {"data_warnings": ["A1: 3 stale prices <b>"],
+                                 "data_quality": quality}, plots=False)
         text = build_report(tmp_path, "html").read_text(encoding="utf-8")
         assert "<li>A1: 3 stale prices &lt;b&gt;</li>" in text
+        for q in quality:
+            esc = q.replace("<", "&lt;").replace(">", "&gt;")
+            assert f"<li>{esc}</li>" in text
+        assert "<h3>Data-quality checks (3)</h3>" in text
+        assert "<h3>Alignment and engine warnings (1)</h3>" in text
+        assert ("Warnings: 3 data-quality findings and 1 alignment or engine "
+                "warning") in text
+        assert "No data-quality" not in text and "No alignment" not in text
         md = build_report(tmp_path, "md").read_text(encoding="utf-8")
         assert "- A1: 3 stale prices <b>" in md
+        assert "### Data-quality checks (3)\n\n- " + quality[0] + "\n" in md
+        tex = build_report(tmp_path, "latex").read_text(encoding="utf-8")
+        assert r"\paragraph{Data-quality checks (3)}" in tex
+        assert r"\item A2: stale\_run 2024-01-02..2024-01-02 (3) <b>" in tex
+        assert r"\item A1: 3 stale prices <b>" in tex
+
+    def test_no_warnings_said_so(self, run_dir: Path) -> None:
+        md = build_report(run_dir, "md").read_text(encoding="utf-8")
+        assert ("### Data-quality checks (0)\n\nNo data-quality findings.\n\n"
+                "### Alignment and engine warnings (0)\n\nNo alignment or engine "
+                "warnings.\n") in md
 
     @pytest.mark.parametrize("fmt", sorted(REPORT_FILES))
     def test_deterministic(self, run_dir: Path, fmt: str) -> None:
@@ -458,14 +532,20 @@ class TestBuildReport:
         assert "report.md" in r.output
         r = CliRunner().invoke(cli, ["report", str(tmp_path)])
         assert r.exit_code == 2
-        assert "not a finished run" in r.output
+        assert "not a finished" in r.output and "Traceback" not in r.output
 
 
 # ----------------------------------------------------------------------------- Summary
 class TestSummary:
-    def test_renderings(self, res: EventStudyResults) -> None:
+    def test_renderings(self, res: EventStudyResults, run_dir: Path) -> None:
         s = res.summary()
         assert isinstance(s, Summary)
+        for i, (key, w) in enumerate((("EV_ONE:alpha", (0, 0)),
+                                      ("EV_ONE:beta", (-1, 1)),
+                                      ("EV_TWO:alpha", (-5, 5)))):
+            row = csv_test_row(run_dir, key, w)
+            assert s.table.iloc[i][f"CAAR[{w[0]},{w[1]}] %"] == (
+                f"{100 * row['mean']:.2f}{stars(row['p_value'])}")
         assert list(s.table.columns) == ["event", "group", "day 0", "n",
                                          "CAAR[0,0] %", "CAAR[-1,1] %",
                                          "CAAR[-5,5] %"]
@@ -482,12 +562,12 @@ class TestSummary:
 
         r = replace(res, tests_=res.tests_[res.tests_["scope"] != "event_group"])
         table = r.summary().table
-        c = res.car
+        r.save(tmp_path)
+        c = read_csv(tmp_path / "car.csv")
         c = c[(c["event_id"] == "EV_ONE") & (c["group"] == "alpha")
               & (c["window_start"] == -1) & (c["window_end"] == 1)]
         assert table.loc[0, "CAAR[-1,1] %"] == f"{100 * c['car'].mean():.2f}"
         assert table["n"].tolist() == [3, 2, 3]
-        r.save(tmp_path)
         md = build_report(tmp_path, "md").read_text(encoding="utf-8")
         assert f"| [-1, +1] | 3 | {100 * c['car'].mean():.2f} |" in md
 
@@ -507,29 +587,53 @@ class TestSummary:
 
 
 # -------------------------------------------------- Summary renderings (vectorised)
+_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#",
+        "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}"}
+
+
+def _tex_ref(v: object) -> str:
+    """LaTeX escaping written out here (not report's helper): stars after a
+    number become superscripts."""
+    import re
+
+    out = "".join(_TEX.get(ch, ch) for ch in str(v))
+    return re.sub(r"(?<=[0-9.])(\*{1,3})(?!\*)", r"$^{\1}$", out)
+
+
 def _old_renderings(s: Summary) -> dict[str, str]:
-    """The row-by-row renderings of a one-table Summary before vectorisation."""
+    """The row-by-row renderings of a one-table Summary, written out independently
+    of report.py's helpers (row loop, stdlib escaping, pandas' to_string)."""
     import html as html_mod
 
-    from eventstudy.report import _md, _md_table, _tex_tabular
+    def md_cell(v: object) -> str:
+        return str(v).replace("|", r"\|").replace("\n", " ")
 
     cols = list(s.table.columns)
     rows = [[str(r[c]) for c in cols] for _, r in s.table.iterrows()]
     body = s.table.to_string(index=False) if len(s.table) else "(no pairs)"
-    md = [f"# {s.title}", ""] + (_md_table(cols, rows) if cols else [])
+    md = [f"# {s.title}", ""]
+    if cols:
+        md += ["| " + " | ".join(md_cell(c) for c in cols) + " |",
+               "|" + "|".join("---" for _ in cols) + "|"]
+        md += ["| " + " | ".join(md_cell(v) for v in r) + " |" for r in rows]
     md += [""] + [f"- {n}" for n in s.notes]
     head = "".join(f"<th>{html_mod.escape(str(c))}</th>" for c in cols)
     hbody = "".join("<tr>" + "".join(f"<td>{html_mod.escape(v)}</td>" for v in r)
                     + "</tr>" for r in rows)
     notes = "".join(f"<li>{html_mod.escape(n)}</li>" for n in s.notes)
-    assert _md("a|b") == r"a\|b"
+    spec = "ll" + "r" * max(len(cols) - 2, 0)
+    tex = [r"\begin{tabular}{" + spec + "}", r"\toprule",
+           " & ".join(_tex_ref(c) for c in cols) + r" \\", r"\midrule"]
+    tex += [" & ".join(_tex_ref(v) for v in r) + r" \\" for r in rows]
+    tex += [r"\bottomrule", r"\end{tabular}"]
     return {
         "text": f"{s.title}\n{body}\n" + "\n".join(s.notes) + "\n",
         "md": "\n".join(md) + "\n",
         "html": (f"<h3>{html_mod.escape(s.title)}</h3><table class='es-summary'>"
                  f"<thead><tr>{head}</tr></thead><tbody>{hbody}</tbody></table>"
                  f"<ul>{notes}</ul>"),
-        "latex": "\n".join(_tex_tabular(cols, rows, ncols_left=2)) + "\n",
+        "latex": "\n".join(tex) + "\n",
     }
 
 
@@ -677,7 +781,8 @@ class TestLargeSummary:
         tex = s.as_latex()
         assert tex.count(r"\begin{tabular}") == 2 and r"\paragraph{" in tex
 
-    def test_small_threshold_on_small_results(self, res: EventStudyResults) -> None:
+    def test_small_threshold_on_small_results(self, res: EventStudyResults,
+                                              run_dir: Path) -> None:
         """max_rows: the same layout on the two-event study; group stars."""
         s = Summary.from_results(res, "csect_t", max_rows=2, top=2)
         assert s.table["group"].tolist() == ["", "alpha", "beta"]
@@ -685,11 +790,9 @@ class TestLargeSummary:
         ((head, listed),) = s.sections
         assert len(listed) == 2 and head.startswith("The 2 event x group rows")
         # event x group tests ran here: the listed rows carry their stars
-        tab = res.summary().table
-        full = dict(zip(zip(tab["event"], tab["group"], strict=True),
-                        tab["CAAR[0,0] %"], strict=True))
         for row in listed.itertuples(index=False):
-            assert row[4] == full[(row.event, row.group)]
+            t = csv_test_row(run_dir, f"{row.event}:{row.group}", (0, 0))
+            assert row[4] == f"{100 * t['mean']:.2f}{stars(t['p_value'])}"
         assert s.notes[0].endswith("*** < 0.01.")
         assert Summary.from_results(res, "csect_t", max_rows=3).sections == ()
 
