@@ -111,8 +111,9 @@ def test_failed_fetch_leaves_cache_identical(study: Path, tmp_path: Path,
     fake.fail_with(ConnectionError("network down"), times=100)
     r = runner.invoke(cli, ["prices", "fetch", str(study), "--cache-dir", str(cache),
                             "--full"])
-    assert r.exit_code == 1, r.output
-    assert "failed" in r.output
+    # nothing at all could be fetched: exit 2, not 1 (issue 14)
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("Error: cannot reach Yahoo")
     assert "Traceback" not in r.output
     assert _snapshot(cache / "prices") == before
 
