@@ -509,8 +509,9 @@ def _window(value: str, name: str) -> tuple[int, int]:
 @click.option("--market", help="Market index column (benchmark of every stock).")
 @click.option("--universe", type=click.Path(dir_okay=False, path_type=Path),
               help="Universe CSV with a benchmark per ticker (instead of --market).")
-@click.option("--calendar", default="XNYS", show_default=True,
-              help="Calendar of the panel (XTKS for Tokyo, XNYS for New York...).")
+@click.option("--calendar", help="Calendar of the panel (XTKS for Tokyo, XNYS for "
+              "New York...); default: inferred from the panel's dates (the best "
+              "fit among XNYS, XTKS, XKRX, XLON, ..., FX, 24/7, printed).")
 @click.option("--model", type=click.Choice(MODEL_CHOICES), default="market",
               show_default=True, help="Normal-return model.")
 @click.option("--estimation", default="-250:-11", show_default=True,
@@ -529,16 +530,16 @@ def _window(value: str, name: str) -> tuple[int, int]:
 @click.option("--clustered", is_flag=True,
               help="All pairs of a portfolio on one date (cross-correlation).")
 @click.option("--seed", type=int, default=12345, show_default=True)
-@click.option("--workers", type=int, help="Engine threads (results do not depend "
-              "on it).")
-@click.option("--bootstrap-reps", type=int, default=199, show_default=True,
-              help="Draws of the boot test.")
+@click.option("--workers", type=click.IntRange(min=0), help="Engine threads; 0 = "
+              "automatic (results do not depend on it).")
+@click.option("--bootstrap-reps", type=click.IntRange(min=1), default=199,
+              show_default=True, help="Draws of the boot test.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("out/simulation"), show_default=True,
               help="Writes simulation.csv, simulation.md, simulation.json.")
 @click.option("--plots", is_flag=True, help="Also write power.png.")
 def simulate(prices_path: Path, market: str | None, universe: Path | None,
-             calendar: str, model: str, estimation: str, event_window: str,
+             calendar: str | None, model: str, estimation: str, event_window: str,
              car_windows: tuple[str, ...], portfolios: int, size: int, shifts: str,
              tests_opt: str | None, clustered: bool, seed: int,
              workers: int | None, bootstrap_reps: int, out_dir: Path,
@@ -547,11 +548,12 @@ def simulate(prices_path: Path, market: str | None, universe: Path | None,
 
     Draws --portfolios samples of --size random (stock, date) pairs with complete
     data, adds each --shift to day 0, runs every test through the batched engine
-    and reports rejection rates at 1%, 5% and 10% with 95% intervals.
+    and reports rejection rates at 1%, 5% and 10% with 95% intervals. Without
+    --calendar, the panel's calendar is inferred from its dates and printed.
     """
     from eventstudy.events import load_universe
     from eventstudy.prices import load_prices
-    from eventstudy.simulation import save_simulation
+    from eventstudy.simulation import infer_calendar, save_simulation
     from eventstudy.simulation import simulate as run_simulation
 
     try:
@@ -560,6 +562,16 @@ def simulate(prices_path: Path, market: str | None, universe: Path | None,
         raise UserError(f"--shift {shifts!r}: give numbers such as 0,0.01") from None
     frame = load_prices(prices_path)
     uni = load_universe(universe) if universe is not None else None
+    if calendar is None:
+        best, second = infer_calendar(frame.index[frame.notna().any(axis=1)
+                                                  .to_numpy()],
+                                      source=str(prices_path))
+        calendar = best.name
+        runner = (f"; next best {second.name} {100 * second.score:.1f}%"
+                  if second is not None else "")
+        click.echo(f"calendar: {best.name} (inferred from the panel's dates: "
+                   f"{100 * best.score:.1f}% agree{runner}; set it with "
+                   "--calendar)")
     step, done = _progress(True)
     step("simulate")
     res = run_simulation(

@@ -36,6 +36,118 @@ from eventstudy.study import Windows
 
 ALPHAS = (0.01, 0.05, 0.10)
 DEFAULT_SHIFTS = (0.0, 0.005, 0.01, 0.02)
+CANDIDATE_CALENDARS = ("XNYS", "XTKS", "XKRX", "XLON", "XHKG", "XSHG", "XETR",
+                       "XPAR", "XSWX", "XASX", "XTSE", "XBOM", "FX", "24/7")
+"""Calendars :func:`infer_calendar` compares a panel's dates with, in order of
+preference on a tie (``FX`` is eventstudy's 24/5 calendar, ``24/7`` every day)."""
+CALENDAR_FIT = 0.98
+"""Least agreement (Jaccard index of the panel's dates and the calendar's sessions)
+for an inferred calendar to be used."""
+
+
+@dataclass(frozen=True)
+class CalendarFit:
+    """How well a calendar's sessions match a panel's dates.
+
+    Attributes
+    ----------
+    name
+        The calendar.
+    score
+        Jaccard index J = |D n S| / |D u S| of the panel's dates D and the
+        calendar's sessions S between the panel's first and last date (1 = the
+        same days).
+    missing
+        Sessions of the calendar with no panel date (|S \\ D|).
+    extra
+        Panel dates that are not sessions of the calendar (|D \\ S|).
+    """
+
+    name: str
+    score: float
+    missing: int
+    extra: int
+
+    def describe(self) -> str:
+        """``"XNYS (93.1%: 12 sessions without a row, 4 rows off the calendar)"``."""
+        return (f"{self.name} ({100 * self.score:.1f}%: {self.missing} session(s) "
+                f"without a row, {self.extra} row(s) off the calendar)")
+
+
+def calendar_fits(dates: pd.Index[Any] | Sequence[Any],
+                  candidates: Sequence[str] = CANDIDATE_CALENDARS
+                  ) -> list[CalendarFit]:
+    """Every candidate calendar's fit to ``dates``, best first.
+
+    Parameters
+    ----------
+    dates
+        The panel's dates (one per row with data; times and duplicates ignored).
+    candidates
+        Calendar names (:func:`eventstudy.calendar.get_sessions`); ties keep this
+        order.
+
+    Returns
+    -------
+    list of CalendarFit
+        Sorted by decreasing :attr:`CalendarFit.score`.
+
+    Notes
+    -----
+    The score is the Jaccard index J = |D n S| / |D u S| (Jaccard 1912) of the
+    panel's dates D and the calendar's sessions S over [min D, max D]: a panel
+    recorded on that exchange has J = 1 up to its own gaps, while another
+    exchange's holidays (about 10 a year) or weekends cost a few percent.
+    """
+    from eventstudy.calendar import get_sessions
+
+    d = pd.DatetimeIndex(pd.to_datetime(pd.Index(dates))).normalize().unique()
+    if len(d) == 0:
+        raise InputError("the panel has no dates with prices, so its calendar "
+                         "cannot be inferred; pass calendar=... (--calendar)")
+    d = d.sort_values()
+    fits = []
+    for name in candidates:
+        sess = get_sessions(name, d[0], d[-1]).dates
+        both = int(d.isin(sess).sum())
+        union = len(d) + len(sess) - both
+        fits.append(CalendarFit(name, both / union if union else 0.0,
+                                len(sess) - both, len(d) - both))
+    order = sorted(range(len(fits)), key=lambda i: (-fits[i].score, i))
+    return [fits[i] for i in order]
+
+
+def infer_calendar(dates: pd.Index[Any] | Sequence[Any],
+                   candidates: Sequence[str] = CANDIDATE_CALENDARS,
+                   source: str = "the panel") -> tuple[CalendarFit, CalendarFit | None]:
+    """The calendar whose sessions best match ``dates``, and the runner-up.
+
+    Raises
+    ------
+    InputError
+        No candidate reaches :data:`CALENDAR_FIT`; the message names the best
+        fits and how to pass the calendar.
+
+    Examples
+    --------
+    >>> from eventstudy.calendar import get_sessions
+    >>> best, nxt = infer_calendar(get_sessions("XTKS", "2024-01-01",
+    ...                                         "2024-12-31").dates)
+    >>> best.name, best.score
+    ('XTKS', 1.0)
+    """
+    fits = calendar_fits(dates, candidates)
+    best = fits[0]
+    second = fits[1] if len(fits) > 1 else None
+    if best.score < CALENDAR_FIT:
+        nxt = f"; next {second.describe()}" if second is not None else ""
+        raise InputError(
+            f"{source}: its dates fit no calendar well (at least "
+            f"{100 * CALENDAR_FIT:.0f}% agreement needed among "
+            f"{', '.join(candidates)}): best {best.describe()}{nxt}. Pass the "
+            f"panel's calendar with --calendar NAME (calendar= in the library), "
+            f"e.g. --calendar {best.name}")
+    return best, second
 
 
 @dataclass(frozen=True)
@@ -205,7 +317,7 @@ def simulate(
     tests: Sequence[str] | None = None,
     clustered: bool = False,
     seed: int = 12345,
-    calendar: str = "XNYS",
+    calendar: str | None = None,
     kind: Literal["prices", "returns"] = "prices",
     workers: int | None = None,
     bootstrap_reps: int = 199,
@@ -239,17 +351,28 @@ def simulate(
     seed
         Seed of the draws (and of the bootstrap).
     calendar
-        Calendar of the panel's sessions.
+        Calendar of the panel's sessions. None (default): inferred from the
+        panel's dates (:func:`infer_calendar`: the best of
+        :data:`CANDIDATE_CALENDARS`, which must agree with at least
+        :data:`CALENDAR_FIT` of them); ``parameters`` then record
+        ``calendar_inferred`` and the fit.
     kind
         Whether ``prices`` holds prices or returns.
     workers
-        Threads for the engine (results do not depend on it).
+        Threads for the engine (results do not depend on it); ``None`` or ``0``:
+        automatic (:func:`eventstudy.engine.resolve_workers`).
     bootstrap_reps
         Draws of the ``boot`` test.
 
     Returns
     -------
     SimulationResult
+
+    Raises
+    ------
+    InputError
+        Bad options, a market or benchmarks missing from the panel, no complete
+        draw, or (``calendar=None``) no calendar that fits the panel's dates.
 
     Examples
     --------
@@ -285,6 +408,15 @@ def simulate(
     if not secs:
         raise InputError("no security of the panel has its benchmark in the panel")
     names = tuple(tests) if tests is not None else tuple(TESTS)
+    inferred: dict[str, Any] = {}
+    if calendar is None:
+        has = frame.index[frame.notna().any(axis=1).to_numpy()]
+        best, second = infer_calendar(has)
+        calendar = best.name
+        inferred = {"calendar_inferred": True,
+                    "calendar_fit": round(best.score, 6),
+                    "calendar_runner_up": (second.name if second is not None
+                                           else "")}
     win = Windows(estimation, event, tuple(tuple(w) for w in windows),  # type: ignore[misc]
                   estimation[1] - estimation[0] + 1)
     sess = get_sessions(calendar, frame.index.min(), frame.index.max()).dates
@@ -327,7 +459,7 @@ def simulate(
               "estimation": list(estimation), "event": list(event),
               "windows": [list(w) for w in windows], "shifts": list(shifts),
               "tests": list(names), "clustered": clustered, "seed": seed,
-              "calendar": calendar, "securities": len(secs)}
+              "calendar": calendar, "securities": len(secs), **inferred}
     return SimulationResult(rates=rates, redraws=redraws, parameters=params)
 
 
