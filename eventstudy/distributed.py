@@ -7,7 +7,9 @@ estimate, abnormal returns) run:
     Threads in this process (the default; nothing here is used).
 ``"dask"``
     A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded worker
-    processes on 127.0.0.1, started for the call and closed after it.
+    processes on 127.0.0.1, started for the call and closed after it
+    (``workers = 0`` or None: automatic, as everywhere,
+    :func:`eventstudy.engine.resolve_workers`).
 ``"tcp://host:port"`` (or ``tls://...``)
     A ``Client`` connected to an existing cluster (``dask scheduler`` and
     ``dask worker`` processes, dask-jobqueue, Kubernetes...).
@@ -192,7 +194,7 @@ def _local_cluster_env() -> Iterator[None]:
 
 
 @contextmanager
-def open_client(scheduler: str, workers: int) -> Iterator[Client]:
+def open_client(scheduler: str, workers: int | None) -> Iterator[Client]:
     """A ``Client`` for ``scheduler`` (``"dask"`` or an address), closed on exit.
 
     ``"dask"`` starts a ``LocalCluster(n_workers=workers, threads_per_worker=1,
@@ -213,6 +215,9 @@ def open_client(scheduler: str, workers: int) -> Iterator[Client]:
         another version of it).
     """
     require_distributed()
+    from eventstudy.engine import resolve_workers
+
+    workers = resolve_workers(workers)  # 0 or None: automatic
     from distributed import Client, LocalCluster
 
     import eventstudy
@@ -338,7 +343,8 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
     scheduler
         ``"dask"`` or a scheduler address.
     workers
-        Worker processes of the local cluster (``"dask"`` only).
+        Worker processes of the local cluster (``"dask"`` only); 0 or None:
+        automatic (:func:`eventstudy.engine.resolve_workers`).
     progress
         Show a tqdm bar over the tasks on stderr (when it is a terminal).
 

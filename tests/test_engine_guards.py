@@ -112,7 +112,8 @@ def test_dask_path_excludes_the_same_pairs() -> None:
     data, ev = _degenerate()
     local = _study(data, ev).fit(tests=("csect_t",), kernel="numpy")
     dist = _study(data, ev).fit(tests=("csect_t",), kernel="numpy",
-                                scheduler="dask", workers=1)
+                                scheduler="dask", workers=0)  # 0: automatic
+    assert dist.timings["workers"] == resolve_workers(0)
     pd.testing.assert_frame_equal(dist.excluded, local.excluded)
     pd.testing.assert_frame_equal(dist.car, local.car)
 
