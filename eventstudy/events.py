@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import FIRST_DATE, LAST_DATE
+from eventstudy.calendar import FIRST_DATE, FX_CALENDAR, LAST_DATE
 from eventstudy.errors import CatalogError, InputError
 
 EVENT_COLUMNS = ("event_id", "timestamp", "title", "groups", "source", "evidence",
@@ -359,6 +359,13 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
     for i in np.flatnonzero((df["calendar"] == "").to_numpy()):
         problems.append(f"line {i + 2}: empty calendar for {df['ticker'].iloc[i]!r}; "
                         "use XTKS, XKRX, XNYS, FX, ...")
+    known = _calendar_names()
+    for cal in pd.unique(df["calendar"]):
+        if cal and cal not in known:
+            k = int(np.flatnonzero((df["calendar"] == cal).to_numpy())[0])
+            problems.append(f"line {k + 2}: unknown calendar {cal!r} for "
+                            f"{df['ticker'].iloc[k]!r}; use a pandas-market-calendars "
+                            "name such as XTKS, XKRX, XNYS, or FX for currencies")
     for j, m in enumerate(df["model"]):
         if m and m not in MODEL_NAMES:
             problems.append(f"line {j + 2}: unknown model {m!r}; choose one of "
@@ -367,6 +374,13 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
         raise CatalogError(f"{len(problems)} problem(s) in the universe", path=source,
                            problems=sorted(problems, key=_line_key))
     return df
+
+
+def _calendar_names() -> frozenset[str]:
+    """The calendar names a universe may use: pandas-market-calendars' and FX."""
+    import pandas_market_calendars as mcal
+
+    return frozenset(mcal.get_calendar_names()) | {FX_CALENDAR}
 
 
 def check_groups_in_universe(events: pd.DataFrame, universe: pd.DataFrame,

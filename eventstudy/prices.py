@@ -9,6 +9,16 @@ Accepted inputs (CSV or Parquet, chosen by the file extension):
 * **long**: columns ``date, ticker, close`` (other columns are ignored), one row per
   date and ticker, e.g. ``../shared/market-data/seed-prices.csv``;
 * **wide**: a ``date`` column (or a date index in Parquet) plus one column per ticker.
+
+Dates are calendar days: a date-time keeps its own local date (its UTC offset, which
+may differ from row to row, e.g. across a daylight-saving change, is dropped), and
+every date must lie in the supported range 1900-01-01..2200-12-31
+(:data:`eventstudy.calendar.FIRST_DATE`, :data:`~eventstudy.calendar.LAST_DATE`).
+
+Non-finite prices (``inf``, ``-inf``) are kept in the frame as read, so that
+:func:`eventstudy.quality.check_prices` reports them (check ``non_finite``, with
+the ticker and dates, in ``run.json``'s ``data_quality``); returns treat them as
+missing (:func:`eventstudy.returns.on_sessions` masks them).
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy.errors import PriceDataError
+from eventstudy.calendar import FIRST_DATE, LAST_DATE
+from eventstudy.errors import InputError, PriceDataError
 
 if TYPE_CHECKING:
     from eventstudy.cache import PriceProvider, ProgressCallback
@@ -55,6 +66,9 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
     >>> load_prices(f)["A"].tolist()
     [10.0, 11.0]
     """
+    if not isinstance(path, (str, Path)):
+        raise PriceDataError(f"the prices file must be a path, got "
+                             f"{type(path).__name__}")
     p = Path(path)
     sp = str(path)
     if not p.is_file():
@@ -67,9 +81,20 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
         else:
             raw = pd.read_csv(p, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
-        raise PriceDataError("the prices file is empty", path=sp) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise PriceDataError(f"cannot read the prices file ({exc})", path=sp) from exc
+        raise PriceDataError("the prices file is empty; it needs a header line "
+                             "(date,ticker,close or date,<tickers>) and rows",
+                             path=sp) from exc
+    except UnicodeDecodeError as exc:
+        raise PriceDataError(f"the prices file is not UTF-8 text ({exc.reason} at "
+                             f"byte {exc.start}); save it as a UTF-8 CSV or as "
+                             "Parquet", path=sp) from exc
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        # pandas and pyarrow raise many types for a corrupt file (ParserError,
+        # ArrowInvalid, OSError, EOFError for a cut .gz...): all mean "unreadable"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise PriceDataError(f"cannot read the prices file ({type(exc).__name__}"
+                             f"{': ' + detail[:200] if detail else ''}); check that "
+                             "it is a CSV or Parquet file", path=sp) from exc
     return prices_from_frame(raw, source=sp, tickers=tickers)
 
 
@@ -92,10 +117,29 @@ def prices_from_frame(
     -------
     pandas.DataFrame
     """
-    if isinstance(df.index, pd.DatetimeIndex) and "date" not in df.columns:
+    if not isinstance(df, pd.DataFrame):
+        raise PriceDataError(f"prices must be a pandas DataFrame, got "
+                             f"{type(df).__name__}", path=source)
+    if isinstance(df.columns, pd.MultiIndex):
+        raise PriceDataError("the prices table has MultiIndex columns (as "
+                             "yfinance.download gives); flatten them to one column "
+                             "per ticker, e.g. df['Close']", path=source)
+    if tickers is not None and (isinstance(tickers, (str, bytes)) or not all(
+            isinstance(t, str) for t in tickers)):
+        raise InputError(f"tickers must be a list of ticker names, got {tickers!r}",
+                         path=source)
+    if isinstance(df.index, pd.DatetimeIndex) and "date" not in (
+            str(c).strip().lower() for c in df.columns):
         df = df.reset_index(names="date")
+    else:
+        df = df.reset_index(drop=True)
     if len(df) == 0:
         raise PriceDataError("the prices table has no rows", path=source)
+    names = [str(c).strip() for c in df.columns]
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise PriceDataError(f"duplicate column(s) {', '.join(map(repr, dup))}; "
+                             "name each column once", path=source)
     cols = {str(c).strip().lower(): c for c in df.columns}
     if "date" not in cols:
         raise PriceDataError("no 'date' column; the first column must be named date",
@@ -103,7 +147,12 @@ def prices_from_frame(
     date_col = cols["date"]
     long = "ticker" in cols and "close" in cols
     if long:
-        tk = df[cols["ticker"]].astype(str).str.strip()
+        tk = _text(df[cols["ticker"]])
+        empty = (tk == "").to_numpy()
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
+            raise PriceDataError("empty ticker; every row needs its ticker",
+                                 path=source, row=i + 1)
         if tickers is not None:
             keep = tk.isin(tickers).to_numpy()
             df, tk = df.loc[keep], tk[keep]
@@ -111,9 +160,9 @@ def prices_from_frame(
         values = _to_float(df[cols["close"]], source, "close", offset=df.index)
         tidy = pd.DataFrame({"date": dates, "ticker": tk.to_numpy(),
                              "close": values})
-        dup = tidy.duplicated(["date", "ticker"], keep="first").to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
+        dup_rows = tidy.duplicated(["date", "ticker"], keep="first").to_numpy()
+        if dup_rows.any():
+            i = int(np.flatnonzero(dup_rows)[0])
             raise PriceDataError(
                 f"duplicate row for ticker {tidy['ticker'].iloc[i]!r} on "
                 f"{tidy['date'].iloc[i].date()}; keep one row per date and ticker",
@@ -125,10 +174,11 @@ def prices_from_frame(
         dates = _parse_dates(df[date_col], source)
         value_cols = [c for c in df.columns if c != date_col]
         if tickers is not None:
-            value_cols = [c for c in value_cols if str(c) in tickers]
+            value_cols = [c for c in value_cols if str(c).strip() in tickers]
         if not value_cols:
-            raise PriceDataError("no price columns besides 'date'", path=source)
-        data = {str(c): _to_float(df[c], source, str(c), offset=df.index)
+            raise PriceDataError("no price columns besides 'date'; give date,ticker,"
+                                 "close rows or one column per ticker", path=source)
+        data = {str(c).strip(): _to_float(df[c], source, str(c), offset=df.index)
                 for c in value_cols}
         wide = pd.DataFrame(data, index=pd.DatetimeIndex(dates))
         if wide.index.duplicated().any():
@@ -145,25 +195,81 @@ def prices_from_frame(
     return wide
 
 
+def _text(col: pd.Series) -> pd.Series:
+    """A column as stripped text, missing values as ""."""
+    missing = col.isna().to_numpy()
+    out = col.astype(str).str.strip()
+    return out.where(~missing, "") if missing.any() else out
+
+
+_TIMED = r"^\d{4}-\d{2}-\d{2}[T ]\d"
+
+
+def _one_date(value: str) -> pd.Timestamp | None:
+    """One date cell (the per-value fallback), or None when it does not parse."""
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if pd.isna(t):
+        return None
+    return t.tz_localize(None) if t.tzinfo is not None else t
+
+
 def _parse_dates(col: pd.Series, source: str) -> pd.DatetimeIndex:
+    """Calendar dates of a date column (tz-naive, ns), or a PriceDataError naming
+    the first bad row (1-based, header excluded; the frame has a RangeIndex)."""
+    raw = col
     if pd.api.types.is_datetime64_any_dtype(col):
         idx = pd.DatetimeIndex(col)
-        return idx.tz_localize(None) if idx.tz is not None else idx
-    parsed = pd.to_datetime(col.astype(str).str.strip(), errors="coerce",
-                            format="mixed")
-    bad = parsed.isna().to_numpy()
+        if idx.tz is not None:
+            idx = idx.tz_localize(None)
+    else:
+        text = _text(col)
+        # a date-time keeps its local date: "2024-01-02T00:00+09:00" is 2024-01-02,
+        # whatever the offsets of the other rows
+        timed = text.str.match(_TIMED).fillna(False).to_numpy(dtype=bool)
+        if timed.any():
+            text = text.where(~timed, text.str.slice(0, 10))
+        raw = text
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+            idx = pd.DatetimeIndex(parsed)
+            if idx.tz is not None:
+                idx = idx.tz_localize(None)
+        except (ValueError, TypeError, OverflowError):
+            # mixed time zones in other layouts, years beyond pandas' range...
+            one = [_one_date(v) for v in text]
+            idx = pd.DatetimeIndex([pd.NaT if t is None else t.normalize().as_unit("s")
+                                    for t in one])
+    bad = np.asarray(idx.isna(), dtype=bool)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise PriceDataError(f"date {str(col.iloc[i])!r} does not parse; use "
+        raise PriceDataError(f"date {str(raw.iloc[i])!r} does not parse; use "
                              "YYYY-MM-DD", path=source, row=int(col.index[i]) + 1)
-    idx = pd.DatetimeIndex(parsed)
-    return idx.tz_localize(None) if idx.tz is not None else idx
+    outside = np.asarray((idx < FIRST_DATE)
+                         | (idx >= LAST_DATE + pd.Timedelta(days=1)), dtype=bool)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise PriceDataError(
+            f"date {str(raw.iloc[i])!r} is outside the supported range "
+            f"{FIRST_DATE.date()}..{LAST_DATE.date()}; check the year",
+            path=source, row=int(col.index[i]) + 1)
+    return idx.as_unit("ns")
 
 
 def _to_float(col: pd.Series, source: str, name: str, offset: pd.Index) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_complex_dtype(col):
+        raise PriceDataError(f"column {name!r} holds {col.dtype} values; prices must "
+                             "be real numbers", path=source)
     if pd.api.types.is_numeric_dtype(col):
-        return col.to_numpy(dtype=np.float64)
-    s = col.astype(str).str.strip()
+        try:
+            out: np.ndarray = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise PriceDataError(f"column {name!r} cannot be read as numbers ({exc})",
+                                 path=source) from exc
+        return out
+    s = _text(col)
     blank = s.isin(["", "nan", "NaN", "NA", "null", "None", "."])
     num = pd.to_numeric(s.where(~blank, None), errors="coerce")
     bad = (num.isna() & ~blank).to_numpy()
@@ -206,9 +312,12 @@ def study_date_range(study: Study, today: pd.Timestamp | None = None
     w = study.windows
     before = pd.Timedelta(days=int(abs(min(w.estimation[0], 0)) * 1.6) + 30)
     after = pd.Timedelta(days=int(max(w.event[1], 0) * 1.6) + 10)
-    start = (inst.min() - before).normalize()
-    end = (inst.max() + after).normalize()
     today = (today or pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
+    start = (inst.min() - before).normalize()
+    latest = inst.max()
+    # events are <= 2200-12-31 and windows <= 20,000 sessions: past today, stop
+    # before adding (the sum could leave pandas' timestamp range)
+    end = today if after >= today - latest else (latest + after).normalize()
     return start, min(end, today)
 
 

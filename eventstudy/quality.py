@@ -22,6 +22,7 @@ Check = Literal[
     "extreme_return",
     "fx_snapshot_close",
     "missing_sessions",
+    "non_finite",
     "non_positive",
     "stale_run",
 ]
@@ -85,6 +86,9 @@ def check_prices(
         - ``missing_sessions``: a run of consecutive calendar sessions, between
           the ticker's first and last price, with no price; ``count`` sessions.
         - ``stale_run``: the same price ``count`` times in a row.
+        - ``non_finite``: a run of ``count`` consecutive prices that are ``inf``
+          or ``-inf``; they are treated as missing by every other check and by
+          the returns (:func:`eventstudy.returns.on_sessions`).
         - ``non_positive``: a run of ``count`` consecutive prices <= 0.
         - ``extreme_return``: ``|p_t / p_prev - 1| > extreme`` on ``first_date``
           (``p_prev`` is the previous non-missing price); for an ``unadjusted``
@@ -121,6 +125,10 @@ def check_prices(
         except (TypeError, ValueError) as exc:
             raise PriceDataError(f"column {ticker!r} is not numeric") from exc
         observed = series.dropna().sort_index()
+        infinite = np.isinf(observed.to_numpy())
+        if infinite.any():
+            findings += _non_finite(ticker, observed, infinite)
+            observed = observed[~infinite]
         if observed.empty:
             continue
         if sessions is not None and ticker in sessions:
@@ -195,6 +203,28 @@ def _stale_runs(ticker: str, observed: pd.Series, min_run: int) -> list[_Finding
                     "or filled price, or a suspended security",
                 )
             )
+    return out
+
+
+def _non_finite(ticker: str, observed: pd.Series, infinite: np.ndarray
+                ) -> list[_Finding]:
+    values = observed.to_numpy()
+    out: list[_Finding] = []
+    for a, b in _runs(infinite):
+        n = b - a + 1
+        signs = sorted({"inf" if v > 0 else "-inf" for v in values[a : b + 1]})
+        out.append(
+            (
+                ticker,
+                "non_finite",
+                observed.index[a],
+                observed.index[b],
+                n,
+                f"{n} price(s) are {' and '.join(signs)} "
+                f"({_day(observed.index[a])}..{_day(observed.index[b])}): treated "
+                "as missing; fix the source or leave the cells empty",
+            )
+        )
     return out
 
 

@@ -3,7 +3,8 @@
 Prices are placed on the sessions of the security's calendar: a session with no price
 is NaN (never skipped, never forward-filled), and the return of session t is computed
 from sessions t-1 and t only. A price dated on a day that is not a session of the
-calendar is not used and is reported.
+calendar is not used and is reported. A non-finite price or return (``inf``,
+``-inf``) is treated as missing (:func:`eventstudy.quality.check_prices` reports it).
 
 * simple: R_t = P_t / P_{t-1} - 1
 * log: r_t = ln(P_t / P_{t-1})
@@ -32,11 +33,13 @@ def on_sessions(
     Returns
     -------
     values : numpy.ndarray
-        ``(len(sessions), n_columns)`` float64, NaN where a session has no value.
+        ``(len(sessions), n_columns)`` float64, NaN where a session has no value
+        or a non-finite one (``inf``, ``-inf``: masked as missing).
     off_session : dict
         Ticker -> number of non-missing values dated on days that are not sessions.
     """
     values = frame.reindex(sessions).to_numpy(dtype=np.float64, copy=True)
+    values[np.isinf(values)] = np.nan
     off = ~frame.index.isin(sessions)
     off_session: dict[str, int] = {}
     if off.any():
@@ -57,7 +60,9 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
     out = np.full(prices.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = prices[1:] / prices[:-1]
-        bad = ~(prices[1:] > 0) | ~(prices[:-1] > 0)
+        # missing, non-positive and non-finite prices give no return
+        ok = (prices > 0) & np.isfinite(prices)
+        bad = ~ok[1:] | ~ok[:-1]
         ratio = np.where(bad, np.nan, ratio)
         out[1:] = np.log(ratio) if kind == "log" else ratio - 1.0
     return out
