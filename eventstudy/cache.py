@@ -1400,7 +1400,9 @@ def _missing_ranges(
 def _wide(columns: Mapping[str, pd.Series], order: Sequence[str]) -> pd.DataFrame:
     """Assemble the canonical wide frame."""
     if columns:
-        panel = pd.concat([columns[t] for t in order], axis=1, keys=list(order))
+        panel = pd.concat(
+            [columns[t] for t in order], axis=1, keys=list(order), sort=True
+        )
     else:
         panel = pd.DataFrame(columns=list(order))
     index = pd.DatetimeIndex(panel.index).normalize()

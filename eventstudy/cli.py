@@ -262,11 +262,15 @@ def prices() -> None:
 def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
     """Fetch every price STUDY_FILE needs into the cache (only what is missing).
 
-    Exit code 1 when some tickers failed (the others are cached), 2 on error.
+    Answers are checked against each ticker's calendar: sessions Yahoo left out are
+    listed as gaps and asked for again by the next fetch (at most 3 more times).
+    Exit code 1 when some tickers failed (the others are cached), 2 on error
+    (including "cannot reach Yahoo" when nothing at all could be fetched).
     """
     from tqdm import tqdm
 
-    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.cache import PriceCache, default_cache_dir, ticker_calendars
+    from eventstudy.events import load_events, load_universe
     from eventstudy.prices import study_date_range, study_tickers
     from eventstudy.runner import prepare_study
     from eventstudy.yahoo import YahooProvider
@@ -278,13 +282,21 @@ def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
     provider.set_cache_location(root)
     tickers = study_tickers(st)
     start, end = study_date_range(st)
+    calendars = ticker_calendars(load_universe(st.universe) if st.universe else None,
+                                 load_events(st.events))
     with tqdm(total=len(tickers), desc="fetch", unit="ticker", file=sys.stderr,
               disable=None) as bar:
         rep = cache.update(provider, tickers, start, end,
-                           lambda _t: bar.update(1), full=full)
+                           lambda _t: bar.update(1), full=full, calendars=calendars)
     click.echo(f"{len(tickers)} tickers, {start:%Y-%m-%d}..{end:%Y-%m-%d}: "
                f"{rep.rows_added} rows added, {rep.provider_calls} download(s), "
                f"cache {root}")
+    for r in rep.results:
+        if r.healed:
+            click.echo(f"healed: {r.ticker}: {r.healed} gap(s) filled")
+        for gap in r.gaps:
+            if start <= gap.date <= end:
+                click.echo(f"gap: {r.ticker}: {gap.describe()}")
     if rep.failed:
         for t, why in rep.failed.items():
             click.echo(f"failed: {t}: {why}", err=True)
@@ -309,6 +321,11 @@ def prices_show(ticker: str, cache_dir: Path | None, tail: int) -> None:
     click.echo(f"{ticker}: {info.rows} rows, "
                f"{info.first:%Y-%m-%d}..{info.last:%Y-%m-%d}, "
                f"fetched {info.fetched_at}, file {info.path}")
+    click.echo(f"vouched for {info.start:%Y-%m-%d}..{info.end:%Y-%m-%d}, calendar "
+               f"{info.calendar or 'unknown (weekdays)'}; "
+               f"{len(info.gaps) or 'no'} gap(s)")
+    for gap in info.gaps:
+        click.echo(f"gap: {gap.describe()}")
     click.echo(df.tail(tail).to_string(index=False))
 
 
@@ -325,27 +342,38 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
     """Data-quality report per ticker of STUDY_FILE's universe.
 
     Missing sessions, stale runs, zero or negative prices, extreme returns (probably
-    corporate actions in unadjusted data) and Yahoo's start-of-day FX closes.
+    corporate actions in unadjusted data) and Yahoo's start-of-day FX closes; from
+    the cache, also its gaps (sessions Yahoo left out inside a fetched range).
     """
+    from eventstudy.cache import PriceCache, default_cache_dir
     from eventstudy.events import load_universe
     from eventstudy.prices import study_tickers
     from eventstudy.quality import check_study_prices
     from eventstudy.runner import prepare_study, study_prices
 
     st = prepare_study(study_file)
-    frame, _, _ = study_prices(st, prices_path, cache_dir=cache_dir, offline=True)
+    frame, src, _ = study_prices(st, prices_path, cache_dir=cache_dir, offline=True)
     keep = [t for t in study_tickers(st) if t in frame.columns]
     uni = load_universe(st.universe) if st.universe else None
     findings = check_study_prices(frame[keep], uni, extreme=extreme)
+    gaps = []
+    if src.startswith("cache:"):
+        cache = PriceCache(cache_dir or default_cache_dir())
+        gaps = [(t, gap) for t in keep for gap in cache.gaps(t)]
     if findings.empty:
         click.echo("no findings")
-        return
-    import pandas as pd
+    else:
+        import pandas as pd
 
-    with pd.option_context("display.max_colwidth", 120, "display.width", 200):
-        click.echo(findings.to_string(index=False))
-    click.echo(f"{len(findings)} finding(s) in {findings['ticker'].nunique()} "
-               "ticker(s)")
+        with pd.option_context("display.max_colwidth", 120, "display.width", 200):
+            click.echo(findings.to_string(index=False))
+        click.echo(f"{len(findings)} finding(s) in {findings['ticker'].nunique()} "
+                   "ticker(s)")
+    if gaps:
+        click.echo(f"{len(gaps)} gap(s) in the cache (sessions Yahoo left out inside "
+                   "a fetched range):")
+        for t, gap in gaps:
+            click.echo(f"  {t}: {gap.describe()}")
 
 
 # --------------------------------------------------------------------------- refresh
