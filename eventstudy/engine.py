@@ -1094,8 +1094,9 @@ class EventStudy:
             identical to the local run (bitwise for ARs and CARs). Dask needs
             ``pip install "eventstudy[dask]"``; see ``docs/cluster.md``.
         seed, bootstrap_reps
-            For resampling tests; ``bootstrap_reps`` must be at least 1 (it is
-            refused, not turned into empty statistics).
+            For resampling tests; ``bootstrap_reps`` must be at least 1, and at
+            least 2 with the ``boot`` test (the SD of the resampled means needs
+            two): it is refused, not turned into empty statistics.
         progress
             Optional callback receiving each stage's name. With a Dask scheduler it
             also turns on a progress bar over the tasks (tqdm, on stderr when that
@@ -1168,6 +1169,11 @@ class EventStudy:
             raise InputError(f"bootstrap_reps = {bootstrap_reps!r}: the bootstrap "
                              "needs at least 1 resample; use a whole number such as "
                              "999 (tests.bootstrap_reps in the study file)")
+        if bootstrap_reps < 2 and "boot" in tests:
+            raise InputError(f"bootstrap_reps = {bootstrap_reps!r}: the boot test's "
+                             "standard deviation needs at least 2 resamples; use a "
+                             "whole number such as 999 (tests.bootstrap_reps in the "
+                             "study file)")
         resolve_workers(workers)  # refuse a bad value before any work
         step = progress or (lambda _s: None)
         step("align and stack")

@@ -130,10 +130,16 @@ def test_bootstrap_reps_below_one_is_refused(reps: object) -> None:
         "whole number such as 999 (tests.bootstrap_reps in the study file)")
 
 
-def test_one_bootstrap_rep_is_allowed() -> None:
+def test_one_bootstrap_rep_is_refused_for_the_boot_test_only() -> None:
     p = make_panel(n_pairs=3, seed=1)
-    t = _study(p.returns, p.events).fit(tests=("boot",), bootstrap_reps=1).tests
-    assert len(t) > 0 and (t["n"] > 0).all()
+    study = _study(p.returns, p.events)
+    with pytest.raises(InputError, match=r"^bootstrap_reps = 1: the boot test's "
+                                         r"standard deviation needs at least 2"):
+        study.fit(tests=("csect_t", "boot"), bootstrap_reps=1)
+    t = study.fit(tests=("csect_t",), bootstrap_reps=1, scopes=("all",)).tests
+    assert np.isfinite(t["statistic"]).all()
+    b2 = study.fit(tests=("boot",), bootstrap_reps=2, scopes=("all",)).tests
+    assert np.isfinite(b2["statistic"]).sum() >= 20  # of 25 (2 draws may tie)
 
 
 # ------------------------------------------------------------ every pair excluded
