@@ -1093,10 +1093,11 @@ def _plan(
 
 
 class _SessionGrids:
-    """Session dates per calendar and range, computed once per update."""
+    """Session dates per calendar, computed once per update over the widest range
+    asked for so far (one calendar schedule per calendar, however many ranges)."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[str, pd.Timestamp, pd.Timestamp], pd.DatetimeIndex] = {}
+        self._memo: dict[str, tuple[pd.Timestamp, pd.Timestamp, pd.DatetimeIndex]] = {}
 
     def sessions(
         self, calendar: str | None, start: pd.Timestamp, end: pd.Timestamp
@@ -1106,13 +1107,17 @@ class _SessionGrids:
             return None
         if end < start:
             return pd.DatetimeIndex([], dtype="datetime64[ns]")
-        key = (calendar, start, end)
-        if key not in self._memo:
+        known = self._memo.get(calendar)
+        if known is None or start < known[0] or end > known[1]:
             from eventstudy.calendar import get_sessions
 
-            dates = get_sessions(calendar, start, end).dates
-            self._memo[key] = pd.DatetimeIndex(dates.astype("datetime64[ns]"))
-        return self._memo[key]
+            lo = start if known is None else min(start, known[0])
+            hi = end if known is None else max(end, known[1])
+            dates = get_sessions(calendar, lo, hi).dates
+            known = (lo, hi, pd.DatetimeIndex(dates.astype("datetime64[ns]")))
+            self._memo[calendar] = known
+        dates = known[2]
+        return dates[(dates >= start) & (dates <= end)]
 
 
 def _next_state(
