@@ -1247,10 +1247,10 @@ class _Run:
     plots: Path | None
     catalog: pd.DataFrame | None = None
 
-    @property
+    @cached_property
     def test_names(self) -> list[str]:
         names = self.info.get("parameters", {}).get("tests") or []
-        found = list(dict.fromkeys(self.tests["test"].astype(str)))
+        found = _unique(self.tests["test"])
         return [str(t) for t in names if str(t) in found] or found
 
     @property
@@ -1275,7 +1275,12 @@ class _Run:
     @cached_property
     def events(self) -> list[str]:
         """Events with kept pairs, in the order of ``car.csv``."""
-        return list(dict.fromkeys(self.car["event_id"]))
+        return _unique(self.car["event_id"])
+
+    @cached_property
+    def top_keys(self) -> list[tuple[str, str]]:
+        """The event x group rows listed in a large study (:func:`_top_keys`)."""
+        return _top_keys(self)
 
     @property
     def large(self) -> bool:
@@ -1316,8 +1321,7 @@ class _Run:
         return plot_file_stems(keys)
 
     def groups(self, event: str) -> list[str]:
-        return list(dict.fromkeys(self.car.loc[self.car["event_id"] == event,
-                                               "group"]))
+        return _unique(self.car.loc[self.car["event_id"] == event, "group"])
 
     def plot(self, stem: str) -> Path | None:
         if self.plots is None:
@@ -1349,6 +1353,11 @@ class _Run:
     def warnings(self) -> list[str]:
         """``run.json`` ``data_warnings``: alignment and engine warnings."""
         return [str(w) for w in self.info.get("data_warnings", []) or []]
+
+
+def _unique(s: pd.Series) -> list[str]:
+    """The distinct values of a text column, in order of first appearance."""
+    return [str(v) for v in pd.unique(s.to_numpy(dtype=object))]
 
 
 def _load_run(out_dir: str | Path) -> _Run:
@@ -1480,7 +1489,7 @@ def _result_rows(run: _Run, scope: str, value: str, car: pd.DataFrame,
 def _event_table(run: _Run, event: str) -> _Table:
     car = run.car[run.car["event_id"] == event]
     rows: list[list[str]] = []
-    for grp in dict.fromkeys(car["group"]):
+    for grp in _unique(car["group"]):
         cg = car[car["group"] == grp]
         day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
         rows += _result_rows(run, "event_group", f"{event}:{grp}", cg, [grp, day0])
@@ -1491,7 +1500,7 @@ def _event_table(run: _Run, event: str) -> _Table:
 def _largest_groups(run: _Run) -> tuple[list[str], int]:
     """The groups of the pooled table (all, or the largest of a large study) and
     the number of groups."""
-    groups = list(dict.fromkeys(run.car["group"]))
+    groups = _unique(run.car["group"])
     if not run.large or len(groups) <= REPORT_MAX_GROUPS:
         return groups, len(groups)
     size = run.car.groupby("group", sort=False)["event_id"].size()
@@ -1683,7 +1692,7 @@ def _section_events(run: _Run) -> list[str]:
     """Events with a section: every event (those without a kept pair last), or
     for a large study the events of the largest CAARs."""
     if run.large:
-        return list(dict.fromkeys(e for e, _ in _top_keys(run)))
+        return list(dict.fromkeys(e for e, _ in run.top_keys))
     return run.events + [e for e in run.catalog_rows if e not in set(run.events)]
 
 
@@ -1932,9 +1941,9 @@ def _render_html(run: _Run) -> str:
     out.append("<h2 id='summary'>Summary</h2>")
     if run.large:
         out.append(f"<p class='note'>{html.escape(_large_note(run))}</p>")
-        out.append(f"<h3>The {len(_top_keys(run))} event x group rows with the "
+        out.append(f"<h3>The {len(run.top_keys)} event x group rows with the "
                    "largest |CAAR|</h3>")
-        out.append(_html_table(_summary_table(run, _top_keys(run)), "summary"))
+        out.append(_html_table(_summary_table(run, run.top_keys), "summary"))
     else:
         out.append(_html_table(_summary_table(run), "summary"))
     out.append(f"<p class='note'>{html.escape(_summary_note(run, test0))} "
@@ -2057,7 +2066,7 @@ def _render_md(run: _Run) -> str:
     lines += ["", "## Data sources", ""] + _md_tab(_sources(run))
     lines += ["", "## Summary", ""]
     if run.large:
-        keys = _top_keys(run)
+        keys = run.top_keys
         lines += [_large_note(run), "",
                   f"### The {len(keys)} event x group rows with the largest |CAAR|",
                   ""] + _md_tab(_summary_table(run, keys))
@@ -2174,7 +2183,7 @@ def _render_latex(run: _Run) -> str:
     lines += [r"\end{itemize}", r"\subsection*{Summary}"]
     if run.large:
         lines += [_tex(_large_note(run))]
-        lines += _tex_tab(_summary_table(run, _top_keys(run)),
+        lines += _tex_tab(_summary_table(run, run.top_keys),
                           _summary_note(run, test0), long=True)
     else:
         lines += _tex_tab(_summary_table(run), _summary_note(run, test0),

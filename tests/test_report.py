@@ -110,8 +110,13 @@ def save_run(res: EventStudyResults, out: Path, info: dict[str, Any] | None = No
 
 def read_csv(path: Path) -> pd.DataFrame:
     """A run's CSV as written (text columns kept as text)."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""],
-                       dtype={"scope_value": str, "event_id": str, "group": str})
+    text = ("scope_value", "event_id", "group", "ticker", "reason", "confounded_by")
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""],
+                     dtype={c: str for c in text})
+    for c in text:
+        if c in df.columns:
+            df[c] = df[c].fillna("")
+    return df
 
 
 def csv_test_row(out: Path, key: str, window: tuple[int, int],
