@@ -498,3 +498,42 @@ class TestLargeReport:
         a = build_report(big, "md").read_bytes()
         assert build_report(big, "md").read_bytes() == a
         assert b"The 20 event x group rows with the largest |CAAR|" in a
+
+
+# ------------------------------------------------------------------ through the CLI
+def test_cli_run_then_report_tells_everything(mini_study: object, tmp_path: Path
+                                              ) -> None:
+    """``eventstudy run --plots`` then ``eventstudy report``: the data-quality
+    findings of run.json and the catalog entries of events.csv are in the report."""
+    from click.testing import CliRunner
+
+    from eventstudy.cli import cli
+
+    study = Path(mini_study.study)  # type: ignore[attr-defined]
+    prices_file = Path(mini_study.prices)  # type: ignore[attr-defined]
+    prices = pd.read_csv(prices_file)
+    aaa = prices.index[prices["ticker"] == "AAA"][20:27]
+    prices.loc[aaa, "close"] = prices.loc[aaa[0], "close"]  # 7 equal closes: stale
+    prices.to_csv(prices_file, index=False, lineterminator="\n")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["run", str(study), "--prices", str(prices_file),
+                                 "--out", str(out), "--plots", "-q"])
+    assert r.exit_code == 0, r.output
+    info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    quality = info["data_quality"]
+    assert any(q.startswith("AAA: stale") for q in quality)
+    for fmt in ("md", "html"):
+        r = CliRunner().invoke(cli, ["report", str(out), "--format", fmt])
+        assert r.exit_code == 0, r.output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert f"### Data-quality checks ({len(quality)})\n\n- {quality[0]}\n" in md
+    e1 = md.split("\n## E1\n", 1)[1].split("\n## ", 1)[0]
+    assert "- **title**: timed intraday New York\n" in e1
+    assert "- **timestamp**: 2024-09-16T10:00-04:00\n" in e1
+    assert "- **time zone**: UTC-04:00\n" in e1
+    e2 = md.split("\n## E2\n", 1)[1].split("\n## ", 1)[0]
+    assert "- **time zone**: date only\n" in e2
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h3>Data-quality checks (" in text
+    assert "No data-quality findings" not in text
+    assert text.count("<img ") == len(list((out / "plots").glob("*.svg")))
