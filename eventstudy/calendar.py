@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eventstudy.errors import CalendarError
+from eventstudy.errors import CalendarError, InputError
 
 FX_CALENDAR = "FX"
 
@@ -403,6 +403,15 @@ def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
         XTKS 2026-02-24 weekend_roll
         XNYS 2026-02-20     intraday
     """
+    if (not isinstance(events, pd.DataFrame) or "instant_ns" not in events.columns
+            or "date_only" not in events.columns):
+        raise InputError("align_events needs validated events (load_events or "
+                         "events_from_frame), with instant_ns and date_only")
+    if len(events) == 0:
+        raise InputError("align_events: the events table has no rows")
+    if isinstance(calendars, str) or not all(isinstance(c, str) for c in calendars):
+        raise InputError(f"calendars must be a list of names like ['XTKS', "
+                         f"'XNYS'], got {calendars!r}")
     inst = events["instant_ns"].to_numpy(dtype=np.int64)
     donly = events["date_only"].to_numpy(dtype=bool)
     start = pd.Timestamp(int(inst.min())).normalize() - pd.Timedelta(days=10)

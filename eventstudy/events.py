@@ -47,7 +47,11 @@ _FAST_YEARS = (FIRST_DATE.year, LAST_DATE.year)
 MAX_EVIDENCE_WORDS = 30
 
 
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
+def _read_csv(path: object, what: str) -> pd.DataFrame:
+    if not isinstance(path, (str, Path)):
+        raise InputError(f"the {what} must be a path to a CSV file, got "
+                         f"{type(path).__name__}")
+    path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} file not found; check the path in the study file",
                          path=str(path))
@@ -220,9 +224,8 @@ def load_events(path: str | Path) -> pd.DataFrame:
     CatalogError
         Listing every bad row (unparsable timestamp, duplicate id, missing columns).
     """
-    p = Path(path)
-    df = _read_csv(p, "event catalog")
-    return events_from_frame(df, source=str(p))
+    df = _read_csv(path, "event catalog")
+    return events_from_frame(df, source=str(path))
 
 
 def events_from_frame(df: pd.DataFrame, source: str = "<events>") -> pd.DataFrame:
@@ -316,9 +319,8 @@ def load_universe(path: str | Path) -> pd.DataFrame:
     CatalogError
         Missing columns, duplicate tickers, empty calendars or unknown model names.
     """
-    p = Path(path)
-    df = _read_csv(p, "universe")
-    return universe_from_frame(df, source=str(p))
+    df = _read_csv(path, "universe")
+    return universe_from_frame(df, source=str(path))
 
 
 def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.DataFrame:
@@ -449,6 +451,21 @@ def split_groups(value: str) -> list[str]:
     return [g.strip() for g in str(value).split(";") if g.strip()]
 
 
+_NOT_UTF8 = "\x00<not utf-8>\x00"
+
+
+def _seed_text(f: Path) -> str | None:
+    """A seed document's text; None when missing, :data:`_NOT_UTF8` when binary."""
+    try:
+        if not f.is_file():
+            return None
+        return f.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return _NOT_UTF8
+    except OSError:
+        return None
+
+
 def validate_catalog(
     path: str | Path,
     seeds_dir: str | Path | None = None,
@@ -474,8 +491,8 @@ def validate_catalog(
     list of str
         Problems, sorted by line; empty when the catalog is valid.
     """
+    df = _read_csv(path, "event catalog")
     p = Path(path)
-    df = _read_csv(p, "event catalog")
     problems: list[str] = []
     try:
         events_from_frame(df, source=str(p))
@@ -490,11 +507,13 @@ def validate_catalog(
         quote = str(row.get("evidence", ""))
         if src:
             if src not in texts:
-                f = seeds / src
-                texts[src] = f.read_text(encoding="utf-8") if f.is_file() else None
+                texts[src] = _seed_text(seeds / src)
             text = texts[src]
             if text is None:
                 problems.append(f"line {line}: source {src!r} not found in {seeds}")
+            elif text == _NOT_UTF8:
+                problems.append(f"line {line}: source {src!r} in {seeds} is not UTF-8 "
+                                "text; save it as UTF-8")
             elif quote and quote not in text:
                 problems.append(f"line {line}: evidence quote does not occur verbatim "
                                 f"in {src}: {quote[:60]!r}")

@@ -80,6 +80,9 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
                 raw = raw.reset_index()
         else:
             raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+            _check_csv_header(p, sp)
+    except PriceDataError:
+        raise
     except pd.errors.EmptyDataError as exc:
         raise PriceDataError("the prices file is empty; it needs a header line "
                              "(date,ticker,close or date,<tickers>) and rows",
@@ -96,6 +99,20 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
                              f"{': ' + detail[:200] if detail else ''}); check that "
                              "it is a CSV or Parquet file", path=sp) from exc
     return prices_from_frame(raw, source=sp, tickers=tickers)
+
+
+def _check_csv_header(p: Path, source: str) -> None:
+    """Refuse repeated column names (pandas would rename them ``A.1``)."""
+    import csv
+    import gzip
+
+    opener = gzip.open if p.suffix.lower() == ".gz" else open
+    with opener(p, "rt", encoding="utf-8-sig", newline="") as f:
+        header = [h.strip() for h in next(csv.reader(f), [])]
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise PriceDataError(f"duplicate column(s) {', '.join(map(repr, dup))} in "
+                             "the header line; name each column once", path=source)
 
 
 def prices_from_frame(

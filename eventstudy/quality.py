@@ -110,6 +110,9 @@ def check_prices(
       ticker           check first_date  count
     0      A  extreme_return 2024-01-03      1
     """
+    if not isinstance(panel, pd.DataFrame):
+        raise PriceDataError(f"the price panel must be a pandas DataFrame, got "
+                             f"{type(panel).__name__}")
     if not isinstance(panel.index, pd.DatetimeIndex):
         raise PriceDataError("the price panel must have a DatetimeIndex named date")
     if not extreme > 0:
