@@ -555,8 +555,10 @@ class YahooProvider:
                 kinds[ticker] = _reason_kind(reasons[ticker])
             break
 
-        if not frames and requested and all(
-            kinds.get(t) == "network" for t in requested
+        if (
+            not frames
+            and requested
+            and all(kinds.get(t) == "network" for t in requested)
         ):
             raise NetworkError(
                 f"cannot reach Yahoo: {failures[requested[0]]}, for "
