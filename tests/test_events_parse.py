@@ -361,7 +361,7 @@ def test_run_study_reads_the_catalog_once(tmp_path: Path,
         monkeypatch.setattr(ev, name, counted)
     res, info = run_study(study, prices=tmp_path / "p.csv", out_dir=tmp_path / "o")
     assert calls.count("load_events") == 1 and calls.count("load_universe") == 1
-    assert len(info["files"]) == 7
+    assert len(info["files"]) == 8  # the tables, events.csv, summary.md, run.json
     monkeypatch.undo()
     from eventstudy.prices import load_prices
 
