@@ -457,7 +457,7 @@ def refresh_study(
 def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: Any,
              offline: bool, report: bool, log: logging.Logger) -> RefreshOutcome:
     """The body of :func:`refresh_study`, under the lock of ``out``."""
-    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.cache import PriceCache, default_cache_dir, ticker_calendars
     from eventstudy.prices import study_date_range
 
     failed: dict[str, str] = {}
@@ -479,7 +479,8 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
 
                 provider = YahooProvider()
                 provider.set_cache_location(root)
-            rep = cache.update(provider, tickers, start, end)
+            rep = cache.update(provider, tickers, start, end,
+                               calendars=ticker_calendars(catalog[1], catalog[0]))
             failed = dict(rep.failed)
             log.info("price update: %d rows added, %d failed", rep.rows_added,
                      len(failed))
@@ -538,4 +539,4 @@ def _load_available(cache: Any, tickers: list[str], start: pd.Timestamp,
         except EventStudyError:
             part = cache.load_panel([t], None, None, field, offline=True)
             frames.append(part.loc[(part.index >= start) & (part.index <= end)])
-    return pd.concat(frames, axis=1).sort_index()
+    return pd.concat(frames, axis=1, sort=True)

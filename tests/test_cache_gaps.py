@@ -231,6 +231,35 @@ def test_gap_inside_a_tail_fetch_and_refresh_heals_it(
     assert "gaps" not in _meta(cache_dir, "7203.T")
 
 
+def _day0_return(out: Path) -> float | None:
+    ar = pd.read_csv(out / "abnormal_returns.csv")
+    row = ar.loc[(ar["ticker"] == "7203.T") & (ar["rel_day"] == 0)]
+    value = row["return"].iloc[0] if len(row) else float("nan")
+    return None if pd.isna(value) else float(value)
+
+
+def test_first_refresh_records_a_gap_and_the_next_heals_it(
+    study: Path, cache_dir: Path, fake: FakeYahoo, tmp_path: Path
+) -> None:
+    """refresh passes each ticker's calendar from the universe, so a session Yahoo
+    leaves out of the very first answer is a gap, healed (and the outputs rebuilt)
+    by the next refresh."""
+    fake.drop_sessions("7203.T", ("2024-06-03",), times=1)  # day 0 of event A
+    out = tmp_path / "out"
+    r = _invoke("refresh", study, "--out", out, "--cache-dir", cache_dir)
+    assert r.exit_code == 0, r.output
+    meta = _meta(cache_dir, "7203.T")
+    assert meta["gaps"] == {"2024-06-03": 1} and meta["calendar"] == "XTKS"
+    assert _day0_return(out) is None  # no price on day 0 yet
+    r = _invoke("refresh", study, "--out", out, "--cache-dir", cache_dir)
+    assert r.exit_code == 0, r.output
+    assert "outputs rewritten" in r.output
+    assert "gaps" not in _meta(cache_dir, "7203.T")
+    assert _day0_return(out) is not None
+    r = _invoke("refresh", study, "--out", out, "--cache-dir", cache_dir)
+    assert "nothing rewritten" in r.output
+
+
 def test_unknown_calendar_still_catches_truncation_on_weekdays(
     tmp_path: Path, fake: FakeYahoo
 ) -> None:
