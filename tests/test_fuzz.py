@@ -4,12 +4,12 @@ Hypothesis generates catalogs, universes, price files and study files, each buil
 from valid pieces with broken ones mixed in (bad timestamps and dates far outside
 pandas' range, duplicate keys, wrong TOML types, absurd windows, non-numeric and
 non-finite prices, repeated headers, random text, binary garbage...). Each goes
-through the CLI (``eventstudy run`` and ``eventstudy events validate`` on files in a
-temporary folder, with ``CliRunner``) and through the library (``load_study``,
-``load_events``, ``load_universe``, ``load_prices``, ``run_study`` and the
-``*_from_frame`` functions). The only property: the outcome is a result or a typed
-:class:`~eventstudy.errors.EventStudyError` (CLI: exit code 0 or 2, never 1, never a
-traceback).
+through the CLI (``eventstudy run``, ``events validate`` and ``events days`` on
+files in a temporary folder, with ``CliRunner``) and through the library
+(``load_study``, ``load_events``, ``load_universe``, ``load_prices``, ``run_study``
+and the ``*_from_frame`` functions). The only property: the outcome is a result
+or a typed :class:`~eventstudy.errors.EventStudyError` (CLI: exit code 0 or 2,
+never 1, never a traceback).
 
 Deterministic (``derandomize=True``, no example database). Case count, for the
 closing note: 50 study files + 50 catalogs + 40 universes + 50 price files + 40
@@ -305,6 +305,8 @@ def test_fuzz_catalogs(events: str | bytes) -> None:
         _run_cli(root)
         _assert_clean(root, "events", "validate", str(root / "events.csv"),
                       "--seeds", str(root))
+        _assert_clean(root, "events", "days", str(root / "events.csv"),
+                      "--calendar", "XNYS", "--calendar", "FX")
         _library(root)
 
 
