@@ -242,23 +242,26 @@ def _parse_dates(col: pd.Series, source: str) -> pd.DatetimeIndex:
         if idx.tz is not None:
             idx = idx.tz_localize(None)
     else:
-        text = _text(col)
+        raw = _text(col)
+        # each distinct value once (a long file repeats every date per ticker)
+        codes, uniq = pd.factorize(raw)
+        text = pd.Series(uniq, dtype=object)
         # a date-time keeps its local date: "2024-01-02T00:00+09:00" is 2024-01-02,
         # whatever the offsets of the other rows
         timed = text.str.match(_TIMED).fillna(False).to_numpy(dtype=bool)
         if timed.any():
             text = text.where(~timed, text.str.slice(0, 10))
-        raw = text
         try:
-            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-            idx = pd.DatetimeIndex(parsed)
-            if idx.tz is not None:
-                idx = idx.tz_localize(None)
+            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce",
+                                                     format="mixed"))
+            if parsed.tz is not None:
+                parsed = parsed.tz_localize(None)
         except (ValueError, TypeError, OverflowError):
             # mixed time zones in other layouts, years beyond pandas' range...
             one = [_one_date(v) for v in text]
-            idx = pd.DatetimeIndex([pd.NaT if t is None else t.normalize().as_unit("s")
-                                    for t in one])
+            parsed = pd.DatetimeIndex([pd.NaT if t is None
+                                       else t.normalize().as_unit("s") for t in one])
+        idx = parsed.take(codes)
     bad = np.asarray(idx.isna(), dtype=bool)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
