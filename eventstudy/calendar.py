@@ -25,8 +25,10 @@ Times are converted to the exchange's own time zone before the local date is tak
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,6 +255,36 @@ _HOLIDAY_PAD = pd.Timedelta(days=31)
 """Holidays are computed this far beyond the requested range."""
 
 
+@contextlib.contextmanager
+def _korean_holiday_caches_restored() -> Iterator[None]:
+    """Undo what a short-range holiday computation leaves in exchange_calendars'
+    Korean holiday caches.
+
+    ``KoreanHoliday`` keeps two class-level caches (the holidays computed so far,
+    and each date's substitute holiday). Computed over a short range, a
+    substitute can be cached before the lunar holiday it depends on is known (a
+    2024 range caches 2025-05-05, Children's Day on Buddha's Birthday, without
+    its substitute 2025-05-06), and every later XKRX calendar in the process,
+    pandas-market-calendars' own included, then misses that holiday. The caches
+    are put back as they were after the computation.
+    """
+    import sys
+
+    mod = sys.modules.get("exchange_calendars.pandas_extensions.korean_holiday")
+    kh = getattr(mod, "KoreanHoliday", None)
+    if kh is None:
+        yield
+        return
+    saved = {k: getattr(kh, k).copy() for k in ("_computed_holidays",
+                                                "_alternate_holidays_cache")
+             if hasattr(kh, k)}
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(kh, k, v)
+
+
 def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
     """A shallow copy of ``cal`` whose holiday offset holds the holidays near
     ``start..end`` only.
@@ -272,7 +304,8 @@ def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
     rules = cal.regular_holidays
     days = list(cal.adhoc_holidays)
     if rules is not None and getattr(rules, "rules", None):
-        days += list(rules.holidays(start - _HOLIDAY_PAD, end + _HOLIDAY_PAD))
+        with _korean_holiday_caches_restored():
+            days += list(rules.holidays(start - _HOLIDAY_PAD, end + _HOLIDAY_PAD))
     out = copy.copy(cal)
     out._holidays = CustomBusinessDay(holidays=days, weekmask=cal.weekmask)
     return out

@@ -759,3 +759,22 @@ def test_tz_aware_price_index_keeps_local_dates() -> None:
     got = prices_from_frame(pd.DataFrame({"A": [1.0, 2.0]}, index=idx))
     assert [d.strftime("%Y-%m-%d") for d in got.index] == ["2024-01-02", "2024-01-03"]
     assert got.index.tz is None
+
+
+def test_short_xkrx_range_leaves_other_calendars_intact() -> None:
+    """get_sessions' short-range holiday computation must not poison
+    exchange_calendars' class-level Korean caches: afterwards
+    pandas-market-calendars' own XKRX still knows the 2025-05-06 substitute
+    holiday (Children's Day on Buddha's Birthday). In a fresh process, where
+    those caches start empty."""
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import pandas_market_calendars as pmc\n"
+        "from eventstudy.calendar import get_sessions\n"
+        "get_sessions('XKRX', '2024-01-02', '2024-12-31')\n"
+        "days = pmc.get_calendar('XKRX').valid_days('2025-05-01', '2025-05-09', "
+        "tz=None)\n"
+        "print(','.join(d.strftime('%m-%d') for d in days))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "05-02,05-07,05-08,05-09"
