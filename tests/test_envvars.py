@@ -17,8 +17,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def _documented() -> list[tuple[str, str, str]]:
     text = README.read_text(encoding="utf-8")
     section = text.split("### Environment variables", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `eventstudy ([^`]+)` \| `(--[\w-]+)` \| `(EVENTSTUDY_\w+)` \|",
-                      section, flags=re.M)
+    row = r"^\| `eventstudy ([^`]+)` \| `(--[\w-]+)` \| `(EVENTSTUDY_\w+)` \|"
+    rows = re.findall(row, section, flags=re.M)
     return [(c, o, v) for c, o, v in rows]
 
 

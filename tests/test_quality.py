@@ -14,7 +14,8 @@ from eventstudy.errors import InputError, PriceDataError
 from eventstudy.quality import CHECKS, FINDING_COLUMNS, check_prices
 
 # the seed study's bundled prices (events/data/README.md)
-SNAPSHOT = Path(__file__).resolve().parents[1] / "events" / "data" / "seed-prices.parquet"
+SNAPSHOT = (Path(__file__).resolve().parents[1] / "events" / "data"
+            / "seed-prices.parquet")
 
 
 def _seed_closes() -> pd.DataFrame:
