@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "EventStudy": "eventstudy.engine",
-    "run_study": "eventstudy.runner",
+    "EventStudy": "eventstudy.estimation.engine",
+    "run_study": "eventstudy.workflows",
     "EventStudyResults": "eventstudy.results",
-    "Study": "eventstudy.study",
-    "Windows": "eventstudy.study",
-    "Conventions": "eventstudy.study",
-    "ModelSpec": "eventstudy.study",
-    "load_study": "eventstudy.study",
-    "load_prices": "eventstudy.prices",
-    "load_events": "eventstudy.events",
-    "load_universe": "eventstudy.events",
-    "align_events": "eventstudy.calendar",
-    "MODELS": "eventstudy.models",
+    "Study": "eventstudy.config",
+    "Windows": "eventstudy.config",
+    "Conventions": "eventstudy.config",
+    "ModelSpec": "eventstudy.config",
+    "load_study": "eventstudy.config",
+    "load_prices": "eventstudy.inputs.prices",
+    "load_events": "eventstudy.inputs.events",
+    "load_universe": "eventstudy.inputs.events",
+    "align_events": "eventstudy.inputs.calendar",
+    "MODELS": "eventstudy.estimation.models",
     "TESTS": "eventstudy.inference",
-    "Summary": "eventstudy.report",
+    "Summary": "eventstudy.reporting.report",
     "simulate": "eventstudy.simulation",
     "SimulationResult": "eventstudy.simulation",
 }
@@ -57,17 +57,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from eventstudy.calendar import align_events
-    from eventstudy.engine import EventStudy
-    from eventstudy.events import load_events, load_universe
+    from eventstudy.config import Conventions, ModelSpec, Study, Windows, load_study
+    from eventstudy.estimation.engine import EventStudy
+    from eventstudy.estimation.models import MODELS
     from eventstudy.inference import TESTS
-    from eventstudy.models import MODELS
-    from eventstudy.prices import load_prices
-    from eventstudy.report import Summary
+    from eventstudy.inputs.calendar import align_events
+    from eventstudy.inputs.events import load_events, load_universe
+    from eventstudy.inputs.prices import load_prices
+    from eventstudy.reporting.report import Summary
     from eventstudy.results import EventStudyResults
-    from eventstudy.runner import run_study
     from eventstudy.simulation import SimulationResult, simulate
-    from eventstudy.study import Conventions, ModelSpec, Study, Windows, load_study
+    from eventstudy.workflows import run_study
 
 
 def __getattr__(name: str) -> Any:

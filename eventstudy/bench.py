@@ -90,7 +90,7 @@ def make_panel(securities: int = 2000, days: int = 1500, events: int = 100_000, 
     >>> p.prices.shape, list(p.events.columns)
     ((300, 6), ['event_id', 'timestamp', 'ticker'])
     """
-    from eventstudy.calendar import get_sessions
+    from eventstudy.inputs.calendar import get_sessions
 
     if days < HISTORY + AFTER + 1:
         raise ValueError(f"--days must be at least {HISTORY + AFTER + 1}")
@@ -285,7 +285,8 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
     """Run the benchmark and return every figure (see :func:`main`).
 
     ``scheduler`` and ``workers`` are passed to
-    :meth:`eventstudy.engine.EventStudy.fit`. With a Dask scheduler the stages
+    :meth:`~eventstudy.estimation.engine.EventStudy.fit`. With a Dask scheduler the
+    stages
     include ``cluster`` (starting or connecting to the cluster, sending it the
     aligned data, closing it) and ``collect`` (moving the chunks' outputs into this
     process); ``stack``, ``estimate`` and ``ar_car`` are then the workers' compute
@@ -299,8 +300,8 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
         ``loop`` (statsmodels comparison) and ``checks``.
     """
     import eventstudy.inference as inference
-    from eventstudy.engine import FUSED_MIN_PAIRS, EventStudy
-    from eventstudy.study import Windows
+    from eventstudy.config import Windows
+    from eventstudy.estimation.engine import FUSED_MIN_PAIRS, EventStudy
 
     rss: dict[str, float] = {"start": peak_rss_mib()}
     t = time.perf_counter()
@@ -324,7 +325,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
     kernel = "numpy"
     if kernel_choice == "numba" or (kernel_choice == "auto"
                                     and events >= FUSED_MIN_PAIRS):
-        from eventstudy.kernels import available, warm
+        from eventstudy.estimation.kernels import available, warm
 
         if available():
             warm()

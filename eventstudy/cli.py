@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
+from eventstudy.config import MODEL_NAMES  # light: study.py imports no pandas
 from eventstudy.errors import EventStudyError
-from eventstudy.study import MODEL_NAMES  # light: study.py imports no pandas
 
 # the CLI's choices are the library's Literal values
 MODEL_CHOICES = MODEL_NAMES
@@ -126,7 +126,7 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     staged beside --out and swapped in whole, so --out always holds one complete
     run. Then prints a compact summary.
     """
-    from eventstudy.runner import run_study
+    from eventstudy.workflows import run_study
 
     step, done = _progress(not quiet)
     res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
@@ -183,7 +183,11 @@ def events_extract(paths: Sequence[Path], output: Path, keywords: Path | None) -
 
     Deterministic and offline: running it twice gives byte-identical output.
     """
-    from eventstudy.extract import extract_candidates, load_keywords, write_candidates
+    from eventstudy.inputs.extract import (
+        extract_candidates,
+        load_keywords,
+        write_candidates,
+    )
 
     df = extract_candidates(list(paths), load_keywords(keywords))
     write_candidates(df, output)
@@ -205,7 +209,7 @@ def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) ->
 
     Exits 2 and lists every problem with its line number.
     """
-    from eventstudy.events import load_universe, validate_catalog
+    from eventstudy.inputs.events import load_universe, validate_catalog
 
     if not catalog.is_file():
         raise UserError(f"{catalog}: catalog not found")
@@ -228,8 +232,8 @@ def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) ->
 def events_days(catalog: Path, universe: Path | None,
                 calendars: tuple[str, ...]) -> None:
     """Print day 0 of every event on every calendar, with the rule that chose it."""
-    from eventstudy.calendar import align_events
-    from eventstudy.events import load_events, load_universe
+    from eventstudy.inputs.calendar import align_events
+    from eventstudy.inputs.events import load_events, load_universe
 
     ev = load_events(catalog)
     cals = list(calendars)
@@ -269,11 +273,15 @@ def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
     """
     from tqdm import tqdm
 
-    from eventstudy.cache import PriceCache, default_cache_dir, ticker_calendars
-    from eventstudy.events import load_events, load_universe
-    from eventstudy.prices import study_date_range, study_tickers
-    from eventstudy.runner import prepare_study
-    from eventstudy.yahoo import YahooProvider
+    from eventstudy.inputs.events import load_events, load_universe
+    from eventstudy.inputs.prices import study_date_range, study_tickers
+    from eventstudy.inputs.sources.cache import (
+        PriceCache,
+        default_cache_dir,
+        ticker_calendars,
+    )
+    from eventstudy.inputs.sources.yahoo import YahooProvider
+    from eventstudy.workflows import prepare_study
 
     st = prepare_study(study_file)
     root = cache_dir or default_cache_dir()
@@ -310,7 +318,7 @@ def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
               help="Rows to show from the end.")
 def prices_show(ticker: str, cache_dir: Path | None, tail: int) -> None:
     """Show what the cache holds for TICKER."""
-    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.inputs.sources.cache import PriceCache, default_cache_dir
 
     cache = PriceCache(cache_dir or default_cache_dir())
     info = cache.info(ticker)
@@ -345,11 +353,11 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
     corporate actions in unadjusted data) and Yahoo's start-of-day FX closes; from
     the cache, also its gaps (sessions Yahoo left out inside a fetched range).
     """
-    from eventstudy.cache import PriceCache, default_cache_dir
-    from eventstudy.events import load_universe
-    from eventstudy.prices import study_tickers
-    from eventstudy.quality import check_study_prices
-    from eventstudy.runner import prepare_study, study_prices
+    from eventstudy.inputs.events import load_universe
+    from eventstudy.inputs.prices import study_tickers
+    from eventstudy.inputs.quality import check_study_prices
+    from eventstudy.inputs.sources.cache import PriceCache, default_cache_dir
+    from eventstudy.workflows import prepare_study, study_prices
 
     st = prepare_study(study_file)
     frame, src, _ = study_prices(st, prices_path, cache_dir=cache_dir, offline=True)
@@ -407,7 +415,7 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
     """
     import logging
 
-    from eventstudy.runner import refresh_study
+    from eventstudy.workflows import refresh_study
 
     log_path = log_file or out_dir.parent / f"{out_dir.name}.refresh.log"
     log = logging.getLogger("eventstudy.refresh")
@@ -452,8 +460,8 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
     The files are first checked against the list (with SHA-256) in OUT_DIR/run.json:
     a report is built only from one complete, unchanged run (or with --force).
     """
-    from eventstudy.outputset import output_lock, recover, verify_set
-    from eventstudy.report import build_report
+    from eventstudy.io.outputset import output_lock, recover, verify_set
+    from eventstudy.reporting.report import build_report
 
     if not out_dir.parent.is_dir():
         raise UserError(f"{out_dir}: no such output folder; run 'eventstudy run' "
@@ -579,8 +587,8 @@ def simulate(prices_path: Path, market: str | None, universe: Path | None,
     and reports rejection rates at 1%, 5% and 10% with 95% intervals. Without
     --calendar, the panel's calendar is inferred from its dates and printed.
     """
-    from eventstudy.events import load_universe
-    from eventstudy.prices import load_prices
+    from eventstudy.inputs.events import load_universe
+    from eventstudy.inputs.prices import load_prices
     from eventstudy.simulation import infer_calendar, save_simulation
     from eventstudy.simulation import simulate as run_simulation
 

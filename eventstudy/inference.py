@@ -27,7 +27,7 @@ in another order (exactly, or more accurately) and agree to about 1e-15.
 Conventions
 -----------
 :attr:`PairData.profile` selects the test conventions (filled from
-:attr:`eventstudy.study.Conventions.test_profile`):
+:attr:`eventstudy.config.Conventions.test_profile`):
 
 ``"textbook"`` (default)
     The formulas of the cited papers, as in each test's Notes.
@@ -39,7 +39,7 @@ Conventions
     sums); the CAR rank test ``car_rank_test`` (i); the Brown-Warner and Lamb CAR
     statistics as sums of daily statistics / sqrt(days) (b); Lamb's 1/mean(L) term.
     The residual-variance df (a) and the window market moments are model
-    conventions (:class:`eventstudy.study.Conventions`), not test options.
+    conventions (:class:`eventstudy.config.Conventions`), not test options.
 """
 
 from __future__ import annotations
@@ -54,11 +54,11 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from eventstudy.calendar import WindowDates
-from eventstudy.study import Profile, Windows
+from eventstudy.config import Profile, Windows
+from eventstudy.inputs.calendar import WindowDates
 
 if TYPE_CHECKING:
-    from eventstudy.engine import AbnormalReturns, Estimates, Stacked
+    from eventstudy.estimation.engine import AbnormalReturns, Estimates, Stacked
 
 SCOPES = ("all", "group", "event", "event_group")
 
@@ -170,7 +170,7 @@ class PairData:
         ``(P,)`` day-0 date (ns) per pair: pairs sharing it are clustered in time.
     est_dates
         ``(P, Le)`` session dates (ns, -1 = none) of the estimation window: an
-        array, or the engine's :class:`~eventstudy.calendar.WindowDates` (rows
+        array, or the engine's :class:`~eventstudy.inputs.calendar.WindowDates` (rows
         gathered on demand).
     rel_days
         ``(W,)`` relative days of the event window.

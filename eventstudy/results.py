@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from eventstudy.outputset import check_target, output_lock, write_run_json, write_set
-from eventstudy.study import Conventions, ModelSpec, Windows
+from eventstudy.config import Conventions, ModelSpec, Windows
+from eventstudy.io.outputset import check_target, output_lock, write_run_json, write_set
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from eventstudy.engine import AbnormalReturns, Estimates, Stacked
-    from eventstudy.report import Summary
+    from eventstudy.estimation.engine import AbnormalReturns, Estimates, Stacked
+    from eventstudy.reporting.report import Summary
 
 FLOAT_FORMAT = "%.10g"
 
@@ -252,7 +252,7 @@ class EventStudyResults:
         test
             Test whose p-values give the stars; default the first selected test.
         """
-        from eventstudy.report import Summary
+        from eventstudy.reporting.report import Summary
 
         return Summary.from_results(self, test or self.test_names[0])
 
@@ -264,8 +264,9 @@ class EventStudyResults:
 
     def plot_car(self, event: str | None = None, group: str | None = None,
                  ax: Any = None) -> Figure:
-        """CAAR path with a 95% band; see :func:`eventstudy.report.plot_car`."""
-        from eventstudy.report import plot_car
+        """CAAR path with a 95% band; see
+        :func:`eventstudy.reporting.report.plot_car`."""
+        from eventstudy.reporting.report import plot_car
 
         return plot_car(self, event=event, group=group, ax=ax)
 
@@ -301,7 +302,7 @@ class EventStudyResults:
 
         The tables, ``summary.md`` and ``run.json`` (which lists every file with its
         SHA-256) are written into a staging folder beside ``out_dir`` and swapped in
-        whole under the folder's lock (:mod:`eventstudy.outputset`): an interrupted
+        whole under the folder's lock (:mod:`eventstudy.io.outputset`): an interrupted
         or concurrent save never leaves a mixture, and files of an earlier run that
         this one does not write are gone.
 

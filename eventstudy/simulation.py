@@ -7,7 +7,8 @@ count how often each rejects the null of no abnormal return. With ``shift = 0`` 
 rejection rate is the test's empirical size, with ``shift > 0`` its power.
 
 All portfolios are stacked as (event, security) pairs through the same batched engine as
-``eventstudy run`` (:class:`eventstudy.engine.EventStudy`, one group per portfolio), so
+``eventstudy run`` (:class:`eventstudy.estimation.engine.EventStudy`, one group per
+portfolio), so
 1,000 portfolios of 50 pairs are one fit of 50,000 pairs per shift, not 1,000 fits.
 
 Draws never exclude anything silently: a (stock, date) whose estimation or event window
@@ -31,8 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from eventstudy.config import Windows
 from eventstudy.errors import InputError
-from eventstudy.study import Windows
 
 ALPHAS = (0.01, 0.05, 0.10)
 DEFAULT_SHIFTS = (0.0, 0.005, 0.01, 0.02)
@@ -84,7 +85,7 @@ def calendar_fits(dates: pd.Index[Any] | Sequence[Any],
     dates
         The panel's dates (one per row with data; times and duplicates ignored).
     candidates
-        Calendar names (:func:`eventstudy.calendar.get_sessions`); ties keep this
+        Calendar names (:func:`eventstudy.inputs.calendar.get_sessions`); ties keep this
         order.
 
     Returns
@@ -99,7 +100,7 @@ def calendar_fits(dates: pd.Index[Any] | Sequence[Any],
     recorded on that exchange has J = 1 up to its own gaps, while another
     exchange's holidays (about 10 a year) or weekends cost a few percent.
     """
-    from eventstudy.calendar import get_sessions
+    from eventstudy.inputs.calendar import get_sessions
 
     d = pd.DatetimeIndex(pd.to_datetime(pd.Index(dates))).normalize().unique()
     if len(d) == 0:
@@ -130,7 +131,7 @@ def infer_calendar(dates: pd.Index[Any] | Sequence[Any],
 
     Examples
     --------
-    >>> from eventstudy.calendar import get_sessions
+    >>> from eventstudy.inputs.calendar import get_sessions
     >>> best, nxt = infer_calendar(get_sessions("XTKS", "2024-01-01",
     ...                                         "2024-12-31").dates)
     >>> best.name, best.score
@@ -360,7 +361,7 @@ def simulate(
         Whether ``prices`` holds prices or returns.
     workers
         Threads for the engine (results do not depend on it); ``None`` or ``0``:
-        automatic (:func:`eventstudy.engine.resolve_workers`).
+        automatic (:func:`eventstudy.estimation.engine.resolve_workers`).
     bootstrap_reps
         Draws of the ``boot`` test.
 
@@ -386,11 +387,11 @@ def simulate(
     >>> sorted(res.rates["shift"].unique().tolist())
     [0.0, 0.02]
     """
-    from eventstudy.calendar import get_sessions
-    from eventstudy.engine import EventStudy
+    from eventstudy.estimation.engine import EventStudy
     from eventstudy.inference import TESTS
-    from eventstudy.prices import prices_from_frame
-    from eventstudy.returns import on_sessions, to_returns
+    from eventstudy.inputs.calendar import get_sessions
+    from eventstudy.inputs.prices import prices_from_frame
+    from eventstudy.inputs.returns import on_sessions, to_returns
 
     frame = prices_from_frame(prices)
     if universe is not None:

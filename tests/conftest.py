@@ -182,7 +182,7 @@ class MiniStudy:
 
 def write_mini_study(root: Path, seed: int = 3) -> MiniStudy:
     """Write a valid study (TOML, events, universe, long prices CSV) into ``root``."""
-    from eventstudy.calendar import get_sessions
+    from eventstudy.inputs.calendar import get_sessions
 
     root.mkdir(parents=True, exist_ok=True)
     sessions = get_sessions("XNYS", "2024-01-02", "2024-12-31").dates

@@ -1,7 +1,8 @@
 """An offline stand-in for ``yfinance.download`` that returns yfinance 1.x's real shape.
 
 Tests monkeypatch ``yfinance.download`` with :meth:`FakeYahoo.download` (or inject it
-into :class:`eventstudy.yahoo.YahooProvider`). Nothing here touches the network.
+into :class:`eventstudy.inputs.sources.yahoo.YahooProvider`). Nothing here touches
+the network.
 
 What is reproduced, and where it comes from in the installed yfinance 1.7 source
 (``venv/lib/python3.11/site-packages/yfinance``; behaviour re-implemented, not copied):

@@ -24,8 +24,14 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import MiniStudy
 
-from eventstudy.calendar import get_sessions
 from eventstudy.cli import cli
+from eventstudy.config import (
+    MAX_WINDOW_DAY,
+    Conventions,
+    ModelSpec,
+    Windows,
+    load_study,
+)
 from eventstudy.errors import (
     CalendarError,
     CatalogError,
@@ -36,21 +42,15 @@ from eventstudy.errors import (
     UnknownNameError,
     WindowError,
 )
-from eventstudy.events import (
+from eventstudy.inputs.calendar import get_sessions
+from eventstudy.inputs.events import (
     events_from_frame,
     load_events,
     load_universe,
     universe_from_frame,
 )
-from eventstudy.prices import load_prices, prices_from_frame
-from eventstudy.quality import check_prices
-from eventstudy.study import (
-    MAX_WINDOW_DAY,
-    Conventions,
-    ModelSpec,
-    Windows,
-    load_study,
-)
+from eventstudy.inputs.prices import load_prices, prices_from_frame
+from eventstudy.inputs.quality import check_prices
 
 
 def invoke(*args: object) -> Result:
@@ -500,7 +500,7 @@ def test_bad_price_values_are_warned_in_run_json(
 
 
 def test_non_finite_prices_are_masked() -> None:
-    from eventstudy.returns import on_sessions, to_returns
+    from eventstudy.inputs.returns import on_sessions, to_returns
 
     dates = pd.bdate_range("2024-01-01", periods=5, name="date")
     frame = pd.DataFrame({"A": [10.0, np.inf, 11.0, -np.inf, 12.0]}, index=dates)
@@ -770,7 +770,7 @@ def test_short_xkrx_range_leaves_other_calendars_intact() -> None:
     code = (
         "import warnings; warnings.simplefilter('ignore')\n"
         "import pandas_market_calendars as pmc\n"
-        "from eventstudy.calendar import get_sessions\n"
+        "from eventstudy.inputs.calendar import get_sessions\n"
         "get_sessions('XKRX', '2024-01-02', '2024-12-31')\n"
         "days = pmc.get_calendar('XKRX').valid_days('2025-05-01', '2025-05-09', "
         "tz=None)\n"

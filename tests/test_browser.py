@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy.engine import EventStudy
-from eventstudy.report import build_report, stars, write_plots
+from eventstudy.config import Windows
+from eventstudy.estimation.engine import EventStudy
+from eventstudy.reporting.report import build_report, stars, write_plots
 from eventstudy.results import EventStudyResults
-from eventstudy.study import Windows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -170,7 +170,7 @@ def study() -> EventStudyResults:
 @pytest.fixture(scope="module")
 def report(study: EventStudyResults, tmp_path_factory: pytest.TempPathFactory
            ) -> Path:
-    from eventstudy.outputset import write_set
+    from eventstudy.io.outputset import write_set
 
     out = tmp_path_factory.mktemp("browser_run") / "out"
 

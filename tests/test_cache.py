@@ -1,4 +1,5 @@
-"""Tests of eventstudy.cache with YahooProvider over the offline yfinance fake."""
+"""Tests of eventstudy.inputs.sources.cache with YahooProvider over the offline
+yfinance fake."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ import pyarrow.parquet as pq
 import pytest
 from fake_yfinance import FakeYahoo, standard_universe
 
-import eventstudy.cache as cache_module
-from eventstudy.cache import (
+import eventstudy.inputs.sources.cache as cache_module
+from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
+from eventstudy.inputs.sources.cache import (
     PriceCache,
     default_cache_dir,
     filename_to_ticker,
     ticker_to_filename,
 )
-from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
-from eventstudy.yahoo import YahooProvider
+from eventstudy.inputs.sources.yahoo import YahooProvider
 
 START, END = "2024-01-01", "2024-03-29"
 TABLE_COLUMNS = ["date", "close", "adj_close", "dividends", "splits", "volume"]

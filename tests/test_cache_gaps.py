@@ -24,11 +24,16 @@ import pytest
 from click.testing import CliRunner, Result
 from fake_yfinance import FakeYahoo
 
-import eventstudy.yahoo
-from eventstudy.cache import GAP_RETRIES, Gap, PriceCache, ticker_calendars
+import eventstudy.inputs.sources.yahoo
 from eventstudy.cli import cli
 from eventstudy.errors import NetworkError
-from eventstudy.yahoo import YahooProvider
+from eventstudy.inputs.sources.cache import (
+    GAP_RETRIES,
+    Gap,
+    PriceCache,
+    ticker_calendars,
+)
+from eventstudy.inputs.sources.yahoo import YahooProvider
 
 # The study below needs 2023-03-31..2024-06-29 (study_date_range).
 START, END = "2023-03-31", "2024-06-29"
@@ -67,8 +72,8 @@ def study(tmp_path: Path) -> Path:
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
     f = _fake()
     monkeypatch.setattr("yfinance.download", f.download)
-    monkeypatch.setattr(eventstudy.yahoo, "YahooProvider",
-                        functools.partial(eventstudy.yahoo.YahooProvider,
+    monkeypatch.setattr(eventstudy.inputs.sources.yahoo, "YahooProvider",
+                        functools.partial(eventstudy.inputs.sources.yahoo.YahooProvider,
                                           sleep=lambda _s: None))
     return f
 

@@ -18,15 +18,15 @@ import pandas as pd
 import pytest
 from conftest import DAY0_TABLE, EVENTS_DIR
 
-from eventstudy.calendar import (
+from eventstudy.errors import CalendarError
+from eventstudy.inputs.calendar import (
     DAY0_RULES,
     Sessions,
     align_events,
     get_sessions,
     locate_day0,
 )
-from eventstudy.errors import CalendarError
-from eventstudy.events import events_from_frame, load_events, parse_timestamps
+from eventstudy.inputs.events import events_from_frame, load_events, parse_timestamps
 
 
 @functools.cache
@@ -340,7 +340,7 @@ def test_range_limited_holidays_give_pmcs_own_schedule(name: str, start: str,
 
 
 def test_window_dates_rows_keys_and_completeness() -> None:
-    from eventstudy.calendar import WindowDates
+    from eventstudy.inputs.calendar import WindowDates
 
     dates = np.full((2, 10), -1, dtype=np.int64)
     dates[0, 2:9] = np.arange(7) * 10  # calendar 0: sessions in columns 2..8

@@ -4,7 +4,7 @@ Every run here is compared with the local (threaded) run of the same study: ARs,
 CARs and the other per-pair arrays bitwise, the tests table to 1e-12. Worker
 processes are spawned, so the fault injections are installed in them with
 ``client.run`` (nested functions, which cloudpickle ships by value): they wrap
-``eventstudy.engine._chunk``, which the tasks look up at call time.
+``eventstudy.estimation.engine._chunk``, which the tasks look up at call time.
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ import pytest
 pytest.importorskip("distributed", reason="dask.distributed is not installed "
                     '(pip install "eventstudy[dask]")')
 
-import eventstudy.distributed as backend  # noqa: E402
+import eventstudy.execution.dask as backend  # noqa: E402
 from eventstudy.bench import main as bench_main  # noqa: E402
 from eventstudy.bench import make_panel  # noqa: E402
-from eventstudy.engine import EventStudy, check_scheduler  # noqa: E402
+from eventstudy.config import Windows  # noqa: E402
 from eventstudy.errors import (  # noqa: E402
     EventStudyWarning,
     SchedulerError,
     UnknownNameError,
 )
-from eventstudy.study import Windows  # noqa: E402
+from eventstudy.estimation.engine import EventStudy, check_scheduler  # noqa: E402
 
 WINDOWS = Windows(estimation=(-250, -11), event=(-10, 10),
                   car=((0, 0), (0, 1), (-1, 1), (-5, 5)), min_estimation_obs=120)
@@ -108,7 +108,7 @@ def _injector(kind: str, path: str, start: int) -> Callable[[], None]:
     def install() -> None:
         import os
 
-        import eventstudy.engine as eng
+        import eventstudy.estimation.engine as eng
 
         orig = getattr(eng, "_chunk_unpatched", eng._chunk)
 
@@ -136,7 +136,7 @@ def _injector(kind: str, path: str, start: int) -> Callable[[], None]:
 
 
 def _uninstall() -> None:
-    import eventstudy.engine as eng
+    import eventstudy.estimation.engine as eng
 
     orig = getattr(eng, "_chunk_unpatched", None)
     if orig is not None:

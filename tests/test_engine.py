@@ -16,9 +16,9 @@ import pytest
 import statsmodels.api as sm
 from conftest import SyntheticPanel, make_panel
 
-from eventstudy.engine import EventStudy
+from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError, UnknownNameError, WindowError
-from eventstudy.study import Conventions, Windows
+from eventstudy.estimation.engine import EventStudy
 
 SHORT = Windows(estimation=(-250, -11), event=(-5, 5), car=((0, 0), (-1, 1)),
                 min_estimation_obs=120)
@@ -326,7 +326,7 @@ def test_factor_model_through_the_engine(planted_panel):
     idx = planted_panel.returns.index
     factors = pd.DataFrame({"fx": rng.normal(0, 0.005, len(idx)),
                             "rf": np.full(len(idx), 0.0001)}, index=idx)
-    from eventstudy.study import ModelSpec
+    from eventstudy.config import ModelSpec
 
     spec = ModelSpec(name="factor", factor_columns=("fx",), rf_column="rf")
     res = _study(planted_panel, windows=SHORT, model=spec,
@@ -403,7 +403,7 @@ def test_factor_model_market_factor_is_an_excess_return(planted_panel):
     factors = pd.DataFrame({"fx": rng.normal(0, 0.005, len(idx)),
                             "rf": rng.uniform(0.00005, 0.0002, len(idx))},
                            index=idx)
-    from eventstudy.study import ModelSpec
+    from eventstudy.config import ModelSpec
 
     spec = ModelSpec(name="factor", factor_columns=("fx",), rf_column="rf")
     res = _study(planted_panel, windows=SHORT, model=spec,
@@ -422,7 +422,7 @@ def test_factor_model_market_factor_is_an_excess_return(planted_panel):
 def test_price_errors_name_the_data_row(tmp_path):
     """The row is the file's data row (header excluded), also with a ticker filter."""
     from eventstudy.errors import PriceDataError
-    from eventstudy.prices import load_prices
+    from eventstudy.inputs.prices import load_prices
 
     f = tmp_path / "p.csv"
     f.write_text("date,ticker,close\n2024-01-02,A,1\n2024-01-03,B,2\n"

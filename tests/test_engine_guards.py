@@ -18,15 +18,15 @@ from click.testing import CliRunner
 from conftest import make_panel
 
 from eventstudy.cli import cli
-from eventstudy.engine import (
+from eventstudy.errors import InputError, NoPairsError
+from eventstudy.estimation.engine import (
     SELF_BENCHMARK,
     SINGULAR,
     ZERO_SIGMA,
     EventStudy,
     resolve_workers,
 )
-from eventstudy.errors import InputError, NoPairsError
-from eventstudy.kernels import available
+from eventstudy.estimation.kernels import available
 
 KERNELS = ["numpy"] + (["numba"] if available() else [])
 

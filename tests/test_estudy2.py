@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy.engine import EventStudy
-from eventstudy.study import Conventions, Windows
+from eventstudy.config import Conventions, Windows
+from eventstudy.estimation.engine import EventStudy
 
 E2 = Path(__file__).resolve().parent / "data" / "estudy2"
 
@@ -218,7 +218,7 @@ def test_all_registered_tests_run_on_the_example(textbook: pd.DataFrame,
 
 
 def test_study_file_profile_sets_test_profile(tmp_path: Path) -> None:
-    from eventstudy.study import load_study
+    from eventstudy.config import load_study
 
     (tmp_path / "s.toml").write_text('[study]\nevents = "e.csv"\nuniverse = ""\n'
                                      '[conventions]\nprofile = "estudy2"\n')

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventstudy.errors import CatalogError
-from eventstudy.events import events_from_frame, parse_timestamps
+from eventstudy.inputs.events import events_from_frame, parse_timestamps
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HAS_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
@@ -186,7 +186,7 @@ def test_out_of_range_is_a_problem_not_an_exception() -> None:
 
 def test_fast_path_covers_iso_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dates and ISO 8601 times with an offset never reach the per-value parser."""
-    import eventstudy.events as ev
+    import eventstudy.inputs.events as ev
 
     calls: list[str] = []
     one = ev._parse_one
@@ -326,16 +326,16 @@ def _ticker_study(tmp: Path, universe: bool) -> Path:
 @pytest.mark.parametrize("universe", [False, True])
 def test_runner_tickers_match_prices_study_tickers(
         tmp_path: Path, universe: bool) -> None:
-    from eventstudy.prices import study_tickers
-    from eventstudy.runner import _load_catalog, _study_tickers, prepare_study
+    from eventstudy.inputs.prices import study_tickers
+    from eventstudy.workflows import _load_catalog, _study_tickers, prepare_study
 
     st_ = prepare_study(_ticker_study(tmp_path, universe))
     assert _study_tickers(*_load_catalog(st_)) == study_tickers(st_)
 
 
 def test_runner_tickers_match_on_seed_study() -> None:
-    from eventstudy.prices import study_tickers
-    from eventstudy.runner import _load_catalog, _study_tickers, prepare_study
+    from eventstudy.inputs.prices import study_tickers
+    from eventstudy.workflows import _load_catalog, _study_tickers, prepare_study
 
     st_ = prepare_study(EVENTS_DIR / "japan_us_investment.toml")
     assert _study_tickers(*_load_catalog(st_)) == study_tickers(st_)
@@ -345,9 +345,9 @@ def test_run_study_reads_the_catalog_once(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """One read of the events and universe files per run; same outputs as
     EventStudy.from_study."""
-    import eventstudy.events as ev
-    from eventstudy.engine import EventStudy
-    from eventstudy.runner import prepare_study, run_study
+    import eventstudy.inputs.events as ev
+    from eventstudy.estimation.engine import EventStudy
+    from eventstudy.workflows import prepare_study, run_study
 
     study = _ticker_study(tmp_path, universe=True)
     calls: list[str] = []
@@ -363,7 +363,7 @@ def test_run_study_reads_the_catalog_once(tmp_path: Path,
     assert calls.count("load_events") == 1 and calls.count("load_universe") == 1
     assert len(info["files"]) == 8  # the tables, events.csv, summary.md, run.json
     monkeypatch.undo()
-    from eventstudy.prices import load_prices
+    from eventstudy.inputs.prices import load_prices
 
     st_ = prepare_study(study)
     ref = EventStudy.from_study(st_, load_prices(tmp_path / "p.csv")).fit(

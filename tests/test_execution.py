@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from eventstudy.cli import cli
+from eventstudy.config import load_study
 from eventstudy.errors import StudyFileError
-from eventstudy.runner import fingerprint, prepare_study
-from eventstudy.study import load_study
+from eventstudy.workflows import fingerprint, prepare_study
 
 
 def _study(tmp_path: Path, extra: str = "") -> Path:

@@ -1,4 +1,4 @@
-"""Tests of eventstudy.extract: candidate extraction from the seed articles.
+"""Tests of eventstudy.inputs.extract: candidate extraction from the seed articles.
 
 The expected amounts and dates below were listed by reading the five seed files,
 independently of the extractor.
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.errors import InputError
-from eventstudy.extract import (
+from eventstudy.inputs.extract import (
     CANDIDATE_COLUMNS,
     Entity,
     Keywords,

@@ -276,9 +276,9 @@ def _run_cli(root: Path) -> int:
 
 def _library(root: Path) -> None:
     """Through the library: each loader gives a result or a typed error."""
-    from eventstudy.events import load_events, load_universe
-    from eventstudy.prices import load_prices
-    from eventstudy.study import load_study
+    from eventstudy.config import load_study
+    from eventstudy.inputs.events import load_events, load_universe
+    from eventstudy.inputs.prices import load_prices
 
     for load, name in ((load_study, "study.toml"), (load_events, "events.csv"),
                        (load_universe, "universe.csv"), (load_prices, "prices.csv")):
@@ -338,8 +338,8 @@ def test_fuzz_whole_studies_library(toml: str, events: str | bytes,
                                     universe: str | bytes, prices: str | bytes,
                                     keep: list[int]) -> None:
     """Several files broken at once (each kept valid with probability 2/3),
-    through :func:`eventstudy.runner.run_study`: results or a typed error."""
-    from eventstudy.runner import run_study
+    through :func:`eventstudy.workflows.run_study`: results or a typed error."""
+    from eventstudy.workflows import run_study
 
     with tempfile.TemporaryDirectory() as d:
         root = _study_dir(Path(d), toml=VALID_TOML if keep[0] else toml,
@@ -408,8 +408,8 @@ def frames(draw: st.DrawFn) -> Any:
 @settings(FUZZ, max_examples=200)
 @given(df=frames(), which=st.integers(0, 2))
 def test_fuzz_library_frames(df: Any, which: int) -> None:
-    from eventstudy.events import events_from_frame, universe_from_frame
-    from eventstudy.prices import prices_from_frame
+    from eventstudy.inputs.events import events_from_frame, universe_from_frame
+    from eventstudy.inputs.prices import prices_from_frame
 
     call = (events_from_frame, universe_from_frame, prices_from_frame)[which]
     try:

@@ -608,7 +608,7 @@ def test_run_tests_table() -> None:
     d = make_data()
     pairs = pd.DataFrame({"event_id": [f"e{i % 4}" for i in range(9)],
                           "group": np.where(CODES == 0, "a", "b")})
-    from eventstudy.study import Windows
+    from eventstudy.config import Windows
 
     win = Windows((-50, -5), (0, 3), ((0, 3), (1, 2)), 10)
     t = inf.run_tests(d, pairs, ("csect_t", "wilcoxon", "boot", "bmp_kp"), win)
@@ -641,8 +641,8 @@ def test_bh_adjust_vs_statsmodels() -> None:
 
 
 def test_build_clusters_by_day0_when_the_event_window_excludes_it() -> None:
-    from eventstudy.engine import EventStudy
-    from eventstudy.study import Windows
+    from eventstudy.config import Windows
+    from eventstudy.estimation.engine import EventStudy
 
     rng = np.random.default_rng(0)
     dates = pd.bdate_range("2023-01-02", periods=200)
@@ -865,7 +865,7 @@ def test_boot_is_the_same_on_threads_chunks_and_bincount(
 def test_run_tests_reuses_a_scope_with_the_same_partition() -> None:
     """``group`` with a single group has the ``all`` partition: the same numbers
     (but the bootstrap, whose seed includes the scope)."""
-    from eventstudy.study import Windows
+    from eventstudy.config import Windows
 
     d = make_data()
     pairs = pd.DataFrame({"event_id": [f"e{i}" for i in range(9)], "group": "g"})

@@ -15,8 +15,8 @@ import statsmodels.api as sm
 from conftest import make_panel
 
 from eventstudy import EventStudy
+from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError, UnknownNameError
-from eventstudy.study import Conventions, Windows
 
 pytest.importorskip("numba", reason="numba is not installed (the numpy path runs)")
 
@@ -107,7 +107,7 @@ def test_kernel_option_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     es = _study()
     with pytest.raises(UnknownNameError, match="unknown kernel"):
         es.fit(kernel="fortran")
-    import eventstudy.kernels as kernels
+    import eventstudy.estimation.kernels as kernels
 
     monkeypatch.setattr(kernels, "available", lambda: False)
     with pytest.raises(InputError, match="pip install numba"):

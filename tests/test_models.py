@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from eventstudy.models import (
+from eventstudy.config import Conventions
+from eventstudy.estimation.models import (
     Design,
     estimate,
     leverage,
@@ -22,7 +23,6 @@ from eventstudy.models import (
     slope_rows,
     window_leverage,
 )
-from eventstudy.study import Conventions
 
 TOL = 1e-10
 TEXTBOOK = Conventions()

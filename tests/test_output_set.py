@@ -1,4 +1,4 @@
-"""One output folder = one complete set from one run (eventstudy.outputset).
+"""One output folder = one complete set from one run (eventstudy.io.outputset).
 
 Runs are killed (SIGKILL, in a real subprocess) at each stage of writing; two runs
 write into one folder at once; a refresh is interrupted and repaired; the report
@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import MiniStudy
 
 from eventstudy.cli import cli
-from eventstudy.outputset import lock_path, manifest, verify_set
+from eventstudy.io.outputset import lock_path, manifest, verify_set
 
 SET = ("abnormal_returns.csv", "car.csv", "diagnostics.csv", "events.csv",
        "excluded.csv", "summary.md", "tests.csv")
@@ -126,7 +126,7 @@ def test_report_on_a_folder_without_a_file_list(mini_study: MiniStudy,
 # ------------------------------------------------------------------ killed runs
 _DRIVER = textwrap.dedent("""
     import os, signal, sys
-    import eventstudy.outputset as o
+    import eventstudy.io.outputset as o
     import eventstudy.results as r
 
     stage = sys.argv[1]

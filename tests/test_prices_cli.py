@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 from fake_yfinance import FakeYahoo
 
-import eventstudy.yahoo
-from eventstudy.cache import PriceCache
+import eventstudy.inputs.sources.yahoo
 from eventstudy.cli import cli
+from eventstudy.inputs.sources.cache import PriceCache
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "market-data"
@@ -54,8 +54,8 @@ def study(tmp_path: Path) -> Path:
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
     f = _fake()
     monkeypatch.setattr("yfinance.download", f.download)
-    monkeypatch.setattr(eventstudy.yahoo, "YahooProvider",
-                        functools.partial(eventstudy.yahoo.YahooProvider,
+    monkeypatch.setattr(eventstudy.inputs.sources.yahoo, "YahooProvider",
+                        functools.partial(eventstudy.inputs.sources.yahoo.YahooProvider,
                                           sleep=lambda _s: None))
     return f
 
@@ -167,7 +167,7 @@ def test_refresh_partial_failure_exits_1(study: Path, tmp_path: Path,
 def test_concurrent_refresh_exits_clearly(study: Path, tmp_path: Path) -> None:
     from filelock import FileLock
 
-    from eventstudy.outputset import lock_path
+    from eventstudy.io.outputset import lock_path
 
     out = tmp_path / "out"
     out.mkdir()

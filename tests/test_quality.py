@@ -1,4 +1,4 @@
-"""Tests of eventstudy.quality.check_prices on hand-made and real seed prices."""
+"""Tests of eventstudy.inputs.quality.check_prices on hand-made and real seed prices."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.errors import InputError, PriceDataError
-from eventstudy.quality import CHECKS, FINDING_COLUMNS, check_prices
+from eventstudy.inputs.quality import CHECKS, FINDING_COLUMNS, check_prices
 
 # the seed study's bundled prices (events/data/README.md)
 SNAPSHOT = (Path(__file__).resolve().parents[1] / "events" / "data"

@@ -1,4 +1,5 @@
-"""Tests of eventstudy.report: plots, the CAAR band, write_plots and build_report.
+"""Tests of eventstudy.reporting.report: plots, the CAAR band, write_plots and
+build_report.
 
 The image-regression test compares a fixed synthetic study's CAR plot with
 ``tests/data/car_plot_reference.png``. After an intended change of the plot (or of the
@@ -24,9 +25,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy.engine import EventStudy
+from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError
-from eventstudy.report import (
+from eventstudy.estimation.engine import EventStudy
+from eventstudy.reporting.report import (
     REPORT_FILES,
     Summary,
     build_report,
@@ -39,7 +41,6 @@ from eventstudy.report import (
     write_plots,
 )
 from eventstudy.results import EventStudyResults
-from eventstudy.study import Conventions, Windows
 
 REFERENCE = Path(__file__).parent / "data" / "car_plot_reference.png"
 REGEN_ENV = "EVENTSTUDY_REGEN_IMAGES"
@@ -95,7 +96,7 @@ def save_run(res: EventStudyResults, out: Path, info: dict[str, Any] | None = No
     """Write a complete output set as ``eventstudy run [--plots]`` does: tables,
     ``events.csv`` (when given), plots and ``run.json`` listing them, swapped in
     whole."""
-    from eventstudy.outputset import write_set
+    from eventstudy.io.outputset import write_set
 
     def write(stage: Path) -> None:
         if events is not None:
@@ -270,7 +271,7 @@ class TestPlots:
 
 
 def test_import_does_not_load_matplotlib() -> None:
-    code = ("import sys, eventstudy.report, eventstudy.results; "
+    code = ("import sys, eventstudy.reporting.report, eventstudy.results; "
             "assert not any(m == 'matplotlib' or m.startswith('matplotlib.') "
             "for m in sys.modules), 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -492,7 +493,7 @@ class TestBuildReport:
         def fail(src: Any, dst: Any) -> None:
             raise OSError("disk full")
 
-        monkeypatch.setattr("eventstudy.report.os.replace", fail)
+        monkeypatch.setattr("eventstudy.reporting.report.os.replace", fail)
         with pytest.raises(OSError, match="disk full"):
             build_report(out, "md")
         assert target.read_text(encoding="utf-8") == "old report\n"
@@ -674,7 +675,7 @@ class TestSummaryRenderings:
             Summary("t", TRICKY.astype({"event": "str", "n": "int32"}), ()))
 
     def test_text_table_matches_to_string(self) -> None:
-        from eventstudy.report import _text_table
+        from eventstudy.reporting.report import _text_table
 
         rng = np.random.default_rng(2)
         for _ in range(30):

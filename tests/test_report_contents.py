@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from test_report import many_events_results, read_csv, save_run
 
-from eventstudy.engine import EventStudy
+from eventstudy.config import Windows
 from eventstudy.errors import WindowError
-from eventstudy.report import (
+from eventstudy.estimation.engine import EventStudy
+from eventstudy.reporting.report import (
     MANY_EVENTS,
     Summary,
     build_report,
@@ -35,7 +36,6 @@ from eventstudy.report import (
     write_plots,
 )
 from eventstudy.results import EventStudyResults
-from eventstudy.study import Windows
 
 TICKERS = (("A1", "alpha"), ("A2", "alpha"), ("A3", "alpha"), ("B1", "beta"),
            ("B2", "beta"))

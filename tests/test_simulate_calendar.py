@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from eventstudy.calendar import get_sessions
 from eventstudy.cli import cli
 from eventstudy.errors import InputError
+from eventstudy.inputs.calendar import get_sessions
 from eventstudy.simulation import (
     CALENDAR_FIT,
     CANDIDATE_CALENDARS,

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from eventstudy.bench import STAGES, main, make_panel, statsmodels_loop
-from eventstudy.engine import EventStudy, confounding_labels
+from eventstudy.config import Conventions, Windows
+from eventstudy.estimation.engine import EventStudy, confounding_labels
 from eventstudy.results import _write_pandas, write_csv
-from eventstudy.study import Conventions, Windows
 
 WINDOWS = Windows(estimation=(-250, -11), event=(-10, 10),
                   car=((0, 0), (0, 1), (-1, 1), (-5, 5)), min_estimation_obs=120)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from eventstudy.config import _KNOWN, Conventions, ModelSpec, Study, Windows, load_study
 from eventstudy.errors import StudyFileError, UnknownNameError, WindowError
-from eventstudy.study import _KNOWN, Conventions, ModelSpec, Study, Windows, load_study
 
 MINIMAL = """\
 [study]

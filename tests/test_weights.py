@@ -17,9 +17,9 @@ from scipy import stats
 from test_inference import ALL, GROUPS, make_data
 
 from eventstudy import EventStudy
+from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError
 from eventstudy.inference import TESTS, WEIGHTED_TESTS, Groups, run_tests
-from eventstudy.study import Conventions, Windows
 
 TOL = 1e-10
 WEIGHTS = np.array([3.0, 0.5, 10.0, 1.0, 2.5, 7.0, 0.2, 4.0, 1.5])

@@ -1,4 +1,5 @@
-"""Tests of eventstudy.yahoo against the offline fake of yfinance.download."""
+"""Tests of eventstudy.inputs.sources.yahoo against the offline fake of
+yfinance.download."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import yfinance.multi
 from fake_yfinance import FakeYahoo, standard_universe
 from yfinance.exceptions import YFRateLimitError
 
-from eventstudy.cache import LONG_COLUMNS
 from eventstudy.errors import (
     DataUnavailableError,
     InputError,
@@ -23,7 +23,8 @@ from eventstudy.errors import (
     PriceDataError,
     ProviderError,
 )
-from eventstudy.yahoo import YahooProvider, _flatten
+from eventstudy.inputs.sources.cache import LONG_COLUMNS
+from eventstudy.inputs.sources.yahoo import YahooProvider, _flatten
 
 START, END = "2024-01-01", "2024-03-29"
 
@@ -476,7 +477,8 @@ def test_yfinance_noise_never_reaches_the_terminal(
     assert list(failures) == ["NOPE.T"] and len(frame) == 63
     assert capsys.readouterr() == ("", "")
     assert [r for r in caplog.records if r.name == "yfinance"] == []
-    assert [r.getMessage() for r in caplog.records if r.name == "eventstudy.yahoo"] == [
+    ours = "eventstudy.inputs.sources.yahoo"
+    assert [r.getMessage() for r in caplog.records if r.name == ours] == [
         "yfinance printed: yfinance says hello\nyfinance says hello"
     ]
     assert seen == []
@@ -485,7 +487,7 @@ def test_yfinance_noise_never_reaches_the_terminal(
 
 
 def test_reasons_are_one_short_line() -> None:
-    from eventstudy.yahoo import _short
+    from eventstudy.inputs.sources.yahoo import _short
 
     long = "x" * 500
     assert len(_short(long)) == 200 and _short(long).endswith("...")

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eventstudy.config import MODEL_NAMES, Conventions
 from eventstudy.errors import UnknownNameError
-from eventstudy.study import MODEL_NAMES, Conventions
 
 Regressor = tuple[str, int]
 

@@ -9,22 +9,23 @@ estimate, abnormal returns) run:
     A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded worker
     processes on 127.0.0.1, started for the call and closed after it
     (``workers = 0`` or None: automatic, as everywhere,
-    :func:`eventstudy.engine.resolve_workers`).
+    :func:`eventstudy.estimation.engine.resolve_workers`).
 ``"tcp://host:port"`` (or ``tls://...``)
     A ``Client`` connected to an existing cluster (``dask scheduler`` and
     ``dask worker`` processes, dask-jobqueue, Kubernetes...).
 
 How a run goes (:func:`run_spans`):
 
-1. The aligned inputs (:class:`eventstudy.engine._Aligned`: the NaN-padded
+1. The aligned inputs (:class:`eventstudy.estimation.engine._Aligned`: the NaN-padded
    ``(series, sessions)`` returns matrix, the session dates, and each candidate
    pair's day-0 position, calendar, model and rows) are trimmed to what the chunks
    read (:func:`worker_inputs`) and sent to every worker once with
    ``client.scatter(..., broadcast=True)``. Tasks receive a reference to that data,
    never a pickled copy of it.
 2. One task per group of consecutive chunks (:data:`CHUNKS_PER_TASK`): the task
-   runs :func:`eventstudy.engine._run_chunks`, i.e. the same batched
-   :func:`eventstudy.engine._chunk` on the same candidate spans as the local path,
+   runs :func:`eventstudy.estimation.engine._run_chunks`, i.e. the same batched
+   :func:`eventstudy.estimation.engine._chunk` on the same candidate spans as the
+   local path,
    and returns the chunk's arrays. Tasks are pure (no side effects), so Dask may
    rerun them: ``retries=`` :data:`RETRIES` for a task that raises, and Dask's own
    rescheduling (up to ``distributed.scheduler.allowed-failures`` deaths) for a
@@ -65,8 +66,8 @@ from eventstudy.errors import EventStudyWarning, SchedulerError
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-    from eventstudy.engine import _Aligned, _Out
-    from eventstudy.study import Conventions, Windows
+    from eventstudy.config import Conventions, Windows
+    from eventstudy.estimation.engine import _Aligned, _Out
 
 INSTALL_HINT = 'pip install "eventstudy[dask]"'
 """How to get the optional Dask dependencies."""
@@ -138,7 +139,7 @@ def _task(a: _Aligned, w: Windows, conv: Conventions,
           ) -> tuple[_Out, list[tuple[float, float, float]]]:
     """Runs on a worker: stages 2-4 for ``spans`` (pure; safe to rerun). The
     session-date arrays are not sent back: the client fills them."""
-    from eventstudy.engine import _run_chunks
+    from eventstudy.estimation.engine import _run_chunks
 
     return _run_chunks(a, w, conv, spans, day0_shift, dates=False)
 
@@ -148,7 +149,7 @@ def _worker_info() -> tuple[str, dict[str, str]]:
     allocator settings (:data:`MALLOC_ENV`). Also imports the engine, so that the
     first tasks do not pay for it."""
     import eventstudy
-    import eventstudy.engine  # noqa: F401
+    import eventstudy.estimation.engine  # noqa: F401
 
     return eventstudy.__version__, {k: os.environ[k] for k in MALLOC_ENV
                                     if k in os.environ}
@@ -215,7 +216,7 @@ def open_client(scheduler: str, workers: int | None) -> Iterator[Client]:
         another version of it).
     """
     require_distributed()
-    from eventstudy.engine import resolve_workers
+    from eventstudy.estimation.engine import resolve_workers
 
     workers = resolve_workers(workers)  # 0 or None: automatic
     from distributed import Client, LocalCluster
@@ -336,15 +337,15 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
     out
         The preallocated outputs of every candidate; filled in place.
     w, conv, day0_shift
-        As in :meth:`eventstudy.engine.EventStudy.fit`.
+        As in :meth:`eventstudy.estimation.engine.EventStudy.fit`.
     spans
         The ``(lo, hi)`` candidate spans of the chunks
-        (:func:`eventstudy.engine.chunk_spans`).
+        (:func:`eventstudy.estimation.engine.chunk_spans`).
     scheduler
         ``"dask"`` or a scheduler address.
     workers
         Worker processes of the local cluster (``"dask"`` only); 0 or None:
-        automatic (:func:`eventstudy.engine.resolve_workers`).
+        automatic (:func:`eventstudy.estimation.engine.resolve_workers`).
     progress
         Show a tqdm bar over the tasks on stderr (when it is a terminal).
 
@@ -363,7 +364,7 @@ def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
     """
     from distributed import as_completed
 
-    from eventstudy.engine import _window_dates
+    from eventstudy.estimation.engine import _window_dates
 
     t0 = time.perf_counter()
     tasks = group_spans(spans)

@@ -4,7 +4,8 @@ Prices are placed on the sessions of the security's calendar: a session with no 
 is NaN (never skipped, never forward-filled), and the return of session t is computed
 from sessions t-1 and t only. A price dated on a day that is not a session of the
 calendar is not used and is reported. A non-finite price or return (``inf``,
-``-inf``) is treated as missing (:func:`eventstudy.quality.check_prices` reports it).
+``-inf``) is treated as missing (:func:`eventstudy.inputs.quality.check_prices`
+reports it).
 
 * simple: R_t = P_t / P_{t-1} - 1
 * log: r_t = ln(P_t / P_{t-1})

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import FIRST_DATE, FX_CALENDAR, LAST_DATE
 from eventstudy.errors import CatalogError, InputError
+from eventstudy.inputs.calendar import FIRST_DATE, FX_CALENDAR, LAST_DATE
 
 EVENT_COLUMNS = ("event_id", "timestamp", "title", "groups", "source", "evidence",
                  "confidence")
@@ -123,8 +123,8 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[st
     Notes
     -----
     Vectorised: plain dates and ISO 8601 date-times with an offset (years 1900 to
-    2200, the supported range :data:`eventstudy.calendar.FIRST_DATE` ..
-    :data:`~eventstudy.calendar.LAST_DATE`) are parsed column-wise; anything else
+    2200, the supported range :data:`eventstudy.inputs.calendar.FIRST_DATE` ..
+    :data:`~eventstudy.inputs.calendar.LAST_DATE`) are parsed column-wise; anything else
     (bad input, other layouts pandas also reads, dates outside that range) goes
     through :func:`_parse_one`, one value at a time, for the same result and
     message. A date outside the supported range is a problem naming the value.
@@ -333,7 +333,7 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
         or bad rows (empty or duplicate tickers, empty calendars, unknown models),
         each listed with its line (the header is line 1).
     """
-    from eventstudy.study import MODEL_NAMES
+    from eventstudy.config import MODEL_NAMES
 
     df = _require_frame(df, source, "universe").copy()
     missing = [c for c in ("ticker", "group", "calendar") if c not in df.columns]

@@ -1,6 +1,7 @@
 """Data-quality checks on a canonical wide price frame.
 
-:func:`check_prices` is pure: it reads a panel (see :mod:`eventstudy.cache` for the
+:func:`check_prices` is pure: it reads a panel (see
+:mod:`eventstudy.inputs.sources.cache` for the
 canonical layout) and returns one row per finding; it neither changes the data nor
 warns. Callers decide what to do with the findings (print them, raise
 :class:`eventstudy.errors.DataQualityWarning`, exclude events...).
@@ -88,7 +89,7 @@ def check_prices(
         - ``stale_run``: the same price ``count`` times in a row.
         - ``non_finite``: a run of ``count`` consecutive prices that are ``inf``
           or ``-inf``; they are treated as missing by every other check and by
-          the returns (:func:`eventstudy.returns.on_sessions`).
+          the returns (:func:`eventstudy.inputs.returns.on_sessions`).
         - ``non_positive``: a run of ``count`` consecutive prices <= 0.
         - ``extreme_return``: ``|p_t / p_prev - 1| > extreme`` on ``first_date``
           (``p_prev`` is the previous non-missing price); for an ``unadjusted``
@@ -326,7 +327,7 @@ def check_study_prices(
     pandas.DataFrame
         Findings, columns :data:`FINDING_COLUMNS`.
     """
-    from eventstudy.calendar import get_sessions
+    from eventstudy.inputs.calendar import get_sessions
 
     sessions: dict[str, pd.DatetimeIndex] = {}
     fx: list[str] = []

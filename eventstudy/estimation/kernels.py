@@ -1,6 +1,7 @@
 """Compiled (numba) kernel of stages 2-4 for the market model: one pass per pair.
 
-The numpy path (:func:`eventstudy.models.estimate` and the engine's AR/CAR step)
+The numpy path (:func:`eventstudy.estimation.models.estimate` and the engine's
+AR/CAR step)
 makes about 25 passes over each ``(pairs, days)`` array of a chunk, so it is bound
 by those passes, not by the arithmetic. For the market model, the model of nearly
 every large study, :func:`market_chunk` gathers the returns straight from the

@@ -1,7 +1,8 @@
 """Run a study file end to end: load inputs, fit, save outputs; and refresh it.
 
 This is what ``eventstudy run`` and ``eventstudy refresh`` call; the library user can
-call :func:`run_study` too, or build an :class:`~eventstudy.engine.EventStudy` from
+call :func:`run_study` too, or build an
+:class:`~eventstudy.estimation.engine.EventStudy` from
 in-memory frames.
 
 Fingerprint
@@ -25,9 +26,10 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from eventstudy.engine import EventStudy
+from eventstudy.config import Study, load_study
 from eventstudy.errors import EventStudyError, UnknownNameError
-from eventstudy.outputset import (
+from eventstudy.estimation.engine import EventStudy
+from eventstudy.io.outputset import (
     RUN_FILE,
     check_target,
     output_lock,
@@ -36,7 +38,6 @@ from eventstudy.outputset import (
     verify_set,
     write_set,
 )
-from eventstudy.study import Study, load_study
 
 OUTPUT_FILES = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
                 "diagnostics.csv", "events.csv", "summary.md", "run.json")
@@ -80,7 +81,7 @@ def prepare_study(study_file: str | Path, model: str | None = None,
     if workers is not None:
         study = study.with_updates(workers=workers)
     if model is not None:
-        from eventstudy.study import MODEL_NAMES, ModelName
+        from eventstudy.config import MODEL_NAMES, ModelName
 
         if model not in MODEL_NAMES:
             raise UnknownNameError(f"unknown model {model!r}; choose one of "
@@ -128,17 +129,17 @@ def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
         SHA-256 of the file (or of the frame's content).
     """
     if isinstance(prices, pd.DataFrame):
-        from eventstudy.prices import prices_from_frame
+        from eventstudy.inputs.prices import prices_from_frame
 
         frame = prices_from_frame(prices)
         return frame, "<DataFrame>", _sha_frame(frame)
     path = Path(prices) if prices is not None else (
         st.prices if st.source == "file" else None)
     if path is not None:
-        from eventstudy.prices import load_prices
+        from eventstudy.inputs.prices import load_prices
 
         return load_prices(path), str(path), _sha_file(path)
-    from eventstudy.prices import load_study_prices
+    from eventstudy.inputs.prices import load_study_prices
 
     frame, src = load_study_prices(st, cache_dir=cache_dir, offline=offline,
                                    provider=provider)
@@ -161,7 +162,11 @@ def fingerprint(study: Study, inputs: dict[str, str]) -> str:
 def _load_catalog(study: Study) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The study's event catalog and universe, read and validated once per run
     (the universe first, as before)."""
-    from eventstudy.events import check_groups_in_universe, load_events, load_universe
+    from eventstudy.inputs.events import (
+        check_groups_in_universe,
+        load_events,
+        load_universe,
+    )
 
     universe = load_universe(study.universe) if study.universe else None
     events = load_events(study.events)
@@ -174,7 +179,8 @@ def _load_catalog(study: Study) -> tuple[pd.DataFrame, pd.DataFrame | None]:
 def _study_tickers(events: pd.DataFrame, universe: pd.DataFrame | None) -> list[str]:
     """Every ticker a study needs, from its parsed catalog and universe.
 
-    The same list as :func:`eventstudy.prices.study_tickers` (universe securities,
+    The same list as :func:`eventstudy.inputs.prices.study_tickers` (universe
+    securities,
     their benchmarks, then the events' tickers and benchmarks; first appearance),
     without reading the files again.
     """
@@ -231,7 +237,7 @@ def run_study(
         the local Yahoo cache).
     out_dir
         Where to write the outputs, as one consistent set (see
-        :mod:`eventstudy.outputset`); None writes nothing.
+        :mod:`eventstudy.io.outputset`); None writes nothing.
     model, tests
         Overrides of the study file's model and tests.
     offline
@@ -283,8 +289,8 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
          catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
          ) -> tuple[Any, dict[str, Any]]:
     """Fit a study on its price frame; the run information for ``run.json``."""
-    from eventstudy.engine import load_factors
-    from eventstudy.quality import check_study_prices
+    from eventstudy.estimation.engine import load_factors
+    from eventstudy.inputs.quality import check_study_prices
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
     findings = check_study_prices(
@@ -356,13 +362,13 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     def write(stage: Path) -> None:
         write_csv(_event_table(events), stage / "events.csv")
         if plots or report:
-            from eventstudy.report import write_plots
+            from eventstudy.reporting.report import write_plots
 
             write_plots(res, stage / "plots")
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None)
         if report:
-            from eventstudy.report import build_report
+            from eventstudy.reporting.report import build_report
 
             build_report(stage, "html")
 
@@ -415,7 +421,7 @@ def refresh_study(
     (same fingerprint in its ``run.json``) and the set there is complete (every file
     ``run.json`` lists, unchanged, plus the report when asked), nothing is
     rewritten. Otherwise the whole set (tables, plots and ``report.html`` with
-    ``report``) is rebuilt and swapped in as one (:mod:`eventstudy.outputset`), so an
+    ``report``) is rebuilt and swapped in as one (:mod:`eventstudy.io.outputset`), so an
     interrupted refresh leaves the old set, and the next refresh repairs it.
 
     Parameters
@@ -457,8 +463,12 @@ def refresh_study(
 def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: Any,
              offline: bool, report: bool, log: logging.Logger) -> RefreshOutcome:
     """The body of :func:`refresh_study`, under the lock of ``out``."""
-    from eventstudy.cache import PriceCache, default_cache_dir, ticker_calendars
-    from eventstudy.prices import study_date_range
+    from eventstudy.inputs.prices import study_date_range
+    from eventstudy.inputs.sources.cache import (
+        PriceCache,
+        default_cache_dir,
+        ticker_calendars,
+    )
 
     failed: dict[str, str] = {}
     inputs = _study_file_hashes(st)
@@ -475,7 +485,7 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
         field = "adj_close" if st.price_field == "adjusted" else "close"
         if not offline:
             if provider is None:
-                from eventstudy.yahoo import YahooProvider
+                from eventstudy.inputs.sources.yahoo import YahooProvider
 
                 provider = YahooProvider()
                 provider.set_cache_location(root)

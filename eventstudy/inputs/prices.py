@@ -13,12 +13,13 @@ Accepted inputs (CSV or Parquet, chosen by the file extension):
 Dates are calendar days: a date-time keeps its own local date (its UTC offset, which
 may differ from row to row, e.g. across a daylight-saving change, is dropped), and
 every date must lie in the supported range 1900-01-01..2200-12-31
-(:data:`eventstudy.calendar.FIRST_DATE`, :data:`~eventstudy.calendar.LAST_DATE`).
+(:data:`eventstudy.inputs.calendar.FIRST_DATE`,
+:data:`~eventstudy.inputs.calendar.LAST_DATE`).
 
 Non-finite prices (``inf``, ``-inf``) are kept in the frame as read, so that
-:func:`eventstudy.quality.check_prices` reports them (check ``non_finite``, with
+:func:`eventstudy.inputs.quality.check_prices` reports them (check ``non_finite``, with
 the ticker and dates, in ``run.json``'s ``data_quality``); returns treat them as
-missing (:func:`eventstudy.returns.on_sessions` masks them).
+missing (:func:`eventstudy.inputs.returns.on_sessions` masks them).
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from eventstudy.calendar import FIRST_DATE, LAST_DATE
 from eventstudy.errors import InputError, PriceDataError
+from eventstudy.inputs.calendar import FIRST_DATE, LAST_DATE
 
 if TYPE_CHECKING:
-    from eventstudy.cache import PriceProvider, ProgressCallback
-    from eventstudy.study import Study
+    from eventstudy.config import Study
+    from eventstudy.inputs.sources.cache import PriceProvider, ProgressCallback
 
 
 def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFrame:
@@ -304,7 +305,7 @@ def _to_float(col: pd.Series, source: str, name: str, offset: pd.Index) -> np.nd
 def study_tickers(study: Study) -> list[str]:
     """Every ticker a study needs: universe securities, their benchmarks, and the
     tickers/benchmarks named by ticker-layout events, in first-appearance order."""
-    from eventstudy.events import load_events, load_universe
+    from eventstudy.inputs.events import load_events, load_universe
 
     names: list[str] = []
     if study.universe is not None:
@@ -325,7 +326,7 @@ def study_date_range(study: Study, today: pd.Timestamp | None = None
     calendar days generously: x 1.6 + 30 days for holidays) to the latest event plus
     the event window (x 1.6 + 10 days), capped at ``today``.
     """
-    from eventstudy.events import load_events
+    from eventstudy.inputs.events import load_events
 
     ev = load_events(study.events)
     inst = pd.to_datetime(ev["instant_ns"].to_numpy())
@@ -356,12 +357,12 @@ def load_study_prices(
     study
         The parsed study.
     cache_dir
-        Cache folder; default :func:`eventstudy.cache.default_cache_dir`.
+        Cache folder; default :func:`eventstudy.inputs.sources.cache.default_cache_dir`.
     offline
         Never touch the network; raise :class:`~eventstudy.errors.DataUnavailableError`
         naming the tickers and dates the cache lacks.
     provider
-        Price provider; default :class:`eventstudy.yahoo.YahooProvider`.
+        Price provider; default :class:`eventstudy.inputs.sources.yahoo.YahooProvider`.
     progress
         Per-ticker progress callback for the update.
 
@@ -371,7 +372,7 @@ def load_study_prices(
         The canonical wide frame (``price_field`` of the study) and a description of
         the source for ``run.json``.
     """
-    from eventstudy.cache import PriceCache, default_cache_dir
+    from eventstudy.inputs.sources.cache import PriceCache, default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache = PriceCache(root)
@@ -381,7 +382,7 @@ def load_study_prices(
         "adj_close" if study.price_field == "adjusted" else "close")
     if not offline:
         if provider is None:
-            from eventstudy.yahoo import YahooProvider
+            from eventstudy.inputs.sources.yahoo import YahooProvider
 
             yp = YahooProvider()
             yp.set_cache_location(root)

@@ -1,6 +1,7 @@
 """Local Parquet cache of daily prices, one file per ticker.
 
-The cache sits between a price provider (e.g. :class:`eventstudy.yahoo.YahooProvider`)
+The cache sits between a price provider (e.g.
+:class:`eventstudy.inputs.sources.yahoo.YahooProvider`)
 and the rest of the package. :meth:`PriceCache.update` downloads only what is missing,
 and :meth:`PriceCache.load_panel` returns the canonical wide price frame.
 
@@ -40,7 +41,7 @@ Parquet key-value metadata under the key ``eventstudy`` (JSON), never in the tab
      "requested_start": "2023-01-02", "complete_through": "2026-11-20",
      "calendar": "XTKS", "gaps": {"2024-05-14": 1}}
 
-``calendar`` (the ticker's exchange calendar, see :mod:`eventstudy.calendar`) and
+``calendar`` (the ticker's exchange calendar, see :mod:`eventstudy.inputs.calendar`) and
 ``gaps`` (sessions missing inside an answered range, with how many answers lacked
 them) are optional; files without them are read as "calendar unknown, no gaps".
 A file whose Parquet or metadata cannot be read raises
@@ -783,7 +784,8 @@ class PriceCache:
         Parameters
         ----------
         provider
-            A :class:`PriceProvider`, e.g. :class:`eventstudy.yahoo.YahooProvider`.
+            A :class:`PriceProvider`, e.g.
+            :class:`eventstudy.inputs.sources.yahoo.YahooProvider`.
         tickers
             The tickers to update.
         start, end
@@ -1109,7 +1111,7 @@ class _SessionGrids:
             return pd.DatetimeIndex([], dtype="datetime64[ns]")
         known = self._memo.get(calendar)
         if known is None or start < known[0] or end > known[1]:
-            from eventstudy.calendar import get_sessions
+            from eventstudy.inputs.calendar import get_sessions
 
             lo = start if known is None else min(start, known[0])
             hi = end if known is None else max(end, known[1])
@@ -1237,7 +1239,7 @@ def ticker_calendars(
     dict of str to str
         Securities get their own ``calendar``; a benchmark that is not itself a
         security gets the calendar of the first security that uses it (as in
-        :func:`eventstudy.quality.check_study_prices`). Tickers without a known
+        :func:`eventstudy.inputs.quality.check_study_prices`). Tickers without a known
         calendar are left out.
 
     Examples

@@ -63,14 +63,6 @@ import pandas as pd
 import yfinance
 from yfinance.exceptions import YFRateLimitError
 
-from eventstudy.cache import (
-    LONG_COLUMNS,
-    PRICE_FIELDS,
-    DateLike,
-    as_range,
-    as_tickers,
-    empty_long_frame,
-)
 from eventstudy.errors import (
     DataUnavailableError,
     EventStudyError,
@@ -78,6 +70,14 @@ from eventstudy.errors import (
     NetworkError,
     PriceDataError,
     ProviderError,
+)
+from eventstudy.inputs.sources.cache import (
+    LONG_COLUMNS,
+    PRICE_FIELDS,
+    DateLike,
+    as_range,
+    as_tickers,
+    empty_long_frame,
 )
 
 __all__ = ["YahooProvider"]
@@ -130,7 +130,7 @@ _LOG_LIST = re.compile(r"^\s*(\[[^\]]*\]):\s*(.+)$", re.DOTALL)
 _LOG_DOLLAR = re.compile(r"^\s*\$(\S+):\s*(.+)$", re.DOTALL)
 _NO_ROWS = "Yahoo returned no prices (column missing or close all-NaN)"
 _MAX_REASON = 200
-_LOG = logging.getLogger("eventstudy.yahoo")
+_LOG = logging.getLogger("eventstudy.inputs.sources.yahoo")
 
 
 def _is_network(exc: BaseException) -> bool:
@@ -220,7 +220,8 @@ def _quiet_yfinance() -> Iterator[None]:
     last-resort handler prints WARNING and above to stderr); warnings are ignored
     (yfinance 1.7 triggers pandas deprecation warnings); and ``sys.stdout`` /
     ``sys.stderr`` are redirected (yfinance prints in places). Whatever was printed
-    is logged at DEBUG on ``eventstudy.yahoo``. Everything is restored on exit.
+    is logged at DEBUG on ``eventstudy.inputs.sources.yahoo``. Everything is restored
+    on exit.
     """
     logger = logging.getLogger("yfinance")
     discard = _Discard()

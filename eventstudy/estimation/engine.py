@@ -8,13 +8,13 @@ Pipeline (every stage works on all (event, security) pairs at once; no Python lo
 runs per event or per pair):
 
 1. **align**: pairs from events x universe groups (or one ticker per event); day 0 of
-   each event on each calendar in use (:func:`eventstudy.calendar.locate_day0`);
+   each event on each calendar in use (:func:`eventstudy.inputs.calendar.locate_day0`);
    returns on each calendar's sessions, laid out as one NaN-padded
    ``(series, sessions)`` matrix so that any pair's window is one contiguous slice;
    exclusions known before estimation; the confounding flags.
 2. **stack**: the estimation and event windows of a chunk of pairs gathered into
    ``(P, L)`` arrays by index arithmetic (a sliding-window view), NaN = missing.
-3. **estimate**: batched least squares per model (:mod:`eventstudy.models`).
+3. **estimate**: batched least squares per model (:mod:`eventstudy.estimation.models`).
 4. **AR/CAR**: abnormal returns, standardised ARs with the prediction-error correction,
    CARs and their variance including estimation error.
 
@@ -41,10 +41,9 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from eventstudy.calendar import WindowDates, get_sessions, locate_day0
+from eventstudy.config import Conventions, ModelSpec, Study, Windows
 from eventstudy.errors import InputError, NoPairsError, UnknownNameError
-from eventstudy.events import events_from_frame, split_groups, universe_from_frame
-from eventstudy.models import (
+from eventstudy.estimation.models import (
     Design,
     estimate,
     leverage,
@@ -53,9 +52,14 @@ from eventstudy.models import (
     slope_rows,
     window_leverage,
 )
-from eventstudy.prices import prices_from_frame
-from eventstudy.returns import on_sessions, to_returns
-from eventstudy.study import Conventions, ModelSpec, Study, Windows
+from eventstudy.inputs.calendar import WindowDates, get_sessions, locate_day0
+from eventstudy.inputs.events import (
+    events_from_frame,
+    split_groups,
+    universe_from_frame,
+)
+from eventstudy.inputs.prices import prices_from_frame
+from eventstudy.inputs.returns import on_sessions, to_returns
 
 if TYPE_CHECKING:
     from eventstudy.results import EventStudyResults
@@ -215,7 +219,7 @@ def check_scheduler(scheduler: str, *, require_dask: bool = True) -> None:
                                "a Dask scheduler address such as tcp://host:8786")
     if not require_dask:
         return
-    from eventstudy.distributed import require_distributed
+    from eventstudy.execution.dask import require_distributed
 
     require_distributed()
 
@@ -233,7 +237,8 @@ class Stacked:
         ``(P, W)`` event-window returns (before any risk-free subtraction).
     est_dates
         ``(P, Le)`` session dates of the estimation windows (ns; -1 = outside the
-        calendar), as a :class:`~eventstudy.calendar.WindowDates` (not materialised).
+        calendar), as a :class:`~eventstudy.inputs.calendar.WindowDates` (not
+        materialised).
     evt_dates
         ``(P, W)`` session dates of the event windows (ns; -1 = outside the calendar).
     excluded
@@ -325,7 +330,7 @@ class _Aligned:
     warnings: list[str]
     fused: bool = False
     """Run market-model pairs through the compiled kernel
-    (:func:`eventstudy.kernels.market_chunk`)."""
+    (:func:`eventstudy.estimation.kernels.market_chunk`)."""
 
 
 @dataclass
@@ -639,7 +644,7 @@ class EventStudy:
         Universe table (``ticker, group, calendar, benchmark`` ...); None when events
         carry tickers.
     model
-        Default normal-return model name, or a :class:`~eventstudy.study.ModelSpec`.
+        Default normal-return model name, or a :class:`~eventstudy.config.ModelSpec`.
     windows
         Estimation/event/CAR windows; default ``Windows()``.
     kind
@@ -757,8 +762,8 @@ class EventStudy:
     @classmethod
     def from_study(cls, study: Study, prices: pd.DataFrame,
                    sources: dict[str, str] | None = None) -> EventStudy:
-        """Build from a parsed :class:`~eventstudy.study.Study` and a price frame."""
-        from eventstudy.events import load_events, load_universe
+        """Build from a parsed :class:`~eventstudy.config.Study` and a price frame."""
+        from eventstudy.inputs.events import load_events, load_universe
 
         events = load_events(study.events)
         universe = load_universe(study.universe) if study.universe else None
@@ -910,7 +915,7 @@ class EventStudy:
         """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact.
 
         The chunks run on a thread pool (``scheduler="local"``) or as Dask tasks
-        (:func:`eventstudy.distributed.run_spans`); either way their arrays land in
+        (:func:`eventstudy.execution.dask.run_spans`); either way their arrays land in
         the same preallocated :class:`_Out`, and everything after is shared.
         """
         t0 = time.perf_counter()
@@ -918,7 +923,7 @@ class EventStudy:
         w = self._windows
         a = self._align()
         if kernel == "numba" or (kernel == "auto" and len(a.cand) >= FUSED_MIN_PAIRS):
-            from eventstudy.kernels import available
+            from eventstudy.estimation.kernels import available
 
             if available():
                 a = replace(a, fused=True)
@@ -939,7 +944,7 @@ class EventStudy:
         out = _Out.empty(n, Le, W, C)
         extra: dict[str, float] = {}
         if scheduler != "local":
-            from eventstudy.distributed import run_spans
+            from eventstudy.execution.dask import run_spans
 
             parts, extra = run_spans(a, out, w, conv, spans, day0_shift,
                                      scheduler=scheduler, workers=nw,
@@ -1108,7 +1113,8 @@ class EventStudy:
         kernel
             Implementation of stages 2-4 for market-model pairs: ``"numpy"``
             (batched array operations), ``"numba"`` (the compiled one-pass kernel of
-            :mod:`eventstudy.kernels`; needs numba) or ``"auto"`` (default: numba
+            :mod:`~eventstudy.estimation.kernels`; needs numba) or ``"auto"`` (default:
+            numba
             from :data:`FUSED_MIN_PAIRS` candidate pairs when it is installed, else
             numpy). Both give the same numbers up to the order of additions (about
             1e-16 relative); a study's results never depend on the chunking.
@@ -1382,8 +1388,8 @@ def _fused(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
            day0_shift: float) -> None:
     """Stages 2-4 of the market-model pairs ``sub`` (chunk rows ``s``) by the
     compiled kernel, into rows ``lo + s`` of ``out``."""
-    from eventstudy.kernels import OUTPUTS as names
-    from eventstudy.kernels import market_chunk
+    from eventstudy.estimation.kernels import OUTPUTS as names
+    from eventstudy.estimation.kernels import market_chunk
 
     W = w.event_length
     c0 = -w.event[0] if (day0_shift and w.event[0] <= 0 <= w.event[1]) else -1
@@ -1415,7 +1421,7 @@ def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
     Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
     correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
     """
-    from eventstudy.models import Fit
+    from eventstudy.estimation.models import Fit
 
     assert isinstance(fit, Fit)
     ar = y_evt - normal
@@ -1460,7 +1466,7 @@ def _run_chunks(a: _Aligned, w: Windows, conv: Conventions,
                 ) -> tuple[_Out, list[tuple[float, float, float]]]:
     """Stages 2-4 for consecutive candidate spans into a new, span-sized :class:`_Out`.
 
-    What a Dask task runs (:mod:`eventstudy.distributed`): each span goes through
+    What a Dask task runs (:mod:`eventstudy.execution.dask`): each span goes through
     :func:`_chunk` exactly as in the local path (same rows, same shapes), on a view
     of ``a`` whose candidates start at the first span. Returns the outputs (row 0 =
     candidate ``spans[0][0]``) and each span's stage seconds. With ``dates=False``
@@ -1485,7 +1491,7 @@ def load_factors(path: str | Path, spec: ModelSpec) -> pd.DataFrame:
     Percent files (``factor_unit = "percent"``, as Ken French's library) are divided
     by 100. The index is the date.
     """
-    from eventstudy.prices import load_prices
+    from eventstudy.inputs.prices import load_prices
 
     f = load_prices(path)
     if spec.factor_unit == "percent":

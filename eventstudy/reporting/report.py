@@ -12,7 +12,7 @@ Plots (:func:`plot_car`, :func:`plot_event_overview`, :func:`plot_ar_heatmap`,
 :func:`write_plots`)
     matplotlib figures built on :class:`matplotlib.figure.Figure` directly: no
     ``pyplot``, no global figure state, never ``plt.show()``. matplotlib is imported
-    inside the functions only, so ``import eventstudy.report`` stays light.
+    inside the functions only, so ``import eventstudy.reporting.report`` stays light.
 :func:`build_report`
     ``eventstudy report OUT_DIR``: a report built from a finished run's output files
     alone (``run.json``, ``tests.csv``, ``car.csv``, ``excluded.csv``,

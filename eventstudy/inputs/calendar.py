@@ -414,7 +414,7 @@ def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
     Parameters
     ----------
     events
-        Validated events (``eventstudy.events.load_events`` or
+        Validated events (``eventstudy.inputs.events.load_events`` or
         ``events_from_frame``), with ``instant_ns`` and ``date_only``.
     calendars
         Calendar names (``XTKS``, ``XKRX``, ``XNYS``, ``FX``...).
@@ -427,7 +427,7 @@ def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
 
     Examples
     --------
-    >>> from eventstudy.events import events_from_frame
+    >>> from eventstudy.inputs.events import events_from_frame
     >>> ev = events_from_frame(pd.DataFrame({"event_id": ["x"],
     ...     "timestamp": ["2026-02-20T10:00-05:00"], "groups": ["g"]}))
     >>> print(align_events(ev, ["XTKS", "XNYS"])[["calendar", "day0", "rule"]]
