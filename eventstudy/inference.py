@@ -58,7 +58,7 @@ from eventstudy.config import Profile, Windows
 from eventstudy.inputs.calendar import WindowDates
 
 if TYPE_CHECKING:
-    from eventstudy.estimation.engine import AbnormalReturns, Estimates, Stacked
+    from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
 
 SCOPES = ("all", "group", "event", "event_group")
 

@@ -42,7 +42,7 @@ from eventstudy.io.outputset import check_target, output_lock, write_run_json, w
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from eventstudy.estimation.engine import AbnormalReturns, Estimates, Stacked
+    from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
     from eventstudy.reporting.report import Summary
 
 FLOAT_FORMAT = "%.10g"

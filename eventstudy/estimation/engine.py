@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -43,6 +43,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from eventstudy.config import Conventions, ModelSpec, Study, Windows
 from eventstudy.errors import InputError, NoPairsError, UnknownNameError
+from eventstudy.estimation.containers import (
+    AbnormalReturns,
+    Aligned,
+    ChunkOut,
+    Estimates,
+    Stacked,
+)
 from eventstudy.estimation.models import (
     Design,
     estimate,
@@ -123,7 +130,7 @@ def resolve_workers(workers: int | None) -> int:
     return int(workers)
 
 
-def _degenerate_fits(reason: np.ndarray, cand: np.ndarray, out: _Out) -> None:
+def _degenerate_fits(reason: np.ndarray, cand: np.ndarray, out: ChunkOut) -> None:
     """Exclude, in place in ``reason``, the candidates still kept whose fit is
     degenerate: a singular design (alpha not finite: :data:`SINGULAR`) or a zero
     residual variance (:data:`ZERO_SIGMA`).
@@ -222,189 +229,6 @@ def check_scheduler(scheduler: str, *, require_dask: bool = True) -> None:
     from eventstudy.execution.dask import require_distributed
 
     require_distributed()
-
-
-@dataclass(frozen=True)
-class Stacked:
-    """Kept pairs' labels and event-window arrays (leading axis P).
-
-    Attributes
-    ----------
-    pairs
-        One row per kept pair (events columns plus ``group, calendar, benchmark,
-        model, zero_share, day0_pos, day0_rule, day0, n_est, confounded_by``).
-    ret_evt
-        ``(P, W)`` event-window returns (before any risk-free subtraction).
-    est_dates
-        ``(P, Le)`` session dates of the estimation windows (ns; -1 = outside the
-        calendar), as a :class:`~eventstudy.inputs.calendar.WindowDates` (not
-        materialised).
-    evt_dates
-        ``(P, W)`` session dates of the event windows (ns; -1 = outside the calendar).
-    excluded
-        ``event_id, ticker, reason`` of every excluded pair.
-    """
-
-    pairs: pd.DataFrame
-    ret_evt: np.ndarray
-    est_dates: WindowDates | np.ndarray
-    evt_dates: np.ndarray
-    excluded: pd.DataFrame
-    warnings: list[str]
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Estimates:
-    """Per-pair estimates of the kept pairs (leading axis P).
-
-    ``normal`` and ``lev`` are ``(P, W)`` over the event window; ``lev`` is
-    x'(X'X)^-1 x, the prediction-error leverage of each event day; ``resid`` the
-    ``(P, Le)`` estimation residuals (NaN where not used).
-    """
-
-    alpha: np.ndarray
-    beta: np.ndarray
-    sigma2: np.ndarray
-    nobs: np.ndarray
-    dof: np.ndarray
-    k: np.ndarray
-    r2: np.ndarray
-    normal: np.ndarray
-    lev: np.ndarray
-    resid: np.ndarray
-
-
-@dataclass(frozen=True)
-class AbnormalReturns:
-    """Event-window ARs and CARs of the kept pairs.
-
-    Attributes
-    ----------
-    ar, sar, day_var
-        ``(P, W)`` abnormal returns, standardised ARs and Var(AR) estimates.
-    car, car_var, car_days
-        ``(P, C)`` per CAR window: CAR (or BHAR), its variance, and the number of
-        event days with data in the window.
-
-    Notes
-    -----
-    Var(AR_t) = sigma^2 (1 + x_t'(X'X)^-1 x_t) and
-    Var(CAR) = sigma^2 (d + gamma'X*(X'X)^-1X*'gamma) with the forecast-error
-    correction (CLM 1997 sec. 4.4); sigma^2 and sigma^2 d without it.
-    """
-
-    ar: np.ndarray
-    sar: np.ndarray
-    day_var: np.ndarray
-    car: np.ndarray
-    car_var: np.ndarray
-    car_days: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Aligned:
-    """Output of the align stage: every pair, and the gather sources."""
-
-    pairs: pd.DataFrame
-    excluded_events: pd.DataFrame
-    reason: np.ndarray
-    """Exclusion reason per pair ("" = candidate), before the min-obs rule."""
-    cand: np.ndarray
-    """Indices of the candidate pairs (reason "")."""
-    cal: np.ndarray
-    pos: np.ndarray
-    rules: np.ndarray
-    model_code: np.ndarray
-    designs: tuple[Design, ...]
-    rows: dict[str, np.ndarray]
-    """Per-pair row of each source in ``values``: ``ticker``, ``market``,
-    ``factor:<name>``, ``rf``."""
-    values: np.ndarray
-    """``(series + 1, T)`` returns, NaN-padded; the last row is all NaN."""
-    dates: np.ndarray
-    """``(calendars, T)`` session dates (ns), -1 padded."""
-    pad: int
-    needs_rf: bool
-    confounded_by: np.ndarray
-    warnings: list[str]
-    fused: bool = False
-    """Run market-model pairs through the compiled kernel
-    (:func:`eventstudy.estimation.kernels.market_chunk`)."""
-
-
-@dataclass
-class _Out:
-    """Preallocated per-candidate outputs of stages 2-4, filled chunk by chunk."""
-
-    alpha: np.ndarray
-    beta: np.ndarray
-    sigma2: np.ndarray
-    nobs: np.ndarray
-    dof: np.ndarray
-    k: np.ndarray
-    r2: np.ndarray
-    nest: np.ndarray
-    zero_share: np.ndarray
-    resid: np.ndarray
-    normal: np.ndarray
-    lev: np.ndarray
-    ret_evt: np.ndarray
-    evt_dates: np.ndarray
-    ar: np.ndarray
-    sar: np.ndarray
-    day_var: np.ndarray
-    car: np.ndarray
-    car_var: np.ndarray
-    car_days: np.ndarray
-
-    @classmethod
-    def empty(cls, n: int, le: int, w: int, c: int, dates: bool = True) -> _Out:
-        """Uninitialised outputs of ``n`` candidates (``dates=False``: the
-        session-date arrays get 0 rows)."""
-        f = np.float64
-        nd = n if dates else 0
-
-        def a(*shape: int, dtype: type = f) -> np.ndarray:
-            return np.empty(shape, dtype=dtype)
-
-        return cls(alpha=a(n), beta=a(n), sigma2=a(n), nobs=a(n), dof=a(n),
-                   k=a(n, dtype=np.int64), r2=a(n), nest=a(n, dtype=np.int64),
-                   zero_share=a(n), resid=a(n, le),
-                   normal=a(n, w), lev=a(n, w),
-                   ret_evt=a(n, w), evt_dates=a(nd, w, dtype=np.int64), ar=a(n, w),
-                   sar=a(n, w),
-                   day_var=a(n, w), car=a(n, c), car_var=a(n, c),
-                   car_days=a(n, c, dtype=np.int64))
-
-    def put(self, lo: int, part: _Out) -> None:
-        """Write the rows of ``part`` (a chunk's outputs) at rows ``lo:``; arrays
-        with no rows in ``part`` (dates left to the client) are skipped."""
-        hi = lo + len(part.nest)
-        for name in self.__dataclass_fields__:
-            src = getattr(part, name)
-            if len(src) == hi - lo:
-                getattr(self, name)[lo:hi] = src
-
-    def compact(self, keep: np.ndarray) -> None:
-        """Keep the rows in ``keep`` (bool), in place and in order."""
-        idx = np.flatnonzero(keep)
-        if len(idx) == len(keep):
-            return
-        for name in self.__dataclass_fields__:
-            setattr(self, name, _compact(getattr(self, name), idx))
-
-
-def _compact(arr: np.ndarray, idx: np.ndarray, block: int = 8192) -> np.ndarray:
-    """``arr[idx]`` for increasing ``idx`` without a second full-size array.
-
-    Row j moves to row position j's rank; since idx[j] >= j, a block never overwrites
-    rows that a later block still has to read.
-    """
-    for s in range(0, len(idx), block):
-        part = idx[s:s + block]
-        arr[s:s + len(part)] = arr[part]
-    return arr[:len(idx)]
 
 
 def _raise_malloc_threshold() -> None:
@@ -781,7 +605,7 @@ class EventStudy:
         return obj
 
     # ------------------------------------------------------------------ stages
-    def _align(self) -> _Aligned:
+    def _align(self) -> Aligned:
         """Stage 1: pairs, day 0 per calendar, the gather matrix, early exclusions."""
         w = self._windows
         spec = self._spec
@@ -900,7 +724,7 @@ class EventStudy:
                            + pairs["calendar"].astype(str))[0]
         confounded_by = confounding_labels(pairs["event_id"].to_numpy(dtype=object),
                                            sec, pos, w.event)
-        return _Aligned(
+        return Aligned(
             pairs=pairs, excluded_events=ex_events, reason=reason,
             cand=np.flatnonzero(reason == ""), cal=cal, pos=pos, rules=rules,
             model_code=model_code, designs=designs, rows=rows, values=values,
@@ -916,7 +740,7 @@ class EventStudy:
 
         The chunks run on a thread pool (``scheduler="local"``) or as Dask tasks
         (:func:`eventstudy.execution.dask.run_spans`); either way their arrays land in
-        the same preallocated :class:`_Out`, and everything after is shared.
+        the same preallocated :class:`ChunkOut`, and everything after is shared.
         """
         t0 = time.perf_counter()
         _raise_malloc_threshold()
@@ -941,7 +765,7 @@ class EventStudy:
         if size < 1:
             raise InputError(f"chunk_size must be at least 1, not {chunk_size}")
         spans = chunk_spans(n, size)
-        out = _Out.empty(n, Le, W, C)
+        out = ChunkOut.empty(n, Le, W, C)
         extra: dict[str, float] = {}
         if scheduler != "local":
             from eventstudy.execution.dask import run_spans
@@ -1028,7 +852,7 @@ class EventStudy:
                    "workers": float(nw), **extra}
         return st, est, ar, timings
 
-    def _label_pairs(self, a: _Aligned, keep: np.ndarray, nest: np.ndarray,
+    def _label_pairs(self, a: Aligned, keep: np.ndarray, nest: np.ndarray,
                      zero_share: np.ndarray) -> pd.DataFrame:
         """The kept pairs' table with day 0, estimation counts and confounding."""
         pairs = a.pairs
@@ -1264,7 +1088,7 @@ class EventStudy:
 
 # ------------------------------------------------------------------ chunk stages
 # module-level (not methods) so that Dask workers run them without the study
-def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: int,
+def _chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int, hi: int,
            day0_shift: float = 0.0) -> tuple[float, float, float]:
     """Stages 2-4 for candidates ``lo:hi``; writes rows ``lo:hi`` of ``out``.
 
@@ -1375,7 +1199,7 @@ def _chunk(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
         t_ar += time.perf_counter() - t3
     return t_gather, t_est, t_ar
 
-def _fusable(d: Design, conv: Conventions, a: _Aligned) -> bool:
+def _fusable(d: Design, conv: Conventions, a: Aligned) -> bool:
     """Whether the compiled market-model kernel computes exactly what the numpy path
     does for this design and these conventions."""
     return (d.name == "market" and d.regressors == (("market", 0),)
@@ -1383,7 +1207,7 @@ def _fusable(d: Design, conv: Conventions, a: _Aligned) -> bool:
             and conv.aggregation == "car")
 
 
-def _fused(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: int,
+def _fused(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int, hi: int,
            s: slice | np.ndarray, sub: np.ndarray, es: np.ndarray, vs: np.ndarray,
            day0_shift: float) -> None:
     """Stages 2-4 of the market-model pairs ``sub`` (chunk rows ``s``) by the
@@ -1411,7 +1235,7 @@ def _fused(a: _Aligned, out: _Out, w: Windows, conv: Conventions, lo: int, hi: i
             getattr(out, k)[rows] = dst[k]
 
 
-def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
+def _abnormal(out: ChunkOut, rows_out: slice | np.ndarray, y_evt: np.ndarray,
               ret_evt: np.ndarray, normal: np.ndarray, lev: np.ndarray,
               sigma2: np.ndarray, d: Design, fit: object, slope: np.ndarray,
               windows: Windows, conv: Conventions) -> None:
@@ -1450,7 +1274,7 @@ def _abnormal(out: _Out, rows_out: slice | np.ndarray, y_evt: np.ndarray,
         out.car_days[rows_out, j] = nd
 
 
-def _window_dates(a: _Aligned, out: _Out, w: Windows, lo: int, hi: int) -> None:
+def _window_dates(a: Aligned, out: ChunkOut, w: Windows, lo: int, hi: int) -> None:
     """Rows ``lo:hi`` of ``out.evt_dates``: the session dates of candidates
     ``lo:hi``'s event windows (ns; -1 = none)."""
     ix = a.cand[lo:hi]
@@ -1460,11 +1284,12 @@ def _window_dates(a: _Aligned, out: _Out, w: Windows, lo: int, hi: int) -> None:
         a.dates, w.event_length, axis=1)[ci, s0 + w.event[0]]
 
 
-def _run_chunks(a: _Aligned, w: Windows, conv: Conventions,
+def _run_chunks(a: Aligned, w: Windows, conv: Conventions,
                 spans: Sequence[tuple[int, int]], day0_shift: float = 0.0,
                 dates: bool = True
-                ) -> tuple[_Out, list[tuple[float, float, float]]]:
-    """Stages 2-4 for consecutive candidate spans into a new, span-sized :class:`_Out`.
+                ) -> tuple[ChunkOut, list[tuple[float, float, float]]]:
+    """Stages 2-4 for consecutive candidate spans into a new, span-sized
+    :class:`ChunkOut`.
 
     What a Dask task runs (:mod:`eventstudy.execution.dask`): each span goes through
     :func:`_chunk` exactly as in the local path (same rows, same shapes), on a view
@@ -1475,7 +1300,7 @@ def _run_chunks(a: _Aligned, w: Windows, conv: Conventions,
     """
     _raise_malloc_threshold()
     lo0, hi0 = spans[0][0], spans[-1][1]
-    out = _Out.empty(hi0 - lo0, w.estimation_length, w.event_length, len(w.car),
+    out = ChunkOut.empty(hi0 - lo0, w.estimation_length, w.event_length, len(w.car),
                      dates=dates)
     view = replace(a, cand=a.cand[lo0:hi0])
     times = []

@@ -16,7 +16,7 @@ estimate, abnormal returns) run:
 
 How a run goes (:func:`run_spans`):
 
-1. The aligned inputs (:class:`eventstudy.estimation.engine._Aligned`: the NaN-padded
+1. The aligned inputs (:class:`eventstudy.estimation.engine.Aligned`: the NaN-padded
    ``(series, sessions)`` returns matrix, the session dates, and each candidate
    pair's day-0 position, calendar, model and rows) are trimmed to what the chunks
    read (:func:`worker_inputs`) and sent to every worker once with
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
     from eventstudy.config import Conventions, Windows
-    from eventstudy.estimation.engine import _Aligned, _Out
+    from eventstudy.estimation.containers import Aligned, ChunkOut
 
 INSTALL_HINT = 'pip install "eventstudy[dask]"'
 """How to get the optional Dask dependencies."""
@@ -105,7 +105,7 @@ def require_distributed() -> None:
             f"{INSTALL_HINT}") from exc
 
 
-def worker_inputs(a: _Aligned) -> _Aligned:
+def worker_inputs(a: Aligned) -> Aligned:
     """The part of the aligned inputs that the chunk tasks read.
 
     The per-pair arrays are restricted to the candidate pairs (renumbered
@@ -134,9 +134,9 @@ def group_spans(spans: Sequence[tuple[int, int]], per_task: int = CHUNKS_PER_TAS
     return [list(spans[i:i + k]) for i in range(0, len(spans), k)]
 
 
-def _task(a: _Aligned, w: Windows, conv: Conventions,
+def _task(a: Aligned, w: Windows, conv: Conventions,
           spans: list[tuple[int, int]], day0_shift: float
-          ) -> tuple[_Out, list[tuple[float, float, float]]]:
+          ) -> tuple[ChunkOut, list[tuple[float, float, float]]]:
     """Runs on a worker: stages 2-4 for ``spans`` (pure; safe to rerun). The
     session-date arrays are not sent back: the client fills them."""
     from eventstudy.estimation.engine import _run_chunks
@@ -299,7 +299,7 @@ def _why(fut: Future[Any]) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _prefault(out: _Out, pool: ThreadPoolExecutor) -> list[Future_[None]]:
+def _prefault(out: ChunkOut, pool: ThreadPoolExecutor) -> list[Future_[None]]:
     """Write zeros over ``out`` in blocks on ``pool`` (numpy releases the GIL).
 
     The first write to each page of the freshly allocated outputs costs a page
@@ -318,13 +318,13 @@ def _prefault(out: _Out, pool: ThreadPoolExecutor) -> list[Future_[None]]:
     return jobs
 
 
-def _describe(a: _Aligned, lo: int, hi: int) -> str:
+def _describe(a: Aligned, lo: int, hi: int) -> str:
     """``candidates lo:hi (events first..last)`` for an error message."""
     ids = a.pairs["event_id"].to_numpy(dtype=object)
     return f"candidates {lo}:{hi} (events {ids[a.cand[lo]]}..{ids[a.cand[hi - 1]]})"
 
 
-def run_spans(a: _Aligned, out: _Out, w: Windows, conv: Conventions,
+def run_spans(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
               spans: Sequence[tuple[int, int]], day0_shift: float, *,
               scheduler: str, workers: int, progress: bool = False
               ) -> tuple[list[tuple[float, float, float]], dict[str, float]]:
