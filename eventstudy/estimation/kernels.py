@@ -1,22 +1,25 @@
 """Compiled (numba) kernel of stages 2-4 for the market model: one pass per pair.
 
-The numpy path (:func:`eventstudy.estimation.models.estimate` and the engine's
-AR/CAR step)
-makes about 25 passes over each ``(pairs, days)`` array of a chunk, so it is bound
-by those passes, not by the arithmetic. For the market model, the model of nearly
-every large study, :func:`market_chunk` gathers the returns straight from the
-engine's ``(series, time)`` matrix and computes the OLS fit, the residuals, the
-event-window ARs with their prediction-error variances and the CARs in three
-loops over each pair's days, without temporaries. It is compiled by numba on first
-use (``cache=True``: once per installation) and releases the GIL, so the engine's
-thread pool runs it on every core.
+The numpy path (:func:`eventstudy.estimation.models.estimate` and the pipeline's
+AR/CAR step) makes about 25 passes over each ``(pairs, days)`` array of a chunk,
+so it is bound by those passes, not by the arithmetic. For the market model, the
+model of nearly every large study, :func:`market_chunk` gathers the returns
+straight from the ``(series, time)`` matrix and computes the OLS fit, the
+residuals, the event-window ARs with their prediction-error variances and the
+CARs in three loops over each pair's days, without temporaries. It is compiled by
+numba on first use (``cache=True``: once per installation) and releases the GIL,
+so the thread pool runs it on every core.
 
 The formulas are exactly the numpy path's (centred two-pass OLS; sigma^2 = SSR /
 (L - 2), or / (L - 1) with ``sigma_dof = "sample"``; Var(AR) = sigma^2 (1 + 1/L +
 (R_m - mean R_m)^2 / S_mm); Var(CAR) = sigma^2 (d + d^2/L + (sum R_m - d mean
 R_m)^2 / S_mm), Campbell, Lo & MacKinlay 1997, sec. 4.4); only the order of the
 additions differs (sequential here, pairwise in numpy), so the two paths agree to
-about 1e-16 relative. numba is an optional dependency: :func:`available` says
+about 1e-16 relative. The pipeline uses it for a model whose ``fused_kernel``
+attribute is true (the registry's ``market``) with the single contemporaneous market
+regressor; the kernel hard-codes that model's constant sigma^2 (1 + h) variance, so a
+model with its own ``ar_variance`` (GARCH) leaves ``fused_kernel`` false and runs the
+numpy path. numba is an optional dependency: :func:`available` says
 whether it can be imported; the engine uses this kernel only for large studies
 (``EventStudy.fit(kernel=...)``).
 """
