@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "EventStudy": "eventstudy.estimation.engine",
+    "EventStudy": "eventstudy.study",
     "run_study": "eventstudy.workflows",
     "EventStudyResults": "eventstudy.results",
     "Study": "eventstudy.config",
@@ -58,7 +58,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from eventstudy.config import Conventions, ModelSpec, Study, Windows, load_study
-    from eventstudy.estimation.engine import EventStudy
     from eventstudy.estimation.models import MODELS
     from eventstudy.inference import TESTS
     from eventstudy.inputs.calendar import align_events
@@ -67,6 +66,7 @@ if TYPE_CHECKING:
     from eventstudy.reporting.report import Summary
     from eventstudy.results import EventStudyResults
     from eventstudy.simulation import SimulationResult, simulate
+    from eventstudy.study import EventStudy
     from eventstudy.workflows import run_study
 
 

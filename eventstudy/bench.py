@@ -285,7 +285,7 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
     """Run the benchmark and return every figure (see :func:`main`).
 
     ``scheduler`` and ``workers`` are passed to
-    :meth:`~eventstudy.estimation.engine.EventStudy.fit`. With a Dask scheduler the
+    :meth:`~eventstudy.study.EventStudy.fit`. With a Dask scheduler the
     stages
     include ``cluster`` (starting or connecting to the cluster, sending it the
     aligned data, closing it) and ``collect`` (moving the chunks' outputs into this
@@ -301,7 +301,8 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
     """
     import eventstudy.inference as inference
     from eventstudy.config import Windows
-    from eventstudy.estimation.engine import FUSED_MIN_PAIRS, EventStudy
+    from eventstudy.estimation.pipeline import FUSED_MIN_PAIRS
+    from eventstudy.study import EventStudy
 
     rss: dict[str, float] = {"start": peak_rss_mib()}
     t = time.perf_counter()

@@ -7,7 +7,7 @@ count how often each rejects the null of no abnormal return. With ``shift = 0`` 
 rejection rate is the test's empirical size, with ``shift > 0`` its power.
 
 All portfolios are stacked as (event, security) pairs through the same batched engine as
-``eventstudy run`` (:class:`eventstudy.estimation.engine.EventStudy`, one group per
+``eventstudy run`` (:class:`eventstudy.study.EventStudy`, one group per
 portfolio), so
 1,000 portfolios of 50 pairs are one fit of 50,000 pairs per shift, not 1,000 fits.
 
@@ -361,7 +361,7 @@ def simulate(
         Whether ``prices`` holds prices or returns.
     workers
         Threads for the engine (results do not depend on it); ``None`` or ``0``:
-        automatic (:func:`eventstudy.estimation.engine.resolve_workers`).
+        automatic (:func:`eventstudy.execution.resolve_workers`).
     bootstrap_reps
         Draws of the ``boot`` test.
 
@@ -387,11 +387,11 @@ def simulate(
     >>> sorted(res.rates["shift"].unique().tolist())
     [0.0, 0.02]
     """
-    from eventstudy.estimation.engine import EventStudy
     from eventstudy.inference import TESTS
     from eventstudy.inputs.calendar import get_sessions
     from eventstudy.inputs.prices import prices_from_frame
     from eventstudy.inputs.returns import on_sessions, to_returns
+    from eventstudy.study import EventStudy
 
     frame = prices_from_frame(prices)
     if universe is not None:

@@ -2,7 +2,7 @@
 
 This is what ``eventstudy run`` and ``eventstudy refresh`` call; the library user can
 call :func:`run_study` too, or build an
-:class:`~eventstudy.estimation.engine.EventStudy` from
+:class:`~eventstudy.study.EventStudy` from
 in-memory frames.
 
 Fingerprint
@@ -28,7 +28,6 @@ import pandas as pd
 
 from eventstudy.config import Study, load_study
 from eventstudy.errors import EventStudyError, UnknownNameError
-from eventstudy.estimation.engine import EventStudy
 from eventstudy.io.outputset import (
     RUN_FILE,
     check_target,
@@ -38,6 +37,7 @@ from eventstudy.io.outputset import (
     verify_set,
     write_set,
 )
+from eventstudy.study import EventStudy
 
 OUTPUT_FILES = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
                 "diagnostics.csv", "events.csv", "summary.md", "run.json")
@@ -289,8 +289,8 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
          catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
          ) -> tuple[Any, dict[str, Any]]:
     """Fit a study on its price frame; the run information for ``run.json``."""
-    from eventstudy.estimation.engine import load_factors
     from eventstudy.inputs.quality import check_study_prices
+    from eventstudy.study import load_factors
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
     findings = check_study_prices(

@@ -29,9 +29,9 @@ import pandas as pd
 import pytest
 
 from eventstudy.config import Windows
-from eventstudy.estimation.engine import EventStudy
 from eventstudy.reporting.report import build_report, stars, write_plots
 from eventstudy.results import EventStudyResults
+from eventstudy.study import EventStudy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(

@@ -4,7 +4,7 @@ Every run here is compared with the local (threaded) run of the same study: ARs,
 CARs and the other per-pair arrays bitwise, the tests table to 1e-12. Worker
 processes are spawned, so the fault injections are installed in them with
 ``client.run`` (nested functions, which cloudpickle ships by value): they wrap
-``eventstudy.estimation.engine._chunk``, which the tasks look up at call time.
+``eventstudy.estimation.pipeline.run_chunk``, which the tasks look up at call time.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from eventstudy.errors import (  # noqa: E402
     SchedulerError,
     UnknownNameError,
 )
-from eventstudy.estimation.engine import EventStudy, check_scheduler  # noqa: E402
+from eventstudy.execution import check_scheduler  # noqa: E402
+from eventstudy.study import EventStudy  # noqa: E402
 
 WINDOWS = Windows(estimation=(-250, -11), event=(-10, 10),
                   car=((0, 0), (0, 1), (-1, 1), (-5, 5)), min_estimation_obs=120)
@@ -100,7 +101,7 @@ def _same(res: Any, ref: Any) -> None:
 
 
 def _injector(kind: str, path: str, start: int) -> Callable[[], None]:
-    """A function that, run on a worker, wraps ``_chunk`` so that the chunk whose
+    """A function that, run on a worker, wraps ``run_chunk`` so that the chunk whose
     first candidate is ``start`` kills its worker once (``kill``; the marker file
     ``path`` makes it a one-off) or raises on every attempt (``fail``; each attempt
     appends a line to ``path``)."""
@@ -108,9 +109,9 @@ def _injector(kind: str, path: str, start: int) -> Callable[[], None]:
     def install() -> None:
         import os
 
-        import eventstudy.estimation.engine as eng
+        import eventstudy.estimation.pipeline as eng
 
-        orig = getattr(eng, "_chunk_unpatched", eng._chunk)
+        orig = getattr(eng, "_run_chunk_unpatched", eng.run_chunk)
 
         def patched(a: Any, out: Any, w: Any, conv: Any, lo: int, hi: int,
                     day0_shift: float = 0.0) -> Any:
@@ -129,19 +130,19 @@ def _injector(kind: str, path: str, start: int) -> Callable[[], None]:
                     raise RuntimeError("planted failure")
             return orig(a, out, w, conv, lo, hi, day0_shift)
 
-        eng._chunk_unpatched = orig  # type: ignore[attr-defined]
-        eng._chunk = patched
+        eng._run_chunk_unpatched = orig  # type: ignore[attr-defined]
+        eng.run_chunk = patched
 
     return install
 
 
 def _uninstall() -> None:
-    import eventstudy.estimation.engine as eng
+    import eventstudy.estimation.pipeline as eng
 
-    orig = getattr(eng, "_chunk_unpatched", None)
+    orig = getattr(eng, "_run_chunk_unpatched", None)
     if orig is not None:
-        eng._chunk = orig
-        del eng._chunk_unpatched
+        eng.run_chunk = orig
+        del eng._run_chunk_unpatched
 
 
 # ---------------------------------------------------------------- equality

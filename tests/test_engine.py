@@ -18,7 +18,7 @@ from conftest import SyntheticPanel, make_panel
 
 from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError, UnknownNameError, WindowError
-from eventstudy.estimation.engine import EventStudy
+from eventstudy.study import EventStudy
 
 SHORT = Windows(estimation=(-250, -11), event=(-5, 5), car=((0, 0), (-1, 1)),
                 min_estimation_obs=120)

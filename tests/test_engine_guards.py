@@ -17,16 +17,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import make_panel
 
+from eventstudy.alignment import SELF_BENCHMARK
 from eventstudy.cli import cli
 from eventstudy.errors import InputError, NoPairsError
-from eventstudy.estimation.engine import (
-    SELF_BENCHMARK,
-    SINGULAR,
-    ZERO_SIGMA,
-    EventStudy,
-    resolve_workers,
-)
 from eventstudy.estimation.kernels import available
+from eventstudy.estimation.pipeline import SINGULAR, ZERO_SIGMA
+from eventstudy.execution import resolve_workers
+from eventstudy.study import EventStudy
 
 KERNELS = ["numpy"] + (["numba"] if available() else [])
 

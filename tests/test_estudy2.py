@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from eventstudy.config import Conventions, Windows
-from eventstudy.estimation.engine import EventStudy
+from eventstudy.study import EventStudy
 
 E2 = Path(__file__).resolve().parent / "data" / "estudy2"
 

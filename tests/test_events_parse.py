@@ -346,7 +346,7 @@ def test_run_study_reads_the_catalog_once(tmp_path: Path,
     """One read of the events and universe files per run; same outputs as
     EventStudy.from_study."""
     import eventstudy.inputs.events as ev
-    from eventstudy.estimation.engine import EventStudy
+    from eventstudy.study import EventStudy
     from eventstudy.workflows import prepare_study, run_study
 
     study = _ticker_study(tmp_path, universe=True)

@@ -642,7 +642,7 @@ def test_bh_adjust_vs_statsmodels() -> None:
 
 def test_build_clusters_by_day0_when_the_event_window_excludes_it() -> None:
     from eventstudy.config import Windows
-    from eventstudy.estimation.engine import EventStudy
+    from eventstudy.study import EventStudy
 
     rng = np.random.default_rng(0)
     dates = pd.bdate_range("2023-01-02", periods=200)

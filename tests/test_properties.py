@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstudy.config import Conventions, Windows
-from eventstudy.estimation.engine import EventStudy
 from eventstudy.inference import TESTS
+from eventstudy.study import EventStudy
 
 SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])

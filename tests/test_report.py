@@ -27,7 +27,6 @@ import pytest
 
 from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError
-from eventstudy.estimation.engine import EventStudy
 from eventstudy.reporting.report import (
     REPORT_FILES,
     Summary,
@@ -41,6 +40,7 @@ from eventstudy.reporting.report import (
     write_plots,
 )
 from eventstudy.results import EventStudyResults
+from eventstudy.study import EventStudy
 
 REFERENCE = Path(__file__).parent / "data" / "car_plot_reference.png"
 REGEN_ENV = "EVENTSTUDY_REGEN_IMAGES"

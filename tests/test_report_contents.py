@@ -21,7 +21,6 @@ from test_report import many_events_results, read_csv, save_run
 
 from eventstudy.config import Windows
 from eventstudy.errors import WindowError
-from eventstudy.estimation.engine import EventStudy
 from eventstudy.reporting.report import (
     MANY_EVENTS,
     Summary,
@@ -36,6 +35,7 @@ from eventstudy.reporting.report import (
     write_plots,
 )
 from eventstudy.results import EventStudyResults
+from eventstudy.study import EventStudy
 
 TICKERS = (("A1", "alpha"), ("A2", "alpha"), ("A3", "alpha"), ("B1", "beta"),
            ("B2", "beta"))

@@ -18,9 +18,9 @@ from conftest import DAY0_TABLE, EVENTS_DIR, SNAPSHOT
 import eventstudy.results as results_module
 from eventstudy.cli import cli
 from eventstudy.config import load_study
-from eventstudy.estimation.engine import EventStudy
 from eventstudy.inputs.prices import load_prices
 from eventstudy.results import FLOAT_FORMAT
+from eventstudy.study import EventStudy
 
 STUDY = EVENTS_DIR / "japan_us_investment.toml"
 CSVS = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from eventstudy.alignment import confounding_labels
 from eventstudy.bench import STAGES, main, make_panel, statsmodels_loop
 from eventstudy.config import Conventions, Windows
-from eventstudy.estimation.engine import EventStudy, confounding_labels
 from eventstudy.results import _write_pandas, write_csv
+from eventstudy.study import EventStudy
 
 WINDOWS = Windows(estimation=(-250, -11), event=(-10, 10),
                   car=((0, 0), (0, 1), (-1, 1), (-5, 5)), min_estimation_obs=120)

@@ -1,7 +1,6 @@
 """The containers that the estimation stages pass along (leading axis: pairs).
 
-:class:`Aligned` is the output of the align stage (every pair, and the gather
-sources); :class:`ChunkOut` the preallocated per-candidate outputs of stages 2-4,
+:class:`ChunkOut` holds the preallocated per-candidate outputs of stages 2-4,
 filled chunk by chunk (locally or by Dask workers); :class:`Stacked`,
 :class:`Estimates` and :class:`AbnormalReturns` what the tests and the results read.
 They hold arrays only: no behaviour beyond filling and compacting.
@@ -14,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from eventstudy.estimation.models import Design
 from eventstudy.inputs.calendar import WindowDates
 
 
@@ -94,37 +92,6 @@ class AbnormalReturns:
     car: np.ndarray
     car_var: np.ndarray
     car_days: np.ndarray
-
-
-@dataclass(frozen=True)
-class Aligned:
-    """Output of the align stage: every pair, and the gather sources."""
-
-    pairs: pd.DataFrame
-    excluded_events: pd.DataFrame
-    reason: np.ndarray
-    """Exclusion reason per pair ("" = candidate), before the min-obs rule."""
-    cand: np.ndarray
-    """Indices of the candidate pairs (reason "")."""
-    cal: np.ndarray
-    pos: np.ndarray
-    rules: np.ndarray
-    model_code: np.ndarray
-    designs: tuple[Design, ...]
-    rows: dict[str, np.ndarray]
-    """Per-pair row of each source in ``values``: ``ticker``, ``market``,
-    ``factor:<name>``, ``rf``."""
-    values: np.ndarray
-    """``(series + 1, T)`` returns, NaN-padded; the last row is all NaN."""
-    dates: np.ndarray
-    """``(calendars, T)`` session dates (ns), -1 padded."""
-    pad: int
-    needs_rf: bool
-    confounded_by: np.ndarray
-    warnings: list[str]
-    fused: bool = False
-    """Run market-model pairs through the compiled kernel
-    (:func:`eventstudy.estimation.kernels.market_chunk`)."""
 
 
 @dataclass

@@ -9,22 +9,22 @@ estimate, abnormal returns) run:
     A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded worker
     processes on 127.0.0.1, started for the call and closed after it
     (``workers = 0`` or None: automatic, as everywhere,
-    :func:`eventstudy.estimation.engine.resolve_workers`).
+    :func:`eventstudy.execution.workers.resolve_workers`).
 ``"tcp://host:port"`` (or ``tls://...``)
     A ``Client`` connected to an existing cluster (``dask scheduler`` and
     ``dask worker`` processes, dask-jobqueue, Kubernetes...).
 
 How a run goes (:func:`run_spans`):
 
-1. The aligned inputs (:class:`eventstudy.estimation.engine.Aligned`: the NaN-padded
+1. The aligned inputs (:class:`eventstudy.alignment.Aligned`: the NaN-padded
    ``(series, sessions)`` returns matrix, the session dates, and each candidate
    pair's day-0 position, calendar, model and rows) are trimmed to what the chunks
    read (:func:`worker_inputs`) and sent to every worker once with
    ``client.scatter(..., broadcast=True)``. Tasks receive a reference to that data,
    never a pickled copy of it.
 2. One task per group of consecutive chunks (:data:`CHUNKS_PER_TASK`): the task
-   runs :func:`eventstudy.estimation.engine._run_chunks`, i.e. the same batched
-   :func:`eventstudy.estimation.engine._chunk` on the same candidate spans as the
+   runs :func:`eventstudy.estimation.pipeline.run_chunks`, i.e. the same batched
+   :func:`eventstudy.estimation.pipeline.run_chunk` on the same candidate spans as the
    local path,
    and returns the chunk's arrays. Tasks are pure (no side effects), so Dask may
    rerun them: ``retries=`` :data:`RETRIES` for a task that raises, and Dask's own
@@ -62,12 +62,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eventstudy.errors import EventStudyWarning, SchedulerError
+from eventstudy.estimation.pipeline import run_chunks, window_dates
+from eventstudy.execution.workers import resolve_workers
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
+    from eventstudy.alignment import Aligned
     from eventstudy.config import Conventions, Windows
-    from eventstudy.estimation.containers import Aligned, ChunkOut
+    from eventstudy.estimation.containers import ChunkOut
 
 INSTALL_HINT = 'pip install "eventstudy[dask]"'
 """How to get the optional Dask dependencies."""
@@ -139,17 +142,14 @@ def _task(a: Aligned, w: Windows, conv: Conventions,
           ) -> tuple[ChunkOut, list[tuple[float, float, float]]]:
     """Runs on a worker: stages 2-4 for ``spans`` (pure; safe to rerun). The
     session-date arrays are not sent back: the client fills them."""
-    from eventstudy.estimation.engine import _run_chunks
-
-    return _run_chunks(a, w, conv, spans, day0_shift, dates=False)
+    return run_chunks(a, w, conv, spans, day0_shift, dates=False)
 
 
 def _worker_info() -> tuple[str, dict[str, str]]:
     """Runs on each worker: the eventstudy version it imports and its glibc
-    allocator settings (:data:`MALLOC_ENV`). Also imports the engine, so that the
-    first tasks do not pay for it."""
-    import eventstudy
-    import eventstudy.estimation.engine  # noqa: F401
+    allocator settings (:data:`MALLOC_ENV`). Importing this module (to run it)
+    imports the pipeline too, so the first tasks do not pay for it."""
+    import eventstudy  # lazy: runs on the worker, which checks its own copy
 
     return eventstudy.__version__, {k: os.environ[k] for k in MALLOC_ENV
                                     if k in os.environ}
@@ -216,8 +216,6 @@ def open_client(scheduler: str, workers: int | None) -> Iterator[Client]:
         another version of it).
     """
     require_distributed()
-    from eventstudy.estimation.engine import resolve_workers
-
     workers = resolve_workers(workers)  # 0 or None: automatic
     from distributed import Client, LocalCluster
 
@@ -337,15 +335,15 @@ def run_spans(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
     out
         The preallocated outputs of every candidate; filled in place.
     w, conv, day0_shift
-        As in :meth:`eventstudy.estimation.engine.EventStudy.fit`.
+        As in :meth:`eventstudy.study.EventStudy.fit`.
     spans
         The ``(lo, hi)`` candidate spans of the chunks
-        (:func:`eventstudy.estimation.engine.chunk_spans`).
+        (:func:`eventstudy.estimation.pipeline.chunk_spans`).
     scheduler
         ``"dask"`` or a scheduler address.
     workers
         Worker processes of the local cluster (``"dask"`` only); 0 or None:
-        automatic (:func:`eventstudy.estimation.engine.resolve_workers`).
+        automatic (:func:`eventstudy.execution.workers.resolve_workers`).
     progress
         Show a tqdm bar over the tasks on stderr (when it is a terminal).
 
@@ -362,9 +360,7 @@ def run_spans(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
         Dask is missing or the cluster unusable (:func:`open_client`), or tasks
         failed on every attempt: the message names their candidate spans.
     """
-    from distributed import as_completed
-
-    from eventstudy.estimation.engine import _window_dates
+    from distributed import as_completed  # lazy: optional dependency
 
     t0 = time.perf_counter()
     tasks = group_spans(spans)
@@ -419,7 +415,7 @@ def run_spans(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
                         lo, hi = tasks[i][0][0], tasks[i][-1][1]
                         out.put(lo, part)
                         del part
-                        _window_dates(a, out, w, lo, hi)
+                        window_dates(a, out, w, lo, hi)
                     elif _lost(fut) and again[i] < RETRIES:
                         # lost with a worker that died (not an error of the task's
                         # own code): compute it again
@@ -456,3 +452,29 @@ def run_spans(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
     extra = {"cluster": (t_sent - t0) + (t_end - t_run), "workers": float(n_workers),
              "tasks": float(len(tasks))}
     return [t for group in times for t in group], extra
+
+
+class DaskExecutor:
+    """Runs the chunks as Dask tasks (:func:`run_spans`).
+
+    Parameters
+    ----------
+    scheduler
+        ``"dask"`` (a local cluster of ``workers`` processes, started and closed per
+        run) or a scheduler address (an existing cluster).
+    """
+
+    remote = True
+    """The chunks' outputs travel from worker processes ("collect" time)."""
+
+    def __init__(self, scheduler: str = "dask") -> None:
+        self.scheduler = scheduler
+
+    def run(self, a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
+            spans: Sequence[tuple[int, int]], day0_shift: float, *, workers: int,
+            progress: bool) -> tuple[list[tuple[float, float, float]],
+                                     dict[str, float]]:
+        """Fill ``out`` for every span (see :func:`run_spans`)."""
+        return run_spans(a, out, w, conv, spans, day0_shift,
+                         scheduler=self.scheduler, workers=workers,
+                         progress=progress)

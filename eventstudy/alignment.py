@@ -1,0 +1,423 @@
+"""Stage 1 of a study: (event, security) pairs, day 0 on each security's own
+calendar, the gather layout and the confounding flags.
+
+:func:`align` turns validated inputs into an :class:`Aligned` bundle: every pair with
+its calendar, benchmark and model; day 0 by
+:func:`eventstudy.inputs.calendar.locate_day0` (with the rule that chose it); one
+NaN-padded ``(series, sessions)`` matrix of returns in which any pair's window is one
+contiguous slice; the exclusions known before
+estimation; and which other catalog events fall inside each pair's event window.
+Nothing here estimates: the estimation layer reads the bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from eventstudy.config import ModelSpec, Windows
+from eventstudy.errors import InputError, NoPairsError
+from eventstudy.inputs.calendar import get_sessions, locate_day0
+from eventstudy.inputs.events import split_groups
+from eventstudy.inputs.returns import on_sessions, to_returns
+
+DataKind = Literal["prices", "returns"]
+"""Whether a study's data are prices or returns."""
+SELF_BENCHMARK = "benchmark is the security itself"
+"""Exclusion reason: the pair's benchmark is its own ticker (R = R_m, so the market
+model fits exactly, sigma = 0 and every AR is 0)."""
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """Output of the align stage: every pair, and the gather sources."""
+
+    pairs: pd.DataFrame
+    excluded_events: pd.DataFrame
+    reason: np.ndarray
+    """Exclusion reason per pair ("" = candidate), before the min-obs rule."""
+    cand: np.ndarray
+    """Indices of the candidate pairs (reason "")."""
+    cal: np.ndarray
+    pos: np.ndarray
+    rules: np.ndarray
+    model_code: np.ndarray
+    designs: tuple[Any, ...]
+    """Per model code, its design (regressors, excess): opaque here, read by the
+    estimation stage."""
+    rows: dict[str, np.ndarray]
+    """Per-pair row of each source in ``values``: ``ticker``, ``market``,
+    ``factor:<name>``, ``rf``."""
+    values: np.ndarray
+    """``(series + 1, T)`` returns, NaN-padded; the last row is all NaN."""
+    dates: np.ndarray
+    """``(calendars, T)`` session dates (ns), -1 padded."""
+    pad: int
+    needs_rf: bool
+    confounded_by: np.ndarray
+    warnings: list[str]
+    fused: bool = False
+    """Run market-model pairs through the compiled kernel
+    (:func:`eventstudy.estimation.kernels.market_chunk`)."""
+
+
+def no_pairs_message(excluded: pd.DataFrame, where: str = "") -> str:
+    """Why nothing is left to test: every exclusion reason with its count.
+
+    Examples
+    --------
+    >>> ex = pd.DataFrame({"event_id": ["a", "b", "c"], "ticker": ["X", "Y", "Z"],
+    ...                    "reason": ["ticker has no prices"] * 2 + ["r"]})
+    >>> no_pairs_message(ex)[:80]
+    'every (event, security) pair was excluded (3 pairs): 2 ticker has no prices; 1 r'
+    """
+    counts = excluded["reason"].astype(str).value_counts(sort=True)
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str),
+                                     -counts.to_numpy()))]
+    items = [f"{int(n)} {r}" for r, n in counts.items()]
+    if len(items) > 8:
+        items = items[:8] + [f"... ({len(items) - 8} more reasons)"]
+    head = f"{where}: " if where else ""
+    n = len(excluded)
+    return (f"{head}every (event, security) pair was excluded ({n} pair"
+            f"{'' if n == 1 else 's'}): {'; '.join(items)}. Fix the inputs behind "
+            "these reasons (each pair is listed in excluded.csv / results.excluded)")
+
+
+def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
+                       default_calendar: str, default_benchmark: str
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per (event, security): event_id, ticker, group, calendar, benchmark,
+    model, plus the event's instant. Returns the pairs and the excluded events
+    (``event_id, ticker, reason``) that matched no universe security."""
+    ev = events.reset_index(drop=True).copy()
+    ev["_order"] = np.arange(len(ev))
+    has_ticker = "ticker" in ev.columns and (ev["ticker"].astype(str) != "").any()
+    excluded = pd.DataFrame({"event_id": pd.Series([], dtype=object),
+                             "ticker": pd.Series([], dtype=object),
+                             "reason": pd.Series([], dtype=object)})
+    if has_ticker:
+        pairs = ev.copy()
+        pairs["ticker"] = pairs["ticker"].astype(str).str.strip()
+        if universe is not None:
+            u = universe.set_index("ticker")
+            for col in ("group", "calendar", "benchmark", "model"):
+                mapped = pairs["ticker"].map(u[col]) if col in u else None
+                if col in pairs.columns:
+                    base = pairs[col].astype(str)
+                    if mapped is not None:
+                        base = base.where(base != "", mapped.fillna(""))
+                    pairs[col] = base
+                else:
+                    pairs[col] = mapped.fillna("") if mapped is not None else ""
+        for col, default in (("group", "all"), ("calendar", default_calendar),
+                             ("benchmark", default_benchmark), ("model", "")):
+            if col not in pairs.columns:
+                pairs[col] = default
+            pairs[col] = pairs[col].fillna("").astype(str)
+            pairs.loc[pairs[col] == "", col] = default
+        pairs["_uorder"] = 0
+    else:
+        if universe is None:
+            raise InputError("events have a 'groups' column but no universe was "
+                             "given; pass universe= or give each event a ticker")
+        g = ev[["event_id", "groups", "_order"]].copy()
+        g["group"] = g["groups"].map(split_groups)
+        g = g.explode("group")
+        u = universe.copy()
+        u["_uorder"] = np.arange(len(u))
+        pairs = g.merge(u, on="group", how="inner")
+        unmatched = ev.loc[~ev["event_id"].isin(pairs["event_id"])]
+        if len(unmatched):
+            groups = unmatched["groups"].astype(str)
+            uniq = groups.unique()
+            text = dict(zip(uniq, (repr(x) for x in uniq), strict=True))
+            excluded = pd.DataFrame({
+                "event_id": unmatched["event_id"].to_numpy(dtype=object),
+                "ticker": "",
+                "reason": ("no universe security in groups "
+                           + groups.map(text)).to_numpy(dtype=object)})
+        pairs = pairs.merge(ev.drop(columns=["groups", "_order"]), on="event_id",
+                            how="left", suffixes=("", "_event"))
+        for col, default in (("benchmark", default_benchmark), ("model", "")):
+            pairs[col] = pairs[col].fillna("").astype(str)
+            pairs.loc[pairs[col] == "", col] = default
+    o = pairs["_order"].to_numpy()
+    uo = pairs["_uorder"].to_numpy()
+    ordered = bool(np.all((o[1:] > o[:-1]) | ((o[1:] == o[:-1]) & (uo[1:] >= uo[:-1]))))
+    if not ordered:
+        pairs = pairs.sort_values(["_order", "_uorder"], kind="stable")
+    pairs = pairs.reset_index(drop=True)
+    return pairs, excluded
+
+
+def pair_weights(pairs: pd.DataFrame, universe: pd.DataFrame | None,
+                 column: str) -> np.ndarray:
+    """Each pair's value weight from ``column`` (NaN where it is not a number).
+
+    The events' column wins when the events have it (a weight per event, such as the
+    market capitalisation on the event date), else the universe's for the pair's
+    ticker (a weight per security).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"ticker": ["A", "B", "C"]})
+    >>> u = pd.DataFrame({"ticker": ["A", "B"], "mcap": ["10", "2.5"]})
+    >>> pair_weights(p, u, "mcap")
+    array([10. ,  2.5,  nan])
+    """
+    if column + "_event" in pairs.columns:  # events and universe both have it
+        src = pairs[column + "_event"]
+    elif column in pairs.columns:
+        src = pairs[column]
+    elif universe is not None and column in universe.columns:
+        u = universe.drop_duplicates("ticker").set_index("ticker")[column]
+        src = pairs["ticker"].map(u)
+    else:
+        raise InputError(f"no column {column!r} for the value weights")
+    out: np.ndarray = pd.to_numeric(src, errors="coerce").to_numpy(dtype=np.float64)
+    return out
+
+
+def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
+                       day0_pos: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """For each pair, the ``;``-joined ids of the other pairs of the same security
+    whose day 0 falls inside its event window (``""`` when none).
+
+    Parameters
+    ----------
+    event_ids
+        ``(P,)`` event id per pair.
+    security
+        ``(P,)`` integer code of the pair's security (ticker and calendar).
+    day0_pos
+        ``(P,)`` day-0 session position on the security's calendar; -1 = unknown.
+    window
+        The event window ``(start, end)`` in sessions.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of str. The ids are listed in (security, day 0, pair) order.
+
+    Notes
+    -----
+    Vectorised: one sort, two ``searchsorted`` and a C-level join of the matches
+    (``pyarrow.compute.binary_join``), whatever the number of flagged pairs.
+
+    Examples
+    --------
+    >>> confounding_labels(np.array(["a", "b", "c"]), np.array([0, 0, 1]),
+    ...                    np.array([10, 12, 11]), (-5, 5)).tolist()
+    ['b', 'a', '']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    w0, w1 = window
+    P = len(day0_pos)
+    labels = np.full(P, "", dtype=object)
+    if P < 2:
+        return labels
+    pos = np.asarray(day0_pos, dtype=np.int64)
+    valid = pos >= 0
+    big = np.int64(1) << 32
+    key = np.asarray(security, dtype=np.int64) * big + pos
+    skey_all = np.where(valid, key, np.iinfo(np.int64).max)
+    order = np.argsort(skey_all, kind="stable")
+    # work in sorted order: each pair's matches are one contiguous run there
+    skey = skey_all[order]
+    ok = valid[order]
+    q = np.where(ok, skey, 0)
+    lo = np.searchsorted(skey, q + w0, side="left")
+    hi = np.searchsorted(skey, q + w1, side="right")
+    count = np.where(ok, hi - lo - 1, 0)
+    flagged = np.flatnonzero(count > 0)
+    if len(flagged) == 0:
+        return labels
+    # every match of every flagged pair, then drop the pair itself
+    n_in = (hi - lo)[flagged]
+    starts = np.repeat(lo[flagged] - np.cumsum(n_in) + n_in, n_in)
+    k = starts + np.arange(int(n_in.sum()))
+    k = k[k != np.repeat(flagged, n_in)]
+    offsets = np.concatenate([[0], np.cumsum(count[flagged])]).astype(np.int64)
+    ids = pa.array(np.asarray(event_ids, dtype=object), type=pa.large_string())
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    ids = ids.take(pa.array(order))
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()),
+                                          ids.take(pa.array(k)))
+    joined = pc.binary_join(lists, pa.scalar(";", pa.large_string()))
+    labels[order[flagged]] = np.asarray(joined.to_numpy(zero_copy_only=False),
+                                        dtype=object)
+    return labels
+
+
+def factor_values(factors: pd.DataFrame | None, column: str,
+                  dates: pd.DatetimeIndex) -> np.ndarray:
+    """One factor column on a calendar's sessions, as a ``(T, 1)`` array."""
+    if factors is None:
+        raise InputError("the factor model needs a factor table "
+                         "(factors=... or model.factors in the study file)")
+    f = factors
+    if column not in f.columns:
+        raise InputError(f"factor column {column!r} not in the factor table "
+                         f"(columns: {', '.join(map(str, f.columns))})")
+    return f[column].reindex(dates).to_numpy(dtype=np.float64)[:, None]
+
+
+def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | None, *,
+          windows: Windows, spec: ModelSpec, kind: DataKind, default_calendar: str,
+          default_benchmark: str, design_of: Callable[[str], Any],
+          factors: pd.DataFrame | None, sources: dict[str, str]) -> Aligned:
+    """Stage 1: pairs, day 0 per calendar, the gather matrix, early exclusions.
+
+    Parameters
+    ----------
+    data
+        The canonical wide frame of prices (``kind="prices"``) or returns.
+    events, universe
+        Validated event catalog and universe (None when events carry tickers).
+    windows, spec
+        The study's windows and default model specification.
+    kind
+        ``"prices"`` or ``"returns"``.
+    default_calendar, default_benchmark
+        For securities without their own.
+    design_of
+        Model name -> its design (an object with ``regressors``, a tuple of
+        ``(series, lag)``, and ``excess``); built by the estimation layer.
+    factors
+        Factor table for factor regressors, or None.
+    sources
+        Input descriptions, for messages.
+
+    Returns
+    -------
+    Aligned
+    """
+    w = windows
+    pairs, ex_events = pairs_from_events(events, universe, default_calendar,
+                                          default_benchmark)
+    if len(pairs) == 0:  # no event matched a universe security
+        raise NoPairsError(no_pairs_message(ex_events,
+                                            sources.get("events", "")),
+                           excluded=ex_events.astype(object))
+    warnings: list[str] = []
+    pairs["model"] = pairs["model"].where(pairs["model"] != "", spec.name)
+    model_code_raw, model_names = pd.factorize(pairs["model"], sort=False)
+    model_code = model_code_raw.astype(np.int64)
+    designs = tuple(design_of(str(m)) for m in model_names)
+    reg_keys = sorted({r for d in designs for r in d.regressors})
+    needs_rf = any(d.excess for d in designs) and bool(spec.rf_column)
+    factor_names = sorted({s.split(":", 1)[1] for s, _ in reg_keys
+                           if s != "market"})
+    lags = [lag for _, lag in reg_keys] or [0]
+    lo_off = min(w.estimation[0], w.event[0]) + min(min(lags), 0)
+    hi_off = max(w.estimation[1], w.event[1]) + max(max(lags), 0)
+    pad = max(0, -lo_off)
+    needs_b_model = np.array([any(s == "market" for s, _ in d.regressors)
+                              for d in designs], dtype=bool)
+
+    P = len(pairs)
+    inst = pairs["instant_ns"].to_numpy(dtype=np.int64)
+    donly = pairs["date_only"].to_numpy(dtype=bool)
+    tickers = pairs["ticker"].to_numpy(dtype=object)
+    benches = pairs["benchmark"].to_numpy(dtype=object)
+    cal_raw, cal_names = pd.factorize(pairs["calendar"], sort=True)
+    cal = cal_raw.astype(np.int64)
+    first = data.index.min()
+    last_evt = pd.Timestamp(int(inst.max())).normalize()
+    end = max(data.index.max(), last_evt) + pd.Timedelta(days=60)
+    start = first - pd.Timedelta(days=7)
+
+    pos = np.full(P, -1, dtype=np.int64)
+    rules = np.full(P, "", dtype=object)
+    reason = np.full(P, "", dtype=object)
+    rows: dict[str, np.ndarray] = {"ticker": np.zeros(P, dtype=np.int64),
+                                   "market": np.zeros(P, dtype=np.int64)}
+    for f in factor_names:
+        rows[f"factor:{f}"] = np.zeros(P, dtype=np.int64)
+    if needs_rf:
+        rows["rf"] = np.zeros(P, dtype=np.int64)
+    blocks: list[tuple[int, np.ndarray]] = []  # (calendar, (T_c, n) returns)
+    cal_dates: list[np.ndarray] = []
+    base = 0
+    for ci, cname in enumerate(cal_names):
+        sel = np.flatnonzero(cal == ci)
+        sess = get_sessions(str(cname), start, end)
+        p, rule = locate_day0(sess, inst[sel], donly[sel])
+        pos[sel] = p
+        rules[sel] = rule
+        tick = tickers[sel]
+        bench = benches[sel]
+        u = pd.unique(np.concatenate([tick, bench]))
+        cols = [str(c) for c in u if c != "" and c in data.columns]
+        vals, off = on_sessions(data[cols], sess.dates)
+        for tkr, cnt in off.items():
+            warnings.append(f"{tkr}: {cnt} price(s) dated on days that are not "
+                            f"{cname} sessions were not used")
+        rets = vals if kind == "returns" else to_returns(vals, spec.returns)
+        index = pd.Index(cols)
+        tcol = index.get_indexer(pd.Index(tick)).astype(np.int64)
+        bcol = index.get_indexer(pd.Index(bench)).astype(np.int64)
+        extra = [factor_values(factors, f, sess.dates) for f in factor_names]
+        if needs_rf:
+            extra.append(factor_values(factors, spec.rf_column, sess.dates))
+        block = np.concatenate([rets] + extra, axis=1) if extra else rets
+        blocks.append((base, block))
+        cal_dates.append(sess.dates.as_unit("ns").asi8)
+        nc = len(cols)
+        # row -1 marks "no series" and is mapped to the all-NaN row below
+        rows["ticker"][sel] = np.where(tcol >= 0, base + tcol, -1)
+        rows["market"][sel] = np.where(bcol >= 0, base + bcol, -1)
+        for fi, f in enumerate(factor_names):
+            rows[f"factor:{f}"][sel] = base + nc + fi
+        if needs_rf:
+            rows["rf"][sel] = base + nc + len(factor_names)
+        base += block.shape[1]
+        # exclusions in order of precedence
+        has = np.isfinite(vals)
+        anyv = has.any(axis=0)
+        firstpos = np.where(anyv, has.argmax(axis=0), -1)
+        lastpos = np.where(anyv, len(has) - 1 - has[::-1].argmax(axis=0), -1)
+        r_ = np.full(len(sel), "", dtype=object)
+        needs_b = needs_b_model[model_code[sel]]
+        r_[(bcol < 0) & needs_b] = "benchmark has no prices"
+        # a security regressed on itself: R = R_m, so sigma = 0 and every AR is 0
+        r_[np.asarray(tick == bench, dtype=bool) & needs_b] = SELF_BENCHMARK
+        r_[tcol < 0] = "ticker has no prices"
+        r_[(p < 0) & (r_ == "")] = "event outside the calendar range"
+        tc = np.clip(tcol, 0, None)
+        fp = np.where(tcol >= 0, firstpos[tc] if nc else -1, -1)
+        lp = np.where(tcol >= 0, lastpos[tc] if nc else -1, -1)
+        r_[(r_ == "") & (p > lp)] = "event after the last price"
+        r_[(r_ == "") & (p < fp)] = "event before the first price"
+        reason[sel] = r_
+
+    # one NaN-padded (series, time) matrix for every calendar; last row all NaN
+    tmax = max((len(d) for d in cal_dates), default=0)
+    T = pad + tmax + max(hi_off, 0) + 1
+    values = np.full((base + 1, T), np.nan)
+    for (b0, block), d in zip(blocks, cal_dates, strict=True):
+        values[b0:b0 + block.shape[1], pad:pad + len(d)] = block.T
+    dates = np.full((len(cal_dates), T), -1, dtype=np.int64)
+    for ci, d in enumerate(cal_dates):
+        dates[ci, pad:pad + len(d)] = d
+    for key, r in rows.items():
+        rows[key] = np.where(r >= 0, r, base)
+
+    sec = pd.factorize(pairs["ticker"].astype(str) + "|"
+                       + pairs["calendar"].astype(str))[0]
+    confounded_by = confounding_labels(pairs["event_id"].to_numpy(dtype=object),
+                                       sec, pos, w.event)
+    return Aligned(
+        pairs=pairs, excluded_events=ex_events, reason=reason,
+        cand=np.flatnonzero(reason == ""), cal=cal, pos=pos, rules=rules,
+        model_code=model_code, designs=designs, rows=rows, values=values,
+        dates=dates, pad=pad, needs_rf=needs_rf, confounded_by=confounded_by,
+        warnings=warnings)

@@ -1,0 +1,605 @@
+"""The study: :class:`EventStudy` aligns, executes, infers and returns frozen results.
+
+:class:`EventStudy` validates its inputs once, at construction.
+:meth:`EventStudy.fit` never changes the model and returns a frozen
+:class:`~eventstudy.results.EventStudyResults`.
+
+Pipeline (every stage works on all (event, security) pairs at once; no Python loop
+runs per event or per pair):
+
+1. **align** (:mod:`eventstudy.alignment`): pairs from events x universe groups (or
+   one ticker per event); day 0 of each event on each calendar in use; returns on
+   each calendar's sessions, laid out as one NaN-padded ``(series, sessions)`` matrix
+   so that any pair's window is one contiguous slice; exclusions known before
+   estimation; the confounding flags.
+2. **stack**, 3. **estimate**, 4. **AR/CAR** (:mod:`eventstudy.estimation.pipeline`):
+   the windows of a chunk of pairs gathered into ``(P, L)`` arrays, batched least
+   squares per model (:mod:`eventstudy.estimation.models`), abnormal returns,
+   standardised ARs with the prediction-error correction, CARs and their variance.
+   The chunks run on an executor (:mod:`eventstudy.execution`: threads or Dask);
+   the results are bitwise identical whatever the chunk size or executor.
+5. **tests** (:mod:`eventstudy.inference`): every selected statistic per scope (all,
+   group, event, event x group) and window by grouped reductions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from eventstudy.alignment import (
+    Aligned,
+    DataKind,
+    align,
+    no_pairs_message,
+    pair_weights,
+)
+from eventstudy.config import Conventions, ModelSpec, Study, Windows
+from eventstudy.errors import InputError, NoPairsError, UnknownNameError
+from eventstudy.estimation.containers import (
+    AbnormalReturns,
+    ChunkOut,
+    Estimates,
+    Stacked,
+)
+from eventstudy.estimation.models import Design, make_design
+from eventstudy.estimation.pipeline import (
+    FUSED_MIN_PAIRS,
+    auto_chunk_size,
+    chunk_spans,
+    degenerate_fits,
+    raise_malloc_threshold,
+)
+from eventstudy.execution import check_scheduler, get_executor, resolve_workers
+from eventstudy.inputs.calendar import WindowDates
+from eventstudy.inputs.events import events_from_frame, universe_from_frame
+from eventstudy.inputs.prices import prices_from_frame
+
+if TYPE_CHECKING:
+    from eventstudy.results import EventStudyResults
+
+MANY_EVENTS = 1000
+"""Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
+
+
+KERNELS = ("auto", "numpy", "numba")
+"""Implementations of stages 2-4 (:meth:`EventStudy.fit` ``kernel``)."""
+
+
+def empty_scopes_warning(tests: pd.DataFrame) -> str:
+    """One line saying which tests rows are NaN because no pair of their scope has
+    data in their window (``n = 0``), per test; ``""`` when there are none.
+
+    Such a row is kept (the table stays complete) with a NaN statistic and p-value;
+    this line, in ``run.json`` and the report, gives the reason.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"test": ["bmp", "bmp", "csect_t"], "n": [0, 3, 0],
+    ...                   "statistic": [np.nan, 1.0, np.nan]})
+    >>> empty_scopes_warning(t)[-50:]
+    'has data in their window (n = 0): bmp 1, csect_t 1'
+    """
+    if tests.empty:
+        return ""
+    none = tests["n"].to_numpy() == 0
+    if not none.any():
+        return ""
+    per = tests.loc[none, "test"].astype(str).value_counts(sort=False)
+    order = list(dict.fromkeys(tests["test"].astype(str)))
+    parts = [f"{t} {int(per[t])}" for t in order if t in per.index]
+    return (f"tests: {int(none.sum())} row(s) have no statistic (NaN) because no "
+            f"pair of their scope has data in their window (n = 0): "
+            f"{', '.join(parts)}")
+
+
+class EventStudy:
+    """An event study on in-memory data.
+
+    Parameters
+    ----------
+    data
+        Prices or returns, wide (date index or ``date`` column plus one column per
+        ticker) or long (``date, ticker, close``).
+    events
+        Event table: ``event_id``, ``timestamp`` and ``groups`` (with a universe) or
+        ``ticker`` (one security per event; optional ``calendar``/``benchmark``).
+    universe
+        Universe table (``ticker, group, calendar, benchmark`` ...); None when events
+        carry tickers.
+    model
+        Default normal-return model name, or a :class:`~eventstudy.config.ModelSpec`.
+    windows
+        Estimation/event/CAR windows; default ``Windows()``.
+    kind
+        Whether ``data`` holds ``"prices"`` or ``"returns"``.
+    calendar
+        Calendar for securities without one (default ``XNYS``).
+    benchmark
+        Benchmark ticker for securities without one.
+    factors
+        Factor table (date + factor columns) for the ``factor`` model.
+    confounding
+        ``"flag"`` marks pairs with another catalog event inside their event window;
+        ``"exclude"`` also removes them (listed in ``excluded``).
+
+    Raises
+    ------
+    InputError
+        Invalid data, events, universe or options.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> dates = pd.bdate_range("2023-01-02", periods=400)
+    >>> m = rng.normal(0, 0.01, 400)
+    >>> r = pd.DataFrame({"MKT": m, "A": 0.5 * m + rng.normal(0, 0.01, 400)},
+    ...                  index=dates)
+    >>> ev = pd.DataFrame({"event_id": ["e1"], "timestamp": ["2024-03-01"],
+    ...                    "ticker": ["A"]})
+    >>> res = EventStudy(r, ev, kind="returns", calendar="FX", benchmark="MKT",
+    ...                  windows=Windows(car=((0, 0),))).fit(tests=("csect_t",))
+    >>> len(res.abnormal_returns)
+    21
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        events: pd.DataFrame,
+        universe: pd.DataFrame | None = None,
+        *,
+        model: str | ModelSpec = "market",
+        windows: Windows | None = None,
+        kind: DataKind = "prices",
+        returns: Literal["simple", "log"] = "simple",
+        calendar: str = "XNYS",
+        benchmark: str = "",
+        factors: pd.DataFrame | None = None,
+        confounding: Literal["flag", "exclude"] = "flag",
+        sources: dict[str, str] | None = None,
+    ) -> None:
+        src = sources or {}
+        self._setup(
+            data, events_from_frame(events, source=src.get("events", "<events>")),
+            (universe_from_frame(universe, source=src.get("universe", "<universe>"))
+             if universe is not None else None),
+            model=model, windows=windows, kind=kind, returns=returns,
+            calendar=calendar, benchmark=benchmark, factors=factors,
+            confounding=confounding, sources=sources)
+
+    def _setup(
+        self,
+        data: pd.DataFrame,
+        events: pd.DataFrame,
+        universe: pd.DataFrame | None,
+        *,
+        model: str | ModelSpec,
+        windows: Windows | None,
+        kind: DataKind,
+        returns: Literal["simple", "log"],
+        calendar: str,
+        benchmark: str,
+        factors: pd.DataFrame | None,
+        confounding: Literal["flag", "exclude"],
+        sources: dict[str, str] | None,
+    ) -> None:
+        """Check the options and store the inputs (events and universe already
+        validated)."""
+        if kind not in ("prices", "returns"):
+            raise UnknownNameError(f"kind must be 'prices' or 'returns', not {kind!r}")
+        spec = model if isinstance(model, ModelSpec) else ModelSpec(
+            name=model, returns=returns)  # type: ignore[arg-type]
+        make_design(spec.name)  # validates the name
+        if confounding not in ("flag", "exclude"):
+            raise UnknownNameError("confounding must be 'flag' or 'exclude'")
+        self._data = prices_from_frame(data, source=(sources or {}).get("prices",
+                                                                       "<data>"))
+        self._events = events
+        self._universe = universe
+        self._spec = spec
+        self._windows = windows or Windows()
+        self._kind: DataKind = kind
+        self._calendar = calendar
+        self._benchmark = benchmark
+        self._factors = factors
+        self._confounding = confounding
+        self._sources = dict(sources or {})
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def windows(self) -> Windows:
+        """The study's windows."""
+        return self._windows
+
+    @property
+    def model(self) -> ModelSpec:
+        """The default model specification."""
+        return self._spec
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """A copy of the validated events."""
+        return self._events.copy()
+
+    @classmethod
+    def from_study(cls, study: Study, prices: pd.DataFrame,
+                   sources: dict[str, str] | None = None) -> EventStudy:
+        """Build from a parsed :class:`~eventstudy.config.Study` and a price frame."""
+        from eventstudy.inputs.events import load_events, load_universe
+
+        events = load_events(study.events)
+        universe = load_universe(study.universe) if study.universe else None
+        factors = None
+        if study.model.factors is not None:
+            factors = load_factors(study.model.factors, study.model)
+        src = {"events": str(study.events), "universe": str(study.universe or "")}
+        src.update(sources or {})
+        # load_events / load_universe validated the files: not a second time
+        obj = cls.__new__(cls)
+        obj._setup(prices, events, universe, model=study.model,
+                   windows=study.windows, kind="prices", returns=study.model.returns,
+                   calendar="XNYS", benchmark="", factors=factors,
+                   confounding=study.confounding, sources=src)
+        return obj
+
+    # ------------------------------------------------------------------ stages
+    def _run(self, conv: Conventions, chunk_size: int | None, max_memory: int | None,
+             workers: int | None, step: Callable[[str], None],
+             day0_shift: float = 0.0, scheduler: str = "local",
+             progress: bool = False, kernel: str = "auto"
+             ) -> tuple[Stacked, Estimates, AbnormalReturns, dict[str, float]]:
+        """Stages 1-4: align, then gather/estimate/AR chunk by chunk; compact.
+
+        The chunks run on the scheduler's executor (:mod:`eventstudy.execution`: a
+        thread pool, or Dask tasks); either way their arrays land in the same
+        preallocated :class:`ChunkOut`, and everything after is shared.
+        """
+        t0 = time.perf_counter()
+        raise_malloc_threshold()
+        w = self._windows
+        a = self._align()
+        if kernel == "numba" or (kernel == "auto" and len(a.cand) >= FUSED_MIN_PAIRS):
+            from eventstudy.estimation.kernels import available
+
+            if available():
+                a = replace(a, fused=True)
+            elif kernel == "numba":
+                raise InputError('kernel="numba" needs numba: pip install numba '
+                                 '(or pip install "eventstudy[fast]")')
+        t_align = time.perf_counter()
+        step("estimate")
+        Le, W, C = w.estimation_length, w.event_length, len(w.car)
+        n = len(a.cand)
+        nw = resolve_workers(workers)
+        kmax = max((len(d.regressors) for d in a.designs), default=0)
+        size = (int(chunk_size) if chunk_size is not None else
+                auto_chunk_size(Le, W, kmax, C, nw, max_memory))
+        if size < 1:
+            raise InputError(f"chunk_size must be at least 1, not {chunk_size}")
+        spans = chunk_spans(n, size)
+        out = ChunkOut.empty(n, Le, W, C)
+        executor = get_executor(scheduler)
+        parts, extra = executor.run(a, out, w, conv, spans, day0_shift, workers=nw,
+                                    progress=progress)
+        nw = int(extra.pop("workers"))
+        t_loop = time.perf_counter()
+        step("abnormal returns")
+        # exclusions decided after estimation, then keep the rest in place
+        reason = a.reason.copy()
+        nest_all = np.zeros(len(reason), dtype=np.int64)
+        nest_all[a.cand] = out.nest
+        few = np.zeros(len(reason), dtype=bool)
+        few[a.cand] = out.nest < w.min_estimation_obs
+        if few.any():
+            reason[few] = ("only " + pd.Series(nest_all[few]).astype(str)
+                           + f" estimation returns (minimum {w.min_estimation_obs})"
+                           ).to_numpy(dtype=object)
+        degenerate_fits(reason, a.cand, out)
+        if self._confounding == "exclude":
+            conf = (reason == "") & (a.confounded_by != "")
+            if conf.any():
+                reason[conf] = ("confounded by event(s) "
+                                + pd.Series(a.confounded_by[conf]).astype(str)
+                                + " inside the event window").to_numpy(dtype=object)
+        if conv.weights:
+            wv = pair_weights(a.pairs, self._universe, conv.weights)
+            badw = (reason == "") & ~(np.isfinite(wv) & (wv > 0))
+            reason[badw] = (f"value weight {conv.weights!r} is missing, zero or "
+                            "negative")
+            a.pairs["weight"] = wv
+        keep = reason == ""
+        zero = np.full(len(reason), np.nan)
+        zero[a.cand] = out.zero_share
+        out.compact(keep[a.cand])
+        pairs = self._label_pairs(a, keep, nest_all, zero)
+        bad = np.flatnonzero(reason != "")
+        ex = pd.DataFrame({
+            "event_id": a.pairs["event_id"].to_numpy(dtype=object)[bad],
+            "ticker": a.pairs["ticker"].to_numpy(dtype=object)[bad],
+            "reason": reason[bad]})
+        if len(a.excluded_events):
+            ex = pd.concat([a.excluded_events, ex], ignore_index=True)
+        ex = ex.astype(object).reset_index(drop=True)
+        kept = a.cand[keep[a.cand]]
+        est_dates = WindowDates(a.dates, a.cal[kept],
+                                a.pad + a.pos[kept] + w.estimation[0],
+                                w.estimation_length)
+        st = Stacked(pairs=pairs, ret_evt=out.ret_evt, est_dates=est_dates,
+                     evt_dates=out.evt_dates, excluded=ex, warnings=a.warnings)
+        est = Estimates(alpha=out.alpha, beta=out.beta, sigma2=out.sigma2,
+                        nobs=out.nobs, dof=out.dof, k=out.k, r2=out.r2,
+                        normal=out.normal, lev=out.lev, resid=out.resid)
+        ar = AbnormalReturns(ar=out.ar, sar=out.sar, day_var=out.day_var, car=out.car,
+                             car_var=out.car_var, car_days=out.car_days)
+        t_end = time.perf_counter()
+        # per-chunk stage times are summed over threads (or workers); scale them to
+        # wall time
+        g, e, r = (sum(p[i] for p in parts) for i in range(3))
+        busy = g + e + r
+        cluster = extra.get("cluster", 0.0)
+        loop = t_loop - t_align - cluster
+        scale = loop / busy if busy > 0 else 0.0
+        if executor.remote:
+            # workers' compute in wall time; the rest is moving results to this
+            # process (serialise, send, copy in): "collect"
+            scale = min(scale, 1.0 / nw)
+            extra["collect"] = max(0.0, loop - busy * scale)
+        timings = {"align": t_align - t0, "stack": g * scale,
+                   "estimate": e * scale, "ar_car": r * scale + (t_end - t_loop),
+                   "chunks": float(len(spans)), "chunk_size": float(size),
+                   "workers": float(nw), **extra}
+        return st, est, ar, timings
+
+    def _label_pairs(self, a: Aligned, keep: np.ndarray, nest: np.ndarray,
+                     zero_share: np.ndarray) -> pd.DataFrame:
+        """The kept pairs' table with day 0, estimation counts and confounding."""
+        pairs = a.pairs
+        P = len(pairs)
+        d0 = np.full(P, -1, dtype=np.int64)
+        okp = a.pos >= 0
+        d0[okp] = a.dates[a.cal[okp], a.pad + a.pos[okp]]
+        pairs["zero_share"] = zero_share
+        pairs["day0_pos"] = a.pos
+        pairs["day0_rule"] = a.rules
+        pairs["day0"] = pd.to_datetime(np.where(d0 >= 0, d0, np.iinfo(np.int64).min))
+        pairs["n_est"] = nest
+        pairs["confounded_by"] = a.confounded_by
+        return pairs.loc[keep].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        tests: Sequence[str] = ("csect_t", "patell", "bmp"),
+        conventions: Conventions | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
+        chunk_size: int | None = None,
+        max_memory: int | None = None,
+        workers: int | None = None,
+        scheduler: str = "local",
+        seed: int = 12345,
+        bootstrap_reps: int = 999,
+        progress: Callable[[str], None] | None = None,
+        day0_shift: float = 0.0,
+        kernel: str = "auto",
+    ) -> EventStudyResults:
+        """Estimate the normal-return models, compute ARs, CARs and the tests.
+
+        Parameters
+        ----------
+        tests
+            Test names from :data:`eventstudy.inference.TESTS`.
+        conventions
+            Statistical conventions (default: textbook).
+        scopes
+            Test scopes among ``all, group, event, event_group``. None: all four
+            with at most 1,000 events (:data:`MANY_EVENTS`), else ``("all",
+            "group")`` (one pair per event makes the per-event scopes as large as
+            the data).
+        chunk_size
+            Pairs gathered, estimated and abnormal-returned at a time. None: as many
+            as fit ``max_memory`` (at most :data:`MAX_CHUNK`). The results do not
+            depend on it (bitwise).
+        max_memory
+            Memory budget in bytes for the chunk working set of all threads
+            (default :data:`DEFAULT_MAX_MEMORY`); the per-pair outputs come on top.
+        workers
+            With ``scheduler="local"``, threads over chunks; with ``"dask"``, the
+            worker processes of the local Dask cluster; ignored for a scheduler
+            address (the cluster's workers are used). ``None`` or ``0``: automatic
+            (up to 2 CPU cores, :func:`resolve_workers`), as ``workers = 0`` in the
+            study file and in :func:`eventstudy.simulate`. The results do not
+            depend on it.
+        scheduler
+            Where stages 2-4 run, chunk by chunk (see :data:`SCHEDULERS`):
+            ``"local"`` (threads in this process), ``"dask"`` (a
+            ``dask.distributed.LocalCluster`` of ``workers`` single-threaded
+            processes, started and closed by this call) or a scheduler address
+            such as ``"tcp://10.0.0.5:8786"`` (an existing cluster). The aligned
+            returns reach each worker once; each task returns its chunk's arrays
+            and the tests run here on the gathered arrays, so the results are
+            identical to the local run (bitwise for ARs and CARs). Dask needs
+            ``pip install "eventstudy[dask]"``; see ``docs/cluster.md``.
+        seed, bootstrap_reps
+            For resampling tests; ``bootstrap_reps`` must be at least 1, and at
+            least 2 with the ``boot`` test (the SD of the resampled means needs
+            two): it is refused, not turned into empty statistics.
+        progress
+            Optional callback receiving each stage's name. With a Dask scheduler it
+            also turns on a progress bar over the tasks (tqdm, on stderr when that
+            is a terminal).
+        day0_shift
+            An abnormal return added to every pair's day-0 return after the
+            estimation window is gathered (Brown & Warner simulations); 0 for real
+            studies.
+        kernel
+            Implementation of stages 2-4 for market-model pairs: ``"numpy"``
+            (batched array operations), ``"numba"`` (the compiled one-pass kernel of
+            :mod:`~eventstudy.estimation.kernels`; needs numba) or ``"auto"`` (default:
+            numba
+            from :data:`FUSED_MIN_PAIRS` candidate pairs when it is installed, else
+            numpy). Both give the same numbers up to the order of additions (about
+            1e-16 relative); a study's results never depend on the chunking.
+            Other models, excess returns, ``market_moments = "window"`` and BHAR
+            always use numpy.
+
+        Returns
+        -------
+        EventStudyResults
+            A new, frozen results object; the model is left unchanged.
+            ``results.timings`` holds the wall seconds of each stage; with a Dask
+            scheduler also ``cluster`` (start or connect, send the aligned data,
+            close), ``collect`` (move the chunks' outputs here) and ``tasks``.
+
+        Raises
+        ------
+        UnknownNameError
+            An unknown test, scope or scheduler.
+        InputError
+            ``bootstrap_reps < 1``, a negative ``workers``, or a bad option.
+        NoPairsError
+            Every pair was excluded: the message counts the pairs per reason and
+            the error's ``excluded`` holds the table. Pairs are excluded, with
+            their reason, for the causes in the README and also when the benchmark
+            is the security itself (:data:`SELF_BENCHMARK`), when the estimation
+            residual variance is zero or not finite (:data:`ZERO_SIGMA`) and when
+            the design is singular (:data:`SINGULAR`).
+        SchedulerError
+            Dask is not installed, the cluster cannot be started or reached, or a
+            chunk failed on every attempt (its candidate span is named).
+        """
+        from eventstudy.inference import SCOPES, TESTS, PairData, run_tests
+        from eventstudy.results import EventStudyResults
+
+        conv = conventions or Conventions()
+        if conv.weights:
+            self._check_weights(conv)
+        unknown = [t for t in tests if t not in TESTS]
+        if unknown:
+            raise UnknownNameError(f"unknown test(s) {', '.join(unknown)}; choose "
+                                   f"from {', '.join(TESTS)}")
+        if scopes is None:
+            use_scopes = (tuple(SCOPES) if len(self._events) <= MANY_EVENTS
+                          else ("all", "group"))
+        else:
+            use_scopes = tuple(scopes)
+            bad = [s for s in use_scopes if s not in SCOPES]
+            if bad or not use_scopes:
+                raise UnknownNameError(f"unknown scope(s) {', '.join(bad) or '(none)'}"
+                                       f"; choose from {', '.join(SCOPES)}")
+        check_scheduler(scheduler)
+        if kernel not in KERNELS:
+            raise UnknownNameError(f"unknown kernel {kernel!r}; choose from "
+                                   f"{', '.join(KERNELS)}")
+        if (isinstance(bootstrap_reps, bool)
+                or not isinstance(bootstrap_reps, (int, np.integer))
+                or bootstrap_reps < 1):
+            raise InputError(f"bootstrap_reps = {bootstrap_reps!r}: the bootstrap "
+                             "needs at least 1 resample; use a whole number such as "
+                             "999 (tests.bootstrap_reps in the study file)")
+        if bootstrap_reps < 2 and "boot" in tests:
+            raise InputError(f"bootstrap_reps = {bootstrap_reps!r}: the boot test's "
+                             "standard deviation needs at least 2 resamples; use a "
+                             "whole number such as 999 (tests.bootstrap_reps in the "
+                             "study file)")
+        resolve_workers(workers)  # refuse a bad value before any work
+        step = progress or (lambda _s: None)
+        step("align and stack")
+        st, est, ar, timings = self._run(conv, chunk_size, max_memory, workers, step,
+                                         day0_shift, scheduler, progress is not None,
+                                         kernel)
+        if len(st.pairs) == 0:
+            raise NoPairsError(no_pairs_message(st.excluded,
+                                                self._sources.get("events", "")),
+                               excluded=st.excluded.copy())
+        t2 = time.perf_counter()
+        step("tests")
+        weight = None
+        if conv.weights:
+            from eventstudy.inference import WEIGHTED_TESTS
+
+            weight = st.pairs["weight"].to_numpy(dtype=np.float64)
+            equal = [t for t in tests if t not in WEIGHTED_TESTS]
+            if equal:
+                st.warnings.append(
+                    f"value weights {conv.weights!r}: {', '.join(equal)} "
+                    "have no value-weighted form and are equal-weighted (tests.csv "
+                    "column 'weighting')")
+        pdata = PairData.build(st, est, ar, self._windows, seed=seed,
+                               bootstrap_reps=bootstrap_reps,
+                               profile=conv.test_profile, weight=weight)
+        tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows,
+                             scopes=use_scopes)
+        empty = empty_scopes_warning(tests_df)
+        if empty:
+            st.warnings.append(empty)
+        t3 = time.perf_counter()
+        timings["tests"] = t3 - t2
+        res = EventStudyResults.build(
+            stacked=st, estimates=est, ar=ar, tests=tests_df, windows=self._windows,
+            model=self._spec, conventions=conv, test_names=tuple(tests),
+            timings=timings, sources=self._sources, scopes=use_scopes,
+        )
+        res.timings["results"] = time.perf_counter() - t3
+        return res
+
+    def _check_weights(self, conv: Conventions) -> None:
+        """The value-weight column exists and the conventions allow weights."""
+        col = conv.weights
+        if conv.test_profile == "estudy2":
+            raise InputError(
+                f"conventions.weights = {col!r} with the estudy2 profile: estudy2 "
+                "has no value weights; leave weights empty or use the textbook "
+                "profile")
+        have = col in self._events.columns or (
+            self._universe is not None and col in self._universe.columns)
+        if not have:
+            where = " and ".join(x for x in (self._sources.get("events"),
+                                             self._sources.get("universe")) if x
+                                 ) or "events and universe"
+            raise InputError(
+                f"{where}: conventions.weights = {col!r} names no column of the "
+                "events or the universe; add that column (a positive number per "
+                "security or event, e.g. market capitalisation) or leave weights "
+                "empty for equal weights")
+
+    def _align(self) -> Aligned:
+        """Stage 1 (:func:`eventstudy.alignment.align`) on this study's inputs."""
+        return align(self._data, self._events, self._universe,
+                     windows=self._windows, spec=self._spec, kind=self._kind,
+                     default_calendar=self._calendar,
+                     default_benchmark=self._benchmark, design_of=self._design,
+                     factors=self._factors, sources=self._sources)
+
+    def _design(self, name: str) -> Design:
+        spec = self._spec
+        factors: tuple[str, ...] = ()
+        if name == "factor":
+            if self._factors is None:
+                raise InputError("the factor model needs a factor table "
+                                 "(factors=... or model.factors in the study file)")
+            factors = spec.factor_columns or tuple(
+                c for c in self._factors.columns if c not in ("date", spec.rf_column))
+        return make_design(name, spec.dimson_lags, factors, spec.market_factor)
+
+
+def load_factors(path: str | Path, spec: ModelSpec) -> pd.DataFrame:
+    """Read a factor file (CSV/Parquet: date + factor columns) as decimals.
+
+    Percent files (``factor_unit = "percent"``, as Ken French's library) are divided
+    by 100. The index is the date.
+    """
+    from eventstudy.inputs.prices import load_prices
+
+    f = load_prices(path)
+    if spec.factor_unit == "percent":
+        f = f / 100.0
+    return f
