@@ -21,7 +21,18 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from eventstudy import inference as inf
-from eventstudy.inference import TESTS, Groups, PairData, Window, bh_adjust
+from eventstudy.inference import (
+    TESTS,
+    Groups,
+    PairData,
+    Shared,
+    Window,
+    bh_adjust,
+    crosscorr,
+)
+from eventstudy.inference import bootstrap as boot_mod
+from eventstudy.inference import rank as rank_mod
+from eventstudy.inference import reduction as red
 
 TOL = 1e-10
 
@@ -167,7 +178,7 @@ def test_csect_t_vs_scipy(data: PairData, w: Window, g: Groups) -> None:
 @pytest.mark.parametrize("profile", ["textbook", "estudy2"])
 @pytest.mark.parametrize(("data", "w", "g"), cases())
 def test_bw_t(data: PairData, w: Window, g: Groups, profile: str) -> None:
-    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    data = replace(data, profile=profile)  # type: ignore[arg-type]
     r = TESTS["bw_t"](data, w, g)
     want_t, want_p = [], []
     for k in range(g.n):
@@ -206,7 +217,7 @@ def test_bw_1980(data: PairData, w: Window, g: Groups) -> None:
 @pytest.mark.parametrize("profile", ["textbook", "estudy2"])
 @pytest.mark.parametrize(("data", "w", "g"), cases())
 def test_lamb(data: PairData, w: Window, g: Groups, profile: str) -> None:
-    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    data = replace(data, profile=profile)  # type: ignore[arg-type]
     assert data.day_lev is not None
     r = TESTS["lamb"](data, w, g)
     want_z, want_p = [], []
@@ -285,7 +296,7 @@ def test_rbar_counts_only_clustered_pairs() -> None:
     w = data.windows()[0]
     # pairs 0..5 share day 0, 6..8 another: the "all" r-bar divides the clustered
     # sum by all 9*8/2 pairs; moving every pair to its own cluster gives 0
-    lone = replace(data, cluster=np.arange(9, dtype=np.int64) * 1000, _memo={})
+    lone = replace(data, cluster=np.arange(9, dtype=np.int64) * 1000)
     assert TESTS["patell_kp"](lone, w, ALL).extra["rbar"][0] == 0.0
     assert (TESTS["patell_kp"](lone, w, ALL).statistic[0]
             == pytest.approx(TESTS["patell"](lone, w, ALL).statistic[0], abs=TOL))
@@ -294,13 +305,15 @@ def test_rbar_counts_only_clustered_pairs() -> None:
     assert got == pytest.approx(ref_rbar(data, idx), abs=TOL)
 
 
-def test_kp_correlations_are_memoised_once() -> None:
+def test_kp_correlations_are_made_once_per_run_and_not_kept_on_the_data() -> None:
     data = make_data()
+    sh = Shared(data, (GROUPS, ALL))
     for w in data.windows():
         for g in (GROUPS, ALL):
-            TESTS["bmp_kp"](data, w, g)
-            TESTS["patell_kp"](data, w, g)
-    assert [k for k in data._memo if k.startswith("kp")] == ["kp_corr"]
+            TESTS["bmp_kp"](data, w, g, sh)
+            TESTS["patell_kp"](data, w, g, sh)
+    assert [k for k in sh.keys() if k.startswith("kp")] == ["kp_corr"]
+    assert not hasattr(data, "_memo") and not hasattr(data, "memo")
 
 
 @pytest.mark.parametrize(("data", "w", "g"), cases())
@@ -378,7 +391,7 @@ RANK_CASES = [(test, kind, profile, c) for profile in ("textbook", "estudy2")
 def test_rank_and_sign_family(test: str, kind: str, profile: str,
                               case: Case) -> None:
     data, w, g = case
-    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    data = replace(data, profile=profile)  # type: ignore[arg-type]
     r = TESTS[test](data, w, g)
     want = ref_rank_family(data, w, g, kind, profile)
     check(r.statistic, want)
@@ -445,7 +458,7 @@ def test_grank(data: PairData, w: Window, g: Groups) -> None:
 @pytest.mark.parametrize("profile", ["textbook", "estudy2"])
 @pytest.mark.parametrize(("data", "w", "g"), cases())
 def test_sign_and_gsign(data: PairData, w: Window, g: Groups, profile: str) -> None:
-    data = replace(data, profile=profile, _memo={})  # type: ignore[arg-type]
+    data = replace(data, profile=profile)  # type: ignore[arg-type]
     rs = TESTS["sign"](data, w, g)
     rg = TESTS["gsign"](data, w, g)
     ws, wg = [], []
@@ -519,7 +532,7 @@ def test_boot_reproducible_and_independent_of_order_and_chunking(
     wins = data.windows()
     first = [TESTS["boot"](data, w, GROUPS) for w in wins]
     again = [TESTS["boot"](data, w, GROUPS) for w in reversed(wins)][::-1]
-    monkeypatch.setattr(inf, "_BOOT_CHUNK", 7)
+    monkeypatch.setattr(boot_mod, "BOOT_CHUNK", 7)
     chunked = [TESTS["boot"](data, w, GROUPS) for w in wins]
     for a, b, c in zip(first, again, chunked, strict=True):
         for key in ("ci_low", "ci_high"):
@@ -530,7 +543,7 @@ def test_boot_reproducible_and_independent_of_order_and_chunking(
     # permuting the pairs (and relabelling the group codes) changes nothing
     perm = np.random.default_rng(3).permutation(9)
     pd_ = replace(data, ar=data.ar[perm], day_var=data.day_var[perm],
-                  car=data.car[perm], car_var=data.car_var[perm], _memo={})
+                  car=data.car[perm], car_var=data.car_var[perm])
     g2 = Groups("group", 1 - CODES[perm], ("b", "a"))
     for w2, a in zip(pd_.windows(), first, strict=True):
         b = TESTS["boot"](pd_, w2, g2)
@@ -552,7 +565,7 @@ def test_boot_changes_with_seed_and_matches_the_bootstrap_standard_error() -> No
     assert r.extra["ci_low"][0] < x.mean() < r.extra["ci_high"][0]
     assert r.extra["ci_low"][0] == pytest.approx(x.mean() - 1.96 * se, abs=0.05)
     assert r.p_value[0] == pytest.approx(2 * stats.norm.sf(abs(r.statistic[0])))
-    other = TESTS["boot"](replace(d, seed=8, _memo={}), w, g)
+    other = TESTS["boot"](replace(d, seed=8), w, g)
     assert other.statistic[0] != r.statistic[0]
 
 
@@ -562,7 +575,7 @@ def test_two_sided_antisymmetry(name: str) -> None:
     """Negating every AR and residual flips the statistic and keeps the two-sided p
     (the bootstrap draws differ, so only its sign is checked)."""
     d = make_data()
-    neg = replace(d, resid=-d.resid, ar=-d.ar, sar=-d.sar, car=-d.car, _memo={})
+    neg = replace(d, resid=-d.resid, ar=-d.ar, sar=-d.sar, car=-d.car)
     for w, wn in zip(d.windows(), neg.windows(), strict=True):
         for g in (GROUPS, ALL):
             a = TESTS[name](d, w, g)
@@ -598,8 +611,9 @@ def test_registry_and_docstrings() -> None:
             "bmp_kp", "skew_t", "corrado", "mrank", "grank", "sign", "gsign", "csign",
             "wilcoxon", "boot"}
     assert set(TESTS) == want
-    for name, f in TESTS.items():
-        doc = f.__doc__ or ""
+    for name, spec in TESTS.items():
+        assert spec.name == name
+        doc = spec.doc
         assert "Notes" in doc and "Returns" in doc, name
         assert any(ch.isdigit() for ch in doc.split("Notes")[1]), name  # a year
 
@@ -729,14 +743,14 @@ def test_row_ranks_equal_rankdata_with_nan_ties_and_infinities() -> None:
     V[3] = np.nan
     V[4, :5] = [np.inf, -np.inf, np.inf, 2.0, 2.0]
     V[5] = 1.0
-    got = inf._row_ranks(V)[0]
+    got = rank_mod.row_ranks(V)[0]
     want = stats.rankdata(V, axis=1, nan_policy="omit")
     np.testing.assert_array_equal(got, want)
     # the memoised ranks over estimation + event days, and the rows' medians
     data = make_big()
-    rk = inf._ranks(data)
+    rk = rank_mod.pair_ranks(Shared(data))
     U = np.concatenate([data.resid, data.ar], axis=1)
-    K = np.where(rk.r2 == inf._NA16, np.nan, 0.5 * rk.r2)
+    K = np.where(rk.r2 == rank_mod.NA16, np.nan, 0.5 * rk.r2)
     np.testing.assert_array_equal(K, stats.rankdata(U, axis=1, nan_policy="omit"))
     fin = np.isfinite(U).any(axis=1)
     with np.errstate(invalid="ignore"):
@@ -760,16 +774,16 @@ def test_grouped_column_sums_are_the_bincount_bit_for_bit(
     want = np.bincount(idx, weights=x[ok], minlength=G * T).reshape(G, T)
     count = np.bincount(idx, minlength=G * T).reshape(G, T)
     for cells in (1 << 20, 50):  # one block, many blocks
-        monkeypatch.setattr(inf, "_BLOCK_CELLS", cells)
-        got = inf._gsum2(x, g, ok)
+        monkeypatch.setattr(red, "BLOCK_CELLS", cells)
+        got = red.gsum2(x, g, ok)
         assert np.array_equal(got, want) and not np.signbit(got[want == 0]).any()
-        np.testing.assert_array_equal(inf._gcount2(g, ok), count)
+        np.testing.assert_array_equal(red.gcount2(g, ok), count)
 
 
 @pytest.mark.parametrize("clean", [False, True])
 def test_grank_row_search_counts(clean: bool) -> None:
     data = make_big(clean=clean)
-    core = inf._grank_core(data)
+    core = rank_mod.grank_core(Shared(data))
     with np.errstate(invalid="ignore", divide="ignore"):
         e = data.resid / np.sqrt(data.sigma2)[:, None]
     e = np.where(np.isfinite(e), e, np.nan)
@@ -780,7 +794,7 @@ def test_grank_row_search_counts(clean: bool) -> None:
               np.round(rng.normal(size=P), 1), rng.normal(size=P),
               np.full(P, 1e9), np.full(P, -1e9), np.full(P, 0.0)):
         valid = np.isfinite(x) & (rng.random(P) < 0.9)
-        lo, hi = inf._grank_counts(data, core, x, valid)
+        lo, hi = rank_mod.grank_counts(data, core, x, valid)
         with np.errstate(invalid="ignore"):
             want_lo = np.where(valid, (e < x[:, None]).sum(axis=1), 0)
             want_hi = np.where(valid, (e <= x[:, None]).sum(axis=1), 0)
@@ -794,15 +808,18 @@ def test_rbar_fast_and_slow_clusters_vs_brute_force() -> None:
     rng = np.random.default_rng(2)
     masks = [np.ones(P, dtype=bool), rng.random(P) < 0.8, rng.random(P) < 0.3,
              np.asarray(data.cluster != 1000)]  # a whole factorised cluster out
-    for g in big_partitions(P):
+    parts = big_partitions(P)
+    sh = Shared(data, tuple(parts))
+    for g in parts:
         for valid in masks:
-            got = inf._rbar(data, g, valid)
+            got = crosscorr.rbar(sh, g, valid)
             want = [ref_rbar(data, [int(i) for i in members(g, k) if valid[i]])
                     for k in range(g.n)]
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-    kp = data._memo["kp_corr"]
+    kp = sh.get("kp_corr", lambda: pytest.fail("r-bar made no KPCorr"))
+    assert isinstance(kp, crosscorr.KPCorr)
     assert kp.fast.any() and ((data.cluster >= 0) & ~kp.fast).any()  # both paths
-    assert [k for k in data._memo if k.startswith("kp")] == ["kp_corr"]
+    assert [k for k in sh.keys() if k.startswith("kp")] == ["kp_corr"]
 
 
 @pytest.mark.parametrize("profile", ["textbook", "estudy2"])
@@ -812,16 +829,20 @@ def test_fast_paths_match_the_references_on_tied_data(
     """Ranks, per-scope sums, GRANK and the KP r-bar of the fast paths against the
     plain references above, with small row blocks and the bincount path for the
     partitions of more than 4 groups."""
-    monkeypatch.setattr(inf, "_BLOCK_CELLS", 300)
-    monkeypatch.setattr(inf, "_LOOP_GROUPS", 4)
+    monkeypatch.setattr(red, "BLOCK_CELLS", 300)
+    monkeypatch.setattr(red, "LOOP_GROUPS", 4)
     data = replace(make_big(clean=clean), profile=profile)  # type: ignore[arg-type]
     parts = big_partitions(data.n_pairs)
-    data._memo["partitions"] = tuple(parts)
+    sh = Shared(data, tuple(parts))  # per-scope sums at once for every partition
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the references' NaN
         for w in data.windows():
             for g in parts:
                 case = (data, w, g)
+                for name in TESTS:  # the run's sums are the single partition's
+                    a, b = TESTS[name](data, w, g, sh), TESTS[name](*case)
+                    np.testing.assert_allclose(a.statistic, b.statistic,
+                                               rtol=1e-13, atol=1e-13)
                 test_grank(*case)
                 test_kp_adjustments_with_brute_force_rbar(*case)
                 if profile == "textbook" or g.scope != "event_group":
@@ -851,11 +872,11 @@ def test_boot_is_the_same_on_threads_chunks_and_bincount(
         return [TESTS["boot"](data, w, g) for w in wins for g in parts]
 
     base = run()
-    for setting in ({"_BOOT_THREADS": 1}, {"_BOOT_THREADS": 3, "_BOOT_CHUNK": 500},
-                    {"_BOOT_CHUNK": 500}, {"_BOOT_CHUNK": 1}, {"_LOOP_GROUPS": 0}):
+    for setting in ({"BOOT_THREADS": 1}, {"BOOT_THREADS": 3, "BOOT_CHUNK": 500},
+                    {"BOOT_CHUNK": 500}, {"BOOT_CHUNK": 1}, {"LOOP_GROUPS": 0}):
         with monkeypatch.context() as m:
             for name, value in setting.items():
-                m.setattr(inf, name, value)
+                m.setattr(red if name == "LOOP_GROUPS" else boot_mod, name, value)
             for a, b in zip(base, run(), strict=True):
                 for key in ("ci_low", "ci_high"):
                     np.testing.assert_array_equal(a.extra[key], b.extra[key])
@@ -874,7 +895,7 @@ def test_run_tests_reuses_a_scope_with_the_same_partition() -> None:
     t = inf.run_tests(d, pairs, names, win, scopes=("all", "group"))
     a = t[t["scope"] == "all"].reset_index(drop=True)
     b = t[t["scope"] == "group"].reset_index(drop=True)
-    fresh = replace(d, _memo={})
+    fresh = replace(d)
     g = inf.make_groups(pairs, "group")
     for i, w in enumerate(fresh.windows()):
         for j, name in enumerate(names):

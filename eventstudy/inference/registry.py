@@ -1,0 +1,132 @@
+"""The registry of test statistics: one :class:`TestSpec` per test, in one place.
+
+Adding a test is one new module with a function ``test(sample: Sample) ->
+TestStat`` (docstring with the formula and the source paper) and one registration
+line in :data:`TESTS`. Nothing else branches on a test's name: the runner, the
+engine and the reports read the spec's attributes (``weighted``, ``needs_sar``,
+``scope_seeded``, ``window_kinds``, ``extras``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eventstudy.inference.bootstrap import boot
+from eventstudy.inference.crosscorr import bmp_kp, patell_kp
+from eventstudy.inference.parametric import (
+    bmp,
+    bw_1980,
+    bw_t,
+    csect_t,
+    lamb,
+    patell,
+    skew_t,
+)
+from eventstudy.inference.rank import corrado, grank, mrank, wilcoxon
+from eventstudy.inference.reduction import (
+    Groups,
+    PairData,
+    Sample,
+    Shared,
+    TestStat,
+    Window,
+)
+from eventstudy.inference.sign import csign, gsign, sign
+
+TestFunction = Callable[[Sample], TestStat]
+"""The shared signature of every test function."""
+
+WINDOW_KINDS = frozenset({"day", "car"})
+"""Single event days (AAR tests) and CAR windows (CAAR tests)."""
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """A registered test statistic.
+
+    Attributes
+    ----------
+    name
+        The name used in study files, the CLI and ``tests.csv``.
+    func
+        The test function (shared signature :data:`TestFunction`).
+    family
+        ``parametric``, ``crosscorr``, ``rank``, ``sign`` or ``bootstrap`` (the
+        module the test lives in).
+    weighted
+        The test has a value-weighted form, used when :attr:`PairData.weight` is
+        set; the others stay equal-weighted (``weighting`` column ``equal``).
+    needs_sar
+        The test reads standardised values (SAR/SCAR): the per-window moments of
+        the standardised values are made only when a requested test needs them.
+    scope_seeded
+        The result depends on the scope's name and labels (its seed), not only on
+        the partition's codes: a scope with the same partition as an earlier one
+        does not reuse the earlier results.
+    window_kinds
+        The windows the test applies to (``day``, ``car``).
+    extras
+        Extra columns of ``tests.csv`` the test fills besides ``mean``.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    func: TestFunction
+    family: str
+    weighted: bool = False
+    needs_sar: bool = False
+    scope_seeded: bool = False
+    window_kinds: frozenset[str] = WINDOW_KINDS
+    extras: tuple[str, ...] = ()
+
+    def __call__(self, data: PairData, window: Window, groups: Groups,
+                 shared: Shared | None = None) -> TestStat:
+        """The test for every group of ``groups`` over ``window``.
+
+        ``shared`` holds the run's window-independent intermediates (a new one,
+        for this call only, when not given).
+        """
+        return self.func(Sample.build(data, window, groups, shared,
+                                      std=self.needs_sar))
+
+    @property
+    def doc(self) -> str:
+        """The test function's docstring (formula and source)."""
+        return self.func.__doc__ or ""
+
+
+TESTS: dict[str, TestSpec] = {spec.name: spec for spec in (
+    TestSpec("csect_t", csect_t, "parametric", weighted=True),
+    TestSpec("bw_t", bw_t, "parametric", weighted=True),
+    TestSpec("bw_1980", bw_1980, "parametric", weighted=True),
+    TestSpec("lamb", lamb, "parametric"),
+    TestSpec("patell", patell, "parametric", weighted=True, needs_sar=True),
+    TestSpec("patell_kp", patell_kp, "crosscorr", needs_sar=True, extras=("rbar",)),
+    TestSpec("bmp", bmp, "parametric", weighted=True, needs_sar=True),
+    TestSpec("bmp_kp", bmp_kp, "crosscorr", needs_sar=True, extras=("rbar",)),
+    TestSpec("skew_t", skew_t, "parametric"),
+    TestSpec("corrado", corrado, "rank"),
+    TestSpec("mrank", mrank, "rank"),
+    TestSpec("grank", grank, "rank", needs_sar=True),
+    TestSpec("sign", sign, "sign"),
+    TestSpec("gsign", gsign, "sign"),
+    TestSpec("csign", csign, "sign"),
+    TestSpec("wilcoxon", wilcoxon, "rank", extras=("w_plus",)),
+    TestSpec("boot", boot, "bootstrap", scope_seeded=True,
+             extras=("ci_low", "ci_high")),
+)}
+"""Registry of test statistics: name -> :class:`TestSpec` (callable with
+``(data, window, groups)``), in the order of the documentation."""
+
+WEIGHTED_TESTS = frozenset(name for name, spec in TESTS.items() if spec.weighted)
+"""Tests with a value-weighted form (used when :attr:`PairData.weight` is set); the
+other tests stay equal-weighted and say so in the ``weighting`` column."""
+
+_FIXED_COLUMNS = ("mean", "rbar", "ci_low", "ci_high", "w_plus")
+
+EXTRAS = _FIXED_COLUMNS + tuple(dict.fromkeys(
+    c for spec in TESTS.values() for c in spec.extras if c not in _FIXED_COLUMNS))
+"""Extra columns of the tests table (``mean`` is always present): those of the
+existing tests in their historical order, then any new test's extras."""
