@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ from eventstudy.estimation.containers import (
     Estimates,
     Stacked,
 )
-from eventstudy.estimation.models import Design, make_design
+from eventstudy.estimation.models import Design, get_model, make_design
 from eventstudy.estimation.pipeline import (
     FUSED_MIN_PAIRS,
     auto_chunk_size,
@@ -57,12 +57,16 @@ from eventstudy.estimation.pipeline import (
     raise_malloc_threshold,
 )
 from eventstudy.execution import check_scheduler, get_executor, resolve_workers
+from eventstudy.inference import SCOPES, TESTS, WEIGHTED_TESTS, PairData, run_tests
 from eventstudy.inputs.calendar import WindowDates
-from eventstudy.inputs.events import events_from_frame, universe_from_frame
-from eventstudy.inputs.prices import prices_from_frame
-
-if TYPE_CHECKING:
-    from eventstudy.results import EventStudyResults
+from eventstudy.inputs.events import (
+    events_from_frame,
+    load_events,
+    load_universe,
+    universe_from_frame,
+)
+from eventstudy.inputs.prices import load_prices, prices_from_frame
+from eventstudy.results import EventStudyResults
 
 MANY_EVENTS = 1000
 """Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
@@ -233,8 +237,6 @@ class EventStudy:
     def from_study(cls, study: Study, prices: pd.DataFrame,
                    sources: dict[str, str] | None = None) -> EventStudy:
         """Build from a parsed :class:`~eventstudy.config.Study` and a price frame."""
-        from eventstudy.inputs.events import load_events, load_universe
-
         events = load_events(study.events)
         universe = load_universe(study.universe) if study.universe else None
         factors = None
@@ -267,7 +269,9 @@ class EventStudy:
         w = self._windows
         a = self._align()
         if kernel == "numba" or (kernel == "auto" and len(a.cand) >= FUSED_MIN_PAIRS):
-            from eventstudy.estimation.kernels import available
+            from eventstudy.estimation.kernels import (
+                available,  # lazy: numba
+            )
 
             if available():
                 a = replace(a, fused=True)
@@ -476,8 +480,6 @@ class EventStudy:
             Dask is not installed, the cluster cannot be started or reached, or a
             chunk failed on every attempt (its candidate span is named).
         """
-        from eventstudy.inference import SCOPES, TESTS, PairData, run_tests
-        from eventstudy.results import EventStudyResults
 
         conv = conventions or Conventions()
         if conv.weights:
@@ -524,7 +526,6 @@ class EventStudy:
         step("tests")
         weight = None
         if conv.weights:
-            from eventstudy.inference import WEIGHTED_TESTS
 
             weight = st.pairs["weight"].to_numpy(dtype=np.float64)
             equal = [t for t in tests if t not in WEIGHTED_TESTS]
@@ -582,7 +583,7 @@ class EventStudy:
     def _design(self, name: str) -> Design:
         spec = self._spec
         factors: tuple[str, ...] = ()
-        if name == "factor":
+        if get_model(name).needs_factors:
             if self._factors is None:
                 raise InputError("the factor model needs a factor table "
                                  "(factors=... or model.factors in the study file)")
@@ -597,7 +598,6 @@ def load_factors(path: str | Path, spec: ModelSpec) -> pd.DataFrame:
     Percent files (``factor_unit = "percent"``, as Ken French's library) are divided
     by 100. The index is the date.
     """
-    from eventstudy.inputs.prices import load_prices
 
     f = load_prices(path)
     if spec.factor_unit == "percent":

@@ -222,17 +222,7 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
         out.k[rows_out] = fit.k
         out.r2[rows_out] = fit.r2
         out.resid[rows_out] = fit.resid
-        if d.name == "market_adjusted":
-            out.alpha[rows_out] = 0.0
-            out.beta[rows_out] = 1.0
-        else:
-            out.alpha[rows_out] = fit.params[:, 0]
-            if d.name == "dimson":
-                out.beta[rows_out] = fit.params[:, 1:].sum(axis=1)
-            elif fit.params.shape[1] >= 2:
-                out.beta[rows_out] = fit.params[:, 1]
-            else:
-                out.beta[rows_out] = np.nan
+        out.alpha[rows_out], out.beta[rows_out] = d.model.reported(d, fit)
         normal = predict(d, fit, Xe)
         rows = slope_rows(d, Xe)
         lev = leverage(d, fit, rows)
@@ -249,7 +239,7 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
 def fusable(d: Design, conv: Conventions, a: Aligned) -> bool:
     """Whether the compiled market-model kernel computes exactly what the numpy path
     does for this design and these conventions."""
-    return (d.name == "market" and d.regressors == (("market", 0),)
+    return (d.model.fused_kernel and d.regressors == (("market", 0),)
             and not a.needs_rf and conv.market_moments == "firm"
             and conv.aggregation == "car")
 
@@ -296,8 +286,7 @@ def abnormal(out: ChunkOut, rows_out: slice | np.ndarray, y_evt: np.ndarray,
     """
     assert isinstance(fit, Fit)
     ar = y_evt - normal
-    factor = 1.0 + lev if conv.forecast_error else np.ones_like(lev)
-    day_var = sigma2[:, None] * factor
+    day_var = d.model.ar_variance(fit, lev, conv.forecast_error)
     sar = ar / np.sqrt(day_var)
     out.ar[rows_out] = ar
     out.sar[rows_out] = sar
@@ -317,7 +306,8 @@ def abnormal(out: ChunkOut, rows_out: slice | np.ndarray, y_evt: np.ndarray,
             c = np.where(m, ar, 0.0).sum(axis=1)
         wl = window_leverage(d, fit, slope, m) if conv.forecast_error else 0.0
         out.car[rows_out, j] = np.where(nd > 0, c, np.nan)
-        out.car_var[rows_out, j] = np.where(nd > 0, sigma2 * (nd + wl), np.nan)
+        out.car_var[rows_out, j] = np.where(nd > 0, d.model.car_variance(fit, nd, wl),
+                                            np.nan)
         out.car_days[rows_out, j] = nd
 
 
