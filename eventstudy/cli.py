@@ -107,7 +107,7 @@ def cli() -> None:
               "cluster); needs pip install \"eventstudy[dask]\" for Dask.")
 @click.option("--workers", type=click.IntRange(min=0),
               help="Threads (local) or Dask workers; 0 = automatic.")
-@click.option("--source", type=click.Choice(["file", "yahoo"]),
+@click.option("--source", metavar="NAME",  # checked by inputs.sources.SOURCES
               help="Where prices come from, overriding the study file's [data] "
                    "source: file (its prices file) or yahoo (the local Yahoo cache, "
                    "updated first unless --offline).")
@@ -271,31 +271,26 @@ def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
     Exit code 1 when some tickers failed (the others are cached), 2 on error
     (including "cannot reach Yahoo" when nothing at all could be fetched).
     """
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: tqdm at start-up
 
-    from eventstudy.inputs.events import load_events, load_universe
-    from eventstudy.inputs.prices import study_date_range, study_tickers
-    from eventstudy.inputs.sources.cache import (
-        PriceCache,
-        default_cache_dir,
-        ticker_calendars,
+    from eventstudy.inputs.sources import (
+        CACHE_SOURCE,
+        SourceOptions,
+        plan_study,
+        read_catalog,
+        source_for,
     )
-    from eventstudy.inputs.sources.yahoo import YahooProvider
+    from eventstudy.inputs.sources.cache import default_cache_dir
     from eventstudy.workflows import prepare_study
 
-    st = prepare_study(study_file)
+    st = prepare_study(study_file, source=CACHE_SOURCE)
     root = cache_dir or default_cache_dir()
-    cache = PriceCache(root)
-    provider = YahooProvider()
-    provider.set_cache_location(root)
-    tickers = study_tickers(st)
-    start, end = study_date_range(st)
-    calendars = ticker_calendars(load_universe(st.universe) if st.universe else None,
-                                 load_events(st.events))
+    plan = plan_study(st, *read_catalog(st))
+    source = source_for(st, SourceOptions(cache_dir=root))
+    tickers, start, end = plan.tickers, plan.start, plan.end
     with tqdm(total=len(tickers), desc="fetch", unit="ticker", file=sys.stderr,
               disable=None) as bar:
-        rep = cache.update(provider, tickers, start, end,
-                           lambda _t: bar.update(1), full=full, calendars=calendars)
+        rep = source.fetch(plan, full=full, progress=lambda _t: bar.update(1))
     click.echo(f"{len(tickers)} tickers, {start:%Y-%m-%d}..{end:%Y-%m-%d}: "
                f"{rep.rows_added} rows added, {rep.provider_calls} download(s), "
                f"cache {root}")
@@ -353,21 +348,24 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
     corporate actions in unadjusted data) and Yahoo's start-of-day FX closes; from
     the cache, also its gaps (sessions Yahoo left out inside a fetched range).
     """
-    from eventstudy.inputs.events import load_universe
-    from eventstudy.inputs.prices import study_tickers
     from eventstudy.inputs.quality import check_study_prices
-    from eventstudy.inputs.sources.cache import PriceCache, default_cache_dir
-    from eventstudy.workflows import prepare_study, study_prices
+    from eventstudy.inputs.sources import (
+        SourceOptions,
+        plan_study,
+        read_catalog,
+        source_for,
+    )
+    from eventstudy.workflows import prepare_study
 
     st = prepare_study(study_file)
-    frame, src, _ = study_prices(st, prices_path, cache_dir=cache_dir, offline=True)
-    keep = [t for t in study_tickers(st) if t in frame.columns]
-    uni = load_universe(st.universe) if st.universe else None
+    events, uni = read_catalog(st)
+    plan = plan_study(st, events, uni)
+    source = source_for(st, SourceOptions(prices=prices_path, cache_dir=cache_dir))
+    frame = source.load(plan, offline=True).frame
+    keep = [t for t in plan.tickers if t in frame.columns]
     findings = check_study_prices(frame[keep], uni, extreme=extreme)
-    gaps = []
-    if src.startswith("cache:"):
-        cache = PriceCache(cache_dir or default_cache_dir())
-        gaps = [(t, gap) for t in keep for gap in cache.gaps(t)]
+    held = source.gaps(plan)
+    gaps = [(t, gap) for t in keep for gap in held.get(t, ())]
     if findings.empty:
         click.echo("no findings")
     else:
@@ -397,7 +395,7 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
 @click.option("--wait", "wait_seconds", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another run or refresh of the same OUT to "
                    "finish (0: exit 2 at once).")
-@click.option("--source", type=click.Choice(["file", "yahoo"]),
+@click.option("--source", metavar="NAME",  # checked by inputs.sources.SOURCES
               help="Where prices come from, overriding the study file's [data] "
                    "source (yahoo: fetch new days into the cache first).")
 def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bool,

@@ -27,7 +27,18 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.config import Study, load_study
-from eventstudy.errors import EventStudyError, UnknownNameError
+from eventstudy.errors import UnknownNameError
+from eventstudy.inputs.prices import prices_from_frame
+from eventstudy.inputs.sources import (
+    SourceOptions,
+    StudyPlan,
+    check_source_name,
+    frame_sha256,
+    plan_study,
+    read_catalog,
+    source_for,
+    study_tickers,
+)
 from eventstudy.io.outputset import (
     RUN_FILE,
     check_target,
@@ -52,14 +63,6 @@ def _study_file_hashes(st: Study) -> dict[str, str]:
             if pth is not None and Path(pth).is_file()}
 
 
-def _sha_frame(frame: pd.DataFrame) -> str:
-    h = hashlib.sha256()
-    h.update("|".join(map(str, frame.columns)).encode())
-    h.update(np.asarray(pd.DatetimeIndex(frame.index).as_unit("ns").asi8).tobytes())
-    h.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
 def prepare_study(study_file: str | Path, model: str | None = None,
                   tests: Sequence[str] | None = None, scheduler: str | None = None,
                   workers: int | None = None, source: str | None = None) -> Study:
@@ -67,12 +70,8 @@ def prepare_study(study_file: str | Path, model: str | None = None,
     source (``file`` or ``yahoo``) and the execution backend."""
     study = load_study(study_file)
     if source is not None:
-        if source not in ("file", "yahoo"):
-            raise UnknownNameError(f"price source {source!r}: use file or yahoo")
-        if source == "file" and study.prices is None:
-            raise UnknownNameError(f"{study.path}: --source file needs [data] prices "
-                                   "in the study file, or pass --prices FILE")
-        study = study.with_updates(source=source)
+        study = study.with_updates(source=check_source_name(source))
+        source_for(study)  # the study has what the source needs (else a typed error)
     if scheduler is not None:
         if not (scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
             raise UnknownNameError(f"scheduler {scheduler!r}: use local, dask or "
@@ -110,7 +109,8 @@ def study_input_paths(st: Study, prices: str | Path | None = None) -> list[Path]
 
 def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
                  cache_dir: str | Path | None = None, offline: bool = False,
-                 provider: Any = None) -> tuple[pd.DataFrame, str, str]:
+                 provider: Any = None, plan: StudyPlan | None = None,
+                 ) -> tuple[pd.DataFrame, str, str]:
     """The price frame a study runs on, with its description and SHA-256.
 
     Parameters
@@ -120,7 +120,10 @@ def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
     prices
         A prices file or frame overriding the study's ``[data]`` source.
     cache_dir, offline, provider
-        For the Yahoo source: the cache folder, no network, the provider.
+        For a cached source (``yahoo``): the cache folder, no network, the provider.
+    plan
+        The study's plan (:func:`eventstudy.inputs.sources.plan_study`); None
+        reads the catalog to make it.
 
     Returns
     -------
@@ -129,21 +132,15 @@ def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
         SHA-256 of the file (or of the frame's content).
     """
     if isinstance(prices, pd.DataFrame):
-        from eventstudy.inputs.prices import prices_from_frame
-
         frame = prices_from_frame(prices)
-        return frame, "<DataFrame>", _sha_frame(frame)
-    path = Path(prices) if prices is not None else (
-        st.prices if st.source == "file" else None)
-    if path is not None:
-        from eventstudy.inputs.prices import load_prices
-
-        return load_prices(path), str(path), _sha_file(path)
-    from eventstudy.inputs.prices import load_study_prices
-
-    frame, src = load_study_prices(st, cache_dir=cache_dir, offline=offline,
-                                   provider=provider)
-    return frame, src, _sha_frame(frame)
+        return frame, "<DataFrame>", frame_sha256(frame)
+    source = source_for(st, SourceOptions(
+        prices=None if prices is None else Path(prices),
+        cache_dir=None if cache_dir is None else Path(cache_dir), provider=provider))
+    if plan is None:
+        plan = plan_study(st, *read_catalog(st))
+    loaded = source.load(plan, offline=offline)
+    return loaded.frame, loaded.description, loaded.sha256
 
 
 def fingerprint(study: Study, inputs: dict[str, str]) -> str:
@@ -174,32 +171,6 @@ def _load_catalog(study: Study) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         check_groups_in_universe(events, universe, str(study.events),
                                  str(study.universe))
     return events, universe
-
-
-def _study_tickers(events: pd.DataFrame, universe: pd.DataFrame | None) -> list[str]:
-    """Every ticker a study needs, from its parsed catalog and universe.
-
-    The same list as :func:`eventstudy.inputs.prices.study_tickers` (universe
-    securities,
-    their benchmarks, then the events' tickers and benchmarks; first appearance),
-    without reading the files again.
-    """
-    parts: list[np.ndarray] = []
-    if universe is not None:
-        parts += [universe["ticker"].astype(str).to_numpy(dtype=object),
-                  universe["benchmark"].astype(str).to_numpy(dtype=object)]
-    parts += [events[c].astype(str).to_numpy(dtype=object)
-              for c in ("ticker", "benchmark") if c in events.columns]
-    if not parts:
-        return []
-    names = np.concatenate(parts)
-    if universe is not None:  # universe tickers are kept even when empty
-        keep = names != ""
-        keep[: len(universe)] = True
-        names = names[keep]
-    else:
-        names = names[names != ""]
-    return [str(t) for t in pd.unique(names)]
 
 
 def _study_frame(tickers: list[str], frame: pd.DataFrame) -> pd.DataFrame:
@@ -275,13 +246,16 @@ def run_study(
     if out_dir is not None:
         check_target(out_dir, study_input_paths(st, path_prices))
     inputs = _study_file_hashes(st)
-    frame, src, sha = study_prices(st, prices, cache_dir=cache_dir, offline=offline)
+    catalog = _load_catalog(st)
+    frame, src, sha = study_prices(st, prices, cache_dir=cache_dir, offline=offline,
+                                   plan=plan_study(st, *catalog))
     inputs["prices"] = sha
     if out_dir is None:
-        return _fit(st, frame, inputs, {"prices": src}, progress)
+        return _fit(st, frame, inputs, {"prices": src}, progress, catalog)
     with output_lock(out_dir, wait):
         return _fit_and_save(st, frame, inputs, {"prices": src}, Path(out_dir),
-                             plots=plots, report=None, progress=progress)
+                             plots=plots, report=None, progress=progress,
+                             catalog=catalog)
 
 
 def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
@@ -294,7 +268,7 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
     findings = check_study_prices(
-        _study_frame(_study_tickers(events, universe), frame), universe)
+        _study_frame(list(study_tickers(events, universe)), frame), universe)
     quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
                f" ({r.count}) {r.detail}".rstrip()
                for r in findings.itertuples(index=False)]
@@ -463,49 +437,24 @@ def refresh_study(
 def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: Any,
              offline: bool, report: bool, log: logging.Logger) -> RefreshOutcome:
     """The body of :func:`refresh_study`, under the lock of ``out``."""
-    from eventstudy.inputs.prices import study_date_range
-    from eventstudy.inputs.sources.cache import (
-        PriceCache,
-        default_cache_dir,
-        ticker_calendars,
-    )
-
     failed: dict[str, str] = {}
     inputs = _study_file_hashes(st)
-    catalog = None  # parsed when needed, once
-    if st.source == "file" and st.prices is not None:
-        frame, src, inputs["prices"] = study_prices(st)
-        sources = {"prices": src}
-    else:
-        root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        cache = PriceCache(root)
-        catalog = _load_catalog(st)
-        tickers = _study_tickers(*catalog)
-        start, end = study_date_range(st)
-        field = "adj_close" if st.price_field == "adjusted" else "close"
-        if not offline:
-            if provider is None:
-                from eventstudy.inputs.sources.yahoo import YahooProvider
-
-                provider = YahooProvider()
-                provider.set_cache_location(root)
-            rep = cache.update(provider, tickers, start, end,
-                               calendars=ticker_calendars(catalog[1], catalog[0]))
-            failed = dict(rep.failed)
+    catalog = _load_catalog(st)
+    plan = plan_study(st, *catalog)
+    source = source_for(st, SourceOptions(
+        cache_dir=None if cache_dir is None else Path(cache_dir), provider=provider))
+    if not offline:
+        rep = source.fetch(plan)
+        failed = dict(rep.failed)
+        if rep.results:  # a source with nothing to download reports no ticker
             log.info("price update: %d rows added, %d failed", rep.rows_added,
                      len(failed))
-            for t, why in failed.items():
-                log.warning("download failed: %s: %s", t, why)
-        available = [t for t in tickers if cache.coverage(t) is not None]
-        if not available:
-            from eventstudy.errors import DataUnavailableError
-
-            raise DataUnavailableError("no cached prices for any ticker of the study; "
-                                       "run 'eventstudy prices fetch' with internet",
-                                       tickers=tickers)
-        frame = _load_available(cache, available, start, end, field)
-        inputs["prices"] = _sha_frame(frame)
-        sources = {"prices": f"cache:{root} ({field})"}
+        for t, why in failed.items():
+            log.warning("download failed: %s: %s", t, why)
+    loaded = source.load(plan, offline=True, partial=True)
+    frame = loaded.frame
+    inputs["prices"] = loaded.sha256
+    sources = {"prices": loaded.description}
     fp = fingerprint(st, inputs)
     if _up_to_date(out, fp, REPORT_FILE if report else None):
         msg = f"{out}: up to date (fingerprint {fp[:12]}); nothing rewritten"
@@ -536,17 +485,3 @@ def _up_to_date(out: Path, fp: str, report: str | None) -> bool:
     if report is not None and outputs.get("report") != report:
         return False
     return bool(info.get("fingerprint") == fp)
-
-
-def _load_available(cache: Any, tickers: list[str], start: pd.Timestamp,
-                    end: pd.Timestamp, field: str) -> pd.DataFrame:
-    """Load what the cache has for each ticker (partial refresh); tickers whose range
-    is incomplete are loaded for the dates they have."""
-    frames: list[pd.DataFrame] = []
-    for t in tickers:
-        try:
-            frames.append(cache.load_panel([t], start, end, field, offline=True))
-        except EventStudyError:
-            part = cache.load_panel([t], None, None, field, offline=True)
-            frames.append(part.loc[(part.index >= start) & (part.index <= end)])
-    return pd.concat(frames, axis=1, sort=True)

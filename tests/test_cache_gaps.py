@@ -35,7 +35,7 @@ from eventstudy.inputs.sources.cache import (
 )
 from eventstudy.inputs.sources.yahoo import YahooProvider
 
-# The study below needs 2023-03-31..2024-06-29 (study_date_range).
+# The study below needs 2023-03-31..2024-06-29 (plan_study).
 START, END = "2023-03-31", "2024-06-29"
 TABLE_COLUMNS = ["date", "close", "adj_close", "dividends", "splits", "volume"]
 DNS = (

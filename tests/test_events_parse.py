@@ -326,19 +326,25 @@ def _ticker_study(tmp: Path, universe: bool) -> Path:
 @pytest.mark.parametrize("universe", [False, True])
 def test_runner_tickers_match_prices_study_tickers(
         tmp_path: Path, universe: bool) -> None:
-    from eventstudy.inputs.prices import study_tickers
-    from eventstudy.workflows import _load_catalog, _study_tickers, prepare_study
+    from eventstudy.inputs.sources import plan_study, read_catalog
+    from eventstudy.workflows import prepare_study
 
     st_ = prepare_study(_ticker_study(tmp_path, universe))
-    assert _study_tickers(*_load_catalog(st_)) == study_tickers(st_)
+    expected = (("C", "A", "MKT") if universe else ()) + ("B", "A", "C", "IDX2", "MKT")
+    assert plan_study(st_, *read_catalog(st_)).tickers == tuple(
+        dict.fromkeys(expected))
 
 
 def test_runner_tickers_match_on_seed_study() -> None:
-    from eventstudy.inputs.prices import study_tickers
-    from eventstudy.workflows import _load_catalog, _study_tickers, prepare_study
+    from eventstudy.inputs.events import load_universe
+    from eventstudy.inputs.sources import plan_study, read_catalog
+    from eventstudy.workflows import prepare_study
 
     st_ = prepare_study(EVENTS_DIR / "japan_us_investment.toml")
-    assert _study_tickers(*_load_catalog(st_)) == study_tickers(st_)
+    u = load_universe(st_.universe)
+    expected = list(u["ticker"]) + [b for b in u["benchmark"] if b]
+    assert plan_study(st_, *read_catalog(st_)).tickers == tuple(
+        dict.fromkeys(expected))
 
 
 def test_run_study_reads_the_catalog_once(tmp_path: Path,

@@ -24,18 +24,15 @@ missing (:func:`eventstudy.inputs.returns.on_sessions` masks them).
 
 from __future__ import annotations
 
+import csv
+import gzip
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from eventstudy.errors import InputError, PriceDataError
 from eventstudy.inputs.calendar import FIRST_DATE, LAST_DATE
-
-if TYPE_CHECKING:
-    from eventstudy.config import Study
-    from eventstudy.inputs.sources.cache import PriceProvider, ProgressCallback
 
 
 def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFrame:
@@ -104,9 +101,6 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
 
 def _check_csv_header(p: Path, source: str) -> None:
     """Refuse repeated column names (pandas would rename them ``A.1``)."""
-    import csv
-    import gzip
-
     opener = gzip.open if p.suffix.lower() == ".gz" else open
     with opener(p, "rt", encoding="utf-8-sig", newline="") as f:
         header = [h.strip() for h in next(csv.reader(f), [])]
@@ -300,93 +294,3 @@ def _to_float(col: pd.Series, source: str, name: str, offset: pd.Index) -> np.nd
                              "prices must be numbers (leave the cell empty when "
                              "missing)", path=source, row=int(offset[i]) + 1)
     return num.to_numpy(dtype=np.float64)
-
-
-def study_tickers(study: Study) -> list[str]:
-    """Every ticker a study needs: universe securities, their benchmarks, and the
-    tickers/benchmarks named by ticker-layout events, in first-appearance order."""
-    from eventstudy.inputs.events import load_events, load_universe
-
-    names: list[str] = []
-    if study.universe is not None:
-        u = load_universe(study.universe)
-        names += list(u["ticker"]) + [b for b in u["benchmark"] if b]
-    ev = load_events(study.events)
-    for col in ("ticker", "benchmark"):
-        if col in ev.columns:
-            names += [str(t) for t in ev[col] if str(t)]
-    return list(dict.fromkeys(names))
-
-
-def study_date_range(study: Study, today: pd.Timestamp | None = None
-                     ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Calendar-date range of prices a study needs.
-
-    From the earliest event minus the estimation window (sessions converted to
-    calendar days generously: x 1.6 + 30 days for holidays) to the latest event plus
-    the event window (x 1.6 + 10 days), capped at ``today``.
-    """
-    from eventstudy.inputs.events import load_events
-
-    ev = load_events(study.events)
-    inst = pd.to_datetime(ev["instant_ns"].to_numpy())
-    w = study.windows
-    before = pd.Timedelta(days=int(abs(min(w.estimation[0], 0)) * 1.6) + 30)
-    after = pd.Timedelta(days=int(max(w.event[1], 0) * 1.6) + 10)
-    today = (today or pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
-    start = (inst.min() - before).normalize()
-    latest = inst.max()
-    # events are <= 2200-12-31 and windows <= 20,000 sessions: past today, stop
-    # before adding (the sum could leave pandas' timestamp range)
-    end = today if after >= today - latest else (latest + after).normalize()
-    return start, min(end, today)
-
-
-def load_study_prices(
-    study: Study,
-    *,
-    cache_dir: str | Path | None = None,
-    offline: bool = False,
-    provider: PriceProvider | None = None,
-    progress: ProgressCallback | None = None,
-) -> tuple[pd.DataFrame, str]:
-    """Prices for a study from the local cache, updating it from Yahoo first.
-
-    Parameters
-    ----------
-    study
-        The parsed study.
-    cache_dir
-        Cache folder; default :func:`eventstudy.inputs.sources.cache.default_cache_dir`.
-    offline
-        Never touch the network; raise :class:`~eventstudy.errors.DataUnavailableError`
-        naming the tickers and dates the cache lacks.
-    provider
-        Price provider; default :class:`eventstudy.inputs.sources.yahoo.YahooProvider`.
-    progress
-        Per-ticker progress callback for the update.
-
-    Returns
-    -------
-    (pandas.DataFrame, str)
-        The canonical wide frame (``price_field`` of the study) and a description of
-        the source for ``run.json``.
-    """
-    from eventstudy.inputs.sources.cache import PriceCache, default_cache_dir
-
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache = PriceCache(root)
-    tickers = study_tickers(study)
-    start, end = study_date_range(study)
-    field: Literal["adj_close", "close"] = (
-        "adj_close" if study.price_field == "adjusted" else "close")
-    if not offline:
-        if provider is None:
-            from eventstudy.inputs.sources.yahoo import YahooProvider
-
-            yp = YahooProvider()
-            yp.set_cache_location(root)
-            provider = yp
-        cache.update(provider, tickers, start, end, progress)
-    frame = cache.load_panel(tickers, start, end, field, offline=True)
-    return frame, f"cache:{root} ({field})"
