@@ -30,7 +30,8 @@ _EXPORTS = {
     "align_events": "eventstudy.inputs.calendar",
     "MODELS": "eventstudy.estimation.models",
     "TESTS": "eventstudy.inference",
-    "Summary": "eventstudy.reporting.report",
+    "Summary": "eventstudy.results",
+    "plot_car": "eventstudy.reporting.plots",
     "simulate": "eventstudy.simulation",
     "SimulationResult": "eventstudy.simulation",
 }
@@ -51,6 +52,7 @@ __all__ = [
     "load_prices",
     "load_study",
     "load_universe",
+    "plot_car",
     "run_study",
     "simulate",
     "SimulationResult",
@@ -63,8 +65,8 @@ if TYPE_CHECKING:
     from eventstudy.inputs.calendar import align_events
     from eventstudy.inputs.events import load_events, load_universe
     from eventstudy.inputs.prices import load_prices
-    from eventstudy.reporting.report import Summary
-    from eventstudy.results import EventStudyResults
+    from eventstudy.reporting.plots import plot_car
+    from eventstudy.results import EventStudyResults, Summary
     from eventstudy.simulation import SimulationResult, simulate
     from eventstudy.study import EventStudy
     from eventstudy.workflows import run_study

@@ -18,6 +18,7 @@ import click
 
 from eventstudy.config import MODEL_NAMES  # light: study.py imports no pandas
 from eventstudy.errors import EventStudyError
+from eventstudy.reporting.formats import FORMATS  # light: the format registry
 
 # the CLI's choices are the library's Literal values
 MODEL_CHOICES = MODEL_NAMES
@@ -447,7 +448,7 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
 # --------------------------------------------------------------------------- report
 @cli.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["html", "md", "latex"]),
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
               default="html", show_default=True, help="Report format.")
 @click.option("--force", is_flag=True, help="Build the report even when the files in "
               "OUT_DIR do not match the list in its run.json (each mismatch is "
@@ -459,7 +460,7 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
     a report is built only from one complete, unchanged run (or with --force).
     """
     from eventstudy.io.outputset import output_lock, recover, verify_set
-    from eventstudy.reporting.report import build_report
+    from eventstudy.reporting.build import build_report
 
     if not out_dir.parent.is_dir():
         raise UserError(f"{out_dir}: no such output folder; run 'eventstudy run' "
@@ -503,7 +504,8 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None,
 
     import pandas as pd
 
-    from eventstudy.results import cross_section_table, write_csv
+    from eventstudy.analysis.cross_section import cross_section_table
+    from eventstudy.io.csv import write_csv
 
     for name in ("car.csv", "diagnostics.csv"):
         if not (out_dir / name).is_file():

@@ -336,13 +336,13 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     def write(stage: Path) -> None:
         write_csv(_event_table(events), stage / "events.csv")
         if plots or report:
-            from eventstudy.reporting.report import write_plots
+            from eventstudy.reporting.plots import write_plots
 
             write_plots(res, stage / "plots")
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None)
         if report:
-            from eventstudy.reporting.report import build_report
+            from eventstudy.reporting.build import build_report
 
             build_report(stage, "html")
 

@@ -29,8 +29,9 @@ import pandas as pd
 import pytest
 
 from eventstudy.config import Windows
-from eventstudy.reporting.report import build_report, stars, write_plots
-from eventstudy.results import EventStudyResults
+from eventstudy.reporting.build import build_report
+from eventstudy.reporting.plots import write_plots
+from eventstudy.results import EventStudyResults, stars
 from eventstudy.study import EventStudy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -13,9 +13,9 @@ import statsmodels.formula.api as smf
 from click.testing import CliRunner
 
 from eventstudy import EventStudy, Windows
+from eventstudy.analysis.cross_section import check_formula, cross_section_table
 from eventstudy.cli import cli
 from eventstudy.errors import InputError
-from eventstudy.results import check_formula, cross_section_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -127,7 +127,7 @@ def test_report_on_a_folder_without_a_file_list(mini_study: MiniStudy,
 _DRIVER = textwrap.dedent("""
     import os, signal, sys
     import eventstudy.io.outputset as o
-    import eventstudy.results as r
+    import eventstudy.results.core as r
 
     stage = sys.argv[1]
 
@@ -319,7 +319,7 @@ def test_out_with_foreign_content(mini_study: MiniStudy, tmp_path: Path) -> None
 
 def test_full_disk_is_a_clean_error(mini_study: MiniStudy, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import eventstudy.results as results
+    import eventstudy.results.core as results
 
     out = tmp_path / "out"
     run_cli(mini_study, out, "--tests", "csect_t")

@@ -1,4 +1,4 @@
-"""Tests of eventstudy.reporting.report: plots, the CAAR band, write_plots and
+"""Tests of eventstudy.reporting: plots, the CAAR band, write_plots and
 build_report.
 
 The image-regression test compares a fixed synthetic study's CAR plot with
@@ -27,19 +27,15 @@ import pytest
 
 from eventstudy.config import Conventions, Windows
 from eventstudy.errors import InputError
-from eventstudy.reporting.report import (
-    REPORT_FILES,
-    Summary,
-    build_report,
-    caar_path,
+from eventstudy.reporting.build import REPORT_FILES, build_report
+from eventstudy.reporting.names import plot_file_stem
+from eventstudy.reporting.plots import (
     plot_ar_heatmap,
     plot_car,
     plot_event_overview,
-    plot_file_stem,
-    stars,
     write_plots,
 )
-from eventstudy.results import EventStudyResults
+from eventstudy.results import EventStudyResults, Summary, stars
 from eventstudy.study import EventStudy
 
 REFERENCE = Path(__file__).parent / "data" / "car_plot_reference.png"
@@ -152,7 +148,7 @@ def _window_tests(res: EventStudyResults, key: str, window: tuple[int, int],
 # ------------------------------------------------------------------ CAAR path and band
 class TestCaarPath:
     def test_matches_engine_caar_at_window_end(self, res: EventStudyResults) -> None:
-        path = caar_path(res, "EV_ONE", "alpha")
+        path = res.caar_path("EV_ONE", "alpha")
         assert list(path.columns) == ["rel_day", "caar", "se", "n"]
         assert path["rel_day"].tolist() == list(range(-5, 6))
         last = path.iloc[-1]
@@ -170,7 +166,7 @@ class TestCaarPath:
     def test_band_bounds_engine_variance(self, res: EventStudyResults) -> None:
         """Market model: never narrower than the engine's CAR variance, and close."""
         for ev, grp in (("EV_ONE", "alpha"), ("EV_ONE", "beta"), ("EV_TWO", "alpha")):
-            last = caar_path(res, ev, grp).iloc[-1]
+            last = res.caar_path(ev, grp).iloc[-1]
             ours = float(last["se"] ** 2 * last["n"] ** 2)
             engine = self._engine_var(res, ev, grp)
             assert ours >= engine * (1 - 1e-12)
@@ -179,19 +175,19 @@ class TestCaarPath:
     @pytest.mark.parametrize("model", ["constant_mean", "market_adjusted"])
     def test_band_exact_without_slopes(self, model: str) -> None:
         r = synthetic_results(model=model)
-        last = caar_path(r, "EV_ONE", "alpha").iloc[-1]
+        last = r.caar_path("EV_ONE", "alpha").iloc[-1]
         ours = float(last["se"] ** 2 * last["n"] ** 2)
         assert ours == pytest.approx(self._engine_var(r, "EV_ONE", "alpha"), rel=1e-9)
 
     def test_band_exact_without_forecast_error(self) -> None:
         r = synthetic_results(conventions=Conventions(forecast_error=False))
-        last = caar_path(r, "EV_ONE", "alpha").iloc[-1]
+        last = r.caar_path("EV_ONE", "alpha").iloc[-1]
         ours = float(last["se"] ** 2 * last["n"] ** 2)
         assert ours == pytest.approx(self._engine_var(r, "EV_ONE", "alpha"), rel=1e-9)
 
     def test_unknown_selection_raises(self, res: EventStudyResults) -> None:
         with pytest.raises(InputError, match="NOPE"):
-            caar_path(res, "NOPE")
+            res.caar_path("NOPE")
 
 
 # ------------------------------------------------------------------------------- plots
@@ -235,9 +231,12 @@ class TestPlots:
         fig = plot_car(res)
         assert f"N = {res.n_pairs}" in fig.axes[0].get_title()
 
-    def test_results_method_delegates(self, res: EventStudyResults) -> None:
-        fig = res.plot_car(event="EV_ONE", group="beta")
-        assert "EV_ONE / beta" in fig.axes[0].get_title()
+    def test_plot_car_is_a_reporting_function(self, res: EventStudyResults) -> None:
+        import eventstudy
+
+        assert not hasattr(res, "plot_car")  # plots are reports, not results
+        fig = eventstudy.plot_car(res, event="EV_ONE", group="beta")
+        assert fig.axes[0].get_title() == "EV_ONE / beta: CAAR[-5, +5] (N = 2)"
 
     def test_overview_has_one_line_per_group(self, res: EventStudyResults) -> None:
         fig = plot_event_overview(res, "EV_ONE")
@@ -271,7 +270,8 @@ class TestPlots:
 
 
 def test_import_does_not_load_matplotlib() -> None:
-    code = ("import sys, eventstudy.reporting.report, eventstudy.results; "
+    code = ("import sys, eventstudy.reporting.plots, eventstudy.reporting.build, "
+            "eventstudy.results; "
             "assert not any(m == 'matplotlib' or m.startswith('matplotlib.') "
             "for m in sys.modules), 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -493,7 +493,7 @@ class TestBuildReport:
         def fail(src: Any, dst: Any) -> None:
             raise OSError("disk full")
 
-        monkeypatch.setattr("eventstudy.reporting.report.os.replace", fail)
+        monkeypatch.setattr("eventstudy.io.atomic.os.replace", fail)
         with pytest.raises(OSError, match="disk full"):
             build_report(out, "md")
         assert target.read_text(encoding="utf-8") == "old report\n"
@@ -675,7 +675,7 @@ class TestSummaryRenderings:
             Summary("t", TRICKY.astype({"event": "str", "n": "int32"}), ()))
 
     def test_text_table_matches_to_string(self) -> None:
-        from eventstudy.reporting.report import _text_table
+        from eventstudy.results.summary import _text_table
 
         rng = np.random.default_rng(2)
         for _ in range(30):

@@ -21,20 +21,11 @@ from test_report import many_events_results, read_csv, save_run
 
 from eventstudy.config import Windows
 from eventstudy.errors import WindowError
-from eventstudy.reporting.report import (
-    MANY_EVENTS,
-    Summary,
-    build_report,
-    caar_path,
-    name_stems,
-    plot_car,
-    plot_file_stems,
-    plot_window,
-    stars,
-    time_zone,
-    write_plots,
-)
-from eventstudy.results import EventStudyResults
+from eventstudy.reporting.build import build_report
+from eventstudy.reporting.documents import time_zone
+from eventstudy.reporting.names import name_stems, plot_file_stems
+from eventstudy.reporting.plots import plot_car, plot_window, write_plots
+from eventstudy.results import MANY_EVENTS, EventStudyResults, Summary, stars
 from eventstudy.study import EventStudy
 
 TICKERS = (("A1", "alpha"), ("A2", "alpha"), ("A3", "alpha"), ("B1", "beta"),
@@ -285,7 +276,7 @@ class TestCaarWindows:
         checked = 0
         for (ev, grp, a, b), c in car_mem.groupby(
                 ["event_id", "group", "window_start", "window_end"]):
-            path = caar_path(res, str(ev), str(grp), (int(a), int(b)))
+            path = res.caar_path(str(ev), str(grp), (int(a), int(b)))
             assert path["rel_day"].tolist() == list(range(int(a), int(b) + 1))
             assert path["caar"].iloc[-1] == pytest.approx(c["car"].mean(), abs=1e-12)
             f = car_file[(car_file["event_id"] == ev) & (car_file["group"] == grp)
@@ -302,7 +293,7 @@ class TestCaarWindows:
         car = res.car
         c = car[(car["event_id"] == "EV_ONE") & (car["group"] == "alpha")
                 & (car["window_start"] == 0) & (car["window_end"] == 0)]["car"]
-        path = caar_path(res, "EV_ONE", "alpha", (0, 1))
+        path = res.caar_path("EV_ONE", "alpha", (0, 1))
         assert path["caar"].iloc[0] == pytest.approx(c.mean(), abs=1e-12)
 
     def test_plot_window_and_plotted_values(self, wide: tuple[EventStudyResults, Path]
@@ -329,9 +320,9 @@ class TestCaarWindows:
     def test_bad_window(self, wide: tuple[EventStudyResults, Path]) -> None:
         res, _ = wide
         with pytest.raises(WindowError, match=r"\[-20, 0\] is not inside"):
-            caar_path(res, "EV_ONE", window=(-20, 0))
+            res.caar_path("EV_ONE", window=(-20, 0))
         with pytest.raises(WindowError, match="reversed"):
-            caar_path(res, "EV_ONE", window=(3, 1))
+            res.caar_path("EV_ONE", window=(3, 1))
 
     def test_report_says_where_plots_start(self, wide: tuple[EventStudyResults, Path],
                                            tmp_path: Path) -> None:

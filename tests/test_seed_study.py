@@ -19,7 +19,7 @@ import eventstudy.results as results_module
 from eventstudy.cli import cli
 from eventstudy.config import load_study
 from eventstudy.inputs.prices import load_prices
-from eventstudy.results import FLOAT_FORMAT
+from eventstudy.io.csv import FLOAT_FORMAT
 from eventstudy.study import EventStudy
 
 STUDY = EVENTS_DIR / "japan_us_investment.toml"

@@ -21,7 +21,7 @@ import pytest
 from eventstudy.alignment import confounding_labels
 from eventstudy.bench import STAGES, main, make_panel, statsmodels_loop
 from eventstudy.config import Conventions, Windows
-from eventstudy.results import _write_pandas, write_csv
+from eventstudy.io.csv import write_csv, write_csv_pandas
 from eventstudy.study import EventStudy
 
 WINDOWS = Windows(estimation=(-250, -11), event=(-10, 10),
@@ -187,7 +187,7 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
 def test_fast_csv_writer_gives_the_bytes_of_pandas(tmp_path, seed):
     df = _frame(3000, seed)
     write_csv(df, tmp_path / "fast.csv")
-    _write_pandas(df, tmp_path / "pandas.csv")
+    write_csv_pandas(df, tmp_path / "pandas.csv")
     fast = (tmp_path / "fast.csv").read_bytes()
     assert fast == (tmp_path / "pandas.csv").read_bytes()
 
@@ -198,7 +198,7 @@ def test_csv_writer_falls_back_to_pandas(tmp_path):
                pd.DataFrame({"a": [1, "x"], "b": [1.0, 2.0]}),
                pd.DataFrame({"a": pd.array([1, None], dtype="Int64"), "b": [1, 2]})):
         write_csv(df, tmp_path / "fast.csv")
-        _write_pandas(df, tmp_path / "pandas.csv")
+        write_csv_pandas(df, tmp_path / "pandas.csv")
         assert ((tmp_path / "fast.csv").read_bytes()
                 == (tmp_path / "pandas.csv").read_bytes())
 
@@ -212,7 +212,7 @@ def test_saved_tables_equal_the_frames_and_repeat_byte_for_byte(panel, tmp_path)
                         ("car.csv", res.car), ("tests.csv", res.tests),
                         ("diagnostics.csv", res.diagnostics),
                         ("excluded.csv", res.excluded)):
-        _write_pandas(frame, tmp_path / "ref.csv")
+        write_csv_pandas(frame, tmp_path / "ref.csv")
         got = (tmp_path / "a" / name).read_bytes()
         assert got == (tmp_path / "ref.csv").read_bytes(), name
         assert got == (tmp_path / "b" / name).read_bytes(), name

@@ -1,0 +1,408 @@
+"""Frozen results of an event study, with tidy pandas views and ``save(dir)``.
+
+Output files (``save``), all UTF-8 CSV with ``\\n`` line ends, stable row order and
+no timestamps inside tables:
+
+``abnormal_returns.csv``
+    event_id, ticker, group, rel_day, date, return, normal_return, abnormal_return,
+    sar, day0, day0_rule
+``car.csv``
+    event_id, ticker, group, window_start, window_end, car, car_se, scar, n_days,
+    day0, day0_rule
+``tests.csv``
+    scope, scope_value, window_start, window_end, window_kind, test, statistic,
+    p_value, n, mean,
+    p_bh (+ rbar, ci_low, ci_high, w_plus where a test reports them)
+``excluded.csv``
+    event_id, ticker, reason
+``diagnostics.csv``
+    event_id, ticker, group, calendar, model, day0, day0_rule, n_est, alpha, beta,
+    sigma, r2, zero_share, resid_ac1, confounded_by
+``summary.md``
+    CAAR per event x group and CAR window with significance stars
+``run.json``
+    versions, parameters, input SHA-256, counts
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from eventstudy.analysis.cross_section import cross_section_table
+from eventstudy.config import Conventions, ModelSpec, Windows
+from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
+from eventstudy.io.csv import LongTable, write_csv
+from eventstudy.io.outputset import check_target, output_lock, write_run_json, write_set
+from eventstudy.results.paths import ar_table, caar_path, select_pairs
+from eventstudy.results.summary import Summary
+
+
+def _resid_stats(r: np.ndarray, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: the number of residuals and their first-order autocorrelation
+    (adjacent estimation days both present), in row blocks."""
+    P = r.shape[0]
+    n = np.zeros(P, dtype=np.int64)
+    ac1 = np.full(P, np.nan)
+    for lo in range(0, P, block):
+        x = r[lo:lo + block]
+        ok = np.isfinite(x)
+        cnt = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(ok, x, 0.0).sum(axis=1, keepdims=True) / cnt[:, None]
+            a = np.where(ok, x - mean, 0.0)
+            both = ok[:, 1:] & ok[:, :-1]
+            ac1[lo:lo + block] = ((a[:, 1:] * a[:, :-1] * both).sum(1)
+                                  / (a**2).sum(1))
+        n[lo:lo + block] = cnt
+    return n, ac1
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    """A read-only view (no copy: the engine hands over arrays it no longer uses)."""
+    v = np.asarray(a).view()
+    v.setflags(write=False)
+    return v
+
+
+@dataclass(frozen=True)
+class EventStudyResults:
+    """Results of :meth:`eventstudy.EventStudy.fit` (immutable).
+
+    The tidy tables (``abnormal_returns``, ``car``, ``tests``, ``excluded``,
+    ``diagnostics``) have the same columns as the CLI's output files; each access
+    returns a new copy.
+    """
+
+    pairs_: pd.DataFrame
+    rel_days: np.ndarray
+    evt_dates: np.ndarray
+    ret: np.ndarray
+    normal: np.ndarray
+    ar: np.ndarray
+    sar: np.ndarray
+    car_arr: np.ndarray
+    car_var: np.ndarray
+    car_days: np.ndarray
+    resid: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma2: np.ndarray
+    nobs: np.ndarray
+    r2: np.ndarray
+    tests_: pd.DataFrame
+    excluded_: pd.DataFrame
+    windows: Windows
+    model: ModelSpec
+    conventions: Conventions
+    test_names: tuple[str, ...]
+    data_warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+    sources: dict[str, str] = field(default_factory=dict)
+    scopes: tuple[str, ...] = ("all", "group", "event", "event_group")
+
+    @classmethod
+    def build(cls, *, stacked: Stacked, estimates: Estimates, ar: AbnormalReturns,
+              tests: pd.DataFrame, windows: Windows, model: ModelSpec,
+              conventions: Conventions, test_names: tuple[str, ...],
+              timings: dict[str, float], sources: dict[str, str],
+              scopes: tuple[str, ...] = ("all", "group", "event", "event_group")
+              ) -> EventStudyResults:
+        """Assemble from the engine's stages (arrays become read-only views)."""
+        return cls(
+            pairs_=stacked.pairs.copy(),
+            rel_days=_ro(np.arange(windows.event[0], windows.event[1] + 1)),
+            evt_dates=_ro(stacked.evt_dates), ret=_ro(stacked.ret_evt),
+            normal=_ro(stacked.ret_evt - ar.ar), ar=_ro(ar.ar), sar=_ro(ar.sar),
+            car_arr=_ro(ar.car), car_var=_ro(ar.car_var), car_days=_ro(ar.car_days),
+            resid=_ro(estimates.resid), alpha=_ro(estimates.alpha),
+            beta=_ro(estimates.beta), sigma2=_ro(estimates.sigma2),
+            nobs=_ro(estimates.nobs), r2=_ro(estimates.r2), tests_=tests.copy(),
+            excluded_=stacked.excluded.copy(), windows=windows, model=model,
+            conventions=conventions, test_names=test_names,
+            data_warnings=tuple(stacked.warnings), timings=dict(timings),
+            sources=dict(sources), scopes=tuple(scopes),
+        )
+
+    # ----------------------------------------------------------------- tables
+    @property
+    def n_pairs(self) -> int:
+        """Number of (event, security) pairs kept."""
+        return len(self.pairs_)
+
+    def _ar_spec(self) -> LongTable:
+        """Columns of ``abnormal_returns`` as per-pair/per-day values + row index."""
+        P, W = self.ar.shape
+        p = self.pairs_
+        rep = np.repeat(np.arange(P), W)
+        dates = self.evt_dates.reshape(-1)
+        return LongTable(P * W, [
+            ("event_id", p["event_id"].to_numpy(), rep),
+            ("ticker", p["ticker"].to_numpy(), rep),
+            ("group", p["group"].to_numpy(), rep),
+            ("rel_day", np.asarray(self.rel_days), np.tile(np.arange(W), P)),
+            ("date", np.where(dates >= 0, dates, np.iinfo(np.int64).min)
+             .view("datetime64[ns]"), None),
+            ("return", self.ret.reshape(-1), None),
+            ("normal_return", self.normal.reshape(-1), None),
+            ("abnormal_return", self.ar.reshape(-1), None),
+            ("sar", self.sar.reshape(-1), None),
+            ("day0", p["day0"].to_numpy(), rep),
+            ("day0_rule", p["day0_rule"].to_numpy(), rep),
+        ])
+
+    @property
+    def abnormal_returns(self) -> pd.DataFrame:
+        """One row per pair and event-window day."""
+        return self._ar_spec().frame()
+
+    def _car_spec(self) -> LongTable:
+        """Columns of ``car`` as per-pair/per-window values + row index."""
+        P, C = self.car_arr.shape
+        p = self.pairs_
+        rep = np.repeat(np.arange(P), C)
+        win = np.array(self.windows.car, dtype=np.int64).reshape(C, 2)
+        wix = np.tile(np.arange(C), P)
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(self.car_var)
+            scar = self.car_arr / se
+        return LongTable(P * C, [
+            ("event_id", p["event_id"].to_numpy(), rep),
+            ("ticker", p["ticker"].to_numpy(), rep),
+            ("group", p["group"].to_numpy(), rep),
+            ("window_start", win[:, 0], wix),
+            ("window_end", win[:, 1], wix),
+            ("car", self.car_arr.reshape(-1), None),
+            ("car_se", se.reshape(-1), None),
+            ("scar", scar.reshape(-1), None),
+            ("n_days", self.car_days.reshape(-1), None),
+            ("day0", p["day0"].to_numpy(), rep),
+            ("day0_rule", p["day0_rule"].to_numpy(), rep),
+        ])
+
+    @property
+    def car(self) -> pd.DataFrame:
+        """One row per pair and CAR window (``car_se`` includes estimation error
+        when ``conventions.forecast_error``)."""
+        return self._car_spec().frame()
+
+    @property
+    def tests(self) -> pd.DataFrame:
+        """Test statistics per scope, group, window and test."""
+        return self.tests_.copy()
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        """Every excluded (event, security) pair with its reason."""
+        return self.excluded_.copy()
+
+    def _diag(self) -> pd.DataFrame:
+        p = self.pairs_
+        n, ac1 = _resid_stats(np.asarray(self.resid))
+        zero = p["zero_share"].to_numpy() if "zero_share" in p else np.full(len(p),
+                                                                          np.nan)
+        return pd.DataFrame({
+            "event_id": p["event_id"].to_numpy(),
+            "ticker": p["ticker"].to_numpy(),
+            "group": p["group"].to_numpy(),
+            "calendar": p["calendar"].to_numpy(),
+            "model": p["model"].to_numpy(),
+            "day0": p["day0"].to_numpy(),
+            "day0_rule": p["day0_rule"].to_numpy(),
+            "n_est": n,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "sigma": np.sqrt(self.sigma2),
+            "r2": self.r2,
+            "zero_share": zero,
+            "resid_ac1": ac1,
+            "confounded_by": p["confounded_by"].to_numpy(),
+        })
+
+    @property
+    def diagnostics(self) -> pd.DataFrame:
+        """Per-pair estimation diagnostics (thin trading, fit, day 0)."""
+        return self._diag()
+
+    # ----------------------------------------------------------------- summaries
+    def summary(self, test: str | None = None) -> Summary:
+        """CAAR per event x group and CAR window with significance stars.
+
+        Parameters
+        ----------
+        test
+            Test whose p-values give the stars; default the first selected test.
+        """
+        return Summary.from_results(self, test or self.test_names[0])
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    def __str__(self) -> str:
+        return self.summary().as_text()
+
+    def caar_path(self, event: str | None = None, group: str | None = None,
+                  window: tuple[int, int] | None = None) -> pd.DataFrame:
+        """The CAAR path over ``window`` with its standard error: columns
+        ``rel_day, caar, se, n``; see :func:`eventstudy.results.paths.caar_path`
+        (the variance, value weights, errors)."""
+        return caar_path(self, event, group, window)
+
+    def pair_count(self, event: str | None = None, group: str | None = None) -> int:
+        """Number of kept pairs of ``event`` and/or ``group`` (None = all).
+
+        Raises
+        ------
+        InputError
+            No kept pair matches.
+        """
+        return int(select_pairs(self, event, group).sum())
+
+    def ar_table(self, event: str, first: int, last: int) -> pd.DataFrame:
+        """One event's abnormal returns by security and day ``first..last``; see
+        :func:`eventstudy.results.paths.ar_table`."""
+        return ar_table(self, event, first, last)
+
+    def cross_section(self, formula: str, window: tuple[int, int] | None = None,
+                      data: pd.DataFrame | None = None, cov: str = "HC3"
+                      ) -> pd.DataFrame:
+        """Regress CARs on pair characteristics (OLS; HC3 or clustered standard
+        errors, ``cov`` as in :func:`cross_section_table`).
+
+        Parameters
+        ----------
+        formula
+            A patsy formula on the columns of ``car`` joined with ``diagnostics``
+            (``car``, ``scar``, ``group``, ``beta``, ``sigma``, ...) and ``data``.
+        window
+            CAR window to use; default the first CAR window.
+        data
+            Extra per-pair columns, joined on ``event_id`` and ``ticker``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy: ``term, estimate, std_error, t, p_value, ci_low, ci_high, n``.
+        """
+        w = window or self.windows.car[0]
+        return cross_section_table(self.car, self.diagnostics, formula, w, data,
+                                   cov=cov)
+
+    # ----------------------------------------------------------------- saving
+    def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None,
+             wait: float | None = None) -> list[Path]:
+        """Write every output file into ``out_dir`` as one consistent set.
+
+        The tables, ``summary.md`` and ``run.json`` (which lists every file with its
+        SHA-256) are written into a staging folder beside ``out_dir`` and swapped in
+        whole under the folder's lock (:mod:`eventstudy.io.outputset`): an interrupted
+        or concurrent save never leaves a mixture, and files of an earlier run that
+        this one does not write are gone.
+
+        Parameters
+        ----------
+        out_dir
+            The output folder (created; replaced whole when it holds an earlier run).
+        run_info
+            Extra entries for ``run.json``.
+        wait
+            Seconds to wait for another writer of ``out_dir``; None waits.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
+
+        Raises
+        ------
+        OutputError
+            ``out_dir`` is a file, lies under one, holds other content, is locked, or
+            the disk is full.
+        """
+        out = check_target(out_dir)
+        with output_lock(out, wait):
+            return write_set(out, lambda stage: self.write_files(stage, run_info))
+
+    def write_files(self, folder: str | Path, run_info: dict[str, Any] | None = None,
+                    report: str | None = None) -> list[Path]:
+        """Write the tables, ``summary.md`` and ``run.json`` into an existing folder.
+
+        This is the body of :meth:`save`, for callers that stage a larger set (plots,
+        a report, the event catalog) themselves: ``run.json`` is written last and
+        lists every file then in ``folder``.
+
+        Parameters
+        ----------
+        folder
+            A (staging) folder.
+        run_info
+            Extra entries for ``run.json``.
+        report
+            The report file the caller adds to the set after this call, if any.
+
+        Returns
+        -------
+        list of pathlib.Path
+        """
+        tmp = Path(folder)
+        tables: dict[str, pd.DataFrame | LongTable] = {
+            "abnormal_returns.csv": self._ar_spec(),
+            "car.csv": self._car_spec(),
+            "tests.csv": self.tests_,
+            "excluded.csv": self.excluded_,
+            "diagnostics.csv": self._diag(),
+        }
+        for name, table in tables.items():
+            if isinstance(table, LongTable):
+                table.write(tmp / name)
+            else:
+                write_csv(table, tmp / name)
+        (tmp / "summary.md").write_text(self.summary().as_markdown(),
+                                        encoding="utf-8")
+        info = self.run_metadata()
+        info.update(run_info or {})
+        write_run_json(tmp, info, report=report)
+        return [tmp / n for n in (*tables, "summary.md", "run.json")]
+
+    def run_metadata(self) -> dict[str, Any]:
+        """Versions, parameters and counts (the content of ``run.json``)."""
+        def ver(pkg: str) -> str:
+            try:
+                return metadata.version(pkg)
+            except metadata.PackageNotFoundError:
+                return "not installed"
+
+        return {
+            "versions": {p: ver(p) for p in (
+                "eventstudy", "numpy", "pandas", "scipy", "statsmodels",
+                "pandas-market-calendars")} | {"python": platform.python_version()},
+            "parameters": {
+                "windows": {"estimation": list(self.windows.estimation),
+                            "event": list(self.windows.event),
+                            "car": [list(c) for c in self.windows.car],
+                            "min_estimation_obs": self.windows.min_estimation_obs},
+                "model": {"name": self.model.name, "returns": self.model.returns,
+                          "dimson_lags": self.model.dimson_lags},
+                "conventions": {
+                    "sigma_dof": self.conventions.sigma_dof,
+                    "forecast_error": self.conventions.forecast_error,
+                    "market_moments": self.conventions.market_moments,
+                    "aggregation": self.conventions.aggregation,
+                    "weights": self.conventions.weights},
+                "tests": list(self.test_names),
+                "scopes": list(self.scopes),
+            },
+            "day0_rule": ("first session of the security's own calendar whose close "
+                          "is at or after the announcement; date-only events use "
+                          "that date if it is a session, else the next session"),
+            "counts": {"pairs": self.n_pairs, "excluded": len(self.excluded_),
+                       "events": int(self.pairs_["event_id"].nunique())},
+            "data_warnings": list(self.data_warnings),
+            "sources": dict(self.sources),
+        }

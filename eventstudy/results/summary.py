@@ -1,0 +1,465 @@
+"""The summary table of a results object: CAAR per event x group with stars.
+
+:class:`Summary` is pure formatting of the results' tables (``tests`` and the
+per-pair CARs), rendered as text, Markdown, HTML or LaTeX: ``res.summary()``, the
+``summary.md`` of a run and the terminal summary. Above :data:`MANY_EVENTS` events
+(or :data:`SUMMARY_MAX_ROWS` rows) it is pooled: all pairs and by group, plus the
+event x group rows with the largest |CAAR|.
+
+Significance stars everywhere: two-sided p-values, ``*`` < 0.10, ``**`` < 0.05,
+``***`` < 0.01.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from eventstudy.io.markup import (
+    HTML_CHARS,
+    TEX_CHARS,
+    TEX_STARS,
+    md_table,
+    tex,
+    tex_tabular,
+)
+from eventstudy.results.view import ResultsView
+
+
+def stars(p: float) -> str:
+    """Significance stars for a two-sided p-value.
+
+    Parameters
+    ----------
+    p
+        Two-sided p-value; NaN gives no stars.
+
+    Returns
+    -------
+    str
+        ``"***"`` (p < 0.01), ``"**"`` (p < 0.05), ``"*"`` (p < 0.10) or ``""``.
+
+    Examples
+    --------
+    >>> stars(0.004), stars(0.03), stars(0.08), stars(0.5)
+    ('***', '**', '*', '')
+    """
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
+
+
+
+MANY_EVENTS = 50
+"""Above this many events a study is summarised pooled: :class:`Summary`
+(``summary.md``, the terminal) and the report give all pairs and each group, and
+:func:`write_plots` draws the pooled plot only, not one set per event."""
+
+
+SUMMARY_MAX_ROWS = 1_000
+"""Above this many event x group rows (or :data:`MANY_EVENTS` events),
+:meth:`Summary.from_results` summarises by group and lists only the largest
+CAARs."""
+SUMMARY_TOP = 20
+"""Event x group rows listed (largest |CAAR|) when the summary is by group."""
+SUMMARY_MAX_GROUPS = 12
+"""Groups listed (the largest) when the summary is by group."""
+
+
+def _star_array(p: np.ndarray) -> np.ndarray:
+    """:func:`stars` of each p-value (vectorised)."""
+    p = np.asarray(p, dtype=np.float64)
+    fin = np.isfinite(p)
+    return np.select([fin & (p < 0.01), fin & (p < 0.05), fin & (p < 0.10)],
+                     ["***", "**", "*"], "").astype(object)
+
+
+def _caar_cells(mean: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``f"{100 * m:.2f}{stars(p)}"`` per cell, ``""`` where the mean is missing."""
+    mean = np.asarray(mean, dtype=np.float64)
+    fin = np.isfinite(mean)
+    out = np.full(len(mean), "", dtype=object)
+    if fin.any():
+        txt = np.char.mod("%.2f", 100 * mean[fin]).astype(object)
+        out[fin] = txt + _star_array(p)[fin]
+    return out
+
+
+def _text_col(s: pd.Series) -> pd.Series:
+    """``str`` of each cell (as ``str(row[col])`` did), object dtype."""
+    return s.astype(object).map(str)
+
+
+def _text_table(df: pd.DataFrame) -> str:
+    """``df.to_string(index=False)`` for columns of text and integers, vectorised.
+
+    As pandas does: cells and headers right-aligned to the column's width, integer
+    columns' headers prefixed by a space, columns joined by one space. Other dtypes,
+    or text with tabs or line breaks (which pandas escapes), use ``to_string``.
+    """
+    if not len(df) or not len(df.columns):
+        return df.to_string(index=False)
+    cols: list[pd.Series] = []
+    heads: list[str] = []
+    for name in df.columns:
+        s = df[name]
+        head = str(name)
+        if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(
+                s.dtype):
+            vals = pd.Series(np.char.mod("%d", s.to_numpy(dtype=np.int64)),
+                             dtype=object)
+            head = " " + head
+        else:
+            arr = s.to_numpy(dtype=object)
+            if pd.api.types.infer_dtype(arr, skipna=False) != "string":
+                return df.to_string(index=False)
+            vals = pd.Series(arr, dtype=object)
+            if vals.str.contains(r"[\t\r\n]", regex=True).any():
+                return df.to_string(index=False)
+        width = max(len(head), int(vals.str.len().max()))
+        heads.append(head.rjust(width))
+        cols.append(vals.str.rjust(width))
+    body = cols[0]
+    for c in cols[1:]:
+        body = body + " " + c
+    return "\n".join([" ".join(heads)] + body.tolist())
+
+
+def _joined_rows(df: pd.DataFrame, cell: Callable[[pd.Series], pd.Series],
+                 start: str, sep: str, end: str) -> list[str]:
+    """One string per row: ``start + sep.join(cells) + end`` (vectorised)."""
+    if not len(df.columns):
+        return [start + end] * len(df)
+    cols = [cell(_text_col(df[c])) for c in df.columns]
+    row = start + cols[0]
+    for c in cols[1:]:
+        row = row + sep + c
+    return (row + end).tolist()
+
+
+def _md_cells(s: pd.Series) -> pd.Series:
+    return s.str.replace("|", r"\|", regex=False).str.replace("\n", " ", regex=False)
+
+
+def _html_cells(s: pd.Series) -> pd.Series:
+    for a, b in HTML_CHARS:
+        s = s.str.replace(a, b, regex=False)
+    return s
+
+
+def _tex_cells(s: pd.Series) -> pd.Series:
+    return s.str.translate(TEX_CHARS).str.replace(TEX_STARS, r"$^{\1}$",
+                                                   regex=True)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A summary table with text, Markdown, HTML and LaTeX renderings.
+
+    Attributes
+    ----------
+    title
+        Table title.
+    table
+        The table: one row per event x group, or (large studies) one row for all
+        pairs and one per group.
+    notes
+        Footnotes (stars, model, windows, counts).
+    caption
+        Heading of ``table`` (empty: none).
+    sections
+        Further ``(heading, table)`` pairs shown after ``table`` (large studies: the
+        event x group rows with the largest CAARs).
+    """
+
+    title: str
+    table: pd.DataFrame
+    notes: tuple[str, ...]
+    caption: str = ""
+    sections: tuple[tuple[str, pd.DataFrame], ...] = ()
+
+    @classmethod
+    def from_results(cls, res: ResultsView, test: str, *,
+                     max_rows: int = SUMMARY_MAX_ROWS, top: int = SUMMARY_TOP,
+                     max_groups: int = SUMMARY_MAX_GROUPS,
+                     max_events: int | None = None) -> Summary:
+        """Build the CAAR summary from results.
+
+        Parameters
+        ----------
+        res
+            Fitted results.
+        test
+            Test whose p-values give the stars.
+        max_rows
+            Up to this many event x group rows (and ``max_events`` events), one
+            row per event x group. Above, the table is pooled (all pairs and each
+            group) and only the ``top`` rows with the largest |CAAR| are listed.
+        max_events
+            The same limit on events; default :data:`MANY_EVENTS` (50).
+        top
+            Event x group rows listed above ``max_rows``.
+        max_groups
+            Groups listed above ``max_rows`` (the ones with most pairs).
+
+        Returns
+        -------
+        Summary
+            Up to ``max_rows``: columns ``event, group, day 0, n`` and one
+            ``CAAR[a,b] %`` column per CAR window, stars from the ``event_group``
+            tests (mean CAR without stars where they did not run). Above: ``table``
+            has ``scope, group, events, n`` and the CAAR columns for all pairs and
+            each group (stars from the ``all``/``group`` tests), and one section
+            lists the ``top`` event x group rows with the largest |CAAR| in the
+            first CAR window, in the columns of the small table.
+        """
+        cars = [(int(a), int(b)) for a, b in res.windows.car]
+        p = res.pairs_
+        k = _PairKeys.of(p, np.asarray(res.car_arr, dtype=np.float64)
+                         .reshape(len(p), len(cars)))
+        G = k.n_keys
+        n_events = len(k.events)
+        t = res.tests_
+        t = t[t["test"] == test]
+        if "window_kind" in t.columns:
+            t = t[t["window_kind"] == "car"]
+        notes = [
+            f"Stars: two-sided p-values of the '{test}' test: * < 0.10, ** < 0.05, "
+            "*** < 0.01.",
+            f"Model: {res.model.name}, {res.model.returns} returns; estimation "
+            f"{list(res.windows.estimation)}, event {list(res.windows.event)} "
+            "(trading sessions of each security's own calendar).",
+            f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded "
+            "(see excluded.csv).",
+            "Day 0: the first session whose close is at or after the announcement.",
+        ]
+        max_ev = MANY_EVENTS if max_events is None else max_events
+        if G <= max_rows and n_events <= max_ev:
+            table = _event_group_rows(p, t, cars, k, np.arange(G))
+            return cls("Event study summary", table, tuple(notes))
+
+        # large study: by group, plus the event x group rows with the largest CAARs
+        table, caption = _group_rows(t, cars, k, max_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean0 = (k.tot[:, 0] / k.cnt[:, 0]) if cars else np.full(G, np.nan)
+        eg = t[t["scope"] == "event_group"]
+        if cars and len(eg):  # the event x group tests ran: rank on their means
+            w0 = eg[(eg["window_start"] == cars[0][0])
+                    & (eg["window_end"] == cars[0][1])]
+            w0m = w0.drop_duplicates("scope_value").set_index("scope_value")["mean"]
+            m = w0m.reindex(pd.Index(k.labels(np.arange(G)))).to_numpy(
+                dtype=np.float64)
+            mean0 = np.where(np.isfinite(m), m, mean0)
+        size = np.where(np.isfinite(mean0), np.abs(mean0), -1.0)
+        rows = np.argsort(-size, kind="stable")[:min(top, G)]
+        rows = rows[size[rows] >= 0]
+        listed = _event_group_rows(p, t, cars, k, rows)
+        w = _win_label(*cars[0]) if cars else ""
+        heading = (f"The {len(rows)} event x group rows with the largest |CAAR{w}| "
+                   f"(of {G}; every pair's CAR is in car.csv)")
+        notes[0] = (f"Stars: two-sided p-values of the '{test}' test: * < 0.10, "
+                    "** < 0.05, *** < 0.01" + (
+                        "." if len(eg) else
+                        "; the listed event x group rows have none (tests ran on "
+                        "the all and group scopes only)."))
+        why = (f"more than {max_ev} events" if n_events > max_ev
+               else f"more than {max_rows} rows")
+        notes[2] = (f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded (see "
+                    f"excluded.csv); {n_events} events, {G} event x group rows: "
+                    f"{why}, so pooled: all pairs and by group.")
+        return cls("Event study summary", table, tuple(notes), caption=caption,
+                   sections=((heading, listed),))
+
+    def _blocks(self) -> list[tuple[str, pd.DataFrame]]:
+        return [(self.caption, self.table)] + list(self.sections)
+
+    def as_text(self) -> str:
+        """Plain-text rendering."""
+        parts = []
+        for i, (head, table) in enumerate(self._blocks()):
+            body = _text_table(table) if len(table) else "(no pairs)"
+            lead = ("\n" if i else "") + (f"{head}\n" if head else "")
+            parts.append(lead + body)
+        return f"{self.title}\n" + "\n".join(parts) + "\n" + "\n".join(
+            self.notes) + "\n"
+
+    def as_markdown(self) -> str:
+        """GitHub-flavoured Markdown rendering."""
+        lines = [f"# {self.title}", ""]
+        for i, (head, table) in enumerate(self._blocks()):
+            if i:
+                lines.append("")
+            if head:
+                lines += [f"## {head}", ""]
+            cols = list(table.columns)
+            if cols:
+                lines += md_table(cols, [])
+                lines += _joined_rows(table, _md_cells, "| ", " | ", " |")
+        lines.append("")
+        lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def as_html(self) -> str:
+        """HTML table rendering (for notebooks and reports)."""
+        out = [f"<h3>{html.escape(self.title)}</h3>"]
+        for head, table in self._blocks():
+            if head:
+                out.append(f"<p><b>{html.escape(head)}</b></p>")
+            cols = list(table.columns)
+            th = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+            body = "".join(_joined_rows(table, _html_cells, "<tr><td>", "</td><td>",
+                                        "</td></tr>") if cols
+                           else ["<tr></tr>"] * len(table))
+            out.append(f"<table class='es-summary'><thead><tr>{th}</tr></thead>"
+                       f"<tbody>{body}</tbody></table>")
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return "".join(out) + f"<ul>{notes}</ul>"
+
+    def as_latex(self) -> str:
+        """LaTeX (booktabs) rendering; stars become superscripts."""
+        lines: list[str] = []
+        for head, table in self._blocks():
+            if head:
+                lines.append(r"\paragraph{" + tex(head) + "}")
+            cols = list(table.columns)
+            body = _joined_rows(table, _tex_cells, "", " & ", r" \\") if cols else []
+            lines += tex_tabular(cols, [], ncols_left=2, extra=body)
+        return "\n".join(lines) + "\n"
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+
+def _win_label(a: int, b: int) -> str:
+    return f"[{a},{b}]"
+
+
+@dataclass(frozen=True)
+class _PairKeys:
+    """Pairs keyed by event x group (codes in order of first appearance), with the
+    per-key and per-group counts and sums of the CARs (one column per window)."""
+
+    events: np.ndarray  # event ids, by code
+    groups: np.ndarray  # group names, by code
+    gcode: np.ndarray  # (P,) group code of each pair
+    key_event: np.ndarray  # (G,) event code of each key
+    key_group: np.ndarray  # (G,) group code of each key
+    first: np.ndarray  # (G,) first pair of each key
+    cnt: np.ndarray  # (G, W) pairs with a CAR
+    tot: np.ndarray  # (G, W) sum of their CARs
+    car: np.ndarray  # (P, W)
+    ok: np.ndarray  # (P, W) CAR present
+
+    @property
+    def n_keys(self) -> int:
+        return len(self.first)
+
+    @classmethod
+    def of(cls, p: pd.DataFrame, car: np.ndarray) -> _PairKeys:
+        ecode, events = pd.factorize(p["event_id"].astype(str))
+        gcode, groups = pd.factorize(p["group"].astype(str))
+        ng = max(len(groups), 1)
+        codes, keys = pd.factorize(ecode.astype(np.int64) * ng + gcode)
+        G = len(keys)
+        _, first = np.unique(codes, return_index=True)
+        ok = np.isfinite(car)
+        W = car.shape[1]
+        cnt = np.zeros((G, W))
+        tot = np.zeros((G, W))
+        for j in range(W):
+            cnt[:, j] = np.bincount(codes, weights=ok[:, j], minlength=G)
+            tot[:, j] = np.bincount(codes, weights=np.where(ok[:, j], car[:, j], 0.0),
+                                    minlength=G)
+        return cls(np.asarray(events, dtype=object), np.asarray(groups, dtype=object),
+                   gcode, keys // ng, keys % ng, first.astype(np.int64), cnt, tot,
+                   car, ok)
+
+    def labels(self, rows: np.ndarray) -> list[str]:
+        """``event:group`` of the keys ``rows`` (the tests' ``scope_value``)."""
+        return [f"{e}:{g}" for e, g in zip(self.events[self.key_event[rows]],
+                                            self.groups[self.key_group[rows]],
+                                            strict=True)]
+
+
+def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, int]],
+                      k: _PairKeys, rows: np.ndarray) -> pd.DataFrame:
+    """The event x group table for the keys ``rows`` (in that order)."""
+    pos = k.first[rows]
+    day0 = pd.to_datetime(p["day0"].iloc[pos])
+    table = pd.DataFrame({
+        "event": p["event_id"].iloc[pos].to_numpy(),
+        "group": p["group"].iloc[pos].to_numpy(),
+        "day 0": day0.dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        "n": k.cnt[rows].max(axis=1).astype(np.int64) if len(cars) else 0,
+    })
+    eg = t[t["scope"] == "event_group"]
+    eg = eg.drop_duplicates(["scope_value", "window_start", "window_end"])
+    eg = eg.set_index(["scope_value", "window_start", "window_end"])
+    keys = k.labels(rows) if len(eg) else []
+    R = len(rows)
+    for j, (a, b) in enumerate(cars):
+        if len(eg):
+            r = eg.reindex(pd.MultiIndex.from_arrays([keys, [a] * R, [b] * R]))
+            mean = r["mean"].to_numpy(dtype=np.float64)
+            pv = r["p_value"].to_numpy(dtype=np.float64)
+        else:  # the tests skipped the event x group scope: mean CAR, no stars
+            mean = pv = np.full(R, np.nan)
+        cnt, tot = k.cnt[rows, j], k.tot[rows, j]
+        miss = ~np.isfinite(mean) & (cnt > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(miss, tot / cnt, mean)
+        table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
+    return table
+
+
+def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
+                max_groups: int) -> tuple[pd.DataFrame, str]:
+    """All pairs and the (largest) groups: events, pairs with a CAR, CAAR cells."""
+    ng = len(k.groups)
+    pairs_per_group = np.bincount(k.gcode, minlength=ng)
+    shown = np.sort(np.argsort(-pairs_per_group, kind="stable")[:max_groups])
+    events_per_group = np.bincount(k.key_group, minlength=ng)
+    W = len(cars)
+    gcnt = np.zeros((ng, W))
+    gtot = np.zeros((ng, W))
+    for j in range(W):
+        gcnt[:, j] = np.bincount(k.key_group, weights=k.cnt[:, j], minlength=ng)
+        gtot[:, j] = np.bincount(k.key_group, weights=k.tot[:, j], minlength=ng)
+    names = [str(g) for g in k.groups[shown]]
+    n_all = k.cnt.sum(axis=0)
+    table = pd.DataFrame({
+        "scope": ["all"] + ["group"] * len(shown),
+        "group": [""] + names,
+        "events": np.concatenate([[len(k.events)], events_per_group[shown]]).astype(
+            np.int64),
+        "n": np.concatenate([[n_all.max() if W else 0],
+                             gcnt[shown].max(axis=1) if W else np.zeros(len(shown))]
+                            ).astype(np.int64),
+    })
+    sv = t[t["scope"].isin(["all", "group"])]
+    sv = sv.drop_duplicates(["scope", "scope_value", "window_start", "window_end"])
+    sv = sv.set_index(["scope", "scope_value", "window_start", "window_end"])
+    scopes = list(table["scope"])
+    values = ["all"] + names
+    for j, (a, b) in enumerate(cars):
+        r = sv.reindex(pd.MultiIndex.from_arrays(
+            [scopes, values, [a] * len(values), [b] * len(values)]))
+        mean = r["mean"].to_numpy(dtype=np.float64)
+        pv = r["p_value"].to_numpy(dtype=np.float64)
+        n = np.concatenate([[n_all[j]], gcnt[shown, j]])
+        tot = np.concatenate([[k.tot[:, j].sum()], gtot[shown, j]])
+        miss = ~np.isfinite(mean) & (n > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(miss, tot / n, mean)
+        table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
+    caption = (f"CAAR of all pairs and by group ({len(k.events)} events"
+               + (f"; the {len(shown)} largest of {ng} groups, every group in "
+                  "tests.csv" if ng > len(shown) else "") + ")")
+    return table, caption
