@@ -46,17 +46,18 @@ def boot(sample: Sample) -> TestStat:
 
     Notes
     -----
-    B = ``data.bootstrap_reps`` resamples of the group's N values x_i = CAR_i (AR for
-    a day), drawn with replacement within the group; SD_boot is the SD (ddof 1) of
-    the B resample means. The generator is seeded from ``data.seed``, the scope and
-    the window, and pairs are put in a canonical order (group label, value), so the
-    result does not depend on the order of the events, on which windows or scopes are
-    evaluated first, or on the chunking of the draws (chunks of about 2^21 draws are
-    taken sequentially from one stream, the resamples split in contiguous parts over
-    up to two threads whose generators are advanced to their part of the stream).
-    Memory O(B G + chunk). Efron & Tibshirani
-    (1993), An Introduction to the Bootstrap; Lyon, Barber & Tsai (1999, JF 54:165-201)
-    for bootstrapped event-study tests.
+    B = ``data.bootstrap_reps`` resamples of the group's N values x_i = CAR_i (AR
+    for a day), drawn with replacement within the group; SD_boot is the SD (ddof 1)
+    of the B resample means m_b: z = mean / SD_boot, SD_boot^2 = sum_b (m_b - mean_b
+    m_b)^2 / (B - 1); p from N(0, 1). The generator is seeded from ``data.seed``,
+    the scope and the window, and pairs are put in a canonical order (group label,
+    value), so the result does not depend on the order of the events, on which
+    windows or scopes are evaluated first, or on the chunking of the draws (chunks
+    of about 2^21 draws are taken sequentially from one stream, the resamples split
+    in contiguous parts over up to two threads whose generators are advanced to
+    their part of the stream). Memory O(B G + chunk). Efron & Tibshirani (1993), An
+    Introduction to the Bootstrap; Lyon, Barber & Tsai (1999, JF 54:165-201) for
+    bootstrapped event-study tests.
     """
     data, window, groups = sample.data, sample.window, sample.groups
     x = window.value

@@ -127,6 +127,8 @@ class Window:
 class TestStat:
     """A test's result for every group of a scope (arrays of length G)."""
 
+    __test__ = False  # not a pytest test class
+
     statistic: np.ndarray
     p_value: np.ndarray
     n: np.ndarray
