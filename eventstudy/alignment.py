@@ -215,8 +215,8 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     ...                    np.array([10, 12, 11]), (-5, 5)).tolist()
     ['b', 'a', '']
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow as pa  # lazy: slow import
+    import pyarrow.compute as pc  # lazy: slow import
 
     w0, w1 = window
     P = len(day0_pos)

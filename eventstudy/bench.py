@@ -28,6 +28,7 @@ import json
 import re
 import resource
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+import eventstudy.inference as inference
+from eventstudy.config import Windows
+from eventstudy.errors import EventStudyError
+from eventstudy.estimation.pipeline import FUSED_MIN_PAIRS
+from eventstudy.inputs.calendar import get_sessions
+from eventstudy.study import EventStudy
 
 BENCH_TESTS = ("csect_t", "bw_t", "patell", "patell_kp", "bmp", "bmp_kp", "skew_t",
                "corrado", "gsign")
@@ -90,7 +98,6 @@ def make_panel(securities: int = 2000, days: int = 1500, events: int = 100_000, 
     >>> p.prices.shape, list(p.events.columns)
     ((300, 6), ['event_id', 'timestamp', 'ticker'])
     """
-    from eventstudy.inputs.calendar import get_sessions
 
     if days < HISTORY + AFTER + 1:
         raise ValueError(f"--days must be at least {HISTORY + AFTER + 1}")
@@ -208,7 +215,6 @@ class ChildPeak:
     """
 
     def __init__(self, interval: float = 0.2) -> None:
-        import threading
 
         self.peak_mib = 0.0
         self._interval = interval
@@ -216,7 +222,7 @@ class ChildPeak:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        import psutil
+        import psutil  # lazy: optional, for the benchmark's memory figures
 
         me = psutil.Process()
         while not self._stop.is_set():
@@ -244,7 +250,7 @@ def statsmodels_loop(panel: Panel, pairs: pd.DataFrame, windows: Any,
     Returns the seconds spent in the loop (per-pair slicing, OLS, AR) and, for the
     first ``n`` kept pairs, alpha, beta, sigma and the event-window ARs.
     """
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # lazy: statsmodels costs ~1 s at start-up
 
     prices = panel.prices
     rets = prices / prices.shift(1) - 1.0
@@ -299,10 +305,6 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
         ``pairs_per_second``, ``peak_rss_mib`` (after each stage and overall),
         ``loop`` (statsmodels comparison) and ``checks``.
     """
-    import eventstudy.inference as inference
-    from eventstudy.config import Windows
-    from eventstudy.estimation.pipeline import FUSED_MIN_PAIRS
-    from eventstudy.study import EventStudy
 
     rss: dict[str, float] = {"start": peak_rss_mib()}
     t = time.perf_counter()
@@ -326,7 +328,10 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
     kernel = "numpy"
     if kernel_choice == "numba" or (kernel_choice == "auto"
                                     and events >= FUSED_MIN_PAIRS):
-        from eventstudy.estimation.kernels import available, warm
+        from eventstudy.estimation.kernels import (  # lazy: numba
+            available,
+            warm,
+        )
 
         if available():
             warm()
@@ -443,7 +448,9 @@ def run_bench(securities: int = 2000, days: int = 1500, events: int = 100_000, *
 def _hugepages() -> str:
     """Whether numpy asks for transparent huge pages (``NUMPY_MADVISE_HUGEPAGE``)."""
     try:
-        from numpy._core import multiarray
+        from numpy._core import (
+            multiarray,  # lazy: numpy internals, only for the benchmark
+        )
     except ImportError:
         return "unknown"
     get = getattr(multiarray, "_get_madvise_hugepage", None)
@@ -561,7 +568,6 @@ def main(argv: list[str] | None = None) -> int:
     def split(v: str | None) -> tuple[str, ...] | None:
         return tuple(x.strip() for x in v.split(",") if x.strip()) if v else None
 
-    from eventstudy.errors import EventStudyError
 
     if args.write_inputs is not None:
         panel = make_panel(args.securities, args.days, args.events, seed=args.seed,

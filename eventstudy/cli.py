@@ -16,12 +16,14 @@ from typing import Any
 
 import click
 
-from eventstudy.config import MODEL_NAMES  # light: study.py imports no pandas
 from eventstudy.errors import EventStudyError
 from eventstudy.reporting.formats import FORMATS  # light: the format registry
 
-# the CLI's choices are the library's Literal values
-MODEL_CHOICES = MODEL_NAMES
+MODEL_HELP = ("a name registered in eventstudy.estimation.models.MODELS: market, "
+              "constant_mean, market_adjusted, scholes_williams, dimson, factor or a "
+              "plug-in (an unknown name exits 2 listing them all)")
+"""Help for --model: the registry is checked when the command runs, so that --help
+stays instant (importing the models imports numpy)."""
 
 
 class UserError(click.ClickException):
@@ -48,7 +50,7 @@ def _progress(enabled: bool) -> tuple[Callable[[str], None], Callable[[], None]]
     """A tqdm bar over the pipeline's stages (stderr; hidden when not a terminal)."""
     if not enabled:
         return (lambda _s: None), (lambda: None)
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: start-up
 
     bar = tqdm(total=4, desc="eventstudy", unit="stage", file=sys.stderr,
                disable=None, leave=False)
@@ -93,8 +95,7 @@ def cli() -> None:
                    "Without it, prices come from the local Yahoo cache.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("out"), show_default=True, help="Output folder.")
-@click.option("--model", type=click.Choice(MODEL_CHOICES),
-              help="Override the study file's model.")
+@click.option("--model", help=f"Override the study file's model: {MODEL_HELP}.")
 @click.option("--tests", "tests_opt", help="Comma-separated tests, overriding the "
               "study file (e.g. csect_t,patell,bmp).")
 @click.option("--offline", is_flag=True, help="Never touch the network; fail (exit 2) "
@@ -127,7 +128,9 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     staged beside --out and swapped in whole, so --out always holds one complete
     run. Then prints a compact summary.
     """
-    from eventstudy.workflows import run_study
+    from eventstudy.workflows import (
+        run_study,  # lazy: start-up
+    )
 
     step, done = _progress(not quiet)
     res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
@@ -184,7 +187,7 @@ def events_extract(paths: Sequence[Path], output: Path, keywords: Path | None) -
 
     Deterministic and offline: running it twice gives byte-identical output.
     """
-    from eventstudy.inputs.extract import (
+    from eventstudy.inputs.extract import (  # lazy: start-up
         extract_candidates,
         load_keywords,
         write_candidates,
@@ -210,12 +213,17 @@ def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) ->
 
     Exits 2 and lists every problem with its line number.
     """
-    from eventstudy.inputs.events import load_universe, validate_catalog
+    from eventstudy.estimation.models import MODELS  # lazy: start-up
+    from eventstudy.inputs.events import (  # lazy: start-up
+        load_universe,
+        validate_catalog,
+    )
 
     if not catalog.is_file():
         raise UserError(f"{catalog}: catalog not found")
     uni = universe or catalog.parent / "universe.csv"
-    groups = set(load_universe(uni)["group"]) if uni.is_file() else None
+    groups = (set(load_universe(uni, models=tuple(MODELS))["group"])
+              if uni.is_file() else None)
     problems = validate_catalog(catalog, seeds, groups)
     if problems:
         raise UserError(f"{catalog}: {len(problems)} problem(s)\n"
@@ -233,8 +241,13 @@ def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) ->
 def events_days(catalog: Path, universe: Path | None,
                 calendars: tuple[str, ...]) -> None:
     """Print day 0 of every event on every calendar, with the rule that chose it."""
-    from eventstudy.inputs.calendar import align_events
-    from eventstudy.inputs.events import load_events, load_universe
+    from eventstudy.inputs.calendar import (
+        align_events,  # lazy: start-up
+    )
+    from eventstudy.inputs.events import (  # lazy: start-up
+        load_events,
+        load_universe,
+    )
 
     ev = load_events(catalog)
     cals = list(calendars)
@@ -274,15 +287,19 @@ def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
     """
     from tqdm import tqdm  # lazy: tqdm at start-up
 
-    from eventstudy.inputs.sources import (
+    from eventstudy.inputs.sources import (  # lazy: start-up
         CACHE_SOURCE,
         SourceOptions,
         plan_study,
         read_catalog,
         source_for,
     )
-    from eventstudy.inputs.sources.cache import default_cache_dir
-    from eventstudy.workflows import prepare_study
+    from eventstudy.inputs.sources.cache import (
+        default_cache_dir,  # lazy: start-up
+    )
+    from eventstudy.workflows import (
+        prepare_study,  # lazy: start-up
+    )
 
     st = prepare_study(study_file, source=CACHE_SOURCE)
     root = cache_dir or default_cache_dir()
@@ -314,7 +331,10 @@ def prices_fetch(study_file: Path, cache_dir: Path | None, full: bool) -> None:
               help="Rows to show from the end.")
 def prices_show(ticker: str, cache_dir: Path | None, tail: int) -> None:
     """Show what the cache holds for TICKER."""
-    from eventstudy.inputs.sources.cache import PriceCache, default_cache_dir
+    from eventstudy.inputs.sources.cache import (  # lazy: start-up
+        PriceCache,
+        default_cache_dir,
+    )
 
     cache = PriceCache(cache_dir or default_cache_dir())
     info = cache.info(ticker)
@@ -349,14 +369,18 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
     corporate actions in unadjusted data) and Yahoo's start-of-day FX closes; from
     the cache, also its gaps (sessions Yahoo left out inside a fetched range).
     """
-    from eventstudy.inputs.quality import check_study_prices
-    from eventstudy.inputs.sources import (
+    from eventstudy.inputs.quality import (
+        check_study_prices,  # lazy: start-up
+    )
+    from eventstudy.inputs.sources import (  # lazy: start-up
         SourceOptions,
         plan_study,
         read_catalog,
         source_for,
     )
-    from eventstudy.workflows import prepare_study
+    from eventstudy.workflows import (
+        prepare_study,  # lazy: start-up
+    )
 
     st = prepare_study(study_file)
     events, uni = read_catalog(st)
@@ -370,7 +394,7 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
     if findings.empty:
         click.echo("no findings")
     else:
-        import pandas as pd
+        import pandas as pd  # lazy: start-up
 
         with pd.option_context("display.max_colwidth", 120, "display.width", 200):
             click.echo(findings.to_string(index=False))
@@ -412,9 +436,11 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
     Exit codes: 0 ok (updated, or unchanged and nothing rewritten), 1 partial (some
     tickers failed; the rest were refreshed and the failures listed), 2 error.
     """
-    import logging
+    import logging  # lazy: start-up
 
-    from eventstudy.workflows import refresh_study
+    from eventstudy.workflows import (
+        refresh_study,  # lazy: start-up
+    )
 
     log_path = log_file or out_dir.parent / f"{out_dir.name}.refresh.log"
     log = logging.getLogger("eventstudy.refresh")
@@ -459,8 +485,14 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
     The files are first checked against the list (with SHA-256) in OUT_DIR/run.json:
     a report is built only from one complete, unchanged run (or with --force).
     """
-    from eventstudy.io.outputset import output_lock, recover, verify_set
-    from eventstudy.reporting.build import build_report
+    from eventstudy.io.outputset import (  # lazy: start-up
+        output_lock,
+        recover,
+        verify_set,
+    )
+    from eventstudy.reporting.build import (
+        build_report,  # lazy: start-up
+    )
 
     if not out_dir.parent.is_dir():
         raise UserError(f"{out_dir}: no such output folder; run 'eventstudy run' "
@@ -477,7 +509,7 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
                             + "\nRerun the study, or pass --force to report anyway.")
         for p in problems:
             click.echo(f"warning: {p}", err=True)
-        path = build_report(out_dir, fmt)  # type: ignore[arg-type]
+        path = build_report(out_dir, fmt)
     click.echo(f"wrote {path}")
 
 
@@ -500,12 +532,16 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None,
     it is executed). Standard errors: HC3 (default) or clustered (--cov). Writes
     OUT_DIR/cross_section.csv and prints the table.
     """
-    import os
+    import os  # lazy: start-up
 
-    import pandas as pd
+    import pandas as pd  # lazy: start-up
 
-    from eventstudy.analysis.cross_section import cross_section_table
-    from eventstudy.io.csv import write_csv
+    from eventstudy.analysis.cross_section import (
+        cross_section_table,  # lazy: start-up
+    )
+    from eventstudy.io.csv import (
+        write_csv,  # lazy: start-up
+    )
 
     for name in ("car.csv", "diagnostics.csv"):
         if not (out_dir / name).is_file():
@@ -548,8 +584,8 @@ def _window(value: str, name: str) -> tuple[int, int]:
 @click.option("--calendar", help="Calendar of the panel (XTKS for Tokyo, XNYS for "
               "New York...); default: inferred from the panel's dates (the best "
               "fit among XNYS, XTKS, XKRX, XLON, ..., FX, 24/7, printed).")
-@click.option("--model", type=click.Choice(MODEL_CHOICES), default="market",
-              show_default=True, help="Normal-return model.")
+@click.option("--model", default="market", show_default=True,
+              help=f"Normal-return model: {MODEL_HELP}.")
 @click.option("--estimation", default="-250:-11", show_default=True,
               help="Estimation window START:END (sessions).")
 @click.option("--event", "event_window", default="-10:10", show_default=True,
@@ -587,10 +623,19 @@ def simulate(prices_path: Path, market: str | None, universe: Path | None,
     and reports rejection rates at 1%, 5% and 10% with 95% intervals. Without
     --calendar, the panel's calendar is inferred from its dates and printed.
     """
-    from eventstudy.inputs.events import load_universe
-    from eventstudy.inputs.prices import load_prices
-    from eventstudy.simulation import infer_calendar, save_simulation
-    from eventstudy.simulation import simulate as run_simulation
+    from eventstudy.inputs.events import (
+        load_universe,  # lazy: start-up
+    )
+    from eventstudy.inputs.prices import (
+        load_prices,  # lazy: start-up
+    )
+    from eventstudy.simulation import (  # lazy: start-up
+        infer_calendar,
+        save_simulation,
+    )
+    from eventstudy.simulation import (
+        simulate as run_simulation,  # lazy: start-up
+    )
 
     try:
         shift_values = tuple(float(x) for x in shifts.split(",") if x.strip())
@@ -634,7 +679,9 @@ def bench(bench_args: tuple[str, ...]) -> None:
     \b
     Example: eventstudy bench --securities 2000 --days 1500 --events 100000
     """
-    from eventstudy.bench import main as bench_main
+    from eventstudy.bench import (
+        main as bench_main,  # lazy: start-up
+    )
 
     code = bench_main(list(bench_args))
     if code:

@@ -97,10 +97,6 @@ class NetworkError(DataUnavailableError):
     the message starts with "cannot reach Yahoo"."""
 
 
-class EstimationError(EventStudyError):
-    """A model could not be estimated (e.g. a singular design)."""
-
-
 class NoPairsError(InputError):
     """Every (event, security) pair was excluded, so nothing can be tested.
 
@@ -129,11 +125,3 @@ class OutputError(EventStudyError):
 
 class EventStudyWarning(UserWarning):
     """Base class of eventstudy's warnings."""
-
-
-class DataQualityWarning(EventStudyWarning):
-    """A data-quality issue (stale prices, extreme returns, FX snapshot closes...)."""
-
-
-class ExcludedPairWarning(EventStudyWarning):
-    """An (event, security) pair was excluded; it is also listed in ``excluded``."""

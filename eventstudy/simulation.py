@@ -24,6 +24,8 @@ is positive and p/2 < alpha.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,12 @@ import pandas as pd
 
 from eventstudy.config import Windows
 from eventstudy.errors import InputError
+from eventstudy.inference import TESTS
+from eventstudy.inputs.calendar import get_sessions
+from eventstudy.inputs.prices import prices_from_frame
+from eventstudy.inputs.returns import on_sessions, to_returns
+from eventstudy.results import write_csv
+from eventstudy.study import EventStudy
 
 ALPHAS = (0.01, 0.05, 0.10)
 DEFAULT_SHIFTS = (0.0, 0.005, 0.01, 0.02)
@@ -100,7 +108,6 @@ def calendar_fits(dates: pd.Index[Any] | Sequence[Any],
     recorded on that exchange has J = 1 up to its own gaps, while another
     exchange's holidays (about 10 a year) or weekends cost a few percent.
     """
-    from eventstudy.inputs.calendar import get_sessions
 
     d = pd.DatetimeIndex(pd.to_datetime(pd.Index(dates))).normalize().unique()
     if len(d) == 0:
@@ -209,7 +216,9 @@ class SimulationResult:
 
     def plot_power(self, window: tuple[int, int] | None = None) -> Any:
         """Power curves (two-sided 5%) per test; returns a matplotlib Figure."""
-        from matplotlib.figure import Figure
+        from matplotlib.figure import (
+            Figure,  # lazy: matplotlib loads only when a plot is drawn
+        )
 
         r = self.rates[(self.rates["alpha"] == 0.05) & (self.rates["sided"] == "two")]
         if window is not None:
@@ -387,11 +396,6 @@ def simulate(
     >>> sorted(res.rates["shift"].unique().tolist())
     [0.0, 0.02]
     """
-    from eventstudy.inference import TESTS
-    from eventstudy.inputs.calendar import get_sessions
-    from eventstudy.inputs.prices import prices_from_frame
-    from eventstudy.inputs.returns import on_sessions, to_returns
-    from eventstudy.study import EventStudy
 
     frame = prices_from_frame(prices)
     if universe is not None:
@@ -466,7 +470,7 @@ def simulate(
 
 def _rates(t: pd.DataFrame, shift: float) -> pd.DataFrame:
     """Rejection counts per test and window for one shift."""
-    from scipy import stats
+    from scipy import stats  # lazy: scipy.stats costs ~0.3 s at start-up
 
     out = []
     for key, g in t.groupby(["test", "window_start", "window_end"], sort=False):
@@ -501,10 +505,7 @@ def _rates(t: pd.DataFrame, shift: float) -> pd.DataFrame:
 def save_simulation(result: SimulationResult, out_dir: str | Path,
                     plots: bool = False) -> list[Path]:
     """Write ``simulation.csv``, ``simulation.md`` (and ``power.png``) atomically."""
-    import json
-    import os
 
-    from eventstudy.results import write_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

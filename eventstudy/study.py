@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -48,7 +47,7 @@ from eventstudy.estimation.containers import (
     Estimates,
     Stacked,
 )
-from eventstudy.estimation.models import Design, get_model, make_design
+from eventstudy.estimation.models import MODELS, Design, get_model, make_design
 from eventstudy.estimation.pipeline import (
     FUSED_MIN_PAIRS,
     auto_chunk_size,
@@ -65,7 +64,8 @@ from eventstudy.inputs.events import (
     load_universe,
     universe_from_frame,
 )
-from eventstudy.inputs.prices import load_prices, prices_from_frame
+from eventstudy.inputs.factors import load_factors
+from eventstudy.inputs.prices import prices_from_frame
 from eventstudy.results import EventStudyResults
 
 MANY_EVENTS = 1000
@@ -173,7 +173,8 @@ class EventStudy:
         src = sources or {}
         self._setup(
             data, events_from_frame(events, source=src.get("events", "<events>")),
-            (universe_from_frame(universe, source=src.get("universe", "<universe>"))
+            (universe_from_frame(universe, source=src.get("universe", "<universe>"),
+                                 models=tuple(MODELS))
              if universe is not None else None),
             model=model, windows=windows, kind=kind, returns=returns,
             calendar=calendar, benchmark=benchmark, factors=factors,
@@ -200,7 +201,7 @@ class EventStudy:
         if kind not in ("prices", "returns"):
             raise UnknownNameError(f"kind must be 'prices' or 'returns', not {kind!r}")
         spec = model if isinstance(model, ModelSpec) else ModelSpec(
-            name=model, returns=returns)  # type: ignore[arg-type]
+            name=model, returns=returns)
         make_design(spec.name)  # validates the name
         if confounding not in ("flag", "exclude"):
             raise UnknownNameError("confounding must be 'flag' or 'exclude'")
@@ -235,10 +236,31 @@ class EventStudy:
 
     @classmethod
     def from_study(cls, study: Study, prices: pd.DataFrame,
-                   sources: dict[str, str] | None = None) -> EventStudy:
-        """Build from a parsed :class:`~eventstudy.config.Study` and a price frame."""
-        events = load_events(study.events)
-        universe = load_universe(study.universe) if study.universe else None
+                   sources: dict[str, str] | None = None,
+                   catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+                   ) -> EventStudy:
+        """Build from a parsed :class:`~eventstudy.config.Study` and a price frame.
+
+        Parameters
+        ----------
+        study
+            The parsed study file.
+        prices
+            The canonical price frame.
+        sources
+            Descriptions of the inputs (for messages and ``run.json``).
+        catalog
+            The study's events and universe as already read and validated by
+            :func:`~eventstudy.inputs.events.load_events` and
+            :func:`~eventstudy.inputs.events.load_universe` (with the registered
+            model names); None reads them from the study's files. Either way they
+            are validated once.
+        """
+        if catalog is None:
+            catalog = (load_events(study.events),
+                       load_universe(study.universe, models=tuple(MODELS))
+                       if study.universe else None)
+        events, universe = catalog
         factors = None
         if study.model.factors is not None:
             factors = load_factors(study.model.factors, study.model)
@@ -277,7 +299,7 @@ class EventStudy:
                 a = replace(a, fused=True)
             elif kernel == "numba":
                 raise InputError('kernel="numba" needs numba: pip install numba '
-                                 '(or pip install "eventstudy[fast]")')
+                                 '(it is a dependency of eventstudy)')
         t_align = time.perf_counter()
         step("estimate")
         Le, W, C = w.estimation_length, w.event_length, len(w.car)
@@ -590,16 +612,3 @@ class EventStudy:
             factors = spec.factor_columns or tuple(
                 c for c in self._factors.columns if c not in ("date", spec.rf_column))
         return make_design(name, spec.dimson_lags, factors, spec.market_factor)
-
-
-def load_factors(path: str | Path, spec: ModelSpec) -> pd.DataFrame:
-    """Read a factor file (CSV/Parquet: date + factor columns) as decimals.
-
-    Percent files (``factor_unit = "percent"``, as Ken French's library) are divided
-    by 100. The index is the date.
-    """
-
-    f = load_prices(path)
-    if spec.factor_unit == "percent":
-        f = f / 100.0
-    return f

@@ -28,8 +28,18 @@ import pandas as pd
 
 from eventstudy.config import Study, load_study
 from eventstudy.errors import UnknownNameError
+from eventstudy.estimation.models import MODELS
+from eventstudy.execution import check_scheduler
+from eventstudy.inference import TESTS
+from eventstudy.inputs.events import (
+    check_groups_in_universe,
+    load_events,
+    load_universe,
+)
 from eventstudy.inputs.prices import prices_from_frame
+from eventstudy.inputs.quality import check_study_prices
 from eventstudy.inputs.sources import (
+    SOURCES,
     SourceOptions,
     StudyPlan,
     check_source_name,
@@ -48,7 +58,11 @@ from eventstudy.io.outputset import (
     verify_set,
     write_set,
 )
+from eventstudy.reporting.build import build_report
+from eventstudy.reporting.plots import write_plots
+from eventstudy.results import write_csv
 from eventstudy.study import EventStudy
+from eventstudy.version import __version__
 
 OUTPUT_FILES = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
                 "diagnostics.csv", "events.csv", "summary.md", "run.json")
@@ -72,29 +86,36 @@ def prepare_study(study_file: str | Path, model: str | None = None,
     if source is not None:
         study = study.with_updates(source=check_source_name(source))
         source_for(study)  # the study has what the source needs (else a typed error)
+    elif study.source not in SOURCES:  # the study file's own name
+        raise UnknownNameError(f"[data] source = {study.source!r} is not valid; "
+                               f"choose one of {', '.join(SOURCES)}",
+                               path=str(study.path))
     if scheduler is not None:
-        if not (scheduler in ("local", "dask") or scheduler.startswith("tcp://")):
-            raise UnknownNameError(f"scheduler {scheduler!r}: use local, dask or "
-                                   "tcp://host:port")
+        check_scheduler(scheduler, require_dask=False)
         study = study.with_updates(scheduler=scheduler)
     if workers is not None:
         study = study.with_updates(workers=workers)
     if model is not None:
-        from eventstudy.config import MODEL_NAMES, ModelName
-
-        if model not in MODEL_NAMES:
+        if model not in MODELS:
             raise UnknownNameError(f"unknown model {model!r}; choose one of "
-                                   f"{', '.join(MODEL_NAMES)}")
-        study = study.with_updates(model=replace(study.model,
-                                                 name=cast(ModelName, model)))
+                                   f"{', '.join(MODELS)}")
+        study = study.with_updates(model=replace(study.model, name=model))
+    elif study.model.name not in MODELS:  # the study file's own name
+        raise UnknownNameError(f"[model] name = {study.model.name!r} is not valid; "
+                               f"choose one of {', '.join(MODELS)}",
+                               path=str(study.path))
     if tests is not None:
-        from eventstudy.inference import TESTS
-
         bad = [t for t in tests if t not in TESTS]
         if bad:
             raise UnknownNameError(f"unknown test(s) {', '.join(bad)}; choose from "
                                    f"{', '.join(TESTS)}")
         study = study.with_updates(tests=tuple(tests))
+    else:  # the study file's own names, checked against the registry here
+        bad = [t for t in study.tests if t not in TESTS]
+        if bad:
+            raise UnknownNameError(
+                f"[tests] names = {bad[0]!r} is not valid; choose one of "
+                f"{', '.join(TESTS)}", path=str(study.path))
     return study
 
 
@@ -145,8 +166,6 @@ def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
 
 def fingerprint(study: Study, inputs: dict[str, str]) -> str:
     """SHA-256 over the inputs' hashes, the effective parameters and the version."""
-    from eventstudy import __version__
-
     params = asdict(study)
     # where and how the work runs never changes the results
     for key in ("path", "scheduler", "workers"):
@@ -159,13 +178,9 @@ def fingerprint(study: Study, inputs: dict[str, str]) -> str:
 def _load_catalog(study: Study) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The study's event catalog and universe, read and validated once per run
     (the universe first, as before)."""
-    from eventstudy.inputs.events import (
-        check_groups_in_universe,
-        load_events,
-        load_universe,
-    )
 
-    universe = load_universe(study.universe) if study.universe else None
+    universe = (load_universe(study.universe, models=tuple(MODELS))
+                if study.universe else None)
     events = load_events(study.events)
     if universe is not None:  # no event matching the universe: say so (issue 14)
         check_groups_in_universe(events, universe, str(study.events),
@@ -263,8 +278,6 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
          catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
          ) -> tuple[Any, dict[str, Any]]:
     """Fit a study on its price frame; the run information for ``run.json``."""
-    from eventstudy.inputs.quality import check_study_prices
-    from eventstudy.study import load_factors
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
     findings = check_study_prices(
@@ -272,15 +285,7 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
                f" ({r.count}) {r.detail}".rstrip()
                for r in findings.itertuples(index=False)]
-    # what EventStudy.from_study does, with the catalog and universe parsed above
-    factors = (load_factors(st.model.factors, st.model)
-               if st.model.factors is not None else None)
-    src = {"events": str(st.events), "universe": str(st.universe or "")}
-    src.update(sources)
-    es = EventStudy(frame, events, universe, model=st.model, windows=st.windows,
-                    kind="prices", returns=st.model.returns, calendar="XNYS",
-                    benchmark="", factors=factors, confounding=st.confounding,
-                    sources=src)
+    es = EventStudy.from_study(st, frame, sources, catalog=(events, universe))
     res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
                  bootstrap_reps=st.bootstrap_reps, progress=progress,
                  scheduler=st.scheduler, workers=st.workers)
@@ -327,7 +332,6 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     """Fit, then write the whole output set into ``out`` (the caller holds its
     lock): tables, ``events.csv``, plots, ``run.json`` and the report, staged and
     swapped in whole."""
-    from eventstudy.results import write_csv
 
     res, info = _fit(st, frame, inputs, sources, progress, catalog)
     events = info.pop("events")
@@ -336,13 +340,11 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     def write(stage: Path) -> None:
         write_csv(_event_table(events), stage / "events.csv")
         if plots or report:
-            from eventstudy.reporting.plots import write_plots
 
             write_plots(res, stage / "plots")
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None)
         if report:
-            from eventstudy.reporting.build import build_report
 
             build_report(stage, "html")
 

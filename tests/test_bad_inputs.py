@@ -42,6 +42,7 @@ from eventstudy.errors import (
     UnknownNameError,
     WindowError,
 )
+from eventstudy.estimation.models import MODELS, get_model
 from eventstudy.inputs.calendar import get_sessions
 from eventstudy.inputs.events import (
     events_from_frame,
@@ -347,8 +348,8 @@ def test_bad_universe_cli(mini_study: MiniStudy, content: str | bytes,
         mini_study.universe.write_text(content, encoding="utf-8")
     r = invoke(*_run(mini_study))
     _assert_clean_exit_2(r, ["universe.csv", *expected])
-    with pytest.raises(InputError) as info:
-        load_universe(mini_study.universe)
+    with pytest.raises(InputError) as info:  # model names: the registry's
+        load_universe(mini_study.universe, models=tuple(MODELS))
     for text in ["universe.csv", *expected]:
         assert text in str(info.value), (text, str(info.value))
 
@@ -710,8 +711,8 @@ LIBRARY_CASES: list[tuple[str, Callable[[], object], type[EventStudyError], str]
      UnknownNameError, "forecast_error must be True or False"),
     ("conventions_weights", lambda: Conventions(weights=3),  # type: ignore
      UnknownNameError, "weights must be a column name"),
-    ("model_name", lambda: ModelSpec(name="capm"),  # type: ignore[arg-type]
-     UnknownNameError, "model name = 'capm'"),
+    ("model_name", lambda: get_model("capm"),
+     UnknownNameError, "unknown model 'capm'; choose one of constant_mean"),
     ("model_dimson", lambda: ModelSpec(dimson_lags=0), UnknownNameError,
      "dimson_lags must be a whole number from 1 to 20"),
     ("model_factor_columns", lambda: ModelSpec(factor_columns="SMB"),  # type: ignore

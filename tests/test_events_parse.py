@@ -357,16 +357,23 @@ def test_run_study_reads_the_catalog_once(tmp_path: Path,
 
     study = _ticker_study(tmp_path, universe=True)
     calls: list[str] = []
-    for name in ("load_events", "load_universe", "parse_timestamps"):
-        orig = getattr(ev, name)
+    orig = ev._read_csv  # every catalog and universe file is read through it
+    parse = ev.parse_timestamps  # and every catalog is validated through it
 
-        def counted(*a: object, _o: object = orig, _n: str = name) -> object:
-            calls.append(_n)
-            return _o(*a)  # type: ignore[operator]
+    def counted(path: object, what: str) -> object:
+        calls.append(what)
+        return orig(path, what)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(ev, name, counted)
+    def parsed(values: pd.Series) -> object:
+        calls.append("parse_timestamps")
+        return parse(values)
+
+    monkeypatch.setattr(ev, "_read_csv", counted)
+    monkeypatch.setattr(ev, "parse_timestamps", parsed)
     res, info = run_study(study, prices=tmp_path / "p.csv", out_dir=tmp_path / "o")
-    assert calls.count("load_events") == 1 and calls.count("load_universe") == 1
+    # read once and validated once (the workflow hands the parsed catalog to
+    # EventStudy.from_study, which does not validate it again)
+    assert sorted(calls) == ["event catalog", "parse_timestamps", "universe"], calls
     assert len(info["files"]) == 8  # the tables, events.csv, summary.md, run.json
     monkeypatch.undo()
     from eventstudy.inputs.prices import load_prices

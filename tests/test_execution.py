@@ -50,6 +50,9 @@ def test_cli_rejects_unknown_scheduler(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["run", str(_study(tmp_path)), "--scheduler", "spark",
                                  "--prices", str(tmp_path / "missing.csv")])
     assert r.exit_code == 2
+    # refused for the scheduler, before the (also missing) prices are read
+    assert "unknown scheduler 'spark'" in r.output, r.output
+    assert "missing.csv" not in r.output
     assert "Traceback" not in r.output
 
 

@@ -9,6 +9,7 @@ times the number of firms, ``mean(delta_full)``...).
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 from itertools import combinations
@@ -615,7 +616,9 @@ def test_registry_and_docstrings() -> None:
         assert spec.name == name
         doc = spec.doc
         assert "Notes" in doc and "Returns" in doc, name
-        assert any(ch.isdigit() for ch in doc.split("Notes")[1]), name  # a year
+        # a source: an author's name and a year (digits in a formula do not count)
+        assert re.search(r"[A-Z][a-z]+[^\n]{0,80}\((19[4-9]\d|20[0-2]\d)\w?[,)]",
+                         doc), name
 
 
 def test_run_tests_table() -> None:

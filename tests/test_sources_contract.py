@@ -16,7 +16,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from fake_yfinance import FakeYahoo
 
 import eventstudy.inputs.sources.yahoo
 from eventstudy.cli import cli
-from eventstudy.config import DataSource, Study, load_study
+from eventstudy.config import Study, load_study
 from eventstudy.errors import DataUnavailableError, StudyFileError, UnknownNameError
 from eventstudy.inputs.factors import load_factors
 from eventstudy.inputs.sources import (
@@ -229,8 +229,19 @@ def test_every_registered_source_runs_the_contract() -> None:
     assert tested == set(SOURCES)
 
 
-def test_study_file_names_match_the_registry() -> None:
-    assert set(get_args(DataSource)) == set(SOURCES)
+def test_study_file_names_come_from_the_registry(tmp_path: Path) -> None:
+    """The study file's [data] source is checked against SOURCES (by the workflow,
+    above the config layer): a registered plug-in name is accepted, another is not."""
+    from eventstudy.errors import UnknownNameError as Unknown
+    from eventstudy.workflows import prepare_study
+
+    path = _study_dir(tmp_path, "file")
+    assert prepare_study(path).source == "file"
+    text = path.read_text(encoding="utf-8").replace('source = "file"',
+                                                    'source = "crsp"')
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(Unknown, match=r"\[data\] source = 'crsp' is not valid"):
+        prepare_study(path)
 
 
 # ------------------------------------------------------------------ choosing one

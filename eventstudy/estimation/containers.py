@@ -8,7 +8,7 @@ They hold arrays only: no behaviour beyond filling and compacting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,6 @@ class Stacked:
     evt_dates: np.ndarray
     excluded: pd.DataFrame
     warnings: list[str]
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

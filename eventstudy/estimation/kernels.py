@@ -41,7 +41,7 @@ OUTPUTS = ("alpha", "beta", "sigma2", "nobs", "dof", "r2", "nest", "zero_share",
 def available() -> bool:
     """Whether numba can be imported (the compiled kernel can run)."""
     try:
-        import numba  # noqa: F401
+        import numba  # noqa: F401  # lazy: numba is optional and slow to import
     except ImportError:
         return False
     return True
@@ -50,7 +50,7 @@ def available() -> bool:
 @lru_cache(maxsize=1)
 def _compiled() -> Callable[..., None]:
     """Compile (or load from numba's cache) the kernel; once per process."""
-    import numba
+    import numba  # lazy: numba is optional and slow to import
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
     def kernel(values: Any, trow: Any, mrow: Any, est_start: Any, evt_start: Any,

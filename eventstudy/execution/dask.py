@@ -64,6 +64,7 @@ import numpy as np
 from eventstudy.errors import EventStudyWarning, SchedulerError
 from eventstudy.estimation.pipeline import run_chunks, window_dates
 from eventstudy.execution.workers import resolve_workers
+from eventstudy.version import __version__
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -99,8 +100,8 @@ def require_distributed() -> None:
         Saying how to install the ``dask`` extra.
     """
     try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
+        import dask  # noqa: F401  # lazy: optional dependency (eventstudy[dask])
+        import distributed  # noqa: F401  # lazy: optional dependency (eventstudy[dask])
     except ImportError as exc:
         raise SchedulerError(
             "the Dask scheduler needs the optional packages dask and distributed, "
@@ -149,9 +150,7 @@ def _worker_info() -> tuple[str, dict[str, str]]:
     """Runs on each worker: the eventstudy version it imports and its glibc
     allocator settings (:data:`MALLOC_ENV`). Importing this module (to run it)
     imports the pipeline too, so the first tasks do not pay for it."""
-    import eventstudy  # lazy: runs on the worker, which checks its own copy
-
-    return eventstudy.__version__, {k: os.environ[k] for k in MALLOC_ENV
+    return __version__, {k: os.environ[k] for k in MALLOC_ENV
                                     if k in os.environ}
 
 
@@ -178,7 +177,7 @@ def _local_cluster_env() -> Iterator[None]:
     workers (see :func:`_slow_malloc`), and this process's environment restored
     afterwards (the nanny copies its pre-spawn variables, e.g.
     ``OMP_NUM_THREADS=1``, into ``os.environ`` before spawning a worker)."""
-    import dask
+    import dask  # lazy: optional dependency (eventstudy[dask])
 
     key = "distributed.nanny.pre-spawn-environ"
     names = {*dask.config.get(key), "PYTHONHASHSEED"}
@@ -217,9 +216,7 @@ def open_client(scheduler: str, workers: int | None) -> Iterator[Client]:
     """
     require_distributed()
     workers = resolve_workers(workers)  # 0 or None: automatic
-    from distributed import Client, LocalCluster
-
-    import eventstudy
+    from distributed import Client, LocalCluster  # lazy: optional dependency
 
     with ExitStack() as stack:
         if scheduler == "dask":
@@ -256,13 +253,13 @@ def open_client(scheduler: str, workers: int | None) -> Iterator[Client]:
         except Exception as exc:
             raise SchedulerError(
                 f"the Dask workers cannot run eventstudy ({type(exc).__name__}: "
-                f"{exc}); install eventstudy {eventstudy.__version__} on every "
+                f"{exc}); install eventstudy {__version__} on every "
                 "worker") from exc
-        other = sorted({v for v, _ in info.values() if v != eventstudy.__version__})
+        other = sorted({v for v, _ in info.values() if v != __version__})
         if other:
             raise SchedulerError(
                 f"the Dask workers run eventstudy {', '.join(other)}, this process "
-                f"{eventstudy.__version__}; install the same version everywhere")
+                f"{__version__}; install the same version everywhere")
         slow = sorted(w for w, (_, env) in info.items() if _slow_malloc(env))
         if slow:
             warnings.warn(
@@ -402,7 +399,7 @@ def run_spans(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions,
                 submit_next()
             bar = None
             if progress:
-                from tqdm import tqdm
+                from tqdm import tqdm  # lazy: progress bars only on long work
 
                 bar = tqdm(total=len(tasks), desc="dask tasks", unit="task",
                            file=sys.stderr, disable=None, leave=False)

@@ -28,12 +28,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.offsets import CustomBusinessDay
 
 from eventstudy.errors import CalendarError, InputError
 
@@ -96,9 +99,8 @@ def _market_calendar(name: str) -> Any:
     object is not modified by ``schedule``; caching it is the same design as
     exchange_calendars' calendar dispatcher.
     """
-    import warnings
 
-    import pandas_market_calendars as mcal
+    import pandas_market_calendars as mcal  # lazy: slow import
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -164,7 +166,6 @@ def get_sessions(
         open_ns = prev.tz_localize(_FX_TZ).tz_convert("UTC").as_unit("ns").asi8.copy()
         return Sessions(name, _FX_TZ, pd.DatetimeIndex(dates, name="date"),
                         open_ns, close_ns)
-    import warnings
 
     with warnings.catch_warnings():
         # pandas-market-calendars warns about discontinued lunch breaks; the
@@ -222,7 +223,9 @@ class WindowDates:
         return len(self.cal)
 
     def __getitem__(self, rows: Any) -> np.ndarray:
-        from numpy.lib.stride_tricks import sliding_window_view
+        from numpy.lib.stride_tricks import (
+            sliding_window_view,  # lazy: numpy internals, only for the benchmark
+        )
 
         view = sliding_window_view(self.dates, self.length, axis=1)
         out: np.ndarray = view[self.cal[rows], self.start[rows]]
@@ -268,7 +271,6 @@ def _korean_holiday_caches_restored() -> Iterator[None]:
     pandas-market-calendars' own included, then misses that holiday. The caches
     are put back as they were after the computation.
     """
-    import sys
 
     mod = sys.modules.get("exchange_calendars.pandas_extensions.korean_holiday")
     kh = getattr(mod, "KoreanHoliday", None)
@@ -296,8 +298,7 @@ def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
     (the schedule is the same; tests compare them). Calendars that override
     ``holidays()`` are returned unchanged.
     """
-    import pandas_market_calendars as mcal
-    from pandas.tseries.offsets import CustomBusinessDay
+    import pandas_market_calendars as mcal  # lazy: slow import
 
     if type(cal).holidays is not mcal.MarketCalendar.holidays:
         return cal

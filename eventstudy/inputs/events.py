@@ -23,6 +23,7 @@ Universe (CSV): ``ticker, name, group, calendar, benchmark, currency`` and an op
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -283,7 +284,6 @@ def events_from_frame(df: pd.DataFrame, source: str = "<events>") -> pd.DataFram
 
 def _stamp_to_text(v: object) -> str:
     """A timestamp cell that is not a string, as catalog text ("" when missing)."""
-    import datetime as dt
 
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return ""
@@ -305,8 +305,19 @@ def _line_key(msg: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def load_universe(path: str | Path) -> pd.DataFrame:
+def load_universe(path: str | Path, models: Collection[str] | None = None
+                  ) -> pd.DataFrame:
     """Read and validate a universe CSV.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    models
+        The registered normal-return model names (the keys of
+        :data:`eventstudy.estimation.models.MODELS`, passed in by the layers above,
+        which know the registry); a ``model`` cell naming another is a problem.
+        None does not check the names.
 
     Returns
     -------
@@ -320,11 +331,14 @@ def load_universe(path: str | Path) -> pd.DataFrame:
         Missing columns, duplicate tickers, empty calendars or unknown model names.
     """
     df = _read_csv(path, "universe")
-    return universe_from_frame(df, source=str(path))
+    return universe_from_frame(df, source=str(path), models=models)
 
 
-def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.DataFrame:
+def universe_from_frame(df: pd.DataFrame, source: str = "<universe>",
+                        models: Collection[str] | None = None) -> pd.DataFrame:
     """Validate an in-memory universe table (same columns as the universe CSV).
+
+    ``models`` are the registered model names, as in :func:`load_universe`.
 
     Raises
     ------
@@ -333,7 +347,6 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
         or bad rows (empty or duplicate tickers, empty calendars, unknown models),
         each listed with its line (the header is line 1).
     """
-    from eventstudy.config import MODEL_NAMES
 
     df = _require_frame(df, source, "universe").copy()
     missing = [c for c in ("ticker", "group", "calendar") if c not in df.columns]
@@ -369,9 +382,9 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
                             f"{df['ticker'].iloc[k]!r}; use a pandas-market-calendars "
                             "name such as XTKS, XKRX, XNYS, or FX for currencies")
     for j, m in enumerate(df["model"]):
-        if m and m not in MODEL_NAMES:
+        if m and models is not None and m not in models:
             problems.append(f"line {j + 2}: unknown model {m!r}; choose one of "
-                            f"{', '.join(MODEL_NAMES)}")
+                            f"{', '.join(models)}")
     if problems:
         raise CatalogError(f"{len(problems)} problem(s) in the universe", path=source,
                            problems=sorted(problems, key=_line_key))
@@ -380,7 +393,7 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>") -> pd.Data
 
 def _calendar_names() -> frozenset[str]:
     """The calendar names a universe may use: pandas-market-calendars' and FX."""
-    import pandas_market_calendars as mcal
+    import pandas_market_calendars as mcal  # lazy: slow import
 
     return frozenset(mcal.get_calendar_names()) | {FX_CALENDAR}
 

@@ -4,7 +4,7 @@
 :mod:`eventstudy.inputs.sources.cache` for the
 canonical layout) and returns one row per finding; it neither changes the data nor
 warns. Callers decide what to do with the findings (print them, raise
-:class:`eventstudy.errors.DataQualityWarning`, exclude events...).
+exclude events...).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.errors import InputError, PriceDataError
+from eventstudy.inputs.calendar import get_sessions
 
 __all__ = ["CHECKS", "FINDING_COLUMNS", "Check", "check_prices", "check_study_prices"]
 
@@ -327,7 +328,6 @@ def check_study_prices(
     pandas.DataFrame
         Findings, columns :data:`FINDING_COLUMNS`.
     """
-    from eventstudy.inputs.calendar import get_sessions
 
     sessions: dict[str, pd.DatetimeIndex] = {}
     fx: list[str] = []

@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from eventstudy.errors import OutputError
 
 RUN_FILE = "run.json"
@@ -132,7 +134,6 @@ def output_lock(out: str | Path, wait: float | None = None) -> Iterator[None]:
         Another run or refresh of ``out`` holds the lock (after ``wait`` seconds), or
         the lock file cannot be created.
     """
-    from filelock import FileLock, Timeout
 
     path = lock_path(out)
     try:

@@ -111,7 +111,7 @@ def plan_study(study: Study, events: pd.DataFrame, universe: pd.DataFrame | None
     >>> study = Study(path=None, name="s", events=Path("e.csv"), universe=None)
     >>> p = plan_study(study, ev, None, today=pd.Timestamp("2026-01-01"))
     >>> p.tickers, f"{p.start:%Y-%m-%d}..{p.end:%Y-%m-%d}"
-    (('7203.T', '^TOPX'), '2023-04-18..2024-06-29')
+    (('7203.T', '^TOPX'), '2023-03-31..2024-06-29')
     """
     start, end = _date_range(study, events, today)
     return StudyPlan(study, study_tickers(events, universe),

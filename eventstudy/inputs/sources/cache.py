@@ -138,6 +138,7 @@ from eventstudy.errors import (
     NetworkError,
     PriceDataError,
 )
+from eventstudy.inputs.calendar import get_sessions
 
 __all__ = [
     "GAP_RETRIES",
@@ -1111,7 +1112,6 @@ class _SessionGrids:
             return pd.DatetimeIndex([], dtype="datetime64[ns]")
         known = self._memo.get(calendar)
         if known is None or start < known[0] or end > known[1]:
-            from eventstudy.inputs.calendar import get_sessions
 
             lo = start if known is None else min(start, known[0])
             hi = end if known is None else max(end, known[1])
