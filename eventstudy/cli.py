@@ -532,16 +532,13 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None,
     it is executed). Standard errors: HC3 (default) or clustered (--cov). Writes
     OUT_DIR/cross_section.csv and prints the table.
     """
-    import os  # lazy: start-up
-
     import pandas as pd  # lazy: start-up
 
     from eventstudy.analysis.cross_section import (
         cross_section_table,  # lazy: start-up
     )
-    from eventstudy.io.csv import (
-        write_csv,  # lazy: start-up
-    )
+    from eventstudy.io.atomic import replace_atomic  # lazy: start-up
+    from eventstudy.io.csv import write_csv  # lazy: start-up
 
     for name in ("car.csv", "diagnostics.csv"):
         if not (out_dir / name).is_file():
@@ -553,9 +550,7 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None,
     else:
         win = (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0]))
     table = cross_section_table(car, diag, formula, win, cov=cov)
-    tmp = out_dir / ".cross_section.csv.tmp"
-    write_csv(table, tmp)
-    os.replace(tmp, out_dir / "cross_section.csv")
+    replace_atomic(out_dir / "cross_section.csv", lambda tmp: write_csv(table, tmp))
     label = "HC3 standard errors" if cov == "HC3" else (
         "standard errors clustered by "
         f"{'event' if cov == 'cluster-event' else 'day-0 date'}, "

@@ -576,9 +576,6 @@ def load_study(path: str | Path) -> Study:
         market_factor=_bool(mod.get("market_factor", True), "[model] market_factor",
                             sp),
     )
-    if model.name == "factor" and model.factors is None:
-        raise StudyFileError("[model] name = 'factor' needs [model] factors = "
-                             "'<factor file>'", path=sp)
 
     names = tst.get("names", ["csect_t", "patell", "bmp"])
     if isinstance(names, str):

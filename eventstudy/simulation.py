@@ -25,7 +25,6 @@ is positive and p/2 < alpha.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from eventstudy.inference import TESTS
 from eventstudy.inputs.calendar import get_sessions
 from eventstudy.inputs.prices import prices_from_frame
 from eventstudy.inputs.returns import on_sessions, to_returns
+from eventstudy.io.atomic import replace_atomic, write_text_atomic
 from eventstudy.results import write_csv
 from eventstudy.study import EventStudy
 
@@ -505,24 +505,16 @@ def _rates(t: pd.DataFrame, shift: float) -> pd.DataFrame:
 def save_simulation(result: SimulationResult, out_dir: str | Path,
                     plots: bool = False) -> list[Path]:
     """Write ``simulation.csv``, ``simulation.md`` (and ``power.png``) atomically."""
-
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    tmp = out / ".simulation.csv.tmp"
-    write_csv(result.rates, tmp)
-    os.replace(tmp, out / "simulation.csv")
+    replace_atomic(out / "simulation.csv", lambda tmp: write_csv(result.rates, tmp))
     written.append(out / "simulation.csv")
-    tmp = out / ".simulation.md.tmp"
-    tmp.write_text(result.to_markdown(), encoding="utf-8")
-    os.replace(tmp, out / "simulation.md")
+    write_text_atomic(out / "simulation.md", result.to_markdown())
     written.append(out / "simulation.md")
-    tmp = out / ".simulation.json.tmp"
-    tmp.write_text(json.dumps({"parameters": result.parameters,
-                               "redraws": result.redraws}, indent=2,
-                              sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "simulation.json")
+    write_text_atomic(out / "simulation.json", json.dumps(
+        {"parameters": result.parameters, "redraws": result.redraws}, indent=2,
+        sort_keys=True) + "\n")
     written.append(out / "simulation.json")
     if plots:
         fig = result.plot_power()

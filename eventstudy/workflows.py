@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.config import Study, load_study
-from eventstudy.errors import UnknownNameError
+from eventstudy.errors import StudyFileError, UnknownNameError
 from eventstudy.estimation.models import MODELS
 from eventstudy.execution import check_scheduler
 from eventstudy.inference import TESTS
@@ -104,6 +104,9 @@ def prepare_study(study_file: str | Path, model: str | None = None,
         raise UnknownNameError(f"[model] name = {study.model.name!r} is not valid; "
                                f"choose one of {', '.join(MODELS)}",
                                path=str(study.path))
+    if MODELS[study.model.name].needs_factors and study.model.factors is None:
+        raise StudyFileError(f"[model] name = {study.model.name!r} needs [model] "
+                             "factors = '<factor file>'", path=str(study.path))
     if tests is not None:
         bad = [t for t in tests if t not in TESTS]
         if bad:

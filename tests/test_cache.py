@@ -17,6 +17,7 @@ import pytest
 from fake_yfinance import FakeYahoo, standard_universe
 
 import eventstudy.inputs.sources.cache as cache_module
+import eventstudy.io.atomic as atomic_module
 from eventstudy.errors import DataUnavailableError, InputError, PriceDataError
 from eventstudy.inputs.sources.cache import (
     PriceCache,
@@ -337,7 +338,7 @@ def test_interrupted_parquet_write_keeps_previous_file(
     before = snapshot(cache.prices_dir)
 
     def broken_write(table: Any, where: Any, **kwargs: Any) -> None:
-        where.write(b"PAR1 half a file")
+        Path(where).write_bytes(b"PAR1 half a file")
         raise OSError("disk full")
 
     monkeypatch.setattr(cache_module.pq, "write_table", broken_write)
@@ -358,7 +359,7 @@ def test_interrupt_before_replace_keeps_previous_file(
         assert Path(src).exists() and Path(src).parent == Path(dst).parent
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cache_module.os, "replace", interrupted)
+    monkeypatch.setattr(atomic_module.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cache.update(provider, ["7203.T"], START, "2024-04-30")
     monkeypatch.undo()

@@ -92,7 +92,6 @@ def test_minimal_study_has_every_default(tmp_path: Path) -> None:
         tests=("csect_t", "patell", "bmp"),
         bootstrap_reps=999,
         seed=12345,
-        profile="textbook",
         conventions=Conventions(
             sigma_dof="model",            # L - k
             forecast_error=True,          # prediction-error term in SAR/CAR variance
@@ -137,8 +136,7 @@ def test_every_key_overrides(tmp_path: Path) -> None:
         market_factor=False)
     assert s.tests == ("bmp",)
     assert s.bootstrap_reps == 99 and s.seed == 7
-    assert s.profile == "estudy2"
-    # explicit keys beat the profile's settings
+    # the profile (estudy2) sets the conventions; explicit keys beat its settings
     assert s.conventions == Conventions(sigma_dof="model", forecast_error=False,
                                         market_moments="firm", aggregation="bhar",
                                         weights="mcap", test_profile="estudy2")

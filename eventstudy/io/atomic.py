@@ -13,17 +13,46 @@ def temp_beside(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
 
 
-def replace_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def replace_atomic(path: Path, write: Callable[[Path], object],
+                   durable: bool = False) -> None:
     """Let ``write`` create a temporary file beside ``path``, then move it into
     place with ``os.replace``; on any failure the temporary file is removed and
-    ``path`` is untouched."""
+    ``path`` is untouched.
+
+    Parameters
+    ----------
+    path
+        The target file.
+    write
+        Writes the whole content to the path it is given.
+    durable
+        Also ``fsync`` the file before the rename and its folder after it, so the
+        new content survives a power cut (the price cache asks for it).
+    """
     tmp = temp_beside(path)
     try:
         write(tmp)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if durable:
+        try:
+            fd = os.open(path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

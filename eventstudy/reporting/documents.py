@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.errors import InputError
+from eventstudy.estimation.models import MODELS
 from eventstudy.inference import WEIGHTED_TESTS
 from eventstudy.reporting.labels import REPORT_MAX_ROWS, day, win
 from eventstudy.reporting.names import PlotKey, name_stems, plot_file_stems
@@ -567,7 +568,8 @@ def _parameters(run: RunDocument) -> list[tuple[str, str]]:
     add("study file", run.info.get("study"))
     add("model", m.get("name"))
     add("returns", m.get("returns"))
-    if m.get("name") == "dimson":
+    model = MODELS.get(str(m.get("name")))
+    if model is not None and model.uses_lags:
         add("Dimson lags", m.get("dimson_lags"))
     if w.get("estimation"):
         add("estimation window", win(*w["estimation"]))

@@ -26,7 +26,8 @@ stable row order and no timestamps inside tables:
 ``summary.md``
     CAAR per event x group and CAR window with significance stars
 ``run.json``
-    versions, parameters, input SHA-256, counts
+    versions, every setting of the study, input SHA-256, counts, warnings, and the
+    SHA-256 of every other file of the set (:mod:`eventstudy.io.outputset`)
 """
 
 from eventstudy.analysis.cross_section import COVS, check_formula, cross_section_table

@@ -1,27 +1,6 @@
 """Frozen results of an event study, with tidy pandas views and ``save(dir)``.
 
-Output files (``save``), all UTF-8 CSV with ``\\n`` line ends, stable row order and
-no timestamps inside tables:
-
-``abnormal_returns.csv``
-    event_id, ticker, group, rel_day, date, return, normal_return, abnormal_return,
-    sar, day0, day0_rule
-``car.csv``
-    event_id, ticker, group, window_start, window_end, car, car_se, scar, n_days,
-    day0, day0_rule
-``tests.csv``
-    scope, scope_value, window_start, window_end, window_kind, test, statistic,
-    p_value, n, mean,
-    p_bh (+ rbar, ci_low, ci_high, w_plus where a test reports them)
-``excluded.csv``
-    event_id, ticker, reason
-``diagnostics.csv``
-    event_id, ticker, group, calendar, model, day0, day0_rule, n_est, alpha, beta,
-    sigma, r2, zero_share, resid_ac1, confounded_by
-``summary.md``
-    CAAR per event x group and CAR window with significance stars
-``run.json``
-    versions, parameters, input SHA-256, counts
+The output files and their columns are listed in :mod:`eventstudy.results`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.errors import InputError, WindowError
+from eventstudy.estimation.models import MODELS
 from eventstudy.results.view import ResultsView
 
 
@@ -143,7 +144,9 @@ def caar_path(res: ResultsView, event: str | None = None,
         q = np.where(ok & np.isfinite(q), q, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             lev = d**2 / nobs + np.cumsum(q, axis=1) ** 2
-        fixed = (res.pairs_["model"].astype(str) == "market_adjusted").to_numpy()[sel]
+        names = res.pairs_["model"].astype(str)
+        fixed_names = [m for m in names.unique() if m in MODELS and MODELS[m].fixed]
+        fixed = names.isin(fixed_names).to_numpy()[sel]
         lev[fixed] = 0.0
         lev = np.where(np.isfinite(lev), lev, 0.0)
     var = np.where(has, s2 * (d + lev), np.nan)

@@ -122,6 +122,8 @@ class NormalReturnModel(Protocol):
         Whether the compiled market-model kernel
         (:func:`eventstudy.estimation.kernels.market_chunk`) computes exactly this
         model when its design is the single contemporaneous market regressor.
+    uses_lags
+        Whether ``[model] dimson_lags`` shapes the design (reports show it).
     """
 
     name: str
@@ -130,6 +132,7 @@ class NormalReturnModel(Protocol):
     fixed: bool
     needs_factors: bool
     fused_kernel: bool
+    uses_lags: bool
 
     def design(self, *, dimson_lags: int = 1, factors: tuple[str, ...] = (),
                market_factor: bool = True) -> Design:

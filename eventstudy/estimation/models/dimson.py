@@ -14,6 +14,7 @@ class Dimson(LinearModel):
 
     name = "dimson"
     description = "Dimson (1979) aggregated-coefficients lead/lag model"
+    uses_lags = True
 
     def design(self, *, dimson_lags: int = 1, factors: tuple[str, ...] = (),
                market_factor: bool = True) -> Design:

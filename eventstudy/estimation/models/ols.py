@@ -72,6 +72,7 @@ class LinearModel:
     fixed = False
     needs_factors = False
     fused_kernel = False
+    uses_lags = False
 
     def __repr__(self) -> str:
         return f"<normal-return model {self.name!r}>"

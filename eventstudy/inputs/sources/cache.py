@@ -113,12 +113,9 @@ When the request reaches past both ends, the whole requested span is fetched.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +136,7 @@ from eventstudy.errors import (
     PriceDataError,
 )
 from eventstudy.inputs.calendar import get_sessions
+from eventstudy.io.atomic import replace_atomic
 
 __all__ = [
     "GAP_RETRIES",
@@ -1419,33 +1417,6 @@ def _wide(columns: Mapping[str, pd.Series], order: Sequence[str]) -> pd.DataFram
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` atomically (temp file, fsync, os.replace)."""
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """Write ``table`` to ``path`` atomically and durably (temp file, fsync,
+    os.replace, fsync of the folder)."""
+    replace_atomic(path, lambda tmp: pq.write_table(table, tmp), durable=True)
