@@ -50,8 +50,9 @@ Beyond yfinance, the fake can leave sessions out of its answers
 (:meth:`FakeYahoo.drop_sessions`, :meth:`FakeYahoo.truncate`), as Yahoo sometimes
 does, and print stray text (:attr:`FakeYahoo.chatter`).
 
-``tests/test_yahoo.py::test_fake_matches_real_download_impl`` checks this fake
-against yfinance's real ``_download_impl`` driven by a stub ``Ticker``.
+``tests/inputs/sources/test_yahoo.py::test_fake_matches_real_download_impl``
+checks this fake against yfinance's real ``_download_impl`` driven by a stub
+``Ticker``.
 """
 
 from __future__ import annotations

@@ -102,3 +102,17 @@ def test_lower_layers_do_not_import_the_top(top: str) -> None:
     users = [p.relative_to(ROOT).as_posix() for p in _modules()
              if top in _imported(p) and p.name not in ("cli.py", "__init__.py")]
     assert users == []
+
+
+def test_tests_mirror_the_layout() -> None:
+    """Every folder of tests/ (but data/) is named after a module or package of the
+    package, so a test lives beside the layer it checks."""
+    tests = ROOT / "tests"
+    folders = sorted(
+        p.relative_to(tests).as_posix() for p in tests.rglob("*")
+        if p.is_dir() and not any(part == "data" or part.startswith((".", "__"))
+                                  for part in p.relative_to(tests).parts))
+    assert folders, "tests/ has no layer folders"
+    missing = [f for f in folders
+               if not ((PACKAGE / f).is_dir() or (PACKAGE / f"{f}.py").is_file())]
+    assert missing == []

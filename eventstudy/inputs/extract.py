@@ -253,7 +253,7 @@ class Keywords:
 
 
 # Built-in copy of events/keywords.toml (an installed package cannot read the
-# repository's events/ folder). tests/test_extract.py checks they parse the same.
+# repository's events/ folder). tests/inputs/test_extract.py checks they parse the same.
 _DEFAULT_KEYWORDS_TOML = """
 [entities.Japan]
 kind = "party"

@@ -44,8 +44,8 @@ and in this file::
 
     SOURCES["crsp"] = crsp_source   # or a line in the dict below
 
-``tests/test_sources_contract.py`` then runs the shared contract tests on it too
-(add a fixture building it on the test data).
+``tests/inputs/sources/test_sources_contract.py`` then runs the shared contract
+tests on it too (add a fixture building it on the test data).
 """
 
 from __future__ import annotations

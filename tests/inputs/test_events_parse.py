@@ -291,7 +291,7 @@ def test_catalog_messages_keep_line_numbers() -> None:
 
 
 # ------------------------------------------------------------------ runner: parse once
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 
 def _ticker_study(tmp: Path, universe: bool) -> Path:

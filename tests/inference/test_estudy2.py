@@ -19,7 +19,7 @@ import pytest
 from eventstudy.config import Conventions, Windows
 from eventstudy.study import EventStudy
 
-E2 = Path(__file__).resolve().parent / "data" / "estudy2"
+E2 = Path(__file__).resolve().parents[1] / "data" / "estudy2"
 
 ALL_TESTS = ("csect_t", "bw_1980", "bw_t", "patell", "bmp", "lamb", "sign", "gsign",
              "csign", "corrado", "mrank", "wilcoxon", "patell_kp", "bmp_kp", "skew_t",

@@ -19,7 +19,7 @@ import eventstudy.inputs.sources.yahoo
 from eventstudy.cli import cli
 from eventstudy.inputs.sources.cache import PriceCache
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "market-data"
 
 

@@ -14,7 +14,7 @@ from eventstudy.errors import InputError, PriceDataError
 from eventstudy.inputs.quality import CHECKS, FINDING_COLUMNS, check_prices
 
 # the seed study's bundled prices (events/data/README.md)
-SNAPSHOT = (Path(__file__).resolve().parents[1] / "events" / "data"
+SNAPSHOT = (Path(__file__).resolve().parents[2] / "events" / "data"
             / "seed-prices.parquet")
 
 

@@ -23,7 +23,7 @@ from eventstudy import config
 from eventstudy.cli import cli
 from eventstudy.estimation.models import MODELS, NormalReturnModel
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 TOY = "mean_adjusted_median"
 
 

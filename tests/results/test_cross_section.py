@@ -17,7 +17,7 @@ from eventstudy.analysis.cross_section import check_formula, cross_section_table
 from eventstudy.cli import cli
 from eventstudy.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ The image-regression test compares a fixed synthetic study's CAR plot with
 engine's numbers), regenerate the reference with either of::
 
     python -m tests.test_report --regen
-    EVENTSTUDY_REGEN_IMAGES=1 pytest tests/test_report.py -k image
+    EVENTSTUDY_REGEN_IMAGES=1 pytest tests/reporting/test_report.py -k image
 
 and review the new PNG before committing it.
 """
@@ -38,7 +38,7 @@ from eventstudy.reporting.plots import (
 from eventstudy.results import EventStudyResults, Summary, stars
 from eventstudy.study import EventStudy
 
-REFERENCE = Path(__file__).parent / "data" / "car_plot_reference.png"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "car_plot_reference.png"
 REGEN_ENV = "EVENTSTUDY_REGEN_IMAGES"
 RMS_TOLERANCE = 2 / 255  # RMS pixel difference, channels scaled to [0, 1]
 REF_SIZE = (6.0, 3.6)  # inches
@@ -846,7 +846,7 @@ def _main(argv: list[str]) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description="Image-regression helper for "
-                                 "tests/test_report.py.")
+                                 "tests/reporting/test_report.py.")
     ap.add_argument("--regen", action="store_true",
                     help=f"rewrite {REFERENCE} from the current code")
     args = ap.parse_args(argv)

@@ -23,7 +23,7 @@ from eventstudy.inputs.extract import (
     write_candidates,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 KEYWORDS_FILE = ROOT / "events" / "keywords.toml"
 UNIVERSE = ROOT / "events" / "universe.csv"

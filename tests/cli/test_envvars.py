@@ -11,7 +11,7 @@ from conftest import MiniStudy
 
 from eventstudy.cli import cli, iter_options
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _documented() -> list[tuple[str, str, str]]:

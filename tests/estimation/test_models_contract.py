@@ -160,7 +160,7 @@ def _reference(model: NormalReturnModel) -> Reference:
     if isinstance(model, LinearModel) and type(model).fit is LinearModel.fit:
         return _ref_linear
     pytest.fail(f"model {model.name!r} fits in its own way: add its statsmodels "
-                "reference to REFERENCES in tests/test_models_contract.py")
+                "reference to REFERENCES in tests/estimation/test_models_contract.py")
 
 
 @pytest.fixture(params=sorted(MODELS), ids=str)

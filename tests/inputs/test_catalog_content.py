@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "events" / "japan_us_investment.csv"
 SEEDS = ROOT / "seeds"
 UNIVERSE = ROOT / "events" / "universe.csv"
