@@ -211,6 +211,7 @@ class FakeYahoo:
                 "dividends": [s.dividends.get(d, 0.0) for d in dates],
                 "splits": [s.splits.get(d, 0.0) for d in dates],
                 "volume": s.volume[keep].astype(float),
+                "open": s.close[keep].astype(float) * 0.99,  # as download's Open
             }
         )
 

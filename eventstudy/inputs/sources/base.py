@@ -177,11 +177,18 @@ class LoadedPrices:
         SHA-256 of the data (of the file, or of the frame's content): the same
         data gives the same value, so :func:`eventstudy.workflows.refresh_study`
         can tell that nothing changed.
+    opens
+        The open prices in the same layout as ``frame`` (same dates and tickers,
+        NaN where a ticker has no open), or None when the source has no opens at
+        all (a wide file, a long file without an ``open`` column). Never mixed into
+        ``frame``; the overnight and intraday returns
+        (:func:`eventstudy.inputs.returns.day_part_returns`) need them.
     """
 
     frame: pd.DataFrame
     description: str
     sha256: str
+    opens: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ dividends, splits, volume``), one row per ticker and trading date in ``[start, e
 ``(ticker, date)``. ``close`` is the split-adjusted close, ``adj_close`` the split- and
 dividend-adjusted close, ``dividends`` the cash dividend per share on its ex-date (0.0
 on other days), ``splits`` the split ratio on its ex-date (0.0 on other days).
-``failures`` maps every ticker that returned no data to a reason.
+``failures`` maps every ticker that returned no data to a reason. The frame may
+also carry an ``open`` column (:data:`OPEN_FIELD`: the split-adjusted open, as
+Yahoo's ``Open``); a provider without opens leaves it out, and the cache then
+stores NaN opens.
 
 Canonical wide price frame (the contract with the rest of the package)
 ----------------------------------------------------------------------
@@ -34,7 +37,9 @@ On-disk layout
 so ``^TOPX`` becomes ``%5ETOPX`` and ``JPY=X`` becomes ``JPY%3DX``; see
 :func:`ticker_to_filename` and :func:`filename_to_ticker`. Each table has the columns
 ``date`` (timestamp[ns]), ``close``, ``adj_close``, ``dividends``, ``splits``,
-``volume`` (float64), one row per date, sorted. Download metadata is kept in the
+``volume`` (float64), one row per date, sorted, and ``open`` (float64; NaN where the
+provider gave no open). Files written before opens were kept have no ``open`` column
+and stay readable: their opens are NaN (no opens). Download metadata is kept in the
 Parquet key-value metadata under the key ``eventstudy`` (JSON), never in the table::
 
     {"format": 1, "ticker": "7203.T", "fetched_at": "2026-11-22T10:00:00+00:00",
@@ -141,7 +146,9 @@ from eventstudy.io.atomic import replace_atomic
 __all__ = [
     "GAP_RETRIES",
     "LONG_COLUMNS",
+    "OPEN_FIELD",
     "PRICE_FIELDS",
+    "PanelField",
     "CacheEntry",
     "DateLike",
     "Field",
@@ -173,6 +180,13 @@ PRICE_FIELDS: tuple[Field, ...] = get_args(Field)
 LONG_COLUMNS: tuple[str, ...] = ("date", "ticker", *PRICE_FIELDS)
 """Columns of the long price frame returned by providers."""
 
+OPEN_FIELD: Literal["open"] = "open"
+"""The optional open-price column: in a provider's long frame when it has opens,
+always in a table written now, absent from older cache files (read as NaN)."""
+
+PanelField = Field | Literal["open"]
+"""A field :meth:`PriceCache.load_panel` can return: a price field or the opens."""
+
 ProgressCallback = Callable[[str], object]
 """Called with each ticker once :meth:`PriceCache.update` is done with it."""
 
@@ -188,9 +202,10 @@ _FORMAT = 1
 _META_KEY = b"eventstudy"
 _SUFFIX = ".parquet"
 _TABLE_COLUMNS: tuple[str, ...] = ("date", *PRICE_FIELDS)
+_STORED_COLUMNS: tuple[str, ...] = (*_TABLE_COLUMNS, OPEN_FIELD)
 _SCHEMA = pa.schema(
     [pa.field("date", pa.timestamp("ns"))]
-    + [pa.field(name, pa.float64()) for name in PRICE_FIELDS]
+    + [pa.field(name, pa.float64()) for name in (*PRICE_FIELDS, OPEN_FIELD)]
 )
 _ONE_DAY = pd.Timedelta(days=1)
 _NO_ROWS = "the provider returned no rows"
@@ -654,9 +669,13 @@ class PriceCache:
         if not isinstance(meta, dict):
             raise _damaged(ticker, path, "its metadata is not a JSON object")
         try:
-            frame = table.select(list(_TABLE_COLUMNS)).to_pandas()
+            has_open = OPEN_FIELD in table.column_names
+            frame = table.select(list(_STORED_COLUMNS if has_open
+                                      else _TABLE_COLUMNS)).to_pandas()
+            if not has_open:  # a file from before opens were kept: no opens
+                frame[OPEN_FIELD] = np.nan
             frame["date"] = frame["date"].astype("datetime64[ns]")
-            for name in PRICE_FIELDS:
+            for name in (*PRICE_FIELDS, OPEN_FIELD):
                 frame[name] = frame[name].astype("float64")
         except (TypeError, ValueError, pa.ArrowException) as exc:
             raise _damaged(
@@ -689,8 +708,9 @@ class PriceCache:
         Returns
         -------
         pandas.DataFrame or None
-            Columns ``date, close, adj_close, dividends, splits, volume``, one row
-            per cached date, sorted; None when the ticker is not cached.
+            Columns ``date, close, adj_close, dividends, splits, volume, open``,
+            one row per cached date, sorted (``open`` NaN where none was given);
+            None when the ticker is not cached.
 
         Raises
         ------
@@ -760,7 +780,7 @@ class PriceCache:
         if state.gaps:
             meta["gaps"] = {_day(d): int(n) for d, n in sorted(state.gaps.items())}
         table = pa.Table.from_pandas(
-            frame.loc[:, list(_TABLE_COLUMNS)], schema=_SCHEMA, preserve_index=False
+            frame.loc[:, list(_STORED_COLUMNS)], schema=_SCHEMA, preserve_index=False
         )
         table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
         _write_atomic(table, self.path(ticker))
@@ -956,7 +976,7 @@ class PriceCache:
         tickers: Sequence[str],
         start: DateLike | None = None,
         end: DateLike | None = None,
-        field: Field = "adj_close",
+        field: PanelField = "adj_close",
         *,
         provider: PriceProvider | None = None,
         offline: bool = False,
@@ -972,7 +992,8 @@ class PriceCache:
             date.
         field
             The price field: ``"adj_close"`` (default), ``"close"``, ``"volume"``,
-            ``"dividends"`` or ``"splits"``.
+            ``"dividends"``, ``"splits"`` or ``"open"`` (NaN where the cache has no
+            open).
         provider
             If given and ``offline`` is False, :meth:`update` is called first
             (``start`` and ``end`` are then required).
@@ -995,8 +1016,9 @@ class PriceCache:
         InputError
             If ``field`` or a date is invalid.
         """
-        if field not in PRICE_FIELDS:
-            raise InputError(f"unknown field {field!r}; use one of {PRICE_FIELDS}")
+        if field not in (*PRICE_FIELDS, OPEN_FIELD):
+            raise InputError(f"unknown field {field!r}; use one of "
+                             f"{(*PRICE_FIELDS, OPEN_FIELD)}")
         wanted = as_tickers(tickers)
         first_day = None if start is None else as_day(start, "start")
         last_day = None if end is None else as_day(end, "end")
@@ -1342,9 +1364,11 @@ def _split_long(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "ticker", sort=False
     )
     for key, group in groups:
-        table = group.loc[:, list(_TABLE_COLUMNS)].copy()
+        table = group.loc[:, [c for c in _STORED_COLUMNS if c in group.columns]].copy()
+        if OPEN_FIELD not in table.columns:  # a provider without opens
+            table[OPEN_FIELD] = np.nan
         table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
-        for name in PRICE_FIELDS:
+        for name in (*PRICE_FIELDS, OPEN_FIELD):
             table[name] = table[name].astype("float64")
         table = table.drop_duplicates("date", keep="last").sort_values("date")
         if len(table):

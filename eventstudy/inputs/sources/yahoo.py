@@ -73,6 +73,7 @@ from eventstudy.errors import (
 )
 from eventstudy.inputs.sources.cache import (
     LONG_COLUMNS,
+    OPEN_FIELD,
     PRICE_FIELDS,
     DateLike,
     as_range,
@@ -92,6 +93,7 @@ _YF_COLUMNS = {
     "Dividends": "dividends",
     "Stock Splits": "splits",
     "Volume": "volume",
+    "Open": "open",
 }
 # Columns yfinance omits for a failed ticker (utils.empty_df) or without actions:
 # a missing action column means no action, so 0.0.
@@ -260,9 +262,10 @@ def _flatten(raw: Any, tickers: Sequence[str]) -> tuple[pd.DataFrame, list[str]]
     Returns
     -------
     frame : pandas.DataFrame
-        Columns ``date, ticker, close, adj_close, dividends, splits, volume``, sorted
-        by ``(ticker, date)``; rows where both closes are NaN (re-index padding for
-        dates only other tickers traded) are dropped.
+        Columns ``date, ticker, close, adj_close, dividends, splits, volume, open``
+        (``Open``, NaN when yfinance gave none), sorted by ``(ticker, date)``;
+        rows where both closes are NaN (re-index padding for dates only other
+        tickers traded) are dropped.
     missing : list of str
         Requested tickers whose column is absent or whose close is all-NaN.
 
@@ -335,7 +338,8 @@ def _flatten(raw: Any, tickers: Sequence[str]) -> tuple[pd.DataFrame, list[str]]
     for name in PRICE_FIELDS:
         long[name] = long[name].astype("float64")
     long = long.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
-    return long.loc[:, list(LONG_COLUMNS)], missing
+    long[OPEN_FIELD] = long[OPEN_FIELD].astype("float64")
+    return long.loc[:, [*LONG_COLUMNS, OPEN_FIELD]], missing
 
 
 class YahooProvider:
@@ -459,7 +463,7 @@ class YahooProvider:
         -------
         pandas.DataFrame
             The long price frame: ``date, ticker, close, adj_close, dividends,
-            splits, volume``, sorted by ``(ticker, date)``.
+            splits, volume, open``, sorted by ``(ticker, date)``.
 
         Raises
         ------

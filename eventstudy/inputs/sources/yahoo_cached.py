@@ -26,7 +26,9 @@ from eventstudy.inputs.sources.base import (
     frame_sha256,
 )
 from eventstudy.inputs.sources.cache import (
+    OPEN_FIELD,
     Gap,
+    PanelField,
     PriceCache,
     PriceProvider,
     ProgressCallback,
@@ -92,7 +94,30 @@ class CachedSource:
             frame = self.cache.load_panel(tickers, plan.start, plan.end, plan.field,
                                           offline=True)
         return LoadedPrices(frame, f"cache:{self.root} ({plan.field})",
-                            frame_sha256(frame))
+                            frame_sha256(frame), self._opens(plan, frame))
+
+    def _opens(self, plan: StudyPlan, frame: pd.DataFrame) -> pd.DataFrame | None:
+        """The opens on ``frame``'s dates and tickers, on the same footing as the
+        closes: Yahoo's ``Open`` is split-adjusted like ``close``, so for the
+        adjusted field it is scaled by the day's ``adj_close / close`` (the open of
+        an ex-dividend day then compares with the adjusted previous close). None
+        when no ticker has an open (older cache files keep none)."""
+        cols = [str(c) for c in frame.columns]
+        opens = self._panel(plan, cols, OPEN_FIELD, frame.index)
+        if not opens.notna().any().any():
+            return None
+        if plan.field == "adj_close":
+            close = self._panel(plan, cols, "close", frame.index)
+            opens = opens * (frame / close)
+        return opens
+
+    def _panel(self, plan: StudyPlan, cols: list[str], field: PanelField,
+               index: pd.Index) -> pd.DataFrame:
+        """One field of ``cols`` from the cache, on ``index``."""
+        parts = [self.cache.load_panel([t], None, None, field, offline=True)
+                 for t in cols]
+        whole = pd.concat(parts, axis=1, sort=True) if parts else pd.DataFrame()
+        return whole.reindex(index=index, columns=cols).astype("float64")
 
     def _load_available(self, plan: StudyPlan) -> pd.DataFrame:
         """What the cache has of each ticker: tickers whose range is incomplete

@@ -28,7 +28,8 @@ from eventstudy.inputs.sources.cache import (
 from eventstudy.inputs.sources.yahoo import YahooProvider
 
 START, END = "2024-01-01", "2024-03-29"
-TABLE_COLUMNS = ["date", "close", "adj_close", "dividends", "splits", "volume"]
+TABLE_COLUMNS = ["date", "close", "adj_close", "dividends", "splits", "volume",
+                 "open"]
 
 
 def clock(day: str, hour: int = 12) -> Any:
@@ -125,7 +126,7 @@ def test_load_panel_is_canonical(cache: PriceCache, provider: YahooProvider) -> 
     close = cache.load_panel(["7203.T"], field="close")
     assert len(close) == 63
     with pytest.raises(InputError, match="unknown field"):
-        cache.load_panel(["7203.T"], field="open")  # type: ignore[arg-type]
+        cache.load_panel(["7203.T"], field="high")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------- incremental

@@ -37,7 +37,8 @@ from eventstudy.inputs.sources.yahoo import YahooProvider
 
 # The study below needs 2023-03-31..2024-06-29 (plan_study).
 START, END = "2023-03-31", "2024-06-29"
-TABLE_COLUMNS = ["date", "close", "adj_close", "dividends", "splits", "volume"]
+TABLE_COLUMNS = ["date", "close", "adj_close", "dividends", "splits", "volume",
+                 "open"]
 DNS = (
     "DNSError('Failed to perform, curl: (6) Could not resolve host: "
     "query2.finance.yahoo.com.')"

@@ -158,7 +158,7 @@ def test_flatten_multi_ticker_any_order(fake: FakeYahoo) -> None:
     )
     frame, missing = _flatten(raw, ["7267.T", "jpy=x", "7203.T"])
     assert missing == []
-    assert list(frame.columns) == list(LONG_COLUMNS)
+    assert list(frame.columns) == [*LONG_COLUMNS, "open"]
     assert list(frame["ticker"].unique()) == ["7203.T", "7267.T", "jpy=x"]
     # 2024-01-08 is a Tokyo holiday: the union re-index padded it with NaN, and
     # the padding must not become a row.
@@ -170,7 +170,7 @@ def test_flatten_multi_ticker_any_order(fake: FakeYahoo) -> None:
     want = fake.expected("7203.T", START, "2024-01-30").reset_index(drop=True)
     pd.testing.assert_frame_equal(toyota.reset_index(drop=True), want)
     assert frame["date"].dtype == "datetime64[ns]"
-    assert all(frame[c].dtype == "float64" for c in LONG_COLUMNS[2:])
+    assert all(frame[c].dtype == "float64" for c in [*LONG_COLUMNS[2:], "open"])
 
 
 def test_flatten_single_ticker(fake: FakeYahoo) -> None:
@@ -530,7 +530,7 @@ def test_network_smoke(tmp_path: Path) -> None:
     provider = YahooProvider(retries=2)
     provider.set_cache_location(tmp_path)
     frame = provider.fetch(["7203.T"], "2024-06-03", "2024-06-07")
-    assert list(frame.columns) == list(LONG_COLUMNS)
+    assert list(frame.columns) == [*LONG_COLUMNS, "open"]
     assert frame["date"].min() >= pd.Timestamp("2024-06-03")
     assert frame["date"].max() <= pd.Timestamp("2024-06-07")
     assert len(frame) == 5 and frame["close"].gt(0).all()
