@@ -21,7 +21,14 @@ import pandas as pd
 
 from eventstudy.config import ModelSpec, Windows
 from eventstudy.errors import InputError, NoPairsError
-from eventstudy.inputs.calendar import get_sessions, locate_day0
+from eventstudy.inputs.calendar import (
+    ASOF_CLOSE,
+    ASOF_RULE,
+    get_sessions,
+    locate_day0,
+    resolve_asof,
+    with_asof,
+)
 from eventstudy.inputs.events import split_groups
 from eventstudy.inputs.returns import on_sessions, to_returns
 
@@ -105,7 +112,7 @@ def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
         pairs["ticker"] = pairs["ticker"].astype(str).str.strip()
         if universe is not None:
             u = universe.set_index("ticker")
-            for col in ("group", "calendar", "benchmark", "model"):
+            for col in ("group", "calendar", "benchmark", "model", "asof"):
                 mapped = pairs["ticker"].map(u[col]) if col in u else None
                 if col in pairs.columns:
                     base = pairs[col].astype(str)
@@ -153,6 +160,33 @@ def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
         pairs = pairs.sort_values(["_order", "_uorder"], kind="stable")
     pairs = pairs.reset_index(drop=True)
     return pairs, excluded
+
+
+def pair_asofs(pairs: pd.DataFrame, source: str = "the universe") -> np.ndarray:
+    """Each pair's as-of time (:func:`eventstudy.inputs.calendar.resolve_asof`):
+    ``close`` or ``HH:MM Area/City`` [``-1``], from its ``asof`` cell (the
+    universe's), its ticker and its calendar.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"ticker": ["JPY=X", "7203.T"], "calendar": ["FX", "XTKS"]})
+    >>> pair_asofs(p).tolist()
+    ['00:00 Europe/London', 'close']
+    """
+    cells = (pairs["asof"].fillna("").astype(str) if "asof" in pairs.columns
+             else pd.Series("", index=pairs.index))
+    keys = pd.DataFrame({"t": pairs["ticker"].astype(str),
+                         "c": pairs["calendar"].astype(str), "a": cells})
+    uniq = keys.drop_duplicates()
+    out: dict[tuple[str, str, str], str] = {}
+    for t, c, a in uniq.itertuples(index=False, name=None):
+        try:
+            out[(t, c, a)] = resolve_asof(t, c, a)
+        except InputError as exc:
+            raise InputError(f"{source}: ticker {t!r}: {exc}") from exc
+    res: np.ndarray = np.array([out[k] for k in zip(keys["t"], keys["c"], keys["a"],
+                                                    strict=True)], dtype=object)
+    return res
 
 
 def pair_weights(pairs: pd.DataFrame, universe: pd.DataFrame | None,
@@ -329,6 +363,7 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
     tickers = pairs["ticker"].to_numpy(dtype=object)
     benches = pairs["benchmark"].to_numpy(dtype=object)
     cal_raw, cal_names = pd.factorize(pairs["calendar"], sort=True)
+    asofs = pair_asofs(pairs, sources.get("universe", "the universe"))
     cal = cal_raw.astype(np.int64)
     first = data.index.min()
     last_evt = pd.Timestamp(int(inst.max())).normalize()
@@ -350,9 +385,18 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
     for ci, cname in enumerate(cal_names):
         sel = np.flatnonzero(cal == ci)
         sess = get_sessions(str(cname), start, end)
-        p, rule = locate_day0(sess, inst[sel], donly[sel])
+        # day 0 per (calendar, as-of): each as-of gives its own instants
+        p = np.full(len(sel), -1, dtype=np.int64)
+        for a in pd.unique(asofs[sel]):
+            sub = np.flatnonzero(asofs[sel] == a)
+            p_a, rule = locate_day0(with_asof(sess, str(a)), inst[sel[sub]],
+                                    donly[sel[sub]])
+            if a != ASOF_CLOSE:
+                rule = np.where(donly[sel[sub]] | (rule == "out_of_range"), rule,
+                                f"{ASOF_RULE} {a}").astype(object)
+            p[sub] = p_a
+            rules[sel[sub]] = rule
         pos[sel] = p
-        rules[sel] = rule
         tick = tickers[sel]
         bench = benches[sel]
         u = pd.unique(np.concatenate([tick, bench]))

@@ -21,6 +21,47 @@ Day 0 is the first session whose close is at or after the announcement.
   not a session; the next session.
 
 Times are converted to the exchange's own time zone before the local date is taken.
+
+Calendars and their weekends and holidays
+-----------------------------------------
+* A pandas-market-calendars name (``XTKS``, ``XKRX``, ``XNYS``, ...): the exchange's
+  sessions, holidays and early closes (XNYS 2024-11-29 closes 13:00 New York). A
+  weekend or holiday announcement rolls to the next session.
+* ``FX``: one session per weekday (Monday..Friday, no holidays: the interbank market
+  trades on exchange holidays), closing at the daily cut, 17:00 New York, and opening
+  at the cut of the calendar day before (Monday's session opens Sunday 17:00). The
+  cut is configurable: ``FX@16:00 Europe/London`` closes each weekday at 16:00
+  London (the WM/Reuters fix) instead. An announcement from Friday's cut to Sunday's
+  is a ``weekend_roll`` to Monday.
+* ``24/7`` (crypto): every calendar day is a session, the UTC day: it opens at 00:00
+  UTC of the date and closes at 00:00 UTC of the next day. There are no weekends
+  or holidays, so nothing rolls: a Saturday announcement is Saturday's session.
+
+As-of times (:func:`parse_asof`, :func:`with_asof`)
+---------------------------------------------------
+A series' daily value need not be taken at the calendar's close. A universe's
+``asof`` column says when it is:
+
+* ``close`` (the default): the calendar's own close times, early closes included;
+* ``HH:MM Area/City``: the value labelled date D is taken at that local time on D
+  (``12:00 America/New_York`` for a noon fixing);
+* ``HH:MM Area/City -1``: taken at that local time on the calendar day before D.
+
+Yahoo's ``=X`` FX series on an FX calendar default to ``00:00 Europe/London``
+(:func:`resolve_asof`): Yahoo's ``JPY=X`` value labelled D is a snapshot from the
+start of D (about midnight London). Checked against the Federal Reserve's H.10 noon
+rates, the median gap is 0.24 yen to JPY=X(D+1) and 0.59 yen to JPY=X(D), and H.10
+daily returns correlate 0.50 with the next day's JPY=X return and 0.11 with the same
+day's: the value labelled D+1 is the one closest to D's New York noon. An explicit
+``asof = close`` overrides the default.
+
+With an as-of time, day 0 is the first observation (a session of the series'
+calendar) whose as-of instant is at or after the announcement; :func:`with_asof`
+gives :func:`locate_day0` sessions whose closes are the as-of instants (and whose
+opens are the previous as-of instants), and the rule is ``after_asof <as-of>``
+(e.g. ``after_asof 00:00 Europe/London``). Date-only announcements keep the date's
+own observation (``date_only`` and its rolls): without a time, the as-of instant
+cannot be compared with the announcement.
 """
 
 from __future__ import annotations
@@ -28,6 +69,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -41,6 +83,17 @@ from pandas.tseries.offsets import CustomBusinessDay
 from eventstudy.errors import CalendarError, InputError
 
 FX_CALENDAR = "FX"
+"""The 24/5 FX calendar, cut at 17:00 New York; ``FX@HH:MM Area/City`` moves the cut."""
+SEVEN_DAY_CALENDAR = "24/7"
+"""Every calendar day is a session: the UTC day (crypto)."""
+ASOF_CLOSE = "close"
+"""The as-of convention of a series valued at its calendar's close (the default)."""
+ASOF_RULE = "after_asof"
+"""Day-0 rule prefix when a series' as-of time (not its close) decided day 0."""
+YAHOO_FX_ASOF = "00:00 Europe/London"
+"""The as-of time of Yahoo's ``=X`` FX series: a snapshot at the start of the day."""
+_ASOF = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9]) +"
+                   r"([A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*)(?: +(-1))?$")
 
 FIRST_DATE = pd.Timestamp("1900-01-01")
 """Earliest date eventstudy accepts in a catalog or a prices file."""
@@ -52,6 +105,170 @@ _SESSIONS_RANGE = (pd.Timestamp("1800-01-01"), pd.Timestamp("2261-12-31"))
 lunar holidays end in 2050; that is reported as a :class:`CalendarError` too)."""
 _FX_TZ = "America/New_York"
 _FX_CLOSE_HOUR = 17
+
+@dataclass(frozen=True)
+class AsOf:
+    """When a series' value labelled date D is taken: ``hour:minute`` local time in
+    ``tz`` on D, or on D - 1 when ``days`` is -1."""
+
+    hour: int
+    minute: int
+    tz: str
+    days: int = 0
+
+    def __str__(self) -> str:
+        lag = f" {self.days}" if self.days else ""
+        return f"{self.hour:02d}:{self.minute:02d} {self.tz}{lag}"
+
+
+def _zone(tz: str) -> bool:
+    """Whether ``tz`` is an IANA time zone name pandas knows."""
+    try:
+        pd.Timestamp("2024-01-01").tz_localize(tz)
+    except (ValueError, KeyError, TypeError, LookupError):
+        return False
+    return True
+
+
+def parse_asof(text: str) -> AsOf | None:
+    """Parse an as-of cell: ``close`` (None) or ``HH:MM Area/City`` [``-1``].
+
+    Parameters
+    ----------
+    text
+        ``close``, ``""`` (also the close), ``12:00 America/New_York`` or
+        ``17:00 America/New_York -1`` (taken on the day before the label).
+
+    Returns
+    -------
+    AsOf or None
+        None for the calendar close.
+
+    Raises
+    ------
+    InputError
+        If the text is neither ``close`` nor a valid time and IANA zone.
+
+    Examples
+    --------
+    >>> str(parse_asof("12:00 America/New_York"))
+    '12:00 America/New_York'
+    >>> parse_asof("close") is None
+    True
+    """
+    t = " ".join(str(text).split())
+    if t in ("", ASOF_CLOSE):
+        return None
+    m = _ASOF.match(t)
+    if m is None or not _zone(m.group(3)):
+        raise InputError(
+            f"as-of time {text!r} is not valid: write 'close', 'HH:MM Area/City' "
+            "(e.g. '12:00 America/New_York'), or 'HH:MM Area/City -1' for a value "
+            "taken the day before its date")
+    return AsOf(int(m.group(1)), int(m.group(2)), m.group(3),
+                -1 if m.group(4) else 0)
+
+
+def is_fx_calendar(name: str) -> bool:
+    """Whether ``name`` is the FX calendar, with its default or another cut."""
+    return name == FX_CALENDAR or name.startswith(FX_CALENDAR + "@")
+
+
+def resolve_asof(ticker: str, calendar: str, asof: str) -> str:
+    """The as-of time a series uses, in canonical text (``close`` or an
+    :class:`AsOf`'s text).
+
+    An empty ``asof`` is the default: Yahoo's snapshot time
+    (:data:`YAHOO_FX_ASOF`) for a ticker ending in ``=X`` on an FX calendar, the
+    calendar's close otherwise. Anything given wins.
+
+    Raises
+    ------
+    InputError
+        If ``asof`` is not valid (:func:`parse_asof`).
+
+    Examples
+    --------
+    >>> resolve_asof("JPY=X", "FX", ""), resolve_asof("JPY=X", "FX", "close")
+    ('00:00 Europe/London', 'close')
+    >>> resolve_asof("DEXJPUS", "FX", "")
+    'close'
+    """
+    text = " ".join(str(asof).split())
+    if text == "" and str(ticker).endswith("=X") and is_fx_calendar(calendar):
+        text = YAHOO_FX_ASOF
+    parsed = parse_asof(text)
+    return ASOF_CLOSE if parsed is None else str(parsed)
+
+
+def with_asof(sessions: Sessions, asof: str) -> Sessions:
+    """The sessions of ``sessions`` with each close moved to the series' as-of
+    instant, and each open to the previous as-of instant.
+
+    Parameters
+    ----------
+    sessions
+        A calendar's sessions.
+    asof
+        ``close`` (``sessions`` is returned unchanged) or an as-of text.
+
+    Returns
+    -------
+    Sessions
+        Same dates; ``tz`` is the as-of time zone; the first open is one day before
+        the first as-of instant.
+
+    Examples
+    --------
+    >>> s = with_asof(get_sessions("FX", "2025-03-10", "2025-03-11"),
+    ...               "00:00 Europe/London")
+    >>> [str(pd.Timestamp(c, tz="UTC")) for c in s.close_ns]
+    ['2025-03-10 00:00:00+00:00', '2025-03-11 00:00:00+00:00']
+    """
+    a = parse_asof(asof)
+    if a is None:
+        return sessions
+    local = (sessions.dates + pd.Timedelta(days=a.days, hours=a.hour,
+                                           minutes=a.minute))
+    close = (pd.DatetimeIndex(local).tz_localize(a.tz, nonexistent="shift_forward",
+                                                 ambiguous=False)
+             .tz_convert("UTC").as_unit("ns").asi8.copy())
+    opens = np.empty_like(close)
+    if len(close):
+        opens[1:] = close[:-1]
+        opens[0] = close[0] - pd.Timedelta(days=1).value
+    return Sessions(sessions.name, a.tz, sessions.dates, opens, close)
+
+
+def _fx_cut(name: str) -> AsOf:
+    """The daily cut of an FX calendar name (``FX`` or ``FX@HH:MM Area/City``)."""
+    if name == FX_CALENDAR:
+        return AsOf(_FX_CLOSE_HOUR, 0, _FX_TZ)
+    try:
+        cut = parse_asof(name[len(FX_CALENDAR) + 1:])
+    except InputError as exc:
+        raise CalendarError(f"calendar {name!r}: the FX cut must read like "
+                            "'FX@16:00 Europe/London'") from exc
+    if cut is None or cut.days:
+        raise CalendarError(f"calendar {name!r}: the FX cut must read like "
+                            "'FX@16:00 Europe/London'")
+    return cut
+
+
+def is_calendar_name(name: str) -> bool:
+    """Whether eventstudy's own calendars include ``name`` (``FX``, a valid
+    ``FX@HH:MM Area/City``, ``24/7``); pandas-market-calendars' names are not
+    checked here."""
+    if name == SEVEN_DAY_CALENDAR:
+        return True
+    if not is_fx_calendar(name):
+        return False
+    try:
+        _fx_cut(name)
+    except CalendarError:
+        return False
+    return True
+
 
 DAY0_RULES = (
     "intraday",
@@ -109,7 +326,8 @@ def _market_calendar(name: str) -> Any:
         except (RuntimeError, KeyError) as exc:
             raise CalendarError(
                 f"unknown calendar {name!r}: use a pandas-market-calendars name such "
-                "as XTKS, XKRX, XNYS, or FX for currencies"
+                "as XTKS, XKRX, XNYS, FX (or FX@16:00 Europe/London) for currencies, "
+                "or 24/7 for markets open every day"
             ) from exc
 
 
@@ -121,7 +339,8 @@ def get_sessions(
     Parameters
     ----------
     name
-        A ``pandas_market_calendars`` name, or ``FX`` for the 24/5 FX calendar.
+        A ``pandas_market_calendars`` name, ``FX`` for the 24/5 FX calendar (or
+        ``FX@HH:MM Area/City`` for another daily cut), or ``24/7``.
     start, end
         Inclusive date range (tz-naive dates).
 
@@ -158,13 +377,24 @@ def get_sessions(
             f"calendar {name}: dates {start.date()}..{end.date()} are outside the "
             f"supported range {lo.date()}..{hi.date()}; keep events and prices "
             f"between {FIRST_DATE.date()} and {LAST_DATE.date()}")
-    if name == FX_CALENDAR:
+    if name == SEVEN_DAY_CALENDAR:
+        dates = pd.date_range(start, end, freq="D")
+        open_ns = dates.as_unit("ns").asi8.copy()
+        close_ns = open_ns + pd.Timedelta(days=1).value
+        return Sessions(name, "UTC", pd.DatetimeIndex(dates, name="date"),
+                        open_ns, close_ns)
+    if is_fx_calendar(name):
+        cut = _fx_cut(name)
         dates = pd.bdate_range(start, end)
-        local_close = (dates + pd.Timedelta(hours=_FX_CLOSE_HOUR)).tz_localize(_FX_TZ)
+        hm = pd.Timedelta(hours=cut.hour, minutes=cut.minute)
+        local_close = (dates + hm).tz_localize(cut.tz, nonexistent="shift_forward",
+                                               ambiguous=False)
         close_ns = local_close.tz_convert("UTC").as_unit("ns").asi8.copy()
-        prev = (dates - pd.Timedelta(days=1)) + pd.Timedelta(hours=_FX_CLOSE_HOUR)
-        open_ns = prev.tz_localize(_FX_TZ).tz_convert("UTC").as_unit("ns").asi8.copy()
-        return Sessions(name, _FX_TZ, pd.DatetimeIndex(dates, name="date"),
+        prev = (dates - pd.Timedelta(days=1)) + hm
+        open_ns = (prev.tz_localize(cut.tz, nonexistent="shift_forward",
+                                    ambiguous=False)
+                   .tz_convert("UTC").as_unit("ns").asi8.copy())
+        return Sessions(name, cut.tz, pd.DatetimeIndex(dates, name="date"),
                         open_ns, close_ns)
 
     with warnings.catch_warnings():

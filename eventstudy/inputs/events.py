@@ -15,9 +15,26 @@ Event catalog (CSV), one row per announcement:
 ``timestamp_source``  public source of the exact date and time (optional)
 =================  ===========================================================
 
-Universe (CSV): ``ticker, name, group, calendar, benchmark, currency`` and an optional
-``model`` column overriding the study's model for that security (e.g. a currency with
-``constant_mean``). ``calendar`` is a pandas-market-calendars name, or ``FX``.
+Universe (CSV): ``ticker, name, group, calendar, benchmark, currency`` and optional
+columns:
+
+=================  ===========================================================
+``model``          overrides the study's model for that security (e.g. a currency
+                   with ``constant_mean``)
+``asof``           when the series' daily value is taken: ``close`` (the calendar's
+                   close, early closes included), ``HH:MM Area/City`` (the value
+                   labelled D is taken at that local time on D, e.g.
+                   ``12:00 America/New_York`` for a noon fixing) or
+                   ``HH:MM Area/City -1`` (on the day before D). Empty: ``close``,
+                   except Yahoo's ``=X`` tickers on an FX calendar, which get
+                   ``00:00 Europe/London`` (see :mod:`eventstudy.inputs.calendar`)
+``quote``          free text saying what the series quotes and what a positive
+                   return means (e.g. ``USD/JPY: a positive return means the dollar
+                   rose and the yen weakened``)
+=================  ===========================================================
+
+``calendar`` is a pandas-market-calendars name, ``FX`` (``FX@16:00 Europe/London``
+for another daily cut) or ``24/7``.
 """
 
 from __future__ import annotations
@@ -32,7 +49,14 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.errors import CatalogError, InputError
-from eventstudy.inputs.calendar import FIRST_DATE, FX_CALENDAR, LAST_DATE
+from eventstudy.inputs.calendar import (
+    FIRST_DATE,
+    FX_CALENDAR,
+    LAST_DATE,
+    SEVEN_DAY_CALENDAR,
+    is_calendar_name,
+    resolve_asof,
+)
 
 EVENT_COLUMNS = ("event_id", "timestamp", "title", "groups", "source", "evidence",
                  "confidence")
@@ -322,8 +346,8 @@ def load_universe(path: str | Path, models: Collection[str] | None = None
     Returns
     -------
     pandas.DataFrame
-        Columns ``ticker, name, group, calendar, benchmark, currency, model`` and any
-        extra columns, in file order.
+        Columns ``ticker, name, group, calendar, benchmark, currency, model, asof,
+        quote`` and any extra columns, in file order.
 
     Raises
     ------
@@ -359,7 +383,7 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>",
                            "security (ticker, group, calendar, benchmark)",
                            path=source)
     df = df.reset_index(drop=True)
-    for c in UNIVERSE_COLUMNS + ("model",):
+    for c in UNIVERSE_COLUMNS + ("model", "asof", "quote"):
         if c not in df.columns:
             df[c] = ""
         df[c] = _text_column(df[c])
@@ -376,11 +400,19 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>",
                         "use XTKS, XKRX, XNYS, FX, ...")
     known = _calendar_names()
     for cal in pd.unique(df["calendar"]):
-        if cal and cal not in known:
+        if cal and cal not in known and not is_calendar_name(cal):
             k = int(np.flatnonzero((df["calendar"] == cal).to_numpy())[0])
             problems.append(f"line {k + 2}: unknown calendar {cal!r} for "
                             f"{df['ticker'].iloc[k]!r}; use a pandas-market-calendars "
-                            "name such as XTKS, XKRX, XNYS, or FX for currencies")
+                            "name such as XTKS, XKRX, XNYS, FX (or FX@16:00 "
+                            "Europe/London) for currencies, or 24/7")
+    for j, (t, cal, a) in enumerate(zip(df["ticker"], df["calendar"], df["asof"],
+                                        strict=True)):
+        if a:
+            try:
+                resolve_asof(t, cal, a)
+            except InputError as exc:
+                problems.append(f"line {j + 2}: asof of {t!r}: {exc}")
     for j, m in enumerate(df["model"]):
         if m and models is not None and m not in models:
             problems.append(f"line {j + 2}: unknown model {m!r}; choose one of "
@@ -392,10 +424,12 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>",
 
 
 def _calendar_names() -> frozenset[str]:
-    """The calendar names a universe may use: pandas-market-calendars' and FX."""
+    """The calendar names a universe may use: pandas-market-calendars', FX and
+    24/7 (``FX@HH:MM Area/City`` is checked by
+    :func:`eventstudy.inputs.calendar.is_calendar_name`)."""
     import pandas_market_calendars as mcal  # lazy: slow import
 
-    return frozenset(mcal.get_calendar_names()) | {FX_CALENDAR}
+    return frozenset(mcal.get_calendar_names()) | {FX_CALENDAR, SEVEN_DAY_CALENDAR}
 
 
 def check_groups_in_universe(events: pd.DataFrame, universe: pd.DataFrame,

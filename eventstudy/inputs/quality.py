@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.errors import InputError, PriceDataError
-from eventstudy.inputs.calendar import get_sessions
+from eventstudy.inputs.calendar import ASOF_CLOSE, get_sessions, resolve_asof
 
 __all__ = ["CHECKS", "FINDING_COLUMNS", "Check", "check_prices", "check_study_prices"]
 
@@ -95,7 +95,8 @@ def check_prices(
         - ``extreme_return``: ``|p_t / p_prev - 1| > extreme`` on ``first_date``
           (``p_prev`` is the previous non-missing price); for an ``unadjusted``
           ticker the detail says it is probably a corporate action.
-        - ``fx_snapshot_close``: one row per FX ticker covering its data.
+        - ``fx_snapshot_close``: one row per FX ticker covering its data (a Yahoo
+          snapshot series valued as if it were taken at the calendar close).
 
     Raises
     ------
@@ -294,10 +295,11 @@ def _fx_snapshot(ticker: str, observed: pd.Series) -> _Finding:
         len(observed),
         "Yahoo's daily FX 'close' is a snapshot taken at the start of the day (it "
         "equals the day's open), so the value labelled day D is the rate at the "
-        "start of D, before D's news. The day-0 return close[0]/close[-1] - 1 "
-        "therefore ends before the event, and the event-day move shows up on day "
-        "+1: shift the series one day back (treat the value labelled D+1 as D's "
-        "close) or use an end-of-day fixing such as FRED's DEXJPUS.",
+        "start of D (about 00:00 London), before D's news. Valued at the calendar "
+        "close, the day-0 return ends before the event and the event-day move "
+        "shows up on day +1: leave the universe's asof empty (Yahoo's =X default, "
+        "'00:00 Europe/London') or set asof = '00:00 Europe/London' for this "
+        "ticker.",
     )
 
 
@@ -310,7 +312,9 @@ def check_study_prices(
     """Run :func:`check_prices` with what a study's universe knows.
 
     Sessions come from each ticker's calendar (benchmarks take their securities'
-    calendar); tickers on the ``FX`` calendar are FX snapshots; tickers whose
+    calendar); Yahoo's ``=X`` tickers whose as-of time is the calendar close
+    (``asof = close`` in the universe) are flagged as FX snapshots, not those whose
+    as-of time handles the snapshot (the default), nor other series; tickers whose
     currency is KRW or whose name ends in ``.KS``/``.KQ`` are treated as unadjusted
     (raw KRX prices, see ``SOURCES.md``).
 
@@ -334,8 +338,14 @@ def check_study_prices(
     unadjusted = [t for t in panel.columns if str(t).endswith((".KS", ".KQ"))]
     if universe is not None and len(panel):
         cal_of: dict[str, str] = {}
+        snapshot: set[str] = set()
         for _, row in universe.iterrows():
             cal_of.setdefault(str(row["ticker"]), str(row["calendar"]))
+            tkr_ = str(row["ticker"])
+            if (tkr_.endswith("=X") and resolve_asof(
+                    tkr_, str(row["calendar"]), str(row.get("asof", "") or ""))
+                    == ASOF_CLOSE):
+                snapshot.add(tkr_)
             if row.get("benchmark", ""):
                 cal_of.setdefault(str(row["benchmark"]), str(row["calendar"]))
             if str(row.get("currency", "")) == "KRW":
@@ -345,7 +355,7 @@ def check_study_prices(
         for tkr, cal in cal_of.items():
             if tkr not in panel.columns:
                 continue
-            if cal == "FX":
+            if tkr in snapshot:
                 fx.append(tkr)
             if cal not in by_cal:
                 by_cal[cal] = get_sessions(cal, start, end).dates

@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from eventstudy.errors import InputError, PriceDataError
-from eventstudy.inputs.quality import CHECKS, FINDING_COLUMNS, check_prices
+from eventstudy.inputs.events import universe_from_frame
+from eventstudy.inputs.quality import (
+    CHECKS,
+    FINDING_COLUMNS,
+    check_prices,
+    check_study_prices,
+)
 
 # the seed study's bundled prices (events/data/README.md)
 SNAPSHOT = (Path(__file__).resolve().parents[2] / "events" / "data"
@@ -219,3 +225,31 @@ def test_seed_has_no_stale_or_non_positive_prices(seed_check: pd.DataFrame) -> N
     assert findings(seed_check, "fx_snapshot_close") == [
         ("JPY=X", "2023-01-02", "2026-08-20", 944)
     ]
+
+
+def _fx_universe(asof: str) -> pd.DataFrame:
+    return universe_from_frame(pd.DataFrame({
+        "ticker": ["JPY=X", "DEXJPUS"], "group": ["yen", "yen"],
+        "calendar": ["FX", "FX"], "asof": [asof, ""]}), "uni.csv")
+
+
+def _fx_panel() -> pd.DataFrame:
+    return frame(**{"JPY=X": [150, 151, 152, 153], "DEXJPUS": [150, 151, 152, 153]})
+
+
+def test_fx_snapshot_warning_goes_where_the_asof_handles_it() -> None:
+    """Yahoo's =X default as-of (00:00 London) or an explicit one handles the
+    snapshot: no warning. DEXJPUS, the series the warning recommends, never gets
+    it."""
+    for asof in ("", "00:00 Europe/London"):
+        result = check_study_prices(_fx_panel(), _fx_universe(asof))
+        assert findings(result, "fx_snapshot_close") == [], asof
+
+
+def test_fx_snapshot_warning_stays_for_a_snapshot_valued_at_the_close() -> None:
+    result = check_study_prices(_fx_panel(), _fx_universe("close"))
+    assert findings(result, "fx_snapshot_close") == [
+        ("JPY=X", "2024-01-01", "2024-01-04", 4)
+    ]
+    detail = result.loc[result["check"] == "fx_snapshot_close", "detail"].iloc[0]
+    assert "00:00 Europe/London" in detail and "DEXJPUS" not in detail

@@ -162,6 +162,71 @@ def test_two_runs_are_byte_identical(runs) -> None:
 
 
 # ---------------------------------------------------------------- day 0
+YEN_DAY0: dict[str, tuple[str, str]] = {
+    # JPY=X's value labelled D is Yahoo's snapshot at 00:00 London of D (the
+    # universe leaves asof empty: the =X default); day 0 is the first weekday whose
+    # 00:00 London is at or after the announcement. Date-only events keep their date.
+    "E01_US_ELECTION": ("2024-11-06", "date_only"),
+    "E02_ISHIBA_SUMMIT_1T": ("2025-02-10", "after_asof 00:00 Europe/London"),
+    "E03_NIPPON_USS_MAY": ("2025-05-26", "after_asof 00:00 Europe/London"),
+    "E04_NIPPON_USS_EO": ("2025-06-16", "after_asof 00:00 Europe/London"),
+    "E05_JP_DEAL": ("2025-07-24", "after_asof 00:00 Europe/London"),
+    "E08_JP_EO_MOU": ("2025-09-05", "after_asof 00:00 Europe/London"),
+    "E09_TOKYO_SUMMIT": ("2025-10-29", "after_asof 00:00 Europe/London"),
+    "E09B_JP_FACTSHEET": ("2025-10-29", "after_asof 00:00 Europe/London"),
+    "E11_SCOTUS_ARG": ("2025-11-06", "after_asof 00:00 Europe/London"),
+    "E12_YEN_RATECHECK": ("2026-01-26", "after_asof 00:00 Europe/London"),
+    "E14_LDP_WIN": ("2026-02-09", "date_only_weekend_roll"),
+    "E15_NIKKEI_FURIOUS": ("2026-02-10", "date_only"),
+    "E16_FIRST_TRANCHE": ("2026-02-18", "date_only"),
+    "E17_SCOTUS_RULING": ("2026-02-23", "after_asof 00:00 Europe/London"),
+    "E18_MAR_SUMMIT": ("2026-03-20", "after_asof 00:00 Europe/London"),
+}
+
+
+def _first_snapshot_after(timestamp: str) -> str:
+    """Independent of the library: the first weekday D whose 00:00 London is at
+    or after the announcement (a plain date: that date, or the next weekday)."""
+    if len(timestamp) == 10:
+        d = pd.Timestamp(timestamp)
+        while d.day_of_week >= 5:
+            d += pd.Timedelta(days=1)
+        return d.strftime("%Y-%m-%d")
+    t = pd.Timestamp(timestamp)
+    d = t.tz_convert("Europe/London").tz_localize(None).normalize()
+    while (d.day_of_week >= 5
+           or pd.Timestamp(d).tz_localize("Europe/London") < t):
+        d += pd.Timedelta(days=1)
+    return d.strftime("%Y-%m-%d")
+
+
+def test_yen_day0_is_the_first_snapshot_after_each_yen_event(out: Path) -> None:
+    """Every yen event of the catalog: the yen's day 0 is the first observation
+    whose as-of instant (00:00 London) is at or after the announcement."""
+    ev = pd.read_csv(EVENTS_DIR / "japan_us_investment.csv", dtype=str,
+                     keep_default_na=False)
+    yen_events = ev[ev["groups"].str.split(";").map(lambda g: "yen" in g)]
+    assert set(yen_events["event_id"]) == set(YEN_DAY0)
+    for eid, ts in zip(yen_events["event_id"], yen_events["timestamp"],
+                       strict=True):
+        assert YEN_DAY0[eid][0] == _first_snapshot_after(ts), eid
+    ar = _read(out, "abnormal_returns.csv")
+    d0 = ar[(ar["rel_day"] == 0) & (ar["ticker"] == "JPY=X")]
+    got = {e: (d, r) for e, d, r in zip(d0["event_id"], d0["date"], d0["day0_rule"],
+                                        strict=True)}
+    assert got == YEN_DAY0
+
+
+def test_yen_rate_check_day0_is_the_monday_move(out: Path) -> None:
+    """The 2026-01-23 (Friday noon New York) rate check: day 0 is Monday's
+    snapshot, which holds the yen's rise (USD/JPY -2.1%), not Friday's +0.01%."""
+    ar = _read(out, "abnormal_returns.csv")
+    row = ar[(ar["event_id"] == "E12_YEN_RATECHECK") & (ar["ticker"] == "JPY=X")
+             & (ar["rel_day"] == 0)]
+    assert row["date"].tolist() == ["2026-01-26"]
+    assert row["abnormal_return"].round(6).tolist() == [-0.021244]
+
+
 def test_day0_matches_events_verified(out: Path) -> None:
     ar = _read(out, "abnormal_returns.csv")
     d0 = ar[ar["rel_day"] == 0]
@@ -170,7 +235,8 @@ def test_day0_matches_events_verified(out: Path) -> None:
     for eid, ticker, date, day0 in zip(d0["event_id"], d0["ticker"], d0["date"],
                                        d0["day0"], strict=True):
         cal = _calendar(ticker)
-        assert date == DAY0_TABLE[eid][cal], (eid, ticker, cal, date)
+        want = (YEN_DAY0[eid][0] if ticker == "JPY=X" else DAY0_TABLE[eid][cal])
+        assert date == want, (eid, ticker, cal, date)
         assert day0 == date
         seen.add((eid, cal))
     # every event reached at least one calendar, and each of its calendars
