@@ -355,7 +355,7 @@ def simulate(
     shifts
         Abnormal returns added to the day-0 return.
     tests
-        Test names; default every registered test.
+        Test names; default every registered test but the per-series ones.
     clustered
         Put all pairs of a portfolio on one date.
     seed
@@ -412,7 +412,9 @@ def simulate(
             and s not in set(bench_of.values())]
     if not secs:
         raise InputError("no security of the panel has its benchmark in the panel")
-    names = tuple(tests) if tests is not None else tuple(TESTS)
+    # default: every portfolio test (a per-series test has no value for a portfolio)
+    names = tuple(tests) if tests is not None else tuple(
+        n for n, spec in TESTS.items() if not spec.per_series)
     inferred: dict[str, Any] = {}
     if calendar is None:
         has = frame.index[frame.notna().any(axis=1).to_numpy()]

@@ -11,8 +11,9 @@ Modules, by family: :mod:`~eventstudy.inference.parametric` (csect_t, bw_t,
 bw_1980, lamb, patell, bmp, skew_t), :mod:`~eventstudy.inference.crosscorr`
 (patell_kp, bmp_kp), :mod:`~eventstudy.inference.rank` (corrado, mrank, grank,
 wilcoxon), :mod:`~eventstudy.inference.sign` (sign, gsign, csign),
-:mod:`~eventstudy.inference.bootstrap` (boot); the grouped reductions and the test
-inputs in :mod:`~eventstudy.inference.reduction`; the registry in
+:mod:`~eventstudy.inference.bootstrap` (boot), :mod:`~eventstudy.inference.series`
+(series_t, the test of a scope with a single series); the grouped reductions and
+the test inputs in :mod:`~eventstudy.inference.reduction`; the registry in
 :mod:`~eventstudy.inference.registry`; :func:`run_tests` in
 :mod:`~eventstudy.inference.runner`.
 
@@ -63,6 +64,7 @@ from eventstudy.inference.reduction import (
 )
 from eventstudy.inference.registry import (
     EXTRAS,
+    SERIES_TESTS,
     TESTS,
     WEIGHTED_TESTS,
     TestFunction,
@@ -73,6 +75,7 @@ from eventstudy.inference.runner import bh_adjust, make_groups, run_tests
 __all__ = [
     "EXTRAS",
     "SCOPES",
+    "SERIES_TESTS",
     "TESTS",
     "WEIGHTED_TESTS",
     "Groups",

@@ -32,6 +32,7 @@ from eventstudy.inference.reduction import (
     TestStat,
     Window,
 )
+from eventstudy.inference.series import series_t
 from eventstudy.inference.sign import csign, gsign, sign
 
 TestFunction = Callable[[Sample], TestStat]
@@ -52,8 +53,8 @@ class TestSpec:
     func
         The test function (shared signature :data:`TestFunction`).
     family
-        ``parametric``, ``crosscorr``, ``rank``, ``sign`` or ``bootstrap`` (the
-        module the test lives in).
+        ``parametric``, ``crosscorr``, ``rank``, ``sign``, ``bootstrap`` or
+        ``series`` (the module the test lives in).
     weighted
         The test has a value-weighted form, used when :attr:`PairData.weight` is
         set; the others stay equal-weighted (``weighting`` column ``equal``).
@@ -68,6 +69,10 @@ class TestSpec:
         The windows the test applies to (``day``, ``car``).
     extras
         Extra columns of ``tests.csv`` the test fills besides ``mean``.
+    per_series
+        The test is of a single series: it gives a statistic only for groups
+        with exactly one pair with a value (NaN with ``n`` for larger ones). The
+        summary stars its one-series rows from such a test.
     """
 
     __test__ = False  # not a pytest test class
@@ -80,6 +85,7 @@ class TestSpec:
     scope_seeded: bool = False
     window_kinds: frozenset[str] = WINDOW_KINDS
     extras: tuple[str, ...] = ()
+    per_series: bool = False
 
     def __call__(self, data: PairData, window: Window, groups: Groups,
                  shared: Shared | None = None) -> TestStat:
@@ -116,6 +122,7 @@ TESTS: dict[str, TestSpec] = {spec.name: spec for spec in (
     TestSpec("wilcoxon", wilcoxon, "rank", extras=("w_plus",)),
     TestSpec("boot", boot, "bootstrap", scope_seeded=True,
              extras=("ci_low", "ci_high")),
+    TestSpec("series_t", series_t, "series", needs_sar=True, per_series=True),
 )}
 """Registry of test statistics: name -> :class:`TestSpec` (callable with
 ``(data, window, groups)``), in the order of the documentation."""
@@ -130,3 +137,7 @@ EXTRAS = _FIXED_COLUMNS + tuple(dict.fromkeys(
     c for spec in TESTS.values() for c in spec.extras if c not in _FIXED_COLUMNS))
 """Extra columns of the tests table (``mean`` is always present): those of the
 existing tests in their historical order, then any new test's extras."""
+
+SERIES_TESTS = tuple(name for name, spec in TESTS.items() if spec.per_series)
+"""Tests of a single series (:attr:`TestSpec.per_series`), in registry order: the
+summary stars its one-series rows from the first of them that ran."""

@@ -577,8 +577,9 @@ def test_two_sided_antisymmetry(name: str) -> None:
     (the bootstrap draws differ, so only its sign is checked)."""
     d = make_data()
     neg = replace(d, resid=-d.resid, ar=-d.ar, sar=-d.sar, car=-d.car)
+    one = Groups("event_group", np.arange(9), tuple("abcdefghi"))
     for w, wn in zip(d.windows(), neg.windows(), strict=True):
-        for g in (GROUPS, ALL):
+        for g in ((one,) if TESTS[name].per_series else (GROUPS, ALL)):
             a = TESTS[name](d, w, g)
             b = TESTS[name](neg, wn, g)
             if name == "boot":
@@ -587,7 +588,10 @@ def test_two_sided_antisymmetry(name: str) -> None:
             np.testing.assert_allclose(a.statistic, -b.statistic, rtol=1e-9,
                                        atol=1e-12)
             np.testing.assert_allclose(a.p_value, b.p_value, rtol=1e-9, atol=1e-12)
-            assert np.all((a.p_value >= 0) & (a.p_value <= 1))
+            ok = (np.isfinite(w.value) if TESTS[name].per_series
+                  else np.ones(g.n, dtype=bool))
+            np.testing.assert_array_equal(np.isfinite(a.p_value), ok)
+            assert np.all((a.p_value[ok] >= 0) & (a.p_value[ok] <= 1))
 
 
 @pytest.mark.parametrize("name", sorted(TESTS))
@@ -601,7 +605,10 @@ def test_degenerate_groups_give_nan_without_warnings(name: str) -> None:
         for w in d.windows():
             r = TESTS[name](d, w, g)
             assert r.statistic.shape == (3,)
-            assert np.isfinite(r.statistic[2])
+            # a per-series test: only the one-pair group y has a statistic
+            assert np.isfinite(r.statistic[2]) != TESTS[name].per_series
+            if TESTS[name].per_series:
+                assert np.isfinite(r.statistic[1]) and r.n[1] == 1
             assert all(v.shape == (3,) for v in r.extra.values())
     w1 = d.windows()[1]
     assert TESTS[name](d, w1, g).n[0] == 0
@@ -610,7 +617,7 @@ def test_degenerate_groups_give_nan_without_warnings(name: str) -> None:
 def test_registry_and_docstrings() -> None:
     want = {"csect_t", "bw_t", "bw_1980", "lamb", "patell", "patell_kp", "bmp",
             "bmp_kp", "skew_t", "corrado", "mrank", "grank", "sign", "gsign", "csign",
-            "wilcoxon", "boot"}
+            "wilcoxon", "boot", "series_t"}
     assert set(TESTS) == want
     for name, spec in TESTS.items():
         assert spec.name == name

@@ -5,7 +5,9 @@ registering it: the shared call signature and result shape, a docstring naming a
 source (author and year) with a formula line, and invariance properties on
 synthetic data: permuting the pairs changes nothing, rescaling every return by 2
 leaves the (scale-free) statistics unchanged, and adding a constant to the event
-ARs moves every location statistic up.
+ARs moves every location statistic up. A test of a single series
+(``TestSpec.per_series``) is checked on the partition with one pair per group, and
+gives NaN with ``n`` on groups of several pairs.
 """
 
 from __future__ import annotations
@@ -63,10 +65,24 @@ def cars(ar: np.ndarray, sigma2: np.ndarray
 
 CODES = np.arange(P) % 2
 GROUPS = Groups("group", CODES, ("a", "b"))
+SINGLE_CODES = np.arange(P)
+SINGLE = Groups("event_group", SINGLE_CODES, tuple(f"e{i}" for i in range(P)))
 
 
-def run(spec: TestSpec, data: PairData, groups: Groups = GROUPS) -> list[TestStat]:
-    return [spec(data, w, groups) for w in data.windows()]
+def codes_for(spec: TestSpec) -> np.ndarray:
+    """The contract's partition codes: one pair per group for a per-series test."""
+    return SINGLE_CODES if spec.per_series else CODES
+
+
+def groups_for(spec: TestSpec, codes: np.ndarray | None = None) -> Groups:
+    base = SINGLE if spec.per_series else GROUPS
+    return base if codes is None else Groups(base.scope, codes, base.labels)
+
+
+def run(spec: TestSpec, data: PairData, groups: Groups | None = None
+        ) -> list[TestStat]:
+    g = groups_for(spec) if groups is None else groups
+    return [spec(data, w, g) for w in data.windows()]
 
 
 # ------------------------------------------------------------------ signature
@@ -79,19 +95,32 @@ def test_shared_signature_and_result_shape(name: str) -> None:
     hints = typing.get_type_hints(spec.func)
     assert hints == {"sample": Sample, "return": TestStat}
     assert spec.window_kinds <= {"day", "car"} and spec.window_kinds
-    assert spec.family in {"parametric", "crosscorr", "rank", "sign", "bootstrap"}
+    assert spec.family in {"parametric", "crosscorr", "rank", "sign", "bootstrap",
+                           "series"}
     assert spec.func.__module__ == f"eventstudy.inference.{spec.family}"
     data = make_data()
+    g, codes = groups_for(spec), codes_for(spec)
     for w in data.windows():
-        r = spec(data, w, GROUPS)
+        r = spec(data, w, g)
         assert isinstance(r, TestStat)
         for arr in (r.statistic, r.p_value, r.n):
-            assert np.asarray(arr).shape == (2,)
+            assert np.asarray(arr).shape == (g.n,)
         assert set(r.extra) == {"mean", *spec.extras}
-        ok = np.isfinite(r.p_value)
-        assert ok.all() and ((r.p_value >= 0) & (r.p_value <= 1)).all()
-        want = np.bincount(CODES[np.isfinite(w.value)], minlength=2)
+        want = np.bincount(codes[np.isfinite(w.value)], minlength=g.n)
         np.testing.assert_array_equal(r.n, want)  # no zero value, every dof > 2
+        ok = np.isfinite(r.p_value)
+        # every group with data has a p-value (a per-series test: the pair with one)
+        np.testing.assert_array_equal(ok, want > 0)
+        assert ((r.p_value[ok] >= 0) & (r.p_value[ok] <= 1)).all()
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if TESTS[n].per_series])
+def test_per_series_test_is_nan_on_groups_of_several_pairs(name: str) -> None:
+    data = make_data()
+    for w, r in zip(data.windows(), run(TESTS[name], data, GROUPS), strict=True):
+        assert np.isnan(r.statistic).all() and np.isnan(r.p_value).all()
+        want = np.bincount(CODES[np.isfinite(w.value)], minlength=2)
+        np.testing.assert_array_equal(r.n, want)
 
 
 # ------------------------------------------------------------------ docstring
@@ -127,7 +156,7 @@ def test_permuting_pairs_leaves_results_unchanged(name: str, weight: bool) -> No
     spec = TESTS[name]
     d = make_data(weight)
     perm = np.random.default_rng(1).permutation(P)
-    g2 = Groups("group", CODES[perm], ("a", "b"))
+    g2 = groups_for(spec, codes_for(spec)[perm])
     for a, b in zip(run(spec, d), run(spec, permuted(d, perm), g2), strict=True):
         np.testing.assert_allclose(b.statistic, a.statistic, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(b.p_value, a.p_value, rtol=1e-10, atol=1e-12)
@@ -157,22 +186,27 @@ def test_adding_a_constant_to_the_event_ars_moves_the_statistic_up(name: str
                                                                    ) -> None:
     spec = TESTS[name]
     d = make_data()
-    shift = 3.0
+    shift = 10.0 if spec.per_series else 3.0  # one pair: beyond its own AR
     ar = d.ar + shift
     car, _, _ = cars(ar, d.sigma2)
     s = replace(d, ar=ar, sar=ar / np.sqrt(d.day_var), car=car)
+    codes = codes_for(spec)
+    G = int(codes.max()) + 1
     compared = 0
     for w, ws, a, b in zip(d.windows(), s.windows(), run(spec, d), run(spec, s),
                            strict=True):
         ok = np.isfinite(w.value)
-        n = np.bincount(CODES[ok], minlength=2)
-        delta = np.bincount(CODES[ok], weights=(ws.value - w.value)[ok]) / n
-        assert (delta >= shift).all()  # shift x the days with data
-        np.testing.assert_allclose(b.extra["mean"], a.extra["mean"] + delta,
-                                   rtol=1e-12)
+        n = np.bincount(codes[ok], minlength=G)
+        has = n > 0
+        delta = np.bincount(codes[ok], weights=(ws.value - w.value)[ok],
+                            minlength=G)[has] / n[has]
+        assert (delta >= shift - 1e-12).all()  # shift x the days with data
+        np.testing.assert_allclose(b.extra["mean"][has],
+                                   a.extra["mean"][has] + delta, rtol=1e-12)
         ok = np.isfinite(a.statistic) & np.isfinite(b.statistic)
         assert (b.statistic[ok] > a.statistic[ok]).all(), (w, a.statistic,
                                                            b.statistic)
         assert (b.statistic[ok] > 0).all()
         compared += int(ok.sum())
-    assert compared == 2 * len(d.windows())
+        assert int(ok.sum()) == int(has.sum())
+    assert compared >= 2 * len(d.windows())
