@@ -30,7 +30,7 @@ from eventstudy.inputs.calendar import (
     with_asof,
 )
 from eventstudy.inputs.events import split_groups
-from eventstudy.inputs.returns import on_sessions, to_returns
+from eventstudy.inputs.returns import day_part_returns, on_sessions
 
 DataKind = Literal["prices", "returns"]
 """Whether a study's data are prices or returns."""
@@ -307,7 +307,8 @@ def factor_values(factors: pd.DataFrame | None, column: str,
 def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | None, *,
           windows: Windows, spec: ModelSpec, kind: DataKind, default_calendar: str,
           default_benchmark: str, design_of: Callable[[str], Any],
-          factors: pd.DataFrame | None, sources: dict[str, str]) -> Aligned:
+          factors: pd.DataFrame | None, sources: dict[str, str],
+          opens: pd.DataFrame | None = None) -> Aligned:
     """Stage 1: pairs, day 0 per calendar, the gather matrix, early exclusions.
 
     Parameters
@@ -329,6 +330,9 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         Factor table for factor regressors, or None.
     sources
         Input descriptions, for messages.
+    opens
+        Open prices in ``data``'s layout, or None: the overnight and intraday
+        returns of ``spec.day_part`` use them.
 
     Returns
     -------
@@ -405,7 +409,10 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         for tkr, cnt in off.items():
             warnings.append(f"{tkr}: {cnt} price(s) dated on days that are not "
                             f"{cname} sessions were not used")
-        rets = vals if kind == "returns" else to_returns(vals, spec.returns)
+        rets = vals if kind == "returns" else day_part_returns(
+            vals, None if opens is None else on_sessions(
+                opens.reindex(columns=cols), sess.dates)[0],
+            spec.returns, spec.day_part)
         index = pd.Index(cols)
         tcol = index.get_indexer(pd.Index(tick)).astype(np.int64)
         bcol = index.get_indexer(pd.Index(bench)).astype(np.int64)

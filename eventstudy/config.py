@@ -23,6 +23,10 @@ Full set of keys and defaults::
     name = "market"                  # constant_mean | market_adjusted | market |
                                      # scholes_williams | dimson | factor
     returns = "simple"               # simple | log
+    day_part = "close_to_close"      # close_to_close | overnight | intraday:
+                                     # C_t/C_{t-1}, O_t/C_{t-1} or C_t/O_t (the
+                                     # last two need open prices: a long prices
+                                     # file's `open` column, or Yahoo's Open)
     dimson_lags = 1                  # leads and lags for dimson
     factors = ""                     # factor file (CSV: date + factor columns)
     factor_columns = []              # which columns; default all but date and rf
@@ -76,6 +80,7 @@ from eventstudy.errors import StudyFileError, UnknownNameError, WindowError
 from eventstudy.options import (
     Aggregation,
     ConfoundAction,
+    DayPart,
     MarketMoments,
     Profile,
     ReturnType,
@@ -294,12 +299,14 @@ class ModelSpec:
     factor_unit: Literal["decimal", "percent"] = "decimal"
     rf_column: str = ""
     market_factor: bool = True
+    day_part: DayPart = "close_to_close"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise UnknownNameError(f"model name must be a registered model's name "
                                    f"(text), not {self.name!r}")
         _check_choice(self.returns, get_args(ReturnType), "returns")
+        _check_choice(self.day_part, get_args(DayPart), "day_part")
         if not _is_int(self.dimson_lags) or not (
                 1 <= int(self.dimson_lags) <= MAX_DIMSON_LAGS):
             raise UnknownNameError(f"dimson_lags must be a whole number from 1 to "
@@ -380,7 +387,7 @@ _KNOWN = {
     "study": {"name", "events", "universe"},
     "windows": {"estimation", "event", "car", "min_estimation_obs"},
     "model": {"name", "returns", "dimson_lags", "factors", "factor_columns",
-              "factor_unit", "rf_column", "market_factor"},
+              "factor_unit", "rf_column", "market_factor", "day_part"},
     "tests": {"names", "bootstrap_reps", "seed"},
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
                     "aggregation", "weights"},
@@ -575,6 +582,8 @@ def load_study(path: str | Path) -> Study:
         rf_column=_text(mod.get("rf_column", ""), "[model] rf_column", sp, '"RF"'),
         market_factor=_bool(mod.get("market_factor", True), "[model] market_factor",
                             sp),
+        day_part=cast(DayPart, _choice(mod.get("day_part", "close_to_close"),
+                                       get_args(DayPart), "[model] day_part", sp)),
     )
 
     names = tst.get("names", ["csect_t", "patell", "bmp"])

@@ -26,6 +26,10 @@ Profile = Literal["textbook", "estudy2"]
 """A named set of conventions."""
 ConfoundAction = Literal["flag", "exclude"]
 """What to do with a pair whose event window holds another catalog event."""
+DayPart = Literal["close_to_close", "overnight", "intraday"]
+"""Which part of the trading day a return covers: close-to-close (C_t / C_{t-1}),
+overnight (close-to-open, O_t / C_{t-1}) or intraday (open-to-close, C_t / O_t)."""
+
 DataKind = Literal["prices", "returns"]
 """Whether a study's data are prices or returns."""
 Kernel = Literal["auto", "numpy", "numba"]

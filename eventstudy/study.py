@@ -66,6 +66,7 @@ from eventstudy.inputs.events import (
 )
 from eventstudy.inputs.factors import load_factors
 from eventstudy.inputs.prices import prices_from_frame
+from eventstudy.inputs.returns import NO_OPENS
 from eventstudy.results import EventStudyResults
 
 MANY_EVENTS = 1000
@@ -132,6 +133,12 @@ class EventStudy:
     confounding
         ``"flag"`` marks pairs with another catalog event inside their event window;
         ``"exclude"`` also removes them (listed in ``excluded``).
+    opens
+        Open prices in the layout of ``data`` (wide or long ``date, ticker,
+        open``... as a price frame), kept apart from the closes: the
+        ``overnight`` and ``intraday`` returns of ``model.day_part`` need them. A
+        pair whose security (or needed benchmark) has no opens is then excluded
+        with the reason "no open prices for the overnight return" (or intraday).
 
     Raises
     ------
@@ -169,6 +176,7 @@ class EventStudy:
         factors: pd.DataFrame | None = None,
         confounding: Literal["flag", "exclude"] = "flag",
         sources: dict[str, str] | None = None,
+        opens: pd.DataFrame | None = None,
     ) -> None:
         src = sources or {}
         self._setup(
@@ -178,7 +186,7 @@ class EventStudy:
              if universe is not None else None),
             model=model, windows=windows, kind=kind, returns=returns,
             calendar=calendar, benchmark=benchmark, factors=factors,
-            confounding=confounding, sources=sources)
+            confounding=confounding, sources=sources, opens=opens)
 
     def _setup(
         self,
@@ -195,6 +203,7 @@ class EventStudy:
         factors: pd.DataFrame | None,
         confounding: Literal["flag", "exclude"],
         sources: dict[str, str] | None,
+        opens: pd.DataFrame | None = None,
     ) -> None:
         """Check the options and store the inputs (events and universe already
         validated)."""
@@ -207,6 +216,12 @@ class EventStudy:
             raise UnknownNameError("confounding must be 'flag' or 'exclude'")
         self._data = prices_from_frame(data, source=(sources or {}).get("prices",
                                                                        "<data>"))
+        if spec.day_part != "close_to_close" and kind != "prices":
+            raise InputError(f"day_part = {spec.day_part!r} splits the trading day "
+                             "with open and close prices; it needs kind='prices' "
+                             "(give prices, or use day_part='close_to_close')")
+        self._opens = None if opens is None else prices_from_frame(
+            opens, source=(sources or {}).get("opens", "<opens>"), allow_empty=True)
         self._events = events
         self._universe = universe
         self._spec = spec
@@ -238,6 +253,7 @@ class EventStudy:
     def from_study(cls, study: Study, prices: pd.DataFrame,
                    sources: dict[str, str] | None = None,
                    catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+                   opens: pd.DataFrame | None = None,
                    ) -> EventStudy:
         """Build from a parsed :class:`~eventstudy.config.Study` and a price frame.
 
@@ -255,6 +271,9 @@ class EventStudy:
             :func:`~eventstudy.inputs.events.load_universe` (with the registered
             model names); None reads them from the study's files. Either way they
             are validated once.
+        opens
+            The open prices (:attr:`LoadedPrices.opens
+            <eventstudy.inputs.sources.base.LoadedPrices>`), or None.
         """
         if catalog is None:
             catalog = (load_events(study.events),
@@ -271,7 +290,7 @@ class EventStudy:
         obj._setup(prices, events, universe, model=study.model,
                    windows=study.windows, kind="prices", returns=study.model.returns,
                    calendar="XNYS", benchmark="", factors=factors,
-                   confounding=study.confounding, sources=src)
+                   confounding=study.confounding, sources=src, opens=opens)
         return obj
 
     # ------------------------------------------------------------------ stages
@@ -595,12 +614,39 @@ class EventStudy:
                 "empty for equal weights")
 
     def _align(self) -> Aligned:
-        """Stage 1 (:func:`eventstudy.alignment.align`) on this study's inputs."""
-        return align(self._data, self._events, self._universe,
-                     windows=self._windows, spec=self._spec, kind=self._kind,
-                     default_calendar=self._calendar,
-                     default_benchmark=self._benchmark, design_of=self._design,
-                     factors=self._factors, sources=self._sources)
+        """Stage 1 (:func:`eventstudy.alignment.align`) on this study's inputs,
+        then the pairs whose part of the day needs opens they lack."""
+        a = align(self._data, self._events, self._universe,
+                  windows=self._windows, spec=self._spec, kind=self._kind,
+                  default_calendar=self._calendar,
+                  default_benchmark=self._benchmark, design_of=self._design,
+                  factors=self._factors, sources=self._sources, opens=self._opens)
+        return self._exclude_without_opens(a)
+
+    def _exclude_without_opens(self, a: Aligned) -> Aligned:
+        """Exclude, with :data:`~eventstudy.inputs.returns.NO_OPENS`, the pairs
+        of an overnight or intraday study whose security, or whose benchmark
+        when the model uses it, has no open price at all: never a silent fall
+        back to close-to-close."""
+        part = self._spec.day_part
+        if part == "close_to_close":
+            return a
+        o = self._opens
+        with_opens: set[str] = set() if o is None else {
+            str(c) for c in o.columns[np.isfinite(o.to_numpy(dtype=np.float64))
+                                      .any(axis=0)]}
+        tick = a.pairs["ticker"].astype(str).to_numpy()
+        bench = a.pairs["benchmark"].astype(str).to_numpy()
+        uses_market = np.array([any(s == "market" for s, _ in d.regressors)
+                                for d in a.designs], dtype=bool)[a.model_code]
+        lacks = ~np.isin(tick, list(with_opens)) | (
+            uses_market & ~np.isin(bench, list(with_opens)))
+        hit = lacks & (a.reason == "")
+        if not hit.any():
+            return a
+        reason = a.reason.copy()
+        reason[hit] = NO_OPENS.format(part=part)
+        return replace(a, reason=reason, cand=np.flatnonzero(reason == ""))
 
     def _design(self, name: str) -> Design:
         spec = self._spec

@@ -40,6 +40,7 @@ from eventstudy.inputs.prices import prices_from_frame
 from eventstudy.inputs.quality import check_study_prices
 from eventstudy.inputs.sources import (
     SOURCES,
+    LoadedPrices,
     SourceOptions,
     StudyPlan,
     check_source_name,
@@ -135,7 +136,8 @@ def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
                  cache_dir: str | Path | None = None, offline: bool = False,
                  provider: Any = None, plan: StudyPlan | None = None,
                  ) -> tuple[pd.DataFrame, str, str]:
-    """The price frame a study runs on, with its description and SHA-256.
+    """The price frame a study runs on, with its description and SHA-256
+    (:func:`study_loaded` also gives the opens).
 
     Parameters
     ----------
@@ -155,16 +157,27 @@ def study_prices(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
         The canonical wide frame, where it came from (for ``run.json``) and the
         SHA-256 of the file (or of the frame's content).
     """
+    loaded = study_loaded(st, prices, cache_dir=cache_dir, offline=offline,
+                          provider=provider, plan=plan)
+    return loaded.frame, loaded.description, loaded.sha256
+
+
+def study_loaded(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
+                 cache_dir: str | Path | None = None, offline: bool = False,
+                 provider: Any = None, plan: StudyPlan | None = None,
+                 ) -> LoadedPrices:
+    """What a study runs on: the price frame, its description, its SHA-256 and the
+    open prices (None when the source has none); parameters as
+    :func:`study_prices`. A frame given as ``prices`` carries no opens."""
     if isinstance(prices, pd.DataFrame):
         frame = prices_from_frame(prices)
-        return frame, "<DataFrame>", frame_sha256(frame)
+        return LoadedPrices(frame, "<DataFrame>", frame_sha256(frame))
     source = source_for(st, SourceOptions(
         prices=None if prices is None else Path(prices),
         cache_dir=None if cache_dir is None else Path(cache_dir), provider=provider))
     if plan is None:
         plan = plan_study(st, *read_catalog(st))
-    loaded = source.load(plan, offline=offline)
-    return loaded.frame, loaded.description, loaded.sha256
+    return source.load(plan, offline=offline)
 
 
 def fingerprint(study: Study, inputs: dict[str, str]) -> str:
@@ -265,22 +278,26 @@ def run_study(
         check_target(out_dir, study_input_paths(st, path_prices))
     inputs = _study_file_hashes(st)
     catalog = _load_catalog(st)
-    frame, src, sha = study_prices(st, prices, cache_dir=cache_dir, offline=offline,
-                                   plan=plan_study(st, *catalog))
-    inputs["prices"] = sha
+    loaded = study_loaded(st, prices, cache_dir=cache_dir, offline=offline,
+                          plan=plan_study(st, *catalog))
+    frame, src = loaded.frame, loaded.description
+    inputs["prices"] = loaded.sha256
     if out_dir is None:
-        return _fit(st, frame, inputs, {"prices": src}, progress, catalog)
+        return _fit(st, frame, inputs, {"prices": src}, progress, catalog,
+                    opens=loaded.opens)
     with output_lock(out_dir, wait):
         return _fit_and_save(st, frame, inputs, {"prices": src}, Path(out_dir),
                              plots=plots, report=None, progress=progress,
-                             catalog=catalog)
+                             catalog=catalog, opens=loaded.opens)
 
 
 def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
          sources: dict[str, str], progress: Callable[[str], None] | None,
          catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+         opens: pd.DataFrame | None = None,
          ) -> tuple[Any, dict[str, Any]]:
-    """Fit a study on its price frame; the run information for ``run.json``."""
+    """Fit a study on its price frame (and its opens, for ``[model] day_part``);
+    the run information for ``run.json``."""
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
     findings = check_study_prices(
@@ -288,7 +305,8 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
                f" ({r.count}) {r.detail}".rstrip()
                for r in findings.itertuples(index=False)]
-    es = EventStudy.from_study(st, frame, sources, catalog=(events, universe))
+    es = EventStudy.from_study(st, frame, sources, catalog=(events, universe),
+                               opens=opens)
     res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
                  bootstrap_reps=st.bootstrap_reps, progress=progress,
                  scheduler=st.scheduler, workers=st.workers)
@@ -331,12 +349,13 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                   sources: dict[str, str], out: Path, *, plots: bool,
                   report: str | None, progress: Callable[[str], None] | None,
                   catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+                  opens: pd.DataFrame | None = None,
                   ) -> tuple[Any, dict[str, Any]]:
     """Fit, then write the whole output set into ``out`` (the caller holds its
     lock): tables, ``events.csv``, plots, ``run.json`` and the report, staged and
     swapped in whole."""
 
-    res, info = _fit(st, frame, inputs, sources, progress, catalog)
+    res, info = _fit(st, frame, inputs, sources, progress, catalog, opens=opens)
     events = info.pop("events")
     run_json = info.pop("run_json")
 
@@ -468,7 +487,7 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
         return RefreshOutcome(status, code, failed, msg)
     _fit_and_save(st, frame, inputs, sources, out, plots=report,
                   report=REPORT_FILE if report else None, progress=None,
-                  catalog=catalog)
+                  catalog=catalog, opens=loaded.opens)
     msg = f"{out}: outputs rewritten (fingerprint {fp[:12]})"
     if failed:
         msg += f"; {len(failed)} ticker(s) failed: {', '.join(sorted(failed))}"

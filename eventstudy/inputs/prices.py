@@ -7,7 +7,10 @@ tickers; values are float64 closes. Missing is NaN (never 0, never forward-fille
 Accepted inputs (CSV or Parquet, chosen by the file extension):
 
 * **long**: columns ``date, ticker, close`` (other columns are ignored), one row per
-  date and ticker, e.g. ``../shared/market-data/seed-prices.csv``;
+  date and ticker, e.g. ``../shared/market-data/seed-prices.csv``; an optional
+  ``open`` column gives the open prices (:func:`load_price_table`,
+  :func:`opens_from_frame`), which travel as a second frame of the same layout and
+  are never mixed into the closes;
 * **wide**: a ``date`` column (or a date index in Parquet) plus one column per ticker.
 
 Dates are calendar days: a date-time keeps its own local date (its UTC offset, which
@@ -36,7 +39,8 @@ from eventstudy.inputs.calendar import FIRST_DATE, LAST_DATE
 
 
 def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFrame:
-    """Read a prices file (CSV or Parquet, long or wide) into the canonical frame.
+    """Read a prices file's closes (:func:`load_price_table` also gives the opens)
+    into the canonical frame.
 
     Parameters
     ----------
@@ -50,6 +54,37 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
     pandas.DataFrame
         The canonical wide price frame.
 
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+    >>> _ = f.write_text("date,ticker,close\\n2024-01-04,A,10\\n2024-01-05,A,11\\n")
+    >>> load_prices(f)["A"].tolist()
+    [10.0, 11.0]
+    """
+    return load_price_table(path, tickers)[0]
+
+
+def load_price_table(path: str | Path, tickers: list[str] | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Read a prices file (CSV or Parquet, long or wide) into the canonical frame.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (optionally ``.csv.gz``) or ``.parquet`` file.
+    tickers
+        Keep only these columns (those present); None keeps all.
+
+    Returns
+    -------
+    closes : pandas.DataFrame
+        The canonical wide price frame.
+    opens : pandas.DataFrame or None
+        The ``open`` column of a long file, in the same layout as ``closes`` (same
+        dates and tickers; NaN where a row has no open); None when the file has no
+        ``open`` column (every wide file).
+
     Raises
     ------
     PriceDataError
@@ -60,9 +95,11 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
     --------
     >>> import tempfile, pathlib
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
-    >>> _ = f.write_text("date,ticker,close\\n2024-01-04,A,10\\n2024-01-05,A,11\\n")
-    >>> load_prices(f)["A"].tolist()
-    [10.0, 11.0]
+    >>> _ = f.write_text("date,ticker,close,open\\n2024-01-04,A,10,9.5\\n"
+    ...                  "2024-01-05,A,11,\\n")
+    >>> closes, opens = load_price_table(f)
+    >>> opens["A"].tolist()
+    [9.5, nan]
     """
     if not isinstance(path, (str, Path)):
         raise PriceDataError(f"the prices file must be a path, got "
@@ -96,7 +133,37 @@ def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFr
         raise PriceDataError(f"cannot read the prices file ({type(exc).__name__}"
                              f"{': ' + detail[:200] if detail else ''}); check that "
                              "it is a CSV or Parquet file", path=sp) from exc
-    return prices_from_frame(raw, source=sp, tickers=tickers)
+    closes = prices_from_frame(raw, source=sp, tickers=tickers)
+    return closes, opens_from_frame(raw, closes, source=sp, tickers=tickers)
+
+
+def opens_from_frame(df: pd.DataFrame, closes: pd.DataFrame, source: str = "<prices>",
+                     tickers: list[str] | None = None) -> pd.DataFrame | None:
+    """The ``open`` column of a long table, on the layout of its ``closes``.
+
+    Parameters
+    ----------
+    df
+        The table :func:`prices_from_frame` read ``closes`` from.
+    closes
+        Its canonical close frame.
+    source, tickers
+        As for :func:`prices_from_frame`.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Opens with the dates and tickers of ``closes`` (NaN where missing); None
+        for a wide table or a long one without an ``open`` column.
+    """
+    if not isinstance(df, pd.DataFrame):
+        return None
+    cols = {str(c).strip().lower() for c in df.columns}
+    if not {"ticker", "close", "open"} <= cols:
+        return None
+    opens = prices_from_frame(df, source=source, tickers=tickers, value="open",
+                              allow_empty=True)
+    return opens.reindex(index=closes.index, columns=closes.columns)
 
 
 def _check_csv_header(p: Path, source: str) -> None:
@@ -111,7 +178,8 @@ def _check_csv_header(p: Path, source: str) -> None:
 
 
 def prices_from_frame(
-    df: pd.DataFrame, source: str = "<prices>", tickers: list[str] | None = None
+    df: pd.DataFrame, source: str = "<prices>", tickers: list[str] | None = None,
+    value: str = "close", allow_empty: bool = False,
 ) -> pd.DataFrame:
     """Turn a long or wide in-memory table into the canonical wide frame.
 
@@ -124,6 +192,10 @@ def prices_from_frame(
         Name used in error messages.
     tickers
         Keep only these tickers (those present).
+    value
+        The long layout's value column: ``close`` (the prices) or ``open``.
+    allow_empty
+        Accept a table without one number (an ``open`` column left blank).
 
     Returns
     -------
@@ -169,9 +241,9 @@ def prices_from_frame(
             keep = tk.isin(tickers).to_numpy()
             df, tk = df.loc[keep], tk[keep]
         dates = _parse_dates(df[date_col], source)
-        values = _to_float(df[cols["close"]], source, "close", offset=df.index)
+        values = _to_float(df[cols[value]], source, value, offset=df.index)
         tidy = pd.DataFrame({"date": dates, "ticker": tk.to_numpy(),
-                             "close": values})
+                             value: values})
         dup_rows = tidy.duplicated(["date", "ticker"], keep="first").to_numpy()
         if dup_rows.any():
             i = int(np.flatnonzero(dup_rows)[0])
@@ -179,7 +251,7 @@ def prices_from_frame(
                 f"duplicate row for ticker {tidy['ticker'].iloc[i]!r} on "
                 f"{tidy['date'].iloc[i].date()}; keep one row per date and ticker",
                 path=source, row=int(df.index[i]) + 1)
-        wide = tidy.pivot(index="date", columns="ticker", values="close")
+        wide = tidy.pivot(index="date", columns="ticker", values=value)
         order = list(dict.fromkeys(tidy["ticker"]))
         wide = wide[order]
     else:
@@ -202,7 +274,7 @@ def prices_from_frame(
     wide.columns = [str(c) for c in wide.columns]
     wide.columns.name = None
     wide = wide.sort_index().astype(np.float64)
-    if wide.shape[1] == 0 or wide.notna().sum().sum() == 0:
+    if not allow_empty and (wide.shape[1] == 0 or wide.notna().sum().sum() == 0):
         raise PriceDataError("the prices table has no numeric prices", path=source)
     return wide
 

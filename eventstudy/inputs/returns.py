@@ -9,6 +9,18 @@ reports it).
 
 * simple: R_t = P_t / P_{t-1} - 1
 * log: r_t = ln(P_t / P_{t-1})
+
+The split of the trading day (:func:`day_part_returns`, the study option
+``[model] day_part``), with C the close and O the open of a session:
+
+* ``close_to_close`` (the default): R_t = C_t / C_{t-1} - 1;
+* ``overnight`` (close-to-open): R_t = O_t / C_{t-1} - 1;
+* ``intraday`` (open-to-close): R_t = C_t / O_t - 1;
+
+and ``ln`` of the same ratios for log returns. t-1 is the previous session of the
+series' own calendar, as for close-to-close: a session without a price gives no
+return on it nor on the next session. Overnight plus intraday compound to
+close-to-close: (1 + R^on_t)(1 + R^id_t) = 1 + R^cc_t.
 """
 
 from __future__ import annotations
@@ -17,6 +29,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from eventstudy.options import DayPart
+
+NO_OPENS = "no open prices for the {part} return"
+"""Exclusion reason of a pair whose series (or benchmark) has no opens while the
+study measures the overnight or intraday part of the day."""
 
 
 def on_sessions(
@@ -66,4 +84,59 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
         bad = ~ok[1:] | ~ok[:-1]
         ratio = np.where(bad, np.nan, ratio)
         out[1:] = np.log(ratio) if kind == "log" else ratio - 1.0
+    return out
+
+
+def day_part_returns(closes: np.ndarray, opens: np.ndarray | None,
+                     kind: Literal["simple", "log"] = "simple",
+                     part: DayPart = "close_to_close") -> np.ndarray:
+    """Returns of one part of the trading day from ``(T, N)`` closes and opens.
+
+    Parameters
+    ----------
+    closes
+        Closes on a calendar's sessions (:func:`on_sessions`).
+    opens
+        Opens on the same sessions and columns, or None (no opens: the overnight
+        and intraday returns are then all NaN; the study excludes the pairs with
+        :data:`NO_OPENS` before that matters).
+    kind
+        ``"simple"`` or ``"log"``.
+    part
+        ``"close_to_close"`` (:func:`to_returns` of the closes), ``"overnight"``
+        (O_t / C_{t-1}) or ``"intraday"`` (C_t / O_t).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, N)`` returns; NaN where a price it needs is missing, non-positive or
+        non-finite; row 0 is NaN for close-to-close and overnight.
+
+    Examples
+    --------
+    >>> c = np.array([[100.0], [110.0], [121.0]])
+    >>> o = np.array([[99.0], [105.0], [np.nan]])
+    >>> day_part_returns(c, o, part="overnight")[:, 0].round(4)
+    array([ nan, 0.05,  nan])
+    >>> day_part_returns(c, o, part="intraday")[:, 0].round(4)
+    array([0.0101, 0.0476,    nan])
+    """
+    if part == "close_to_close":
+        return to_returns(closes, kind)
+    out = np.full(closes.shape, np.nan)
+    if opens is None:
+        return out
+
+    def usable(a: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.asarray((a > 0) & np.isfinite(a), dtype=bool)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if part == "overnight":
+            num, den = opens[1:], closes[:-1]
+            ratio = np.where(usable(num) & usable(den), num / den, np.nan)
+            out[1:] = np.log(ratio) if kind == "log" else ratio - 1.0
+        else:
+            ratio = np.where(usable(closes) & usable(opens), closes / opens, np.nan)
+            out[:] = np.log(ratio) if kind == "log" else ratio - 1.0
     return out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from eventstudy.config import Study
 from eventstudy.errors import DataUnavailableError, StudyFileError
-from eventstudy.inputs.prices import load_prices
+from eventstudy.inputs.prices import load_price_table
 from eventstudy.inputs.sources.base import LoadedPrices, SourceOptions, StudyPlan
 from eventstudy.inputs.sources.cache import Gap, ProgressCallback, UpdateReport
 from eventstudy.io.outputset import sha256_file
@@ -36,7 +36,8 @@ class FileSource:
 
     def load(self, plan: StudyPlan, *, offline: bool = False,
              partial: bool = False) -> LoadedPrices:
-        """The whole file as the canonical frame, its path and its SHA-256.
+        """The whole file as the canonical frame, its path and its SHA-256, with
+        the file's opens when a long file has an ``open`` column.
 
         Raises
         ------
@@ -45,7 +46,7 @@ class FileSource:
         DataUnavailableError
             The file has none of the plan's tickers.
         """
-        frame = load_prices(self.path)
+        frame, opens = load_price_table(self.path)
         if plan.tickers and not any(t in frame.columns for t in plan.tickers):
             shown = ", ".join(plan.tickers[:5]) + (", ..." if len(plan.tickers) > 5
                                                   else "")
@@ -54,7 +55,7 @@ class FileSource:
                 f"{len(plan.tickers)} ticker(s) ({shown}); check the file's ticker "
                 "names (with Yahoo suffixes such as .T) or the catalog's",
                 tickers=list(plan.tickers))
-        return LoadedPrices(frame, str(self.path), sha256_file(self.path))
+        return LoadedPrices(frame, str(self.path), sha256_file(self.path), opens)
 
     def fetch(self, plan: StudyPlan, *, full: bool = False,
               progress: ProgressCallback | None = None) -> UpdateReport:
