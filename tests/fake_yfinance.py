@@ -102,6 +102,12 @@ class _Series:
                 adj[before] *= 1.0 - amount / prev_close
         return adj
 
+    def open(self) -> np.ndarray:
+        """Split-adjusted opens: 99% +- 1% of the close, varying by session (so
+        open-to-close returns vary), a fixed function of the session's position."""
+        return self.close.astype(float) * (
+            0.99 + 0.01 * np.sin(np.arange(len(self.close), dtype=float)))
+
 
 @dataclass
 class _Failure:
@@ -211,7 +217,7 @@ class FakeYahoo:
                 "dividends": [s.dividends.get(d, 0.0) for d in dates],
                 "splits": [s.splits.get(d, 0.0) for d in dates],
                 "volume": s.volume[keep].astype(float),
-                "open": s.close[keep].astype(float) * 0.99,  # as download's Open
+                "open": s.open()[keep],  # as download's Open
             }
         )
 
@@ -322,7 +328,7 @@ class FakeYahoo:
         dates = series.dates[keep]
         frame = pd.DataFrame(
             {
-                "Open": series.close[keep] * 0.99,
+                "Open": series.open()[keep],
                 "High": series.close[keep] * 1.01,
                 "Low": series.close[keep] * 0.98,
                 "Close": series.close[keep].astype(float),
