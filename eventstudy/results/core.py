@@ -202,6 +202,9 @@ class EventStudyResults:
             "zero_share": zero,
             "resid_ac1": ac1,
             "confounded_by": p["confounded_by"].to_numpy(),
+            # what a positive return means (the universe's quote; "" without it)
+            "quote": (p["quote"].fillna("").astype(str).to_numpy(dtype=object)
+                      if "quote" in p else np.full(len(p), "", dtype=object)),
         })
 
     @property

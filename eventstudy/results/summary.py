@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from eventstudy.inference.registry import SERIES_TESTS
 from eventstudy.io.markup import (
     HTML_CHARS,
     TEX_CHARS,
@@ -223,10 +224,12 @@ class Summary:
                          .reshape(len(p), len(cars)))
         G = k.n_keys
         n_events = len(k.events)
-        t = res.tests_
-        t = t[t["test"] == test]
-        if "window_kind" in t.columns:
-            t = t[t["window_kind"] == "car"]
+        t_all = res.tests_
+        if "window_kind" in t_all.columns:
+            t_all = t_all[t_all["window_kind"] == "car"]
+        t = t_all[t_all["test"] == test]
+        ran = [name for name in SERIES_TESTS if (t_all["test"] == name).any()]
+        one = (t_all[t_all["test"] == ran[0]] if ran else None)
         notes = [
             f"Stars: two-sided p-values of the '{test}' test: * < 0.10, ** < 0.05, "
             "*** < 0.01.",
@@ -238,12 +241,14 @@ class Summary:
             "Day 0: the first session whose close is at or after the announcement.",
         ]
         max_ev = MANY_EVENTS if max_events is None else max_events
+        extra = quote_notes(p)
         if G <= max_rows and n_events <= max_ev:
-            table = _event_group_rows(p, t, cars, k, np.arange(G))
-            return cls("Event study summary", table, tuple(notes))
+            table = _event_group_rows(p, t, cars, k, np.arange(G), one)
+            notes += _series_note(table, test, ran)
+            return cls("Event study summary", table, tuple(notes + extra))
 
         # large study: by group, plus the event x group rows with the largest CAARs
-        table, caption = _group_rows(t, cars, k, max_groups)
+        table, caption = _group_rows(t, cars, k, max_groups, one)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean0 = (k.tot[:, 0] / k.cnt[:, 0]) if cars else np.full(G, np.nan)
         eg = t[t["scope"] == "event_group"]
@@ -257,7 +262,7 @@ class Summary:
         size = np.where(np.isfinite(mean0), np.abs(mean0), -1.0)
         rows = np.argsort(-size, kind="stable")[:min(top, G)]
         rows = rows[size[rows] >= 0]
-        listed = _event_group_rows(p, t, cars, k, rows)
+        listed = _event_group_rows(p, t, cars, k, rows, one)
         w = _win_label(*cars[0]) if cars else ""
         heading = (f"The {len(rows)} event x group rows with the largest |CAAR{w}| "
                    f"(of {G}; every pair's CAR is in car.csv)")
@@ -271,8 +276,9 @@ class Summary:
         notes[2] = (f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded (see "
                     f"excluded.csv); {n_events} events, {G} event x group rows: "
                     f"{why}, so pooled: all pairs and by group.")
-        return cls("Event study summary", table, tuple(notes), caption=caption,
-                   sections=((heading, listed),))
+        notes += _series_note(pd.concat([table[["n"]], listed[["n"]]]), test, ran)
+        return cls("Event study summary", table, tuple(notes + extra),
+                   caption=caption, sections=((heading, listed),))
 
     def _blocks(self) -> list[tuple[str, pd.DataFrame]]:
         return [(self.caption, self.table)] + list(self.sections)
@@ -388,9 +394,76 @@ class _PairKeys:
                                             strict=True)]
 
 
+def quote_notes(pairs: pd.DataFrame) -> list[str]:
+    """What a positive return of each quoted series means, one note per group.
+
+    Parameters
+    ----------
+    pairs
+        The pairs (``group``, ``ticker`` and, when the universe gives it,
+        ``quote``: free text such as "USD/JPY: a positive return means the dollar
+        rose and the yen weakened").
+
+    Returns
+    -------
+    list of str
+        ``"<group>: <ticker> — <quote>"`` (several quoted tickers of a group joined
+        by ``"; "``), in order of first appearance; empty without quotes.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"group": ["autos", "yen", "yen"],
+    ...                   "ticker": ["7203.T", "JPY=X", "JPY=X"],
+    ...                   "quote": ["", "USD/JPY: up = weaker yen", "USD/JPY: up = "
+    ...                             "weaker yen"]})
+    >>> quote_notes(p)
+    ['yen: JPY=X — USD/JPY: up = weaker yen']
+    """
+    if "quote" not in pairs.columns or not len(pairs):
+        return []
+    q = pd.DataFrame({"group": pairs["group"].astype(str).to_numpy(),
+                      "ticker": pairs["ticker"].astype(str).to_numpy(),
+                      "quote": pairs["quote"].fillna("").astype(str).str.strip()
+                      .to_numpy()})
+    q = q[q["quote"] != ""].drop_duplicates(["group", "ticker"])
+    out: dict[str, list[str]] = {}
+    for g, tk, text in zip(q["group"], q["ticker"], q["quote"], strict=True):
+        out.setdefault(g, []).append(f"{tk} — {text}")
+    return [f"{g}: {'; '.join(v)}" for g, v in out.items()]
+
+
+def _series_note(table: pd.DataFrame, test: str, ran: list[str]) -> list[str]:
+    """The footnote on rows of one series (n = 1), when the table has any."""
+    if not len(table) or not (table["n"] == 1).any():
+        return []
+    if ran:
+        return [f"Rows with n = 1 (a single series): stars from the per-series "
+                f"'{ran[0]}' test, t = CAR / sd(CAR) with the prediction-error "
+                "term, p from t(L - k), whatever the main test."]
+    return [f"Rows with n = 1 (a single series) have no per-series test in this "
+            f"run: add '{SERIES_TESTS[0]}' to the study's [tests] names (or "
+            f"--tests) for their stars."]
+
+
+def _one_series(one: pd.DataFrame | None, scopes: list[str], values: list[str],
+                a: int, b: int) -> np.ndarray:
+    """The per-series test's p-values of ``(scope, value)`` for window [a, b]
+    (NaN where it has none)."""
+    R = len(values)
+    if one is None or not R:
+        return np.full(R, np.nan)
+    o = one.drop_duplicates(["scope", "scope_value", "window_start", "window_end"])
+    o = o.set_index(["scope", "scope_value", "window_start", "window_end"])
+    r = o.reindex(pd.MultiIndex.from_arrays([scopes, values, [a] * R, [b] * R]))
+    p: np.ndarray = r["p_value"].to_numpy(dtype=np.float64)
+    return p
+
+
 def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, int]],
-                      k: _PairKeys, rows: np.ndarray) -> pd.DataFrame:
-    """The event x group table for the keys ``rows`` (in that order)."""
+                      k: _PairKeys, rows: np.ndarray,
+                      one: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The event x group table for the keys ``rows`` (in that order); cells of one
+    series take their stars from the per-series test's rows ``one``."""
     pos = k.first[rows]
     day0 = pd.to_datetime(p["day0"].iloc[pos])
     table = pd.DataFrame({
@@ -415,13 +488,19 @@ def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, in
         miss = ~np.isfinite(mean) & (cnt > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(miss, tot / cnt, mean)
+        if one is not None and (cnt == 1).any():
+            labels = k.labels(rows)
+            ps = _one_series(one, ["event_group"] * R, labels, a, b)
+            pv = np.where(cnt == 1, ps, pv)
         table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
     return table
 
 
 def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
-                max_groups: int) -> tuple[pd.DataFrame, str]:
-    """All pairs and the (largest) groups: events, pairs with a CAR, CAAR cells."""
+                max_groups: int, one: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, str]:
+    """All pairs and the (largest) groups: events, pairs with a CAR, CAAR cells
+    (stars of a single series from the per-series test's rows ``one``)."""
     ng = len(k.groups)
     pairs_per_group = np.bincount(k.gcode, minlength=ng)
     shown = np.sort(np.argsort(-pairs_per_group, kind="stable")[:max_groups])
@@ -458,6 +537,8 @@ def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
         miss = ~np.isfinite(mean) & (n > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(miss, tot / n, mean)
+        if one is not None and (n == 1).any():
+            pv = np.where(n == 1, _one_series(one, scopes, values, a, b), pv)
         table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
     caption = (f"CAAR of all pairs and by group ({len(k.events)} events"
                + (f"; the {len(shown)} largest of {ng} groups, every group in "
