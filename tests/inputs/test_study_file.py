@@ -33,6 +33,7 @@ min_estimation_obs = 100
 [model]
 name = "factor"
 returns = "log"
+day_part = "intraday"
 dimson_lags = 2
 factors = "data/ff.csv"
 factor_columns = ["SMB", "HML"]
@@ -131,7 +132,8 @@ def test_every_key_overrides(tmp_path: Path) -> None:
     assert s.universe == base / "data" / "uni.csv"
     assert s.windows == Windows((-200, -21), (-20, 20), ((-2, 2), (0, 10)), 100)
     assert s.model == ModelSpec(
-        name="factor", returns="log", dimson_lags=2, factors=base / "data" / "ff.csv",
+        name="factor", returns="log", day_part="intraday", dimson_lags=2,
+        factors=base / "data" / "ff.csv",
         factor_columns=("SMB", "HML"), factor_unit="percent", rf_column="RF",
         market_factor=False)
     assert s.tests == ("bmp",)
