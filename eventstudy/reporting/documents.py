@@ -22,7 +22,7 @@ import pandas as pd
 
 from eventstudy.errors import InputError
 from eventstudy.estimation.models import MODELS
-from eventstudy.inference import WEIGHTED_TESTS
+from eventstudy.inference import SERIES_TESTS, WEIGHTED_TESTS
 from eventstudy.reporting.labels import REPORT_MAX_ROWS, day, win
 from eventstudy.reporting.names import PlotKey, name_stems, plot_file_stems
 from eventstudy.reporting.plots import path_window
@@ -382,8 +382,11 @@ def _summary_table(run: RunDocument, keys: Sequence[tuple[str, str]] | None = No
     """Compact table: event x group rows (all, or ``keys``), CAAR per window with
     the first test's stars."""
     test = run.test_names[0] if run.test_names else ""
-    t = run.car_tests.get("event_group", run.tests.iloc[:0])
-    t = t[t["test"] == test]
+    eg = run.car_tests.get("event_group", run.tests.iloc[:0])
+    t = eg[eg["test"] == test]
+    # rows of one series: stars from the per-series test when it ran
+    single = [n for n in SERIES_TESTS if n in run.test_names]
+    one = eg[eg["test"] == single[0]] if single else eg.iloc[:0]
     cols = ["event", "group", "day 0", "N"] + [f"CAAR{win(a, b)} %"
                                                for a, b in run.car_windows]
     if keys is None:
@@ -393,11 +396,15 @@ def _summary_table(run: RunDocument, keys: Sequence[tuple[str, str]] | None = No
         cg = run.car[(run.car["event_id"] == ev) & (run.car["group"] == grp)]
         day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
         tk = t[t["scope_value"] == f"{ev}:{grp}"]
+        ok = one[one["scope_value"] == f"{ev}:{grp}"]
         cells = []
         for a, b in run.car_windows:
             r = tk[(tk["window_start"] == a) & (tk["window_end"] == b)]
+            r1 = ok[(ok["window_start"] == a) & (ok["window_end"] == b)]
             if len(r):
                 m, p = float(r["mean"].iloc[0]), float(r["p_value"].iloc[0])
+                if len(r1) and int(r1["n"].iloc[0]) == 1:
+                    p = float(r1["p_value"].iloc[0])
                 cells.append(f"{_pct(m)}{stars(p)}" if np.isfinite(m) else "")
             else:
                 cw = cg[(cg["window_start"] == a) & (cg["window_end"] == b)]

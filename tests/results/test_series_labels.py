@@ -133,3 +133,14 @@ def test_quote_notes_groups_and_order() -> None:
                       "quote": ["USD/JPY up: weaker yen", None, " USD/KRW up ", "x"]})
     assert quote_notes(p) == ["fx: JPY=X — USD/JPY up: weaker yen; KRW=X — USD/KRW up"]
     assert quote_notes(p.drop(columns="quote")) == []
+
+
+def test_report_summary_stars_one_series_rows_from_series_t(seed_out: Path) -> None:
+    r = CliRunner().invoke(cli, ["report", str(seed_out), "--format", "md"],
+                           prog_name="eventstudy")
+    assert r.exit_code == 0, r.output
+    rows = _summary_rows(seed_out)
+    got = rows[(rows["event"] == "E12_YEN_RATECHECK") & (rows["group"] == "yen")]
+    line = "| " + " | ".join(got.iloc[0].tolist()) + " |"
+    assert "***" in line  # from series_t: csect_t has no p for one series
+    assert line in (seed_out / "report.md").read_text().splitlines()
