@@ -22,12 +22,9 @@ import pandas as pd
 from eventstudy.config import ModelSpec, Windows
 from eventstudy.errors import InputError, NoPairsError
 from eventstudy.inputs.calendar import (
-    ASOF_CLOSE,
-    ASOF_RULE,
     get_sessions,
-    locate_day0,
+    locate_day0_asof,
     resolve_asof,
-    with_asof,
 )
 from eventstudy.inputs.events import split_groups
 from eventstudy.inputs.returns import day_part_returns, on_sessions
@@ -112,7 +109,7 @@ def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
         pairs["ticker"] = pairs["ticker"].astype(str).str.strip()
         if universe is not None:
             u = universe.set_index("ticker")
-            for col in ("group", "calendar", "benchmark", "model", "asof"):
+            for col in ("group", "calendar", "benchmark", "model", "asof", "quote"):
                 mapped = pairs["ticker"].map(u[col]) if col in u else None
                 if col in pairs.columns:
                     base = pairs[col].astype(str)
@@ -393,11 +390,8 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         p = np.full(len(sel), -1, dtype=np.int64)
         for a in pd.unique(asofs[sel]):
             sub = np.flatnonzero(asofs[sel] == a)
-            p_a, rule = locate_day0(with_asof(sess, str(a)), inst[sel[sub]],
-                                    donly[sel[sub]])
-            if a != ASOF_CLOSE:
-                rule = np.where(donly[sel[sub]] | (rule == "out_of_range"), rule,
-                                f"{ASOF_RULE} {a}").astype(object)
+            p_a, rule = locate_day0_asof(sess, str(a), inst[sel[sub]],
+                                         donly[sel[sub]])
             p[sub] = p_a
             rules[sel[sub]] = rule
         pos[sel] = p

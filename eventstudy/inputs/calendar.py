@@ -59,9 +59,10 @@ With an as-of time, day 0 is the first observation (a session of the series'
 calendar) whose as-of instant is at or after the announcement; :func:`with_asof`
 gives :func:`locate_day0` sessions whose closes are the as-of instants (and whose
 opens are the previous as-of instants), and the rule is ``after_asof <as-of>``
-(e.g. ``after_asof 00:00 Europe/London``). Date-only announcements keep the date's
-own observation (``date_only`` and its rolls): without a time, the as-of instant
-cannot be compared with the announcement.
+(e.g. ``after_asof 00:00 Europe/London``). A date-only announcement on such a
+series counts from the end of its date (00:00 of the next day in the as-of time
+zone): day 0 is the first observation taken after the whole date, rule
+``date_only_asof <as-of>`` (:func:`locate_day0_asof`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ ASOF_CLOSE = "close"
 """The as-of convention of a series valued at its calendar's close (the default)."""
 ASOF_RULE = "after_asof"
 """Day-0 rule prefix when a series' as-of time (not its close) decided day 0."""
+ASOF_DATE_RULE = "date_only_asof"
+"""Day-0 rule prefix of a date-only announcement on a series with an as-of time: the
+first observation taken after the end of the date (:func:`locate_day0_asof`)."""
 YAHOO_FX_ASOF = "00:00 Europe/London"
 """The as-of time of Yahoo's ``=X`` FX series: a snapshot at the start of the day."""
 _ASOF = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9]) +"
@@ -540,6 +544,59 @@ def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
     out = copy.copy(cal)
     out._holidays = CustomBusinessDay(holidays=days, weekmask=cal.weekmask)
     return out
+
+
+def locate_day0_asof(sessions: Sessions, asof: str, instants_ns: np.ndarray,
+                     date_only: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Day 0 on a series whose daily value is taken at ``asof`` (vectorised).
+
+    With ``asof = close`` this is :func:`locate_day0`. Otherwise day 0 is the first
+    observation whose as-of instant is at or after the announcement (rule
+    ``after_asof <as-of>``). A date-only announcement may fall anywhere in its date,
+    so it counts from the end of that date, 00:00 of the next day in the as-of time
+    zone: day 0 is the first observation taken after the whole date (rule
+    ``date_only_asof <as-of>``). For Yahoo's 00:00 London FX snapshots, a plain date D
+    gives the snapshot labelled D + 1 (the first one taken after D's news, whatever
+    its hour), a Saturday or Sunday gives Monday's.
+
+    Parameters
+    ----------
+    sessions
+        The calendar's sessions.
+    asof
+        ``close`` or an as-of text (:func:`parse_asof`).
+    instants_ns, date_only
+        As in :func:`locate_day0`.
+
+    Returns
+    -------
+    positions, rules
+        As in :func:`locate_day0`.
+
+    Examples
+    --------
+    >>> s = get_sessions("FX", "2024-11-01", "2024-11-15")
+    >>> d = np.array([pd.Timestamp("2024-11-06").value])
+    >>> pos, rule = locate_day0_asof(s, "00:00 Europe/London", d, np.array([True]))
+    >>> str(s.dates[pos[0]].date()), str(rule[0])
+    ('2024-11-07', 'date_only_asof 00:00 Europe/London')
+    """
+    a = parse_asof(asof)
+    if a is None:
+        return locate_day0(sessions, instants_ns, date_only)
+    inst = np.asarray(instants_ns, dtype=np.int64).copy()
+    donly = np.asarray(date_only, dtype=bool)
+    if donly.any():
+        next_day = pd.DatetimeIndex(inst[donly]) + pd.Timedelta(days=1)
+        inst[donly] = (next_day.tz_localize(a.tz, nonexistent="shift_forward",
+                                            ambiguous=False)
+                       .tz_convert("UTC").as_unit("ns").asi8)
+    pos, rule = locate_day0(with_asof(sessions, asof), inst,
+                            np.zeros(len(inst), dtype=bool))
+    placed = rule != "out_of_range"
+    rule = np.where(placed & donly, f"{ASOF_DATE_RULE} {asof}",
+                    np.where(placed, f"{ASOF_RULE} {asof}", rule)).astype(object)
+    return pos, rule
 
 
 def locate_day0(

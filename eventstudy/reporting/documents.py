@@ -27,7 +27,7 @@ from eventstudy.reporting.labels import REPORT_MAX_ROWS, day, win
 from eventstudy.reporting.names import PlotKey, name_stems, plot_file_stems
 from eventstudy.reporting.plots import path_window
 from eventstudy.results import MANY_EVENTS, stars
-from eventstudy.results.summary import SUMMARY_TOP
+from eventstudy.results.summary import SUMMARY_TOP, quote_notes
 
 EVENT_FILE = "events.csv"
 """The catalog as the run used it (optional: older runs lack it)."""
@@ -623,8 +623,11 @@ def _summary_note(run: RunDocument, test: str) -> str:
     col = run.info.get("parameters", {}).get("conventions", {}).get("weights") or ""
     how = (f"value-weighted by '{col}'" if col and test in WEIGHTED_TESTS
            else "equal-weighted")
+    quotes = quote_notes(run.diagnostics) if "quote" in run.diagnostics else []
+    meaning = (" What a positive return means: " + "; ".join(quotes) + "."
+               if quotes else "")
     return (f"CAAR in percent, {how} over the pairs with a CAR in the window; stars "
-            f"from the '{test}' test.")
+            f"from the '{test}' test.{meaning}")
 
 
 def _large_note(run: RunDocument) -> str:

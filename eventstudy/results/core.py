@@ -380,9 +380,13 @@ class EventStudyResults:
                 "tests": list(self.test_names),
                 "scopes": list(self.scopes),
             },
-            "day0_rule": ("first session of the security's own calendar whose close "
-                          "is at or after the announcement; date-only events use "
-                          "that date if it is a session, else the next session"),
+            "day0_rule": ("first observation of the series' own calendar whose "
+                          "as-of instant (its close, or the universe's asof, e.g. "
+                          "00:00 Europe/London for Yahoo's =X series) is at or after "
+                          "the announcement; date-only events use that date's "
+                          "session (else the next) for a series valued at its "
+                          "close, and the first observation after the whole date "
+                          "otherwise; each pair's rule is in day0_rule"),
             "counts": {"pairs": self.n_pairs, "excluded": len(self.excluded_),
                        "events": int(self.pairs_["event_id"].nunique())},
             "data_warnings": list(self.data_warnings),

@@ -238,7 +238,9 @@ class Summary:
             "(trading sessions of each security's own calendar).",
             f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded "
             "(see excluded.csv).",
-            "Day 0: the first session whose close is at or after the announcement.",
+            "Day 0: the first observation whose as-of instant (the close, unless "
+            "the universe gives an asof) is at or after the announcement; each "
+            "pair's rule is in day0_rule.",
         ]
         max_ev = MANY_EVENTS if max_events is None else max_events
         extra = quote_notes(p)

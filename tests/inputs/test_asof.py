@@ -245,3 +245,37 @@ def test_study_day0_per_series_clock() -> None:
         "DEXJPUS": ("2025-07-25", NOON),
         "BTC-USD": ("2025-07-24", "intraday"),
     }
+
+
+# ------------------------------------------------- date-only announcements
+@pytest.mark.parametrize("date,expected", [
+    ("2024-11-06", "2024-11-07"),   # a Wednesday: the next snapshot, after the date
+    ("2024-11-08", "2024-11-11"),   # a Friday: Monday's snapshot (no weekend ones)
+    ("2026-02-08", "2026-02-09"),   # a Sunday: Monday's 00:00 London snapshot
+    ("2025-03-30", "2025-03-31"),   # London's spring-forward Sunday
+    ("2025-10-26", "2025-10-27"),   # London's autumn-back Sunday
+])
+def test_date_only_on_a_snapshot_series_counts_from_the_end_of_the_date(
+        date: str, expected: str) -> None:
+    """Without a time the news may come at any hour of its date: the first
+    00:00 London snapshot after the whole date is day 0."""
+    from eventstudy.inputs.calendar import get_sessions, locate_day0_asof
+
+    s = get_sessions("FX", "2024-10-01", "2026-03-31")
+    pos, rule = locate_day0_asof(s, "00:00 Europe/London",
+                                 np.array([pd.Timestamp(date).value]),
+                                 np.array([True]))
+    assert str(s.dates[pos[0]].date()) == expected
+    assert rule[0] == "date_only_asof 00:00 Europe/London"
+
+
+def test_date_only_on_a_noon_fixing_and_on_a_close() -> None:
+    from eventstudy.inputs.calendar import get_sessions, locate_day0_asof
+
+    d = np.array([pd.Timestamp("2025-07-22").value])
+    fx = get_sessions("FX", "2025-07-01", "2025-07-31")
+    pos, rule = locate_day0_asof(fx, "12:00 America/New_York", d, np.array([True]))
+    assert str(fx.dates[pos[0]].date()) == "2025-07-23"  # the next day's fixing
+    stocks = get_sessions("XNYS", "2025-07-01", "2025-07-31")
+    pos, rule = locate_day0_asof(stocks, "close", d, np.array([True]))
+    assert (str(stocks.dates[pos[0]].date()), rule[0]) == ("2025-07-22", "date_only")

@@ -144,3 +144,32 @@ def test_report_summary_stars_one_series_rows_from_series_t(seed_out: Path) -> N
     line = "| " + " | ".join(got.iloc[0].tolist()) + " |"
     assert "***" in line  # from series_t: csect_t has no p for one series
     assert line in (seed_out / "report.md").read_text().splitlines()
+
+
+def test_reports_say_what_a_positive_return_means(seed_out: Path) -> None:
+    for fmt, name in (("md", "report.md"), ("html", "report.html")):
+        r = CliRunner().invoke(cli, ["report", str(seed_out), "--format", fmt],
+                               prog_name="eventstudy")
+        assert r.exit_code == 0, r.output
+        text = (seed_out / name).read_text(encoding="utf-8")
+        assert "What a positive return means: yen: JPY=X" in text, fmt
+        assert "the dollar rose and the yen weakened" in text, fmt
+
+
+def test_quote_reaches_pairs_of_ticker_layout_events() -> None:
+    """Events that name their ticker take the universe's quote too."""
+    import numpy as np
+
+    from eventstudy.study import EventStudy
+
+    rng = np.random.default_rng(1)
+    dates = pd.bdate_range("2023-01-02", periods=300)
+    m = rng.normal(0, 0.01, len(dates))
+    data = pd.DataFrame({"MKT": m, "FXA": 0.2 * m + rng.normal(0, 0.005, len(dates))},
+                        index=dates)
+    ev = pd.DataFrame({"event_id": ["e1"], "timestamp": ["2024-02-01"],
+                       "ticker": ["FXA"]})
+    uni = pd.DataFrame({"ticker": ["FXA"], "group": ["fx"], "calendar": ["FX"],
+                        "benchmark": ["MKT"], "quote": ["A/B: up = A stronger"]})
+    res = EventStudy(data, ev, uni, kind="returns").fit(tests=("series_t",))
+    assert res.diagnostics["quote"].tolist() == ["A/B: up = A stronger"]

@@ -165,8 +165,9 @@ def test_two_runs_are_byte_identical(runs) -> None:
 YEN_DAY0: dict[str, tuple[str, str]] = {
     # JPY=X's value labelled D is Yahoo's snapshot at 00:00 London of D (the
     # universe leaves asof empty: the =X default); day 0 is the first weekday whose
-    # 00:00 London is at or after the announcement. Date-only events keep their date.
-    "E01_US_ELECTION": ("2024-11-06", "date_only"),
+    # 00:00 London is at or after the announcement; a plain date counts from its end
+    # (00:00 London of the next day).
+    "E01_US_ELECTION": ("2024-11-07", "date_only_asof 00:00 Europe/London"),
     "E02_ISHIBA_SUMMIT_1T": ("2025-02-10", "after_asof 00:00 Europe/London"),
     "E03_NIPPON_USS_MAY": ("2025-05-26", "after_asof 00:00 Europe/London"),
     "E04_NIPPON_USS_EO": ("2025-06-16", "after_asof 00:00 Europe/London"),
@@ -176,9 +177,9 @@ YEN_DAY0: dict[str, tuple[str, str]] = {
     "E09B_JP_FACTSHEET": ("2025-10-29", "after_asof 00:00 Europe/London"),
     "E11_SCOTUS_ARG": ("2025-11-06", "after_asof 00:00 Europe/London"),
     "E12_YEN_RATECHECK": ("2026-01-26", "after_asof 00:00 Europe/London"),
-    "E14_LDP_WIN": ("2026-02-09", "date_only_weekend_roll"),
-    "E15_NIKKEI_FURIOUS": ("2026-02-10", "date_only"),
-    "E16_FIRST_TRANCHE": ("2026-02-18", "date_only"),
+    "E14_LDP_WIN": ("2026-02-09", "date_only_asof 00:00 Europe/London"),
+    "E15_NIKKEI_FURIOUS": ("2026-02-11", "date_only_asof 00:00 Europe/London"),
+    "E16_FIRST_TRANCHE": ("2026-02-19", "date_only_asof 00:00 Europe/London"),
     "E17_SCOTUS_RULING": ("2026-02-23", "after_asof 00:00 Europe/London"),
     "E18_MAR_SUMMIT": ("2026-03-20", "after_asof 00:00 Europe/London"),
 }
@@ -186,9 +187,10 @@ YEN_DAY0: dict[str, tuple[str, str]] = {
 
 def _first_snapshot_after(timestamp: str) -> str:
     """Independent of the library: the first weekday D whose 00:00 London is at
-    or after the announcement (a plain date: that date, or the next weekday)."""
+    or after the announcement (a plain date: after its end, so the first weekday
+    after it)."""
     if len(timestamp) == 10:
-        d = pd.Timestamp(timestamp)
+        d = pd.Timestamp(timestamp) + pd.Timedelta(days=1)
         while d.day_of_week >= 5:
             d += pd.Timedelta(days=1)
         return d.strftime("%Y-%m-%d")
