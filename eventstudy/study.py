@@ -56,7 +56,15 @@ from eventstudy.estimation.pipeline import (
     raise_malloc_threshold,
 )
 from eventstudy.execution import check_scheduler, get_executor, resolve_workers
-from eventstudy.inference import SCOPES, TESTS, WEIGHTED_TESTS, PairData, run_tests
+from eventstudy.inference import (
+    SCOPES,
+    SERIES_TESTS,
+    TESTS,
+    WEIGHTED_TESTS,
+    PairData,
+    bh_adjust,
+    run_tests,
+)
 from eventstudy.inputs.calendar import WindowDates
 from eventstudy.inputs.events import (
     events_from_frame,
@@ -578,8 +586,18 @@ class EventStudy:
         pdata = PairData.build(st, est, ar, self._windows, seed=seed,
                                bootstrap_reps=bootstrap_reps,
                                profile=conv.test_profile, weight=weight)
-        tests_df = run_tests(pdata, st.pairs, tuple(tests), self._windows,
+        # a single series is never left without a test: unless a per-series test
+        # was asked for, the first registered one runs too and keeps its rows of
+        # scopes with exactly one pair (n = 1), where the summary takes its stars
+        auto = SERIES_TESTS[:1] if not set(tests) & set(SERIES_TESTS) else ()
+        tests_df = run_tests(pdata, st.pairs, tuple(tests) + auto, self._windows,
                              scopes=use_scopes)
+        if auto:
+            drop = tests_df["test"].isin(auto) & (tests_df["n"] != 1)
+            if drop.any():
+                tests_df = tests_df.loc[~drop].reset_index(drop=True)
+                tests_df["p_bh"] = bh_adjust(tests_df["p_value"].to_numpy(
+                    dtype=np.float64))
         empty = empty_scopes_warning(tests_df)
         if empty:
             st.warnings.append(empty)

@@ -120,11 +120,15 @@ def test_without_quote_or_series_t(tmp_path: Path) -> None:
     assert list(d.columns)[-1] == "quote" and (d["quote"] == "").all()
     text = (out / "summary.md").read_text()
     assert "JPY=X —" not in text
-    assert ("- Rows with n = 1 (a single series) have no per-series test in this "
-            "run: add 'series_t' to the study's [tests] names (or --tests) for "
-            "their stars.") in text.splitlines()
+    # not asked for, the per-series test still runs for the n = 1 scopes only
+    assert SERIES_NOTE in text.splitlines()
+    t = pd.read_csv(out / "tests.csv")
+    series = t[t["test"] == "series_t"]
+    assert len(series) > 0 and (series["n"] == 1).all()
+    assert set(t["test"]) == {"csect_t", "series_t"}
+    # so the yen's rows carry stars (E01: +1.89*** on day 0)
     yen = _summary_rows(out).query("group == 'yen'")
-    assert not yen.iloc[:, 4:].apply(lambda c: c.str.contains(r"\*")).any().any()
+    assert yen.iloc[:, 4:].apply(lambda c: c.str.contains(r"\*")).any().any()
 
 
 def test_quote_notes_groups_and_order() -> None:
