@@ -829,8 +829,16 @@ class TestLargeSummary:
               & (t["window_end"] == 1)]
         means = dict(zip(t["scope_value"], t["mean"], strict=True))
         pvals = dict(zip(t["scope_value"], t["p_value"], strict=True))
+        # one pair per event: those rows take their stars from the per-series test
+        one = r.tests
+        one = one[(one["scope"] == "event_group") & (one["test"] == "series_t")
+                  & (one["window_kind"] == "car") & (one["window_start"] == -1)
+                  & (one["window_end"] == 1)]
+        pvals.update(zip(one["scope_value"], one["p_value"], strict=True))
+        ns = dict(zip(t["scope_value"], t["n"], strict=True))
         for row in listed.itertuples(index=False):
             key = f"{row.event}:{row.group}"
+            assert ns[key] >= 1
             assert row[5] == f"{100 * means[key]:.2f}{stars(pvals[key])}"
         assert s.notes[0].endswith("*** < 0.01.")
 
