@@ -65,6 +65,7 @@ from eventstudy.inference import (
     bh_adjust,
     run_tests,
 )
+from eventstudy.inference.bootstrap import boot_small_n_warning
 from eventstudy.inputs.calendar import WindowDates
 from eventstudy.inputs.events import (
     events_from_frame,
@@ -76,6 +77,7 @@ from eventstudy.inputs.factors import load_factors
 from eventstudy.inputs.prices import prices_from_frame
 from eventstudy.inputs.returns import NO_OPENS
 from eventstudy.results import EventStudyResults
+from eventstudy.results.summary import small_n_warning
 
 MANY_EVENTS = 1000
 """Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
@@ -599,8 +601,10 @@ class EventStudy:
                 tests_df["p_bh"] = bh_adjust(tests_df["p_value"].to_numpy(
                     dtype=np.float64))
         empty = empty_scopes_warning(tests_df)
-        if empty:
-            st.warnings.append(empty)
+        # few pairs (issue #17): scopes with 1 < n < 5, and the bootstrap below 10
+        for w in (empty, small_n_warning(tests_df), boot_small_n_warning(tests_df)):
+            if w:
+                st.warnings.append(w)
         t3 = time.perf_counter()
         timings["tests"] = t3 - t2
         res = EventStudyResults.build(

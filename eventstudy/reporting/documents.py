@@ -27,7 +27,12 @@ from eventstudy.reporting.labels import REPORT_MAX_ROWS, day, win
 from eventstudy.reporting.names import PlotKey, name_stems, plot_file_stems
 from eventstudy.reporting.plots import path_window
 from eventstudy.results import MANY_EVENTS, stars
-from eventstudy.results.summary import SUMMARY_TOP, quote_notes
+from eventstudy.results.summary import (
+    ROBUST_TEST,
+    SUMMARY_TOP,
+    clustered_scopes,
+    quote_notes,
+)
 
 EVENT_FILE = "events.csv"
 """The catalog as the run used it (optional: older runs lack it)."""
@@ -387,6 +392,9 @@ def _summary_table(run: RunDocument, keys: Sequence[tuple[str, str]] | None = No
     # rows of one series: stars from the per-series test when it ran
     single = [n for n in SERIES_TESTS if n in run.test_names]
     one = eg[eg["test"] == single[0]] if single else eg.iloc[:0]
+    # clustered rows (pairs sharing a day 0): stars from bmp_kp when it ran
+    rob = eg[eg["test"] == ROBUST_TEST]
+    clus = _clustered(run)
     cols = ["event", "group", "day 0", "N"] + [f"CAAR{win(a, b)} %"
                                                for a, b in run.car_windows]
     if keys is None:
@@ -397,12 +405,17 @@ def _summary_table(run: RunDocument, keys: Sequence[tuple[str, str]] | None = No
         day0 = ", ".join(dict.fromkeys(d for d in cg["day0"] if d)) or "n/a"
         tk = t[t["scope_value"] == f"{ev}:{grp}"]
         ok = one[one["scope_value"] == f"{ev}:{grp}"]
+        rk = rob[rob["scope_value"] == f"{ev}:{grp}"]
         cells = []
         for a, b in run.car_windows:
             r = tk[(tk["window_start"] == a) & (tk["window_end"] == b)]
             r1 = ok[(ok["window_start"] == a) & (ok["window_end"] == b)]
             if len(r):
                 m, p = float(r["mean"].iloc[0]), float(r["p_value"].iloc[0])
+                r2 = rk[(rk["window_start"] == a) & (rk["window_end"] == b)]
+                if (len(r2) and clus.get(("event_group", f"{ev}:{grp}"), False)
+                        and int(r2["n"].iloc[0]) > 1):
+                    p = float(r2["p_value"].iloc[0])
                 if len(r1) and int(r1["n"].iloc[0]) == 1:
                     p = float(r1["p_value"].iloc[0])
                 cells.append(f"{_pct(m)}{stars(p)}" if np.isfinite(m) else "")
@@ -413,6 +426,13 @@ def _summary_table(run: RunDocument, keys: Sequence[tuple[str, str]] | None = No
         rows.append([ev, grp, day0, str(cg["ticker"].nunique()
                                          if "ticker" in cg else len(cg))] + cells)
     return Table(cols, rows, numeric_from=3, links=run.anchors)
+
+
+def _clustered(run: RunDocument) -> dict[tuple[str, str], bool]:
+    """:func:`~eventstudy.results.summary.clustered_scopes` of the run's pairs."""
+    cols = [c for c in ("event_id", "group", "ticker", "day0") if c in run.car]
+    return clustered_scopes(run.car[cols].drop_duplicates(
+        [c for c in cols if c != "day0"]))
 
 
 def _top_keys(run: RunDocument, top: int = REPORT_TOP) -> list[tuple[str, str]]:
@@ -626,8 +646,19 @@ def _summary_note(run: RunDocument, test: str) -> str:
     quotes = quote_notes(run.diagnostics) if "quote" in run.diagnostics else []
     meaning = (" What a positive return means: " + "; ".join(quotes) + "."
                if quotes else "")
+    clus = [k for k, v in _clustered(run).items()
+            if v and k[0] == "event_group"]
+    robust = ""
+    if clus and test != ROBUST_TEST:
+        robust = (f" Rows whose pairs share a day 0 (clustered in time): stars from "
+                  f"'{ROBUST_TEST}' (Kolari-Pynnonen adjusted BMP), robust to the "
+                  "cross-correlation of abnormal returns on a common date."
+                  if ROBUST_TEST in run.test_names else
+                  f" Rows whose pairs share a day 0 (clustered in time) are starred "
+                  f"by '{test}', which assumes independent pairs; add "
+                  f"'{ROBUST_TEST}' to [tests] names for robust stars.")
     return (f"CAAR in percent, {how} over the pairs with a CAR in the window; stars "
-            f"from the '{test}' test.{meaning}")
+            f"from the '{test}' test.{robust}{meaning}")
 
 
 def _large_note(run: RunDocument) -> str:

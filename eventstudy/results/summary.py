@@ -8,6 +8,15 @@ event x group rows with the largest |CAAR|.
 
 Significance stars everywhere: two-sided p-values, ``*`` < 0.10, ``**`` < 0.05,
 ``***`` < 0.01.
+
+Which test stars a row (issue #17): a row of one series (n = 1) takes the
+per-series test (``series_t``); a row whose pairs are clustered in time -- at least
+two of its pairs share one day-0 date, as all pairs of an event x group usually do
+(:func:`clustered_scopes`) -- takes :data:`ROBUST_TEST` (``bmp_kp``, the
+Kolari-Pynnonen adjusted BMP, robust to the cross-correlation of ARs on a shared
+day 0) when it ran; otherwise the main test, and the footnote says that it assumes
+independent pairs and how to add ``bmp_kp``. Rows with 1 < n < :data:`SMALL_N`
+carry a small-N footnote (:func:`small_n_warning`, also in ``run.json``).
 """
 
 from __future__ import annotations
@@ -53,6 +62,87 @@ def stars(p: float) -> str:
         return ""
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
 
+
+
+ROBUST_TEST = "bmp_kp"
+"""The test starring clustered rows when it ran: the Kolari & Pynnonen (2010, RFS
+23:3996-4025) adjustment of BMP for the average cross-correlation of the ARs."""
+
+SMALL_N = 5
+"""Scopes with more than one and fewer than this many pairs are flagged: their
+cross-sectional p-values rest on a handful of CARs."""
+
+
+def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
+    """Whether each scope's pairs are clustered in time (share a day-0 date).
+
+    Parameters
+    ----------
+    pairs
+        The pairs (``event_id``, ``group``, ``day0``).
+
+    Returns
+    -------
+    dict
+        ``(scope, scope_value) -> bool`` for the ``event_group`` (``"E:g"``),
+        ``group`` and ``all`` scopes: True when the scope has more pairs than
+        distinct day-0 dates, i.e. at least two pairs share a day 0.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"event_id": ["E1", "E1", "E2"], "group": ["a", "a", "b"],
+    ...                   "day0": ["2025-01-02", "2025-01-02", "2025-02-03"]})
+    >>> clustered_scopes(p)[("event_group", "E1:a")], clustered_scopes(p)[
+    ...     ("group", "b")]
+    (True, False)
+    """
+    if not len(pairs):
+        return {}
+    d = pd.to_datetime(pairs["day0"], errors="coerce").dt.strftime("%Y-%m-%d")
+    q = pd.DataFrame({"eg": pairs["event_id"].astype(str) + ":"
+                      + pairs["group"].astype(str),
+                      "group": pairs["group"].astype(str).to_numpy(),
+                      "all": "all", "day0": d.fillna("").to_numpy()})
+    out: dict[tuple[str, str], bool] = {}
+    for scope, col in (("event_group", "eg"), ("group", "group"), ("all", "all")):
+        g = q.groupby(col, sort=False)["day0"]
+        for key, many in (g.size() > g.nunique()).items():
+            out[(scope, str(key))] = bool(many)
+    return out
+
+
+def small_n_warning(tests: pd.DataFrame, min_n: int = SMALL_N) -> str:
+    """The warning on scopes with 1 < n < ``min_n`` pairs; ``""`` if none.
+
+    Parameters
+    ----------
+    tests
+        The tests table (``scope``, ``scope_value``, ``n``).
+    min_n
+        The threshold (default :data:`SMALL_N`).
+
+    Returns
+    -------
+    str
+        One line naming the scopes (for the summary and ``run.json``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"scope": ["event_group"] * 3, "n": [4, 1, 9],
+    ...                   "scope_value": ["E1:a", "E1:yen", "E2:a"]})
+    >>> small_n_warning(t)[:59]
+    'small N: 1 scope(s) have fewer than 5 pairs (E1:a n = 4): c'
+    """
+    if tests.empty:
+        return ""
+    n = pd.to_numeric(tests["n"], errors="coerce")
+    sel = tests.loc[(n > 1) & (n < min_n), ["scope_value"]].assign(n=n)
+    few = sel.groupby("scope_value", sort=False)["n"].max()
+    if not len(few):
+        return ""
+    names = ", ".join(f"{k} n = {v:.0f}" for k, v in few.items())
+    return (f"small N: {len(few)} scope(s) have fewer than {min_n} pairs ({names}): "
+            "cross-sectional p-values unreliable")
 
 
 MANY_EVENTS = 50
@@ -230,6 +320,9 @@ class Summary:
         t = t_all[t_all["test"] == test]
         ran = [name for name in SERIES_TESTS if (t_all["test"] == name).any()]
         one = (t_all[t_all["test"] == ran[0]] if ran else None)
+        rob = (t_all[t_all["test"] == ROBUST_TEST]
+               if (t_all["test"] == ROBUST_TEST).any() else None)
+        clus = clustered_scopes(p)
         notes = [
             f"Stars: two-sided p-values of the '{test}' test: * < 0.10, ** < 0.05, "
             "*** < 0.01.",
@@ -245,12 +338,16 @@ class Summary:
         max_ev = MANY_EVENTS if max_events is None else max_events
         extra = quote_notes(p)
         if G <= max_rows and n_events <= max_ev:
-            table = _event_group_rows(p, t, cars, k, np.arange(G), one)
+            table = _event_group_rows(p, t, cars, k, np.arange(G), one, rob, clus)
             notes += _series_note(table, test, ran)
+            notes += _robust_note(table, test, rob is not None,
+                                  [clus.get(("event_group", v), False)
+                                   for v in k.labels(np.arange(G))])
+            notes += _small_note(t_all)
             return cls("Event study summary", table, tuple(notes + extra))
 
         # large study: by group, plus the event x group rows with the largest CAARs
-        table, caption = _group_rows(t, cars, k, max_groups, one)
+        table, caption = _group_rows(t, cars, k, max_groups, one, rob, clus)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean0 = (k.tot[:, 0] / k.cnt[:, 0]) if cars else np.full(G, np.nan)
         eg = t[t["scope"] == "event_group"]
@@ -264,7 +361,7 @@ class Summary:
         size = np.where(np.isfinite(mean0), np.abs(mean0), -1.0)
         rows = np.argsort(-size, kind="stable")[:min(top, G)]
         rows = rows[size[rows] >= 0]
-        listed = _event_group_rows(p, t, cars, k, rows, one)
+        listed = _event_group_rows(p, t, cars, k, rows, one, rob, clus)
         w = _win_label(*cars[0]) if cars else ""
         heading = (f"The {len(rows)} event x group rows with the largest |CAAR{w}| "
                    f"(of {G}; every pair's CAR is in car.csv)")
@@ -279,6 +376,12 @@ class Summary:
                     f"excluded.csv); {n_events} events, {G} event x group rows: "
                     f"{why}, so pooled: all pairs and by group.")
         notes += _series_note(pd.concat([table[["n"]], listed[["n"]]]), test, ran)
+        flags = ([clus.get((sc, "all" if sc == "all" else str(g)), False)
+                  for sc, g in zip(table["scope"], table["group"], strict=True)]
+                 + [clus.get(("event_group", v), False) for v in k.labels(rows)])
+        notes += _robust_note(pd.concat([table[["n"]], listed[["n"]]]), test,
+                              rob is not None, flags)
+        notes += _small_note(t_all)
         return cls("Event study summary", table, tuple(notes + extra),
                    caption=caption, sections=((heading, listed),))
 
@@ -447,6 +550,46 @@ def _series_note(table: pd.DataFrame, test: str, ran: list[str]) -> list[str]:
             f"--tests) for their stars."]
 
 
+def _robust_note(table: pd.DataFrame, test: str, ran: bool,
+                 flags: list[bool]) -> list[str]:
+    """The footnote on clustered rows (n > 1, pairs sharing a day 0)."""
+    if not len(table):
+        return []
+    hit = np.asarray(flags, dtype=bool) & (table["n"].to_numpy() > 1)
+    if not hit.any() or test == ROBUST_TEST:
+        return []
+    if ran:
+        return [f"Rows whose pairs share a day 0 (clustered in time; {int(hit.sum())} "
+                f"row(s)): stars from '{ROBUST_TEST}' (Kolari-Pynnonen adjusted BMP), "
+                "robust to the cross-correlation of abnormal returns on a common "
+                f"date; '{test}' assumes independent pairs and overstates "
+                "significance there."]
+    return [f"Rows whose pairs share a day 0 (clustered in time; {int(hit.sum())} "
+            f"row(s)): stars from '{test}', which assumes independent pairs and "
+            f"overstates significance there; add '{ROBUST_TEST}' to the study's "
+            "[tests] names (or --tests) for stars robust to cross-correlation."]
+
+
+def _small_note(tests: pd.DataFrame) -> list[str]:
+    """The small-N footnote, when a scope has 1 < n < :data:`SMALL_N`."""
+    w = small_n_warning(tests)
+    return [w + "."] if w else []
+
+
+def _robust(rob: pd.DataFrame | None, clus: dict[tuple[str, str], bool],
+            scopes: list[str], values: list[str], n: np.ndarray, a: int, b: int,
+            pv: np.ndarray) -> np.ndarray:
+    """``pv`` with the robust test's p-values on clustered rows with n > 1."""
+    if rob is None or not len(values):
+        return pv
+    flag = np.array([clus.get((sc, v), False) for sc, v in zip(scopes, values,
+                                                               strict=True)])
+    use = flag & (n > 1)
+    if not use.any():
+        return pv
+    return np.where(use, _one_series(rob, scopes, values, a, b), pv)
+
+
 def _one_series(one: pd.DataFrame | None, scopes: list[str], values: list[str],
                 a: int, b: int) -> np.ndarray:
     """The per-series test's p-values of ``(scope, value)`` for window [a, b]
@@ -463,7 +606,10 @@ def _one_series(one: pd.DataFrame | None, scopes: list[str], values: list[str],
 
 def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, int]],
                       k: _PairKeys, rows: np.ndarray,
-                      one: pd.DataFrame | None = None) -> pd.DataFrame:
+                      one: pd.DataFrame | None = None,
+                      rob: pd.DataFrame | None = None,
+                      clus: dict[tuple[str, str], bool] | None = None
+                      ) -> pd.DataFrame:
     """The event x group table for the keys ``rows`` (in that order); cells of one
     series take their stars from the per-series test's rows ``one``."""
     pos = k.first[rows]
@@ -490,6 +636,9 @@ def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, in
         miss = ~np.isfinite(mean) & (cnt > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(miss, tot / cnt, mean)
+        if rob is not None and clus:
+            pv = _robust(rob, clus, ["event_group"] * R, k.labels(rows), cnt, a, b,
+                         pv)
         if one is not None and (cnt == 1).any():
             labels = k.labels(rows)
             ps = _one_series(one, ["event_group"] * R, labels, a, b)
@@ -499,7 +648,9 @@ def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, in
 
 
 def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
-                max_groups: int, one: pd.DataFrame | None = None
+                max_groups: int, one: pd.DataFrame | None = None,
+                rob: pd.DataFrame | None = None,
+                clus: dict[tuple[str, str], bool] | None = None
                 ) -> tuple[pd.DataFrame, str]:
     """All pairs and the (largest) groups: events, pairs with a CAR, CAAR cells
     (stars of a single series from the per-series test's rows ``one``)."""
@@ -539,6 +690,8 @@ def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
         miss = ~np.isfinite(mean) & (n > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(miss, tot / n, mean)
+        if rob is not None and clus:
+            pv = _robust(rob, clus, scopes, values, n, a, b, pv)
         if one is not None and (n == 1).any():
             pv = np.where(n == 1, _one_series(one, scopes, values, a, b), pv)
         table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)

@@ -65,7 +65,7 @@ def _summary_rows(out: Path) -> pd.DataFrame:
 
 def test_seed_study_runs_series_t() -> None:
     text = (EVENTS_DIR / "japan_us_investment.toml").read_text()
-    assert 'names = ["csect_t", "patell", "bmp", "series_t"]' in text
+    assert 'names = ["csect_t", "patell", "bmp", "bmp_kp", "series_t"]' in text
 
 
 def test_seed_yen_rows_carry_series_t_stars(seed_out: Path) -> None:
@@ -90,13 +90,13 @@ def test_seed_yen_rows_carry_series_t_stars(seed_out: Path) -> None:
     c = t[(t["test"] == "csect_t") & (t["scope"] == "event_group")
           & t["scope_value"].str.endswith(":yen")]
     assert c["p_value"].isna().all()
-    # rows of several pairs keep the main test's stars
-    m = t[(t["test"] == "csect_t") & (t["scope"] == "event_group")
+    # rows of several pairs sharing a day 0 take bmp_kp's stars (issue #17)
+    m = t[(t["test"] == "bmp_kp") & (t["scope"] == "event_group")
           & (t["window_kind"] == "car") & (t["window_start"] == 0)
           & (t["window_end"] == 0)].set_index("scope_value")
     autos = rows[(rows["event"] == "E05_JP_DEAL") & (rows["group"] == "jp_autos")]
     p = float(m.loc["E05_JP_DEAL:jp_autos", "p_value"])
-    assert autos["CAAR[0,0] %"].item().endswith(stars(p)) and stars(p) == "***"
+    assert autos["CAAR[0,0] %"].item().endswith(stars(p)) and stars(p) == "*"
 
 
 def test_seed_summary_notes_series_test_and_quote(seed_out: Path) -> None:

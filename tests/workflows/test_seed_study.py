@@ -140,7 +140,7 @@ def test_run_json(out: Path, seed_prices: Path) -> None:
                             "car": [[0, 0], [0, 1], [-1, 1], [-5, 5]],
                             "min_estimation_obs": 120}
     assert p["model"]["name"] == "market" and p["model"]["returns"] == "simple"
-    assert p["tests"] == ["csect_t", "patell", "bmp", "series_t"]
+    assert p["tests"] == ["csect_t", "patell", "bmp", "bmp_kp", "series_t"]
     assert p["conventions"]["sigma_dof"] == "model"
 
     def sha(path: Path) -> str:
