@@ -8,6 +8,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def fsync_path(path: Path, strict: bool = False) -> None:
+    """Flush a file's or a folder's data to disk (a folder: its entries, so that a
+    rename in it is durable).
+
+    With ``strict`` an ``OSError`` propagates (a file whose content must be on disk);
+    without it, a path the system cannot open or sync (a folder on some file systems)
+    is skipped.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if strict:
+            raise
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        if strict:
+            raise
+    finally:
+        os.close(fd)
+
+
 def temp_beside(path: Path) -> Path:
     """A fresh temporary path in ``path``'s folder (created with the umask's mode)."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
@@ -33,26 +56,13 @@ def replace_atomic(path: Path, write: Callable[[Path], object],
     try:
         write(tmp)
         if durable:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(tmp, strict=True)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     if durable:
-        try:
-            fd = os.open(path.parent, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        fsync_path(path.parent)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -39,6 +39,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from eventstudy.errors import OutputError
+from eventstudy.io.atomic import fsync_path
 
 RUN_FILE = "run.json"
 DERIVED_FILES = frozenset({"report.html", "report.md", "report.tex",
@@ -171,18 +172,6 @@ def recover(out: str | Path) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 def _swap(stage: Path, out: Path) -> None:
     old: Path | None = None
@@ -190,7 +179,7 @@ def _swap(stage: Path, out: Path) -> None:
         old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
         os.rename(out, old)
     os.rename(stage, out)
-    _fsync_dir(out.parent)
+    fsync_path(out.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -257,12 +246,8 @@ def _mkdtemp(out: Path) -> str:
 
 def _fsync_files(stage: Path, files: list[Path]) -> None:
     for f in files:
-        fd = os.open(stage / f, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    _fsync_dir(stage)
+        fsync_path(stage / f, strict=True)
+    fsync_path(stage)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -146,7 +146,9 @@ _DRIVER = textwrap.dedent("""
     elif stage == "run_json":       # every table staged, run.json not yet
         r.write_run_json = die
     elif stage == "before_swap":    # the whole set staged and synced
-        o._fsync_dir = lambda p: die() if ".new-" in str(p) else None
+        from pathlib import Path
+        o.fsync_path = (lambda p, strict=False:
+                        die() if ".new-" in Path(p).name else None)
     elif stage == "between_renames":  # out moved aside, the new set not in place
         orig_rename = os.rename
         def rename(src, dst):
