@@ -1,0 +1,2 @@
+"""The findings table of a study: its main reactions with robust and placebo p-values.
+"""
