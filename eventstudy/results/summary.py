@@ -699,3 +699,74 @@ def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
                + (f"; the {len(shown)} largest of {ng} groups, every group in "
                   "tests.csv" if ng > len(shown) else "") + ")")
     return table, caption
+
+
+def headline_pvalues(res: ResultsView, test: str) -> pd.DataFrame:
+    """Per event x group and CAR window: the CAAR and the p-value that stars it.
+
+    The same choice as the summary's stars (module docstring): the per-series test
+    for one series (n = 1); :data:`ROBUST_TEST` (``bmp_kp``) when the pairs share a
+    day 0 and it ran; otherwise ``test``.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    test
+        The study's main test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``event_id, group, day0, window_start, window_end, n, caar,
+        p_value, p_test, clustered``, in the summary's row order (event x group by
+        first appearance), windows in the study's order. ``p_test`` names the test
+        whose p-value is given ("" where none ran).
+    """
+    cars = [(int(a), int(b)) for a, b in res.windows.car]
+    p = res.pairs_
+    k = _PairKeys.of(p, np.asarray(res.car_arr, dtype=np.float64)
+                     .reshape(len(p), len(cars)))
+    G = k.n_keys
+    t_all = res.tests_
+    if "window_kind" in t_all.columns:
+        t_all = t_all[t_all["window_kind"] == "car"]
+    ran = [name for name in SERIES_TESTS if (t_all["test"] == name).any()]
+    rob_ran = bool((t_all["test"] == ROBUST_TEST).any())
+    clus = clustered_scopes(p)
+    rows = np.arange(G)
+    labels = k.labels(rows)
+    flag = np.array([clus.get(("event_group", v), False) for v in labels], dtype=bool)
+    pos = k.first[rows]
+    day0 = pd.to_datetime(p["day0"].iloc[pos]).dt.strftime("%Y-%m-%d").fillna("")
+    eg = t_all[t_all["scope"] == "event_group"].drop_duplicates(
+        ["test", "scope_value", "window_start", "window_end"]).set_index(
+        ["test", "scope_value", "window_start", "window_end"])
+    out = []
+    for j, (a, b) in enumerate(cars):
+        cnt, tot = k.cnt[rows, j], k.tot[rows, j]
+        which = np.where(cnt == 1, ran[0] if ran else "",
+                         np.where(flag & (cnt > 1) & rob_ran, ROBUST_TEST, test))
+        idx = pd.MultiIndex.from_arrays([which, labels, [a] * G, [b] * G])
+        r = eg.reindex(idx)
+        pv = r["p_value"].to_numpy(dtype=np.float64)
+        mean = pd.Series(r["mean"].to_numpy(dtype=np.float64))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = mean.where(mean.notna(), pd.Series(tot / cnt)).to_numpy()
+        out.append(pd.DataFrame({
+            "event_id": k.events[k.key_event[rows]],
+            "group": k.groups[k.key_group[rows]],
+            "day0": day0.to_numpy(), "window_start": a, "window_end": b,
+            "n": cnt.astype(np.int64), "caar": mean, "p_value": pv,
+            "p_test": np.where(np.isfinite(pv), which, ""), "clustered": flag,
+            "_row": rows}))
+    if not out:
+        return pd.DataFrame(columns=["event_id", "group", "day0", "window_start",
+                                     "window_end", "n", "caar", "p_value", "p_test",
+                                     "clustered"])
+    df = pd.concat(out, ignore_index=True)
+    order = {w: i for i, w in enumerate(cars)}
+    df["_w"] = [order[(a, b)] for a, b in zip(df["window_start"], df["window_end"],
+                                              strict=True)]
+    df = df.sort_values(["_row", "_w"], kind="stable")
+    return df.drop(columns=["_row", "_w"]).reset_index(drop=True)
