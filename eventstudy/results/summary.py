@@ -750,9 +750,9 @@ def headline_pvalues(res: ResultsView, test: str) -> pd.DataFrame:
         idx = pd.MultiIndex.from_arrays([which, labels, [a] * G, [b] * G])
         r = eg.reindex(idx)
         pv = r["p_value"].to_numpy(dtype=np.float64)
-        mean = pd.Series(r["mean"].to_numpy(dtype=np.float64))
+        mean = r["mean"].to_numpy(dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = mean.where(mean.notna(), pd.Series(tot / cnt)).to_numpy()
+            mean = np.where(np.isfinite(mean), mean, tot / cnt)
         out.append(pd.DataFrame({
             "event_id": k.events[k.key_event[rows]],
             "group": k.groups[k.key_group[rows]],
