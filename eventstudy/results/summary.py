@@ -308,21 +308,9 @@ class Summary:
             lists the ``top`` event x group rows with the largest |CAAR| in the
             first CAR window, in the columns of the small table.
         """
-        cars = [(int(a), int(b)) for a, b in res.windows.car]
-        p = res.pairs_
-        k = _PairKeys.of(p, np.asarray(res.car_arr, dtype=np.float64)
-                         .reshape(len(p), len(cars)))
+        cars, p, k, t_all, t, ran, one, rob, clus = _star_inputs(res, test)
         G = k.n_keys
         n_events = len(k.events)
-        t_all = res.tests_
-        if "window_kind" in t_all.columns:
-            t_all = t_all[t_all["window_kind"] == "car"]
-        t = t_all[t_all["test"] == test]
-        ran = [name for name in SERIES_TESTS if (t_all["test"] == name).any()]
-        one = (t_all[t_all["test"] == ran[0]] if ran else None)
-        rob = (t_all[t_all["test"] == ROBUST_TEST]
-               if (t_all["test"] == ROBUST_TEST).any() else None)
-        clus = clustered_scopes(p)
         notes = [
             f"Stars: two-sided p-values of the '{test}' test: * < 0.10, ** < 0.05, "
             "*** < 0.01.",
@@ -582,12 +570,19 @@ def _robust(rob: pd.DataFrame | None, clus: dict[tuple[str, str], bool],
     """``pv`` with the robust test's p-values on clustered rows with n > 1."""
     if rob is None or not len(values):
         return pv
-    flag = np.array([clus.get((sc, v), False) for sc, v in zip(scopes, values,
-                                                               strict=True)])
-    use = flag & (n > 1)
+    use = _robust_rows(clus, scopes, values, n)
     if not use.any():
         return pv
     return np.where(use, _one_series(rob, scopes, values, a, b), pv)
+
+
+def _robust_rows(clus: dict[tuple[str, str], bool], scopes: list[str],
+                 values: list[str], n: np.ndarray) -> np.ndarray:
+    """Rows that take the robust test: clustered (pairs share a day 0), n > 1."""
+    flag = np.array([clus.get((sc, v), False) for sc, v in zip(scopes, values,
+                                                               strict=True)],
+                    dtype=bool)
+    return flag & (np.asarray(n) > 1)
 
 
 def _one_series(one: pd.DataFrame | None, scopes: list[str], values: list[str],
@@ -620,31 +615,115 @@ def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, in
         "day 0": day0.dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
         "n": k.cnt[rows].max(axis=1).astype(np.int64) if len(cars) else 0,
     })
-    eg = t[t["scope"] == "event_group"]
-    eg = eg.drop_duplicates(["scope_value", "window_start", "window_end"])
-    eg = eg.set_index(["scope_value", "window_start", "window_end"])
-    keys = k.labels(rows) if len(eg) else []
-    R = len(rows)
+    eg = _event_group_index(t)
     for j, (a, b) in enumerate(cars):
-        if len(eg):
-            r = eg.reindex(pd.MultiIndex.from_arrays([keys, [a] * R, [b] * R]))
-            mean = r["mean"].to_numpy(dtype=np.float64)
-            pv = r["p_value"].to_numpy(dtype=np.float64)
-        else:  # the tests skipped the event x group scope: mean CAR, no stars
-            mean = pv = np.full(R, np.nan)
-        cnt, tot = k.cnt[rows, j], k.tot[rows, j]
-        miss = ~np.isfinite(mean) & (cnt > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(miss, tot / cnt, mean)
-        if rob is not None and clus:
-            pv = _robust(rob, clus, ["event_group"] * R, k.labels(rows), cnt, a, b,
-                         pv)
-        if one is not None and (cnt == 1).any():
-            labels = k.labels(rows)
-            ps = _one_series(one, ["event_group"] * R, labels, a, b)
-            pv = np.where(cnt == 1, ps, pv)
+        mean, pv, _src = _event_group_cells(eg, k, rows, j, a, b, one, rob, clus)
         table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
     return table
+
+
+def _event_group_index(t: pd.DataFrame) -> pd.DataFrame:
+    """The main test's ``event_group`` rows, indexed by scope value and window."""
+    eg = t[t["scope"] == "event_group"]
+    eg = eg.drop_duplicates(["scope_value", "window_start", "window_end"])
+    return eg.set_index(["scope_value", "window_start", "window_end"])
+
+
+def _event_group_cells(eg: pd.DataFrame, k: _PairKeys, rows: np.ndarray, j: int,
+                       a: int, b: int, one: pd.DataFrame | None,
+                       rob: pd.DataFrame | None,
+                       clus: dict[tuple[str, str], bool] | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the keys ``rows`` and CAR window ``j`` = [a, b]: the CAAR, the p-value
+    that stars it and where that p-value comes from (0 the main test ``eg``, 1
+    the robust test ``rob`` on clustered rows with n > 1, 2 the per-series test
+    ``one`` on rows with n = 1)."""
+    R = len(rows)
+    keys = k.labels(rows) if len(eg) else []
+    if len(eg):
+        r = eg.reindex(pd.MultiIndex.from_arrays([keys, [a] * R, [b] * R]))
+        mean = r["mean"].to_numpy(dtype=np.float64)
+        pv = r["p_value"].to_numpy(dtype=np.float64)
+    else:  # the tests skipped the event x group scope: mean CAR, no stars
+        mean = pv = np.full(R, np.nan)
+    cnt, tot = k.cnt[rows, j], k.tot[rows, j]
+    miss = ~np.isfinite(mean) & (cnt > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(miss, tot / cnt, mean)
+    src = np.zeros(R, dtype=np.int64)
+    if rob is not None and clus:
+        pv = _robust(rob, clus, ["event_group"] * R, k.labels(rows), cnt, a, b, pv)
+        src[_robust_rows(clus, ["event_group"] * R, k.labels(rows), cnt)] = 1
+    if one is not None and (cnt == 1).any():
+        labels = k.labels(rows)
+        ps = _one_series(one, ["event_group"] * R, labels, a, b)
+        pv = np.where(cnt == 1, ps, pv)
+        src[cnt == 1] = 2
+    return mean, pv, src
+
+
+def headline_p_values(res: ResultsView, test: str) -> pd.DataFrame:
+    """The CAAR of every event x group cell of the summary, the p-value behind its
+    stars and the test that p-value comes from.
+
+    The same choice as :meth:`Summary.from_results` (module docstring): a cell of
+    one series takes the per-series test, a clustered cell with n > 1 takes
+    :data:`ROBUST_TEST` when it ran, every other cell ``test``.
+
+    Parameters
+    ----------
+    res
+        Fitted results.
+    test
+        The main test (the study's first test).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event_id, group, window_start, window_end, n, caar, p_value, p_test``:
+        one row per event x group (order of first appearance in the pairs) and
+        CAR window (the study's order); ``n`` counts the pairs with a CAR.
+    """
+    cars, p, k, _t_all, t, ran, one, rob, clus = _star_inputs(res, test)
+    rows = np.arange(k.n_keys)
+    eg = _event_group_index(t)
+    names = np.array([test, ROBUST_TEST, ran[0] if ran else test], dtype=object)
+    parts = []
+    for j, (a, b) in enumerate(cars):
+        mean, pv, src = _event_group_cells(eg, k, rows, j, a, b, one, rob, clus)
+        parts.append(pd.DataFrame({
+            "event_id": k.events[k.key_event], "group": k.groups[k.key_group],
+            "window_start": a, "window_end": b,
+            "n": k.cnt[:, j].astype(np.int64), "caar": mean, "p_value": pv,
+            "p_test": names[src], "_key": rows, "_win": j}))
+    if not parts:
+        return pd.DataFrame(columns=["event_id", "group", "window_start",
+                                     "window_end", "n", "caar", "p_value", "p_test"])
+    out = pd.concat(parts, ignore_index=True).sort_values(["_key", "_win"],
+                                                          kind="stable")
+    return out.drop(columns=["_key", "_win"]).reset_index(drop=True)
+
+
+def _star_inputs(res: ResultsView, test: str) -> tuple[
+        list[tuple[int, int]], pd.DataFrame, _PairKeys, pd.DataFrame, pd.DataFrame,
+        list[str], pd.DataFrame | None, pd.DataFrame | None,
+        dict[tuple[str, str], bool]]:
+    """What the stars are chosen from: the CAR windows, the pairs and their keys,
+    the tests (CAR windows; of the main test), the per-series tests that ran and
+    their rows, the robust test's rows and the clustered scopes."""
+    cars = [(int(a), int(b)) for a, b in res.windows.car]
+    p = res.pairs_
+    k = _PairKeys.of(p, np.asarray(res.car_arr, dtype=np.float64)
+                     .reshape(len(p), len(cars)))
+    t_all = res.tests_
+    if "window_kind" in t_all.columns:
+        t_all = t_all[t_all["window_kind"] == "car"]
+    t = t_all[t_all["test"] == test]
+    ran = [name for name in SERIES_TESTS if (t_all["test"] == name).any()]
+    one = (t_all[t_all["test"] == ran[0]] if ran else None)
+    rob = (t_all[t_all["test"] == ROBUST_TEST]
+           if (t_all["test"] == ROBUST_TEST).any() else None)
+    return cars, p, k, t_all, t, ran, one, rob, clustered_scopes(p)
 
 
 def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
