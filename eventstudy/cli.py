@@ -407,6 +407,133 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
             click.echo(f"  {t}: {gap.describe()}")
 
 
+# --------------------------------------------------------------------------- factors
+@cli.group()
+def factors() -> None:
+    """Fama-French and Carhart factors from Kenneth French's data library."""
+
+
+@factors.command("fetch")
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@CACHE_DIR_OPTION
+@click.option("--frequency", "frequencies", multiple=True,
+              type=click.Choice(["daily", "monthly"]),
+              help="Which files (repeatable; default: the study's factor_frequency, "
+                   "else daily and monthly).")
+@click.option("--refresh", is_flag=True, help="Download the files again even when "
+                                              "cached (the library updates monthly).")
+def factors_fetch(study_file: Path, cache_dir: Path | None,
+                  frequencies: tuple[str, ...], refresh: bool) -> None:
+    """Fetch the factor set of STUDY_FILE's [model] factors into the cache.
+
+    [model] factors = "ff3" | "ff5" | "carhart" with factor_region = "us" | "japan"
+    | "asia_pacific_ex_japan". Afterwards 'eventstudy run --offline' and
+    'eventstudy calendar-time --offline' use the cached files.
+    """
+    from eventstudy.inputs.sources.cache import (
+        default_cache_dir,  # lazy: start-up
+    )
+    from eventstudy.inputs.sources.french import (  # lazy: start-up
+        FrenchLibrary,
+        dataset_names,
+    )
+    from eventstudy.workflows import (
+        prepare_study,  # lazy: start-up
+    )
+
+    st = prepare_study(study_file)
+    spec = st.model
+    if not spec.factor_set:
+        raise UserError(f"{study_file}: [model] factors is not a built-in set; set "
+                        "factors = \"ff3\", \"ff5\" or \"carhart\"")
+    freqs = frequencies or ((spec.factor_frequency,) if spec.factor_frequency
+                            else ("daily", "monthly"))
+    library = FrenchLibrary(cache_dir or default_cache_dir())
+    for freq in freqs:
+        names = dataset_names(spec.factor_set, freq, spec.factor_region)
+        done = library.fetch(names, refresh=refresh)
+        table = library.load(spec.factor_set, freq, spec.factor_region,
+                             offline=True)
+        click.echo(f"{spec.factor_set} {spec.factor_region} {freq}: "
+                   f"{', '.join(names)} ({len(done)} downloaded); {len(table)} "
+                   f"rows {table.index[0]:%Y-%m-%d}..{table.index[-1]:%Y-%m-%d}; "
+                   f"cache {library.folder}")
+
+
+# --------------------------------------------------------------------- calendar-time
+@cli.command("calendar-time")
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--horizon", default="12m", show_default=True,
+              help="Holding period after day 0: months (12m) or sessions (250d).")
+@click.option("--frequency", type=click.Choice(["monthly", "daily"]),
+              help="Portfolio periods (default: [model] factor_frequency, else "
+                   "monthly).")
+@click.option("--weights", type=click.Choice(["equal", "value"]), default="equal",
+              show_default=True, help="Equal or value weights.")
+@click.option("--weight-column", help="Pair weight column for value weights "
+                                      "(default: [conventions] weights, else "
+                                      "market_cap).")
+@click.option("--model", "factor_model",
+              type=click.Choice(["market", "ff3", "ff5", "carhart", "file"]),
+              help="Factor model of the alpha regression (default: the study's "
+                   "built-in set, else its factor file, else ff3).")
+@click.option("--lags", type=click.IntRange(min=0),
+              help="Newey-West lags (default floor(4 (T/100)^(2/9))).")
+@click.option("--prices", "prices_path",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this prices file instead of the study's source.")
+@CACHE_DIR_OPTION
+@click.option("--offline", is_flag=True, help="Never touch the network.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the alpha table to this CSV.")
+@click.option("--series", "series_file",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the portfolio series to this CSV.")
+def calendar_time(study_file: Path, horizon: str, frequency: str | None,
+                  weights: str, weight_column: str | None, factor_model: str | None,
+                  lags: int | None, prices_path: Path | None,
+                  cache_dir: Path | None, offline: bool, out_file: Path | None,
+                  series_file: Path | None) -> None:
+    """Calendar-time portfolio alpha of STUDY_FILE's events (Fama 1998).
+
+    Each period holds the securities in their post-event window (after day 0, for
+    the horizon); the portfolio's excess return is regressed on the factors, and
+    the alpha is reported with OLS and Newey-West t statistics.
+    """
+    import pandas as pd  # lazy: start-up
+
+    from eventstudy.analysis.calendar_time import (
+        calendar_time_study,  # lazy: start-up
+    )
+    from eventstudy.io.atomic import replace_atomic  # lazy: start-up
+    from eventstudy.io.csv import write_csv  # lazy: start-up
+    from eventstudy.workflows import (
+        prepare_study,  # lazy: start-up
+    )
+
+    st = prepare_study(study_file)
+    res = calendar_time_study(st, horizon=horizon, frequency=frequency,
+                              weights=weights, model=factor_model,
+                              weight_column=weight_column, lags=lags,
+                              prices=prices_path, cache_dir=cache_dir,
+                              offline=offline)
+    t = res.table
+    if out_file is not None:
+        replace_atomic(out_file, lambda tmp: write_csv(t, tmp))
+    if series_file is not None:
+        s = res.series.reset_index()
+        replace_atomic(series_file, lambda tmp: write_csv(s, tmp))
+    a = t.iloc[0]
+    click.echo(f"{a['model']} {a['weights']}-weighted {a['frequency']} portfolio, "
+               f"horizon {a['horizon']}: {int(a['periods'])} periods, "
+               f"{a['mean_members']:.1f} members on average")
+    with pd.option_context("display.width", 200):
+        click.echo(t[["term", "estimate", "std_error", "t", "nw_std_error",
+                      "nw_t", "nw_p_value"]].to_string(index=False))
+    click.echo(f"alpha {a['estimate']:.6f} per period, t {a['t']:.2f} (OLS), "
+               f"{a['nw_t']:.2f} (Newey-West, {int(a['nw_lags'])} lags)")
+
+
 # --------------------------------------------------------------------------- refresh
 @cli.command()
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))

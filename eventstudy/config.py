@@ -28,7 +28,12 @@ Full set of keys and defaults::
                                      # last two need open prices: a long prices
                                      # file's `open` column, or Yahoo's Open)
     dimson_lags = 1                  # leads and lags for dimson
-    factors = ""                     # factor file (CSV: date + factor columns)
+    factors = ""                     # factor file (CSV: date + factor columns), or a
+                                     # built-in set: "ff3" | "ff5" | "carhart"
+                                     # (Kenneth French's library, fetched and cached)
+    factor_frequency = ""            # built-in set: daily | monthly ("" = daily for
+                                     # run, monthly for calendar-time)
+    factor_region = "us"             # built-in set: us | japan | asia_pacific_ex_japan
     factor_columns = []              # which columns; default all but date and rf
     factor_unit = "decimal"          # decimal | percent
     rf_column = ""                   # risk-free column in the factor file, if any
@@ -86,6 +91,16 @@ from eventstudy.options import (
     ReturnType,
     SigmaDof,
 )
+
+BUILTIN_FACTORS: tuple[str, ...] = ("ff3", "ff5", "carhart")
+"""``[model] factors`` values that name a built-in factor set of Kenneth French's
+data library (:mod:`eventstudy.inputs.sources.french`) instead of a file."""
+
+FACTOR_REGIONS: tuple[str, ...] = ("us", "japan", "asia_pacific_ex_japan")
+"""``[model] factor_region`` values (the French library's regions we fetch)."""
+
+FACTOR_FREQUENCIES: tuple[str, ...] = ("daily", "monthly")
+"""``[model] factor_frequency`` values ("" leaves the choice to the command)."""
 
 ModelName = str
 """A normal-return model's name: a key of :data:`eventstudy.estimation.models.MODELS`
@@ -300,6 +315,9 @@ class ModelSpec:
     rf_column: str = ""
     market_factor: bool = True
     day_part: DayPart = "close_to_close"
+    factor_set: str = ""
+    factor_frequency: str = ""
+    factor_region: str = "us"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -328,6 +346,10 @@ class ModelSpec:
             raise UnknownNameError(f"rf_column must be a column name (text), got "
                                    f"{self.rf_column!r}")
         _check_bool(self.market_factor, "market_factor")
+        _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
+        _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
+                      "factor_frequency")
+        _check_choice(self.factor_region, FACTOR_REGIONS, "factor_region")
 
 
 @dataclass(frozen=True)
@@ -387,7 +409,8 @@ _KNOWN = {
     "study": {"name", "events", "universe"},
     "windows": {"estimation", "event", "car", "min_estimation_obs"},
     "model": {"name", "returns", "dimson_lags", "factors", "factor_columns",
-              "factor_unit", "rf_column", "market_factor", "day_part"},
+              "factor_unit", "rf_column", "market_factor", "day_part",
+              "factor_frequency", "factor_region"},
     "tests": {"names", "bootstrap_reps", "seed"},
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
                     "aggregation", "weights"},
@@ -566,6 +589,9 @@ def load_study(path: str | Path) -> Study:
         raise WindowError(f"[windows] {exc}", path=sp) from exc
 
     factors = _text(mod.get("factors", ""), "[model] factors", sp, '"ff3.csv"')
+    factor_set = factors if factors in BUILTIN_FACTORS else ""
+    if factor_set:  # a built-in set: no file; its RF column is the risk-free rate
+        factors = ""
     model = ModelSpec(
         name=_text(mod.get("name", "market"), "[model] name", sp, '"market"')
         or "market",
@@ -579,9 +605,16 @@ def load_study(path: str | Path) -> Study:
         factor_unit=cast(Literal["decimal", "percent"],
                          _choice(mod.get("factor_unit", "decimal"),
                                  ("decimal", "percent"), "[model] factor_unit", sp)),
-        rf_column=_text(mod.get("rf_column", ""), "[model] rf_column", sp, '"RF"'),
-        market_factor=_bool(mod.get("market_factor", True), "[model] market_factor",
-                            sp),
+        rf_column=_text(mod.get("rf_column", "RF" if factor_set else ""),
+                        "[model] rf_column", sp, '"RF"'),
+        market_factor=_bool(mod.get("market_factor", not factor_set),
+                            "[model] market_factor", sp),
+        factor_set=factor_set,
+        factor_frequency=_choice(mod.get("factor_frequency", ""),
+                                 ("", *FACTOR_FREQUENCIES),
+                                 "[model] factor_frequency", sp),
+        factor_region=_choice(mod.get("factor_region", "us"), FACTOR_REGIONS,
+                              "[model] factor_region", sp),
         day_part=cast(DayPart, _choice(mod.get("day_part", "close_to_close"),
                                        get_args(DayPart), "[model] day_part", sp)),
     )

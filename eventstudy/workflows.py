@@ -36,6 +36,7 @@ from eventstudy.inputs.events import (
     load_events,
     load_universe,
 )
+from eventstudy.inputs.factors import resolve_factors
 from eventstudy.inputs.prices import prices_from_frame
 from eventstudy.inputs.quality import check_study_prices
 from eventstudy.inputs.sources import (
@@ -105,7 +106,8 @@ def prepare_study(study_file: str | Path, model: str | None = None,
         raise UnknownNameError(f"[model] name = {study.model.name!r} is not valid; "
                                f"choose one of {', '.join(MODELS)}",
                                path=str(study.path))
-    if MODELS[study.model.name].needs_factors and study.model.factors is None:
+    if (MODELS[study.model.name].needs_factors and study.model.factors is None
+            and not study.model.factor_set):
         raise StudyFileError(f"[model] name = {study.model.name!r} needs [model] "
                              "factors = '<factor file>'", path=str(study.path))
     if tests is not None:
@@ -277,6 +279,9 @@ def run_study(
     if out_dir is not None:
         check_target(out_dir, study_input_paths(st, path_prices))
     inputs = _study_file_hashes(st)
+    st, factors_sha = resolve_factors(st, cache_dir=cache_dir, offline=offline)
+    if factors_sha is not None:  # a built-in factor set, fetched into the cache
+        inputs["factors"] = factors_sha
     catalog = _load_catalog(st)
     loaded = study_loaded(st, prices, cache_dir=cache_dir, offline=offline,
                           plan=plan_study(st, *catalog))
@@ -463,6 +468,9 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
     """The body of :func:`refresh_study`, under the lock of ``out``."""
     failed: dict[str, str] = {}
     inputs = _study_file_hashes(st)
+    st, factors_sha = resolve_factors(st, cache_dir=cache_dir, offline=offline)
+    if factors_sha is not None:  # a built-in factor set, fetched into the cache
+        inputs["factors"] = factors_sha
     catalog = _load_catalog(st)
     plan = plan_study(st, *catalog)
     source = source_for(st, SourceOptions(
