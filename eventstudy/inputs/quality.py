@@ -93,8 +93,10 @@ def check_prices(
           the returns (:func:`eventstudy.inputs.returns.on_sessions`).
         - ``non_positive``: a run of ``count`` consecutive prices <= 0.
         - ``extreme_return``: ``|p_t / p_prev - 1| > extreme`` on ``first_date``
-          (``p_prev`` is the previous non-missing price); for an ``unadjusted``
-          ticker the detail says it is probably a corporate action.
+          (``p_prev`` is the previous non-missing price). The detail describes
+          the move and does not guess its cause ("a +25.2% one-day move on
+          2025-06-30 ...; check for a corporate action or news"); for an
+          ``unadjusted`` ticker it adds where a corporate action's factor goes.
         - ``fx_snapshot_close``: one row per FX ticker covering its data (a Yahoo
           snapshot series valued as if it were taken at the calendar close).
 
@@ -265,12 +267,11 @@ def _extreme_returns(
         returns = np.where(prev > 0, curr / prev - 1.0, np.nan)
     for i in map(int, np.flatnonzero(np.abs(returns) > extreme)):
         day, before = observed.index[i + 1], observed.index[i]
-        why = (
-            "the prices are unadjusted, so this is probably a corporate action "
-            "(split, bonus or rights issue, consolidation): adjust the prices or "
-            "exclude the window"
+        note = (
+            "; the prices are not adjusted for corporate actions: if it is one, "
+            "give its factor in the study's [data] corporate_actions file"
             if unadjusted
-            else "check for news or a data error before using returns around it"
+            else ""
         )
         out.append(
             (
@@ -279,8 +280,9 @@ def _extreme_returns(
                 day,
                 day,
                 1,
-                f"return {returns[i]:+.1%} from {prev[i]:g} on {_day(before)} to "
-                f"{curr[i]:g}: {why}",
+                f"a {returns[i]:+.1%} one-day move on {_day(day)} (from {prev[i]:g} "
+                f"on {_day(before)} to {curr[i]:g}); check for a corporate action "
+                f"or news{note}",
             )
         )
     return out

@@ -107,8 +107,20 @@ def test_extreme_returns_and_unadjusted_detail() -> None:
         ("B", "2024-01-03", "2024-01-03", 1),
     ]
     details = result.set_index("ticker")["detail"]
-    assert "-50.0%" in details["B"] and "corporate action" in details["B"]
-    assert all("corporate action" not in d for d in details["A"])
+    # the move is described, not explained; the unadjusted ticker is told where a
+    # corporate action's factor goes
+    assert details["B"] == (
+        "a -50.0% one-day move on 2024-01-03 (from 100 on 2024-01-02 to 50); check "
+        "for a corporate action or news; the prices are not adjusted for corporate "
+        "actions: if it is one, give its factor in the study's [data] "
+        "corporate_actions file")
+    assert details["A"].tolist() == [
+        "a -50.0% one-day move on 2024-01-03 (from 100 on 2024-01-02 to 50); check "
+        "for a corporate action or news",
+        "a +37.3% one-day move on 2024-01-08 (from 51 on 2024-01-04 to 70); check "
+        "for a corporate action or news",
+    ]
+    assert not result["detail"].str.contains("probably").any()
     # The threshold is strict: exactly 50% is not above 0.5.
     assert check_prices(panel, extreme=0.5).empty
 
@@ -178,14 +190,16 @@ def seed_check() -> pd.DataFrame:
 
 def test_seed_extreme_returns(seed_check: pd.DataFrame) -> None:
     # SK Innovation +25.2% on 2025-06-30 (a lasting re-pricing: it does not revert,
-    # so not a split; flagged as a possible corporate action because Korean prices
-    # are unadjusted).
+    # so not a split; Korean press reports a genuine move). The detail describes it
+    # and guesses nothing.
     assert findings(seed_check, "extreme_return") == [
         ("096770.KS", "2025-06-30", "2025-06-30", 1),
     ]
     extreme = seed_check.loc[seed_check["check"] == "extreme_return"]
     sk = extreme.loc[extreme["ticker"] == "096770.KS", "detail"].item()
-    assert "+25.2%" in sk and "corporate action" in sk
+    assert sk.startswith("a +25.2% one-day move on 2025-06-30 (from ")
+    assert "check for a corporate action or news" in sk
+    assert "probably" not in sk
 
 
 def test_seed_samsung_sdi_rights_offering_is_below_any_return_threshold(

@@ -61,6 +61,7 @@ action = "exclude"
 source = "file"
 prices = "data/px.parquet"
 price_field = "close"
+corporate_actions = "data/ca.csv"
 
 [execution]
 scheduler = "dask"
@@ -146,6 +147,7 @@ def test_every_key_overrides(tmp_path: Path) -> None:
     assert s.source == "file"
     assert s.prices == base / "data" / "px.parquet"
     assert s.price_field == "close"
+    assert s.corporate_actions == base / "data" / "ca.csv"
 
 
 def test_profile_estudy2_sets_its_conventions(tmp_path: Path) -> None:
