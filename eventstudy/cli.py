@@ -365,9 +365,10 @@ def prices_check(study_file: Path, prices_path: Path | None, cache_dir: Path | N
                  extreme: float) -> None:
     """Data-quality report per ticker of STUDY_FILE's universe.
 
-    Missing sessions, stale runs, zero or negative prices, extreme returns (probably
-    corporate actions in unadjusted data) and Yahoo's start-of-day FX closes; from
-    the cache, also its gaps (sessions Yahoo left out inside a fetched range).
+    Missing sessions, stale runs, zero or negative prices, extreme one-day moves
+    (described, to check for a corporate action or news) and Yahoo's start-of-day
+    FX closes; from the cache, also its gaps (sessions Yahoo left out inside a
+    fetched range).
     """
     from eventstudy.inputs.quality import (
         check_study_prices,  # lazy: start-up

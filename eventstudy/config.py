@@ -63,6 +63,8 @@ Full set of keys and defaults::
     source = "yahoo"                 # yahoo | file
     prices = ""                      # prices file for source = "file", relative path
     price_field = "adjusted"         # adjusted | close (for cached Yahoo data)
+    corporate_actions = ""           # CSV ticker,ex_date,factor,source: prices
+                                     # before ex_date are multiplied by factor
 
 Limits, checked before anything is allocated: every window day within
 ``[-MAX_WINDOW_DAY, MAX_WINDOW_DAY]`` (20,000 sessions, about 80 years),
@@ -381,6 +383,7 @@ class Study:
     source: DataSource = "yahoo"
     prices: Path | None = None
     price_field: Literal["adjusted", "close"] = "adjusted"
+    corporate_actions: Path | None = None
     scheduler: str = "local"
     workers: int | None = None
 
@@ -415,7 +418,7 @@ _KNOWN = {
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
                     "aggregation", "weights"},
     "confounding": {"action"},
-    "data": {"source", "prices", "price_field"},
+    "data": {"source", "prices", "price_field", "corporate_actions"},
     "execution": {"scheduler", "workers"},
 }
 
@@ -494,6 +497,14 @@ def _names(value: Any, key: str, path: str) -> tuple[str, ...]:
         raise StudyFileError(f"{key} must be a list of names like [\"SMB\", "
                              f"\"HML\"], got {_show(value)}", path=path)
     return tuple(value)
+
+
+def _corporate_actions(data: dict[str, Any], base: Path, path: str) -> Path | None:
+    """``[data] corporate_actions``: a file relative to the study file, or None
+    when absent or empty."""
+    value = _text(data.get("corporate_actions", ""), "[data] corporate_actions",
+                  path, '"data/corporate-actions.csv"')
+    return (base / value) if value.strip() else None
 
 
 def load_study(path: str | Path) -> Study:
@@ -685,6 +696,7 @@ def load_study(path: str | Path) -> Study:
         price_field=cast(Literal["adjusted", "close"],
                          _choice(data.get("price_field", "adjusted"),
                                  ("adjusted", "close"), "[data] price_field", sp)),
+        corporate_actions=_corporate_actions(data, base, sp),
         scheduler=scheduler,
         workers=workers or None,
     )

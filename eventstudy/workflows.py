@@ -31,6 +31,7 @@ from eventstudy.errors import StudyFileError, UnknownNameError
 from eventstudy.estimation.models import MODELS
 from eventstudy.execution import check_scheduler
 from eventstudy.inference import TESTS
+from eventstudy.inputs.corporate_actions import adjust_loaded, corporate_action_notes
 from eventstudy.inputs.events import (
     check_groups_in_universe,
     load_events,
@@ -75,7 +76,8 @@ def _study_file_hashes(st: Study) -> dict[str, str]:
     """SHA-256 of the study file, the events and the universe that exist."""
     return {label: _sha_file(Path(pth))
             for label, pth in (("study", st.path), ("events", st.events),
-                               ("universe", st.universe))
+                               ("universe", st.universe),
+                               ("corporate_actions", st.corporate_actions))
             if pth is not None and Path(pth).is_file()}
 
 
@@ -128,7 +130,8 @@ def prepare_study(study_file: str | Path, model: str | None = None,
 def study_input_paths(st: Study, prices: str | Path | None = None) -> list[Path]:
     """The files a study reads: the study file, events, universe, factors and the
     prices file (``prices``, else the study's own for ``source = "file"``)."""
-    paths = [st.path, st.events, st.universe, st.model.factors,
+    paths = [st.path, st.events, st.universe, st.corporate_actions,
+             st.model.factors,
              Path(prices) if prices is not None
              else (st.prices if st.source == "file" else None)]
     return [Path(p) for p in paths if p is not None]
@@ -171,15 +174,16 @@ def study_loaded(st: Study, prices: str | Path | pd.DataFrame | None = None, *,
     """What a study runs on: the price frame, its description, its SHA-256 and the
     open prices (None when the source has none); parameters as
     :func:`study_prices`. A frame given as ``prices`` carries no opens."""
-    if isinstance(prices, pd.DataFrame):
+    if isinstance(prices, pd.DataFrame):  # [data] corporate_actions applied
         frame = prices_from_frame(prices)
-        return LoadedPrices(frame, "<DataFrame>", frame_sha256(frame))
+        return adjust_loaded(st, LoadedPrices(frame, "<DataFrame>",
+                                              frame_sha256(frame)), frame.columns)
     source = source_for(st, SourceOptions(
         prices=None if prices is None else Path(prices),
         cache_dir=None if cache_dir is None else Path(cache_dir), provider=provider))
     if plan is None:
         plan = plan_study(st, *read_catalog(st))
-    return source.load(plan, offline=offline)
+    return adjust_loaded(st, source.load(plan, offline=offline), plan.tickers)
 
 
 def fingerprint(study: Study, inputs: dict[str, str]) -> str:
@@ -310,6 +314,7 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
                f" ({r.count}) {r.detail}".rstrip()
                for r in findings.itertuples(index=False)]
+    actions = corporate_action_notes(st, study_tickers(events, universe))
     es = EventStudy.from_study(st, frame, sources, catalog=(events, universe),
                                opens=opens)
     res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
@@ -318,9 +323,10 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     fp = fingerprint(st, inputs)
     info: dict[str, Any] = {
         "inputs_sha256": inputs, "fingerprint": fp,
-        "warnings": quality + list(res.data_warnings), "files": [],
+        "warnings": quality + actions + list(res.data_warnings), "files": [],
         "run_json": {"inputs_sha256": inputs, "fingerprint": fp,
                      "study": str(st.path), "data_quality": quality,
+                     "corporate_actions": actions,
                      "settings": _settings(st)},
         "events": events}
     return res, info
@@ -483,7 +489,8 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
                      len(failed))
         for t, why in failed.items():
             log.warning("download failed: %s: %s", t, why)
-    loaded = source.load(plan, offline=True, partial=True)
+    loaded = adjust_loaded(st, source.load(plan, offline=True, partial=True),
+                           plan.tickers)
     frame = loaded.frame
     inputs["prices"] = loaded.sha256
     sources = {"prices": loaded.description}
