@@ -1,4 +1,4 @@
-"""`headline_pvalues` gives exactly the p-values behind the summary's stars."""
+"""`headline_p_values` gives exactly the p-values behind the summary's stars."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eventstudy.results.summary import ROBUST_TEST, headline_pvalues, stars
+from eventstudy.results.summary import (
+    ROBUST_TEST,
+    clustered_scopes,
+    headline_p_values,
+    stars,
+)
 from eventstudy.workflows import run_study
 
 STUDY = Path(__file__).resolve().parents[2] / "events" / "japan_us_investment.toml"
@@ -21,7 +26,7 @@ def seed() -> object:
 
 def test_headline_matches_summary_stars(seed: object) -> None:
     res = seed
-    h = headline_pvalues(res, "csect_t")  # type: ignore[arg-type]
+    h = headline_p_values(res, "csect_t")  # type: ignore[arg-type]
     table = res.summary().table  # type: ignore[attr-defined]
     assert len(h) == len(table) * len(res.windows.car)  # type: ignore[attr-defined]
     for (a, b) in res.windows.car:  # type: ignore[attr-defined]
@@ -33,8 +38,11 @@ def test_headline_matches_summary_stars(seed: object) -> None:
 
 
 def test_clustered_rows_use_the_robust_test(seed: object) -> None:
-    h = headline_pvalues(seed, "csect_t")  # type: ignore[arg-type]
-    clus = h[h["clustered"] & (h["n"] > 1)]
+    h = headline_p_values(seed, "csect_t")  # type: ignore[arg-type]
+    flags = clustered_scopes(seed.pairs_)  # type: ignore[attr-defined]
+    is_clus = [flags.get(("event_group", f"{e}:{g}"), False)
+               for e, g in zip(h["event_id"], h["group"], strict=True)]
+    clus = h[np.asarray(is_clus) & (h["n"] > 1).to_numpy()]
     assert len(clus) and (clus["p_test"] == ROBUST_TEST).all()
     one = h[h["n"] == 1]
     assert len(one) and (one["p_test"] == "series_t").all()
