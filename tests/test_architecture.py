@@ -98,9 +98,13 @@ def _imported(path: Path) -> set[str]:
 @pytest.mark.parametrize("top", ["eventstudy.cli", "eventstudy.workflows"])
 def test_lower_layers_do_not_import_the_top(top: str) -> None:
     """A belt to the contract's braces: nothing imports the CLI, and only the CLI
-    (and the package's lazy public API) imports the workflows."""
+    (and the package's lazy public API, and the robustness and findings layers above
+    them) imports the workflows."""
+    above = ("eventstudy/robustness/", "eventstudy/findings.py")  # layers above
     users = [p.relative_to(ROOT).as_posix() for p in _modules()
-             if top in _imported(p) and p.name not in ("cli.py", "__init__.py")]
+             if top in _imported(p) and p.name not in ("cli.py", "__init__.py")
+             and not (top == "eventstudy.workflows"
+                      and p.relative_to(ROOT).as_posix().startswith(above))]
     assert users == []
 
 
