@@ -647,12 +647,16 @@ def report(out_dir: Path, fmt: str, force: bool) -> None:
 @click.argument("formula")
 @click.option("--window", "window_opt", help="CAR window START:END (default: the "
               "first in car.csv).")
-@click.option("--cov", "cov", type=click.Choice(["HC3", "cluster-event",
-                                                 "cluster-date"]),
+@click.option("--cov", "cov", type=click.Choice(
+    ["HC3", "HC0", "HC1", "HC2", "cluster-event", "cluster-date", "cluster-2way",
+     "cluster_event", "cluster_date", "cluster_2way", "hac"]),
               default="HC3", show_default=True,
-              help="Standard errors: HC3, or clustered by event_id or by day-0 date.")
+              help="Standard errors: HC0-HC3, clustered by event_id, by day-0 date "
+                   "or both (two-way), or hac (Newey-West in day-0 order).")
+@click.option("--hac-lags", type=click.IntRange(min=0),
+              help="Lags of --cov hac (default floor(4 (N/100)^(2/9))).")
 def cross_section(out_dir: Path, formula: str, window_opt: str | None,
-                  cov: str) -> None:
+                  cov: str, hac_lags: int | None = None) -> None:
     """Regress a finished run's CARs on pair characteristics (OLS).
 
     FORMULA names only columns of car.csv and diagnostics.csv, numbers, the
@@ -677,12 +681,18 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None,
         win = _window(window_opt, "--window")
     else:
         win = (int(car["window_start"].iloc[0]), int(car["window_end"].iloc[0]))
-    table = cross_section_table(car, diag, formula, win, cov=cov)
+    table = cross_section_table(car, diag, formula, win, cov=cov,
+                                hac_lags=hac_lags)
     replace_atomic(out_dir / "cross_section.csv", lambda tmp: write_csv(table, tmp))
-    label = "HC3 standard errors" if cov == "HC3" else (
-        "standard errors clustered by "
-        f"{'event' if cov == 'cluster-event' else 'day-0 date'}, "
-        f"{int(table['clusters'].iloc[0])} clusters")
+    kind = cov.replace("-", "_")
+    extra = table["clusters"].iloc[0]
+    label = {"cluster_event": "standard errors clustered by event, ",
+             "cluster_date": "standard errors clustered by day-0 date, ",
+             "cluster_2way": "two-way clustered standard errors (event and day-0 "
+                             "date), at least ",
+             "hac": "Newey-West standard errors in day-0 order, "}.get(kind)
+    label = (f"{cov} standard errors" if label is None else label + (
+        f"{int(extra)} lags" if kind == "hac" else f"{int(extra)} clusters"))
     click.echo(f"CAR[{win[0]},{win[1]}]: {formula} (OLS, {label})")
     click.echo(table.to_string(index=False))
 

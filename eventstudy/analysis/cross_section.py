@@ -1,12 +1,14 @@
 """Cross-sectional regressions of CARs on pair characteristics (the analysis layer).
 
-:func:`cross_section_table` fits OLS with HC3 or clustered standard errors on the
-tidy ``car`` and ``diagnostics`` tables (of a results object, or the ``car.csv`` and
+:func:`cross_section_table` fits OLS with heteroskedasticity-robust, clustered (by
+event, by day-0 date, or both) or HAC standard errors on the tidy ``car`` and
+``diagnostics`` tables (of a results object, or the ``car.csv`` and
 ``diagnostics.csv`` of a run); :func:`check_formula` whitelists the formula grammar.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -14,14 +16,23 @@ import pandas as pd
 
 from eventstudy.errors import InputError
 
-COVS = ("HC3", "cluster-event", "cluster-date")
+COVS = ("HC3", "HC0", "HC1", "HC2", "cluster_event", "cluster_date", "cluster_2way",
+        "hac")
 """Covariance estimators of :func:`cross_section_table` (``cov=``)."""
+
+COV_ALIASES = {"cluster-event": "cluster_event", "cluster-date": "cluster_date",
+               "cluster-2way": "cluster_2way", "HAC": "hac"}
+"""Other spellings ``cov=`` accepts (the CLI's hyphenated names)."""
+
+_CLUSTER_KEYS = {"cluster_event": ("event_id",), "cluster_date": ("day0",),
+                 "cluster_2way": ("event_id", "day0")}
 
 
 def cross_section_table(car: pd.DataFrame, diagnostics: pd.DataFrame, formula: str,
                         window: tuple[int, int],
                         data: pd.DataFrame | None = None,
-                        cov: str = "HC3") -> pd.DataFrame:
+                        cov: str = "HC3", hac_lags: int | None = None
+                        ) -> pd.DataFrame:
     """OLS of CARs on pair characteristics with robust standard errors, as a table.
 
     Parameters
@@ -41,22 +52,28 @@ def cross_section_table(car: pd.DataFrame, diagnostics: pd.DataFrame, formula: s
     data
         Extra per-pair columns, joined on ``event_id`` and ``ticker``.
     cov
-        ``"HC3"`` (default), ``"cluster-event"`` (clustered by ``event_id``) or
-        ``"cluster-date"`` (clustered by the day-0 date, ``day0``).
+        ``"HC3"`` (default), ``"HC0"``, ``"HC1"``, ``"HC2"``; ``"cluster_event"``
+        (clustered by ``event_id``), ``"cluster_date"`` (by the day-0 date,
+        ``day0``), ``"cluster_2way"`` (by both); ``"hac"`` (Newey-West over the
+        pairs ordered by day 0). The hyphenated spellings (``cluster-event``...)
+        are accepted too (:data:`COV_ALIASES`).
+    hac_lags
+        Lags of ``hac``; None: ``floor(4 (N/100)^(2/9))`` (Newey & West 1994).
 
     Returns
     -------
     pandas.DataFrame
         ``term, estimate, std_error, t, p_value, ci_low, ci_high, n, cov,
-        clusters`` (``clusters`` is the number of clusters, empty for HC3).
+        clusters`` (``clusters``: the number of clusters, the smaller of the two
+        for ``cluster_2way``, the HAC lags for ``hac``, empty otherwise).
 
     Raises
     ------
     InputError
         A formula outside the grammar or naming an unknown column, an unknown
         ``cov``, no CARs for ``window``, no complete row, a singular design (the
-        collinear terms are named), an HC3 fit with an observation of leverage 1,
-        or fewer than 2 clusters.
+        collinear terms are named), an HC2/HC3 fit with an observation of leverage
+        1, fewer than 2 clusters, or a two-way variance that is not positive.
 
     Notes
     -----
@@ -70,18 +87,32 @@ def cross_section_table(car: pd.DataFrame, diagnostics: pd.DataFrame, formula: s
       X (X'X)^-1, the usual choice for cross-sections of CARs whose variances
       differ by security; z statistics and normal p-values (statsmodels
       ``cov_type="HC3"``).
-    * ``cluster-event`` / ``cluster-date``: the cluster-robust (Liang & Zeger 1986;
+    * ``HC0``/``HC1``/``HC2`` (White 1980; MacKinnon & White 1985): the same
+      sandwich with e_i^2, e_i^2 N/(N-K) and e_i^2/(1 - h_ii).
+    * ``cluster_event`` / ``cluster_date``: the cluster-robust (Liang & Zeger 1986;
       Arellano 1987) V = c (X'X)^-1 (sum_g X_g'e_g e_g'X_g) (X'X)^-1 with
       c = G/(G-1) (N-1)/(N-K), by event (pairs of one announcement share its
       news) or by day-0 date (events on one date share the market's day);
       t statistics with G - 1 degrees of freedom, as Cameron & Miller (2015)
       recommend for few clusters (statsmodels ``cov_type="cluster"``,
       ``use_t=True``).
+    * ``cluster_2way`` (Cameron, Gelbach & Miller 2011; Thompson 2011):
+      V = V_event + V_date - V_event&date, each one-way V above with its own
+      c (G_k clusters), the last clustered by the intersection (event, day 0);
+      t statistics with min(G_event, G_date) - 1 degrees of freedom (statsmodels
+      ``cov_type="cluster"`` with two group columns).
+    * ``hac`` (Newey & West 1987): the pairs ordered by day 0 (then event and
+      ticker), V = (X'X)^-1 S (X'X)^-1, S = sum_i e_i^2 x_i x_i' + sum_{l=1}^{L}
+      (1 - l/(L+1)) sum_i e_i e_{i-l} (x_i x_{i-l}' + x_{i-l} x_i'), no
+      small-sample factor, normal p-values (statsmodels ``cov_type="HAC"``); for
+      CARs that overlap in calendar time (Kolari & Pynnonen 2010 discuss the
+      dependence it addresses).
     """
     import patsy  # lazy: statsmodels' formula engine, heavy start-up
     import statsmodels.api as sm  # lazy: statsmodels is heavy
 
-    if cov not in COVS:
+    kind = COV_ALIASES.get(cov, cov)
+    if kind not in COVS:
         raise InputError(f"cov = {cov!r}: use one of {', '.join(COVS)}")
     c = car[(car["window_start"] == window[0]) & (car["window_end"] == window[1])]
     if c.empty:
@@ -93,10 +124,15 @@ def cross_section_table(car: pd.DataFrame, diagnostics: pd.DataFrame, formula: s
     if data is not None:
         df = df.merge(data, on=["event_id", "ticker"], how="left")
     clean, used = check_formula(formula, [str(x) for x in df.columns])
-    key = {"cluster-event": "event_id", "cluster-date": "day0"}.get(cov)
-    if key is not None and key not in df.columns:
-        raise InputError(f"cov = {cov!r} needs the column {key!r} in the CAR table")
+    keys = _CLUSTER_KEYS.get(kind, ("day0",) if kind == "hac" else ())
+    for key in keys:
+        if key not in df.columns:
+            raise InputError(f"cov = {cov!r} needs the column {key!r} in the CAR "
+                             "table")
     df = df.dropna(subset=used).reset_index(drop=True)
+    if kind == "hac":  # calendar order: neighbours in day 0 are neighbours in i
+        df = df.sort_values(["day0", "event_id", "ticker"],
+                            kind="stable").reset_index(drop=True)
     if df.empty:
         raise InputError(f"formula {formula!r}: no pair has every column it names "
                          f"({', '.join(used)}) for the window {list(window)}")
@@ -126,24 +162,40 @@ def cross_section_table(car: pd.DataFrame, diagnostics: pd.DataFrame, formula: s
             "constant); drop it, or add '- 1' to drop the intercept")
     model = sm.OLS(y.iloc[:, 0], X)
     clusters = float("nan")
-    if key is None:
-        h = np.einsum("ij,ji->i", xv, np.linalg.pinv(xv))
-        if np.any(h > 1.0 - 1e-10):
-            bad = df.loc[h > 1.0 - 1e-10, ["event_id", "ticker"]]
-            raise InputError(
-                f"formula {formula!r}: HC3 is undefined with a pair of leverage 1 "
-                f"(its own term, e.g. a group with a single pair): "
-                f"{', '.join(bad['event_id'] + '/' + bad['ticker'])}; drop that "
-                "term or use cov='cluster-event'")
-        fit = model.fit(cov_type="HC3")
-    else:
-        codes = pd.factorize(df[key].astype(str))[0]
-        clusters = float(codes.max() + 1)
+    if kind in _CLUSTER_KEYS:
+        codes = np.column_stack([pd.factorize(df[k].astype(str))[0] for k in keys])
+        counts = [int(codes[:, j].max() + 1) for j in range(codes.shape[1])]
+        clusters = float(min(counts))
         if clusters < 2:
             raise InputError(f"cov = {cov!r}: the {len(df)} pairs fall in "
-                             f"{int(clusters)} cluster of {key!r}; clustering needs "
-                             "at least 2 (use HC3)")
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+                             f"{int(clusters)} cluster of "
+                             f"{' / '.join(map(repr, keys))}; clustering needs at "
+                             "least 2 (use HC3)")
+        groups = codes[:, 0] if codes.shape[1] == 1 else codes
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+        if not np.all(np.isfinite(fit.bse)) or np.any(np.diag(
+                np.asarray(fit.cov_params())) <= 0):
+            raise InputError(f"cov = {cov!r}: the two-way variance V_event + V_date "
+                             "- V_both is not positive for some term (few "
+                             "clusters); use cluster_event or cluster_date")
+    elif kind == "hac":
+        lags = (int(math.floor(4.0 * (len(df) / 100.0) ** (2.0 / 9.0)))
+                if hac_lags is None else int(hac_lags))
+        if not 0 <= lags < len(df):
+            raise InputError(f"hac_lags = {lags}: use 0 to {len(df) - 1}")
+        clusters = float(lags)
+        fit = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    else:
+        if kind in ("HC2", "HC3"):
+            h = np.einsum("ij,ji->i", xv, np.linalg.pinv(xv))
+            if np.any(h > 1.0 - 1e-10):
+                bad = df.loc[h > 1.0 - 1e-10, ["event_id", "ticker"]]
+                raise InputError(
+                    f"formula {formula!r}: {kind} is undefined with a pair of "
+                    f"leverage 1 (its own term, e.g. a group with a single pair): "
+                    f"{', '.join(bad['event_id'] + '/' + bad['ticker'])}; drop "
+                    "that term or use cov='cluster_event'")
+        fit = model.fit(cov_type=kind)
     ci = fit.conf_int()
     return pd.DataFrame({
         "term": [str(x) for x in fit.params.index],

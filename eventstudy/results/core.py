@@ -252,10 +252,12 @@ class EventStudyResults:
         return ar_table(self, event, first, last)
 
     def cross_section(self, formula: str, window: tuple[int, int] | None = None,
-                      data: pd.DataFrame | None = None, cov: str = "HC3"
-                      ) -> pd.DataFrame:
-        """Regress CARs on pair characteristics (OLS; HC3 or clustered standard
-        errors, ``cov`` as in :func:`cross_section_table`).
+                      data: pd.DataFrame | None = None, cov: str = "HC3",
+                      hac_lags: int | None = None) -> pd.DataFrame:
+        """Regress CARs on pair characteristics (OLS; HC0-HC3, clustered by event,
+        by date or two-way, or HAC standard errors: ``cov`` = ``"HC3"``,
+        ``"cluster_event"``, ``"cluster_date"``, ``"cluster_2way"``, ``"hac"``...
+        as in :func:`cross_section_table`, with ``hac_lags``).
 
         Parameters
         ----------
@@ -274,7 +276,7 @@ class EventStudyResults:
         """
         w = window or self.windows.car[0]
         return cross_section_table(self.car, self.diagnostics, formula, w, data,
-                                   cov=cov)
+                                   cov=cov, hac_lags=hac_lags)
 
     # ----------------------------------------------------------------- saving
     def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None,

@@ -158,9 +158,10 @@ def test_check_formula_rebuilds_the_formula_from_its_tokens() -> None:
 
 
 def test_bad_cov_and_too_few_clusters(res) -> None:
-    with pytest.raises(InputError, match=r"cov = 'HC1': use one of HC3, "
-                                         r"cluster-event, cluster-date"):
-        res.cross_section("car ~ beta", cov="HC1")
+    with pytest.raises(InputError, match=r"cov = 'HC4': use one of HC3, HC0, HC1, "
+                                         r"HC2, cluster_event, cluster_date, "
+                                         r"cluster_2way, hac"):
+        res.cross_section("car ~ beta", cov="HC4")
     one_date = res.car.assign(day0="2023-01-02")
     with pytest.raises(InputError, match=r"fall in 1 cluster of 'day0'; clustering "
                                          r"needs at least 2"):
@@ -194,7 +195,7 @@ def test_cli_cov_option_and_injection(res, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     assert "is not allowed" in bad.output
     wrong = CliRunner().invoke(cli, ["cross-section", str(tmp_path), "car ~ beta",
-                                     "--cov", "HC0"])
+                                     "--cov", "HC4"])
     assert wrong.exit_code == 2
 
 
@@ -211,7 +212,9 @@ def test_readme_example_is_well_posed_on_the_seed_study(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     t = pd.read_csv(tmp_path / "out" / "cross_section.csv")
     assert list(t["term"]) == ["Intercept", "group[T.jp_pharma]",
-                               "group[T.kr_batteries]", "beta"]
+                               "group[T.jp_us_investors]", "group[T.kr_autos]",
+                               "group[T.kr_batteries]", "group[T.steel]",
+                               "group[T.us_adrs]", "beta"]
     assert np.isfinite(t["std_error"]).all() and (t["std_error"] > 0).all()
     car = pd.read_csv(tmp_path / "out" / "car.csv")
     c00 = car[(car["window_start"] == 0) & (car["window_end"] == 0)]
