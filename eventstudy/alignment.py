@@ -26,6 +26,7 @@ from eventstudy.inputs.calendar import (
     locate_day0_asof,
     resolve_asof,
 )
+from eventstudy.inputs.confounders import ALL_SECURITIES, split_scope
 from eventstudy.inputs.events import split_groups
 from eventstudy.inputs.returns import day_part_returns, on_sessions
 
@@ -67,6 +68,10 @@ class Aligned:
     fused: bool = False
     """Run market-model pairs through the compiled kernel
     (:func:`eventstudy.estimation.kernels.market_chunk`)."""
+    est_values: np.ndarray | None = None
+    """With ``mask_estimation``: ``values`` with NaN at the masked days of each
+    security's own series (read for the estimation windows' dependent returns
+    only); None without masking (no copy)."""
 
 
 def no_pairs_message(excluded: pd.DataFrame, where: str = "") -> str:
@@ -228,7 +233,8 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     day0_pos
         ``(P,)`` day-0 session position on the security's calendar; -1 = unknown.
     window
-        The event window ``(start, end)`` in sessions.
+        The confounding window ``(start, end)`` in sessions (the event window by
+        default); it need not contain day 0.
 
     Returns
     -------
@@ -245,6 +251,9 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     >>> confounding_labels(np.array(["a", "b", "c"]), np.array([0, 0, 1]),
     ...                    np.array([10, 12, 11]), (-5, 5)).tolist()
     ['b', 'a', '']
+    >>> confounding_labels(np.array(["a", "b", "c"]), np.array([0, 0, 0]),
+    ...                    np.array([10, 12, 10]), (1, 5)).tolist()
+    ['b', '', 'b']
     """
     import pyarrow as pa  # lazy: slow import
     import pyarrow.compute as pc  # lazy: slow import
@@ -266,7 +275,10 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     q = np.where(ok, skey, 0)
     lo = np.searchsorted(skey, q + w0, side="left")
     hi = np.searchsorted(skey, q + w1, side="right")
-    count = np.where(ok, hi - lo - 1, 0)
+    # a window around day 0 holds the pair itself (dropped below); one that
+    # leaves day 0 out, such as [1, 10], does not
+    itself = 1 if w0 <= 0 <= w1 else 0
+    count = np.where(ok, hi - lo - itself, 0)
     flagged = np.flatnonzero(count > 0)
     if len(flagged) == 0:
         return labels
@@ -274,7 +286,8 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     n_in = (hi - lo)[flagged]
     starts = np.repeat(lo[flagged] - np.cumsum(n_in) + n_in, n_in)
     k = starts + np.arange(int(n_in.sum()))
-    k = k[k != np.repeat(flagged, n_in)]
+    if itself:
+        k = k[k != np.repeat(flagged, n_in)]
     offsets = np.concatenate([[0], np.cumsum(count[flagged])]).astype(np.int64)
     ids = pa.array(np.asarray(event_ids, dtype=object), type=pa.large_string())
     if isinstance(ids, pa.ChunkedArray):
@@ -286,6 +299,115 @@ def confounding_labels(event_ids: np.ndarray, security: np.ndarray,
     labels[order[flagged]] = np.asarray(joined.to_numpy(zero_copy_only=False),
                                         dtype=object)
     return labels
+
+
+def confounder_pairs(confounders: pd.DataFrame | None, pairs: pd.DataFrame,
+                     sec: np.ndarray, asofs: np.ndarray) -> pd.DataFrame:
+    """One row per (confounder, security of the study) that its scope covers.
+
+    A scope name covers the securities whose ticker or group it is; ``*`` covers
+    every security of the study. A security is a (ticker, calendar) of the pairs,
+    with the as-of time of its first pair, so a confounder's day 0 is located on
+    it exactly as a catalog event's.
+
+    Parameters
+    ----------
+    confounders
+        Validated confounders, or None.
+    pairs
+        The study's pairs (``ticker, group, calendar``).
+    sec, asofs
+        ``(P,)`` security code and as-of time of each pair.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``confounder_id, sec, calendar, asof, instant_ns, date_only``, in
+        confounder then security order (empty without confounders).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"ticker": ["A", "B", "A"], "group": ["g", "h", "g"],
+    ...                   "calendar": ["XNYS"] * 3})
+    >>> c = pd.DataFrame({"confounder_id": ["c1", "c2"], "scope": ["h;A", "*"],
+    ...                   "instant_ns": [0, 1], "date_only": [True, True]})
+    >>> confounder_pairs(c, p, np.array([0, 1, 0]), np.array(["close"] * 3)
+    ...                  )[["confounder_id", "sec"]].values.tolist()
+    [['c1', 0], ['c1', 1], ['c2', 0], ['c2', 1]]
+    """
+    cols = ["confounder_id", "sec", "calendar", "asof", "instant_ns", "date_only"]
+    if confounders is None or len(confounders) == 0:
+        return pd.DataFrame({
+            "confounder_id": pd.Series([], dtype=object),
+            "sec": pd.Series([], dtype=np.int64),
+            "calendar": pd.Series([], dtype=object),
+            "asof": pd.Series([], dtype=object),
+            "instant_ns": pd.Series([], dtype=np.int64),
+            "date_only": pd.Series([], dtype=bool)})
+    secs = pd.DataFrame({"sec": np.asarray(sec, dtype=np.int64),
+                         "ticker": pairs["ticker"].astype(str).to_numpy(),
+                         "group": pairs["group"].astype(str).to_numpy(),
+                         "calendar": pairs["calendar"].astype(str).to_numpy(),
+                         "asof": np.asarray(asofs, dtype=object)})
+    first = secs.drop_duplicates("sec")[["sec", "calendar", "asof"]]
+    names = secs[["sec", "ticker", "group"]].drop_duplicates()
+    c = confounders[["confounder_id", "scope", "instant_ns", "date_only"]].copy()
+    c["_corder"] = np.arange(len(c))
+    c["_name"] = c["scope"].map(split_scope)
+    c = c.explode("_name")
+    star = c["_name"] == ALL_SECURITIES
+    parts = [c.loc[star].merge(first[["sec"]], how="cross")]
+    named = c.loc[~star]
+    for col in ("ticker", "group"):
+        parts.append(named.merge(names[["sec", col]], left_on="_name",
+                                 right_on=col)[list(c.columns) + ["sec"]])
+    cp = pd.concat([p[list(c.columns) + ["sec"]] for p in parts],
+                   ignore_index=True)
+    cp = (cp.drop_duplicates(["_corder", "sec"])
+          .sort_values(["_corder", "sec"], kind="stable")
+          .merge(first, on="sec", how="left"))
+    return cp[cols].reset_index(drop=True)
+
+
+def masked_values(values: np.ndarray, all_sec: np.ndarray, all_pos: np.ndarray,
+                  sec: np.ndarray, ticker_rows: np.ndarray, pad: int,
+                  mask_window: tuple[int, int]) -> np.ndarray:
+    """A copy of ``values`` with NaN on each security's own series at the sessions
+    within ``mask_window`` of every day 0 concerning it (vectorised).
+
+    Parameters
+    ----------
+    values
+        The ``(series + 1, T)`` returns matrix.
+    all_sec, all_pos
+        Security code and day-0 position (-1 = none) of every catalog pair and
+        confounder pseudo-pair.
+    sec, ticker_rows
+        ``(P,)`` security code of each pair and its row in ``values``.
+    pad
+        Column of session 0.
+    mask_window
+        ``(start, end)`` sessions around each day 0.
+
+    Examples
+    --------
+    >>> v = np.zeros((2, 6))
+    >>> m = masked_values(v, np.array([0]), np.array([2]), np.array([0]),
+    ...                   np.array([0]), 1, (-1, 0))
+    >>> m[0].tolist(), bool(np.isfinite(m[1]).all())
+    ([0.0, 0.0, nan, nan, 0.0, 0.0], True)
+    """
+    est = values.copy()
+    nsec = int(np.max(sec)) + 1 if len(sec) else 0
+    row_of = np.full(nsec, values.shape[0] - 1, dtype=np.int64)
+    row_of[sec] = ticker_rows
+    ok = all_pos >= 0
+    offs = np.arange(mask_window[0], mask_window[1] + 1, dtype=np.int64)
+    r = np.repeat(row_of[all_sec[ok]], len(offs))
+    c = ((pad + all_pos[ok])[:, None] + offs[None, :]).ravel()
+    inside = (c >= 0) & (c < values.shape[1])
+    est[r[inside], c[inside]] = np.nan
+    return est
 
 
 def factor_values(factors: pd.DataFrame | None, column: str,
@@ -305,7 +427,10 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
           windows: Windows, spec: ModelSpec, kind: DataKind, default_calendar: str,
           default_benchmark: str, design_of: Callable[[str], Any],
           factors: pd.DataFrame | None, sources: dict[str, str],
-          opens: pd.DataFrame | None = None) -> Aligned:
+          opens: pd.DataFrame | None = None,
+          confounders: pd.DataFrame | None = None,
+          confounding_window: tuple[int, int] | None = None,
+          mask_window: tuple[int, int] | None = None) -> Aligned:
     """Stage 1: pairs, day 0 per calendar, the gather matrix, early exclusions.
 
     Parameters
@@ -330,6 +455,17 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
     opens
         Open prices in ``data``'s layout, or None: the overnight and intraday
         returns of ``spec.day_part`` use them.
+    confounders
+        Validated confounders (:mod:`eventstudy.inputs.confounders`), or None. Each
+        is located on every security of its scope like a catalog event (own
+        calendar and as-of); it never becomes a pair.
+    confounding_window
+        The window (sessions around a pair's day 0) in which another event's or a
+        confounder's day 0 confounds the pair; None = the event window.
+    mask_window
+        With estimation masking: the sessions around each day 0 of a catalog
+        event or confounder of a security that leave that security's estimation
+        windows (:attr:`Aligned.est_values`); None = no masking.
 
     Returns
     -------
@@ -366,6 +502,14 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
     cal_raw, cal_names = pd.factorize(pairs["calendar"], sort=True)
     asofs = pair_asofs(pairs, sources.get("universe", "the universe"))
     cal = cal_raw.astype(np.int64)
+    sec = pd.factorize(pairs["ticker"].astype(str) + "|"
+                       + pairs["calendar"].astype(str))[0]
+    cp = confounder_pairs(confounders, pairs, sec, asofs)
+    c_cal = pd.Index(cal_names).get_indexer(cp["calendar"]).astype(np.int64)
+    c_inst = cp["instant_ns"].to_numpy(dtype=np.int64)
+    c_donly = cp["date_only"].to_numpy(dtype=bool)
+    c_asof = cp["asof"].to_numpy(dtype=object)
+    c_pos = np.full(len(cp), -1, dtype=np.int64)
     first = data.index.min()
     last_evt = pd.Timestamp(int(inst.max())).normalize()
     end = max(data.index.max(), last_evt) + pd.Timedelta(days=60)
@@ -395,6 +539,10 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
             p[sub] = p_a
             rules[sel[sub]] = rule
         pos[sel] = p
+        csel = np.flatnonzero(c_cal == ci)
+        for a in pd.unique(c_asof[csel]):  # the confounders, as their pairs
+            sub = csel[c_asof[csel] == a]
+            c_pos[sub] = locate_day0_asof(sess, str(a), c_inst[sub], c_donly[sub])[0]
         tick = tickers[sel]
         bench = benches[sel]
         u = pd.unique(np.concatenate([tick, bench]))
@@ -444,6 +592,9 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         r_[(r_ == "") & (p < fp)] = "event before the first price"
         reason[sel] = r_
 
+    # before the sessions (which start a week before the data) is no day 0: the
+    # locator would give the first session
+    c_pos[c_inst < (start - pd.Timedelta(days=1)).value] = -1
     # one NaN-padded (series, time) matrix for every calendar; last row all NaN
     tmax = max((len(d) for d in cal_dates), default=0)
     T = pad + tmax + max(hi_off, 0) + 1
@@ -456,13 +607,26 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
     for key, r in rows.items():
         rows[key] = np.where(r >= 0, r, base)
 
-    sec = pd.factorize(pairs["ticker"].astype(str) + "|"
-                       + pairs["calendar"].astype(str))[0]
-    confounded_by = confounding_labels(pairs["event_id"].to_numpy(dtype=object),
-                                       sec, pos, w.event)
+    window = w.event if confounding_window is None else confounding_window
+    ids = pairs["event_id"].to_numpy(dtype=object)
+    c_sec = cp["sec"].to_numpy(dtype=np.int64)
+    if len(cp):  # the confounders' pseudo-pairs are labelled too, then dropped
+        confounded_by = confounding_labels(
+            np.concatenate([ids, cp["confounder_id"].to_numpy(dtype=object)]),
+            np.concatenate([sec, c_sec]), np.concatenate([pos, c_pos]),
+            window)[:P]
+    else:
+        confounded_by = confounding_labels(ids, sec, pos, window)
+    est_values = None
+    if mask_window is not None:
+        early = inst < (start - pd.Timedelta(days=1)).value
+        est_values = masked_values(values, np.concatenate([sec, c_sec]),
+                                   np.concatenate([np.where(early, -1, pos), c_pos]),
+                                   sec,
+                                   rows["ticker"], pad, mask_window)
     return Aligned(
         pairs=pairs, excluded_events=ex_events, reason=reason,
         cand=np.flatnonzero(reason == ""), cal=cal, pos=pos, rules=rules,
         model_code=model_code, designs=designs, rows=rows, values=values,
         dates=dates, pad=pad, needs_rf=needs_rf, confounded_by=confounded_by,
-        warnings=warnings)
+        warnings=warnings, est_values=est_values)

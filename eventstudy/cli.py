@@ -821,6 +821,91 @@ def bench(bench_args: tuple[str, ...]) -> None:
         raise SystemExit(code)
 
 
+# --------------------------------------------------------------------------- findings
+@cli.command()
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--draws", type=click.IntRange(min=1), default=None,
+              help="Placebo draws (default 199, or the README block's draws with "
+                   "--readme).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Placebo seed (default: the study's [tests] seed, or the README "
+                   "block's seed with --readme).")
+@click.option("--window", "window_opt", metavar="A,B",
+              help="CAR window of the table (default 0,1, or the README block's).")
+@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the table into this file's findings block (between "
+                   "'<!-- findings:start' and '<!-- findings:end -->').")
+@click.option("--check", is_flag=True,
+              help="With --readme: change nothing; exit 1 if the block is not what "
+                   "the command would write.")
+@click.option("--offline", is_flag=True, help="Never touch the network.")
+@CACHE_DIR_OPTION
+def findings(study_file: Path, draws: int | None, seed: int | None,
+             window_opt: str | None, readme: Path | None, check: bool,
+             offline: bool, cache_dir: Path | None) -> None:
+    """The study's main reactions with robust and placebo p-values.
+
+    Runs STUDY_FILE and its placebo test, and prints (or, with --readme, writes
+    into the README's findings block) a Markdown table of the event x group
+    reactions whose robust p-value (bmp_kp on clustered rows, series_t on a single
+    series) or placebo p-value is below 0.10, with their caveats: confounders,
+    small N, the two p-values disagreeing.
+
+    \b
+      eventstudy findings events/japan_us_investment.toml
+      eventstudy findings events/japan_us_investment.toml --readme README.md
+      eventstudy findings events/japan_us_investment.toml --readme README.md --check
+    """
+    from eventstudy.findings import (  # lazy: pandas
+        DEFAULT_DRAWS,
+        block_options,
+        replace_block,
+        study_findings,
+    )
+    from eventstudy.io.atomic import write_text_atomic  # lazy: start-up
+
+    if check and readme is None:
+        raise UserError("--check compares a README's findings block: give "
+                        "--readme FILE")
+    opts: dict[str, str] = {}
+    text = ""
+    if readme is not None:
+        try:
+            text = readme.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{readme}: cannot read it ({exc.strerror}); give an "
+                            "existing Markdown file with a findings block") from None
+        opts = block_options(text)
+    win_text = window_opt or opts.get("window", "")
+    window = None
+    if win_text:
+        try:
+            a, b = (int(x) for x in win_text.split(","))
+        except ValueError:
+            raise UserError(f"--window {win_text!r}: give two whole numbers 'A,B', "
+                            "e.g. 0,1") from None
+        window = (a, b)
+    n = draws if draws is not None else int(opts.get("draws", DEFAULT_DRAWS))
+    sd = seed if seed is not None else (int(opts["seed"]) if "seed" in opts else None)
+    res = study_findings(study_file, draws=n, seed=sd, window=window,
+                         offline=offline, cache_dir=cache_dir)
+    if readme is None:
+        click.echo(res.as_markdown(), nl=False)
+        return
+    new = replace_block(text, res.block(), where=str(readme))
+    if check:
+        if new != text:
+            click.echo(f"{readme}: the findings block is out of date; run "
+                       f"'eventstudy findings {study_file} --readme {readme}'",
+                       err=True)
+            raise SystemExit(1)
+        click.echo(f"{readme}: the findings block is current")
+        return
+    if new != text:
+        write_text_atomic(readme, new)
+    click.echo(f"{readme}: findings block written ({len(res.main())} rows)")
+
+
 # ------------------------------------------------------------------- environment
 GLOBAL_ENVVARS = {"cache_dir": "EVENTSTUDY_CACHE_DIR"}
 """Options whose variable is the same for every command (by parameter name)."""

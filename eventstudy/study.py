@@ -39,7 +39,7 @@ from eventstudy.alignment import (
     no_pairs_message,
     pair_weights,
 )
-from eventstudy.config import Conventions, ModelSpec, Study, Windows
+from eventstudy.config import Conventions, ModelSpec, Study, Windows, day_window
 from eventstudy.errors import InputError, NoPairsError, UnknownNameError
 from eventstudy.estimation.containers import (
     AbnormalReturns,
@@ -67,6 +67,12 @@ from eventstudy.inference import (
 )
 from eventstudy.inference.bootstrap import boot_small_n_warning
 from eventstudy.inputs.calendar import WindowDates
+from eventstudy.inputs.confounders import (
+    check_ids_distinct,
+    confounders_from_frame,
+    load_confounders,
+    scope_names,
+)
 from eventstudy.inputs.events import (
     events_from_frame,
     load_events,
@@ -78,6 +84,12 @@ from eventstudy.inputs.prices import prices_from_frame
 from eventstudy.inputs.returns import NO_OPENS
 from eventstudy.results import EventStudyResults
 from eventstudy.results.summary import small_n_warning
+
+MASK_WARN_SHARE = 0.10
+"""A kept pair that masking costs more than this share of its estimation window is
+named in the warnings (``run.json`` ``data_warnings``)."""
+MASK_WARN_LISTED = 10
+"""At most this many such pairs are named (then a count)."""
 
 MANY_EVENTS = 1000
 """Above this many events, ``fit(scopes=None)`` runs only the all and group scopes."""
@@ -141,8 +153,25 @@ class EventStudy:
     factors
         Factor table (date + factor columns) for the ``factor`` model.
     confounding
-        ``"flag"`` marks pairs with another catalog event inside their event window;
-        ``"exclude"`` also removes them (listed in ``excluded``).
+        ``"flag"`` marks pairs with another catalog event or a confounder inside
+        their confounding window (``confounded_by``); ``"exclude"`` also removes
+        them (listed in ``excluded``).
+    confounders
+        Outside events that may confound pairs (company results, corporate
+        actions, policy background): ``confounder_id, timestamp, scope, kind,
+        title, source`` (:mod:`eventstudy.inputs.confounders`). Each is located on
+        every security of its scope like a catalog event; it never becomes a pair.
+    confounding_window
+        ``(start, end)`` sessions around a pair's day 0 in which another event's
+        or a confounder's day 0 confounds it; None (default) = the event window.
+    mask_estimation
+        Remove from every pair's estimation window the sessions within
+        ``mask_window`` of the day 0 of every catalog event and confounder of its
+        security (the event windows keep them); ``diagnostics`` column
+        ``n_masked`` counts the returns removed. ``min_estimation_obs`` applies
+        after masking.
+    mask_window
+        ``(start, end)`` sessions around each masked day 0 (default ``(-1, 1)``).
     opens
         Open prices in the layout of ``data`` (wide or long ``date, ticker,
         open``... as a price frame), kept apart from the closes: the
@@ -187,16 +216,26 @@ class EventStudy:
         confounding: Literal["flag", "exclude"] = "flag",
         sources: dict[str, str] | None = None,
         opens: pd.DataFrame | None = None,
+        confounders: pd.DataFrame | None = None,
+        confounding_window: tuple[int, int] | None = None,
+        mask_estimation: bool = False,
+        mask_window: tuple[int, int] = (-1, 1),
     ) -> None:
         src = sources or {}
+        ev = events_from_frame(events, source=src.get("events", "<events>"))
+        uni = (universe_from_frame(universe, source=src.get("universe", "<universe>"),
+                                   models=tuple(MODELS))
+               if universe is not None else None)
+        conf = (confounders_from_frame(
+            confounders, source=src.get("confounders", "<confounders>"),
+            names=scope_names(uni, ev)) if confounders is not None else None)
         self._setup(
-            data, events_from_frame(events, source=src.get("events", "<events>")),
-            (universe_from_frame(universe, source=src.get("universe", "<universe>"),
-                                 models=tuple(MODELS))
-             if universe is not None else None),
+            data, ev, uni,
             model=model, windows=windows, kind=kind, returns=returns,
             calendar=calendar, benchmark=benchmark, factors=factors,
-            confounding=confounding, sources=sources, opens=opens)
+            confounding=confounding, sources=sources, opens=opens,
+            confounders=conf, confounding_window=confounding_window,
+            mask_estimation=mask_estimation, mask_window=mask_window)
 
     def _setup(
         self,
@@ -214,9 +253,13 @@ class EventStudy:
         confounding: Literal["flag", "exclude"],
         sources: dict[str, str] | None,
         opens: pd.DataFrame | None = None,
+        confounders: pd.DataFrame | None = None,
+        confounding_window: tuple[int, int] | None = None,
+        mask_estimation: bool = False,
+        mask_window: tuple[int, int] = (-1, 1),
     ) -> None:
-        """Check the options and store the inputs (events and universe already
-        validated)."""
+        """Check the options and store the inputs (events, universe and
+        confounders already validated)."""
         if kind not in ("prices", "returns"):
             raise UnknownNameError(f"kind must be 'prices' or 'returns', not {kind!r}")
         spec = model if isinstance(model, ModelSpec) else ModelSpec(
@@ -224,6 +267,18 @@ class EventStudy:
         make_design(spec.name)  # validates the name
         if confounding not in ("flag", "exclude"):
             raise UnknownNameError("confounding must be 'flag' or 'exclude'")
+        if not isinstance(mask_estimation, bool):
+            raise InputError(f"mask_estimation must be True or False, got "
+                             f"{mask_estimation!r}")
+        self._confounding_window = (None if confounding_window is None else
+                                    day_window(confounding_window,
+                                               "confounding_window"))
+        self._mask_window = day_window(mask_window, "mask_window")
+        self._mask_estimation = mask_estimation
+        if confounders is not None:
+            check_ids_distinct(confounders, events,
+                               (sources or {}).get("confounders", "<confounders>"))
+        self._confounders = confounders
         self._data = prices_from_frame(data, source=(sources or {}).get("prices",
                                                                        "<data>"))
         if spec.day_part != "close_to_close" and kind != "prices":
@@ -294,13 +349,22 @@ class EventStudy:
         if study.model.factors is not None:
             factors = load_factors(study.model.factors, study.model)
         src = {"events": str(study.events), "universe": str(study.universe or "")}
+        if study.confounders is not None:
+            src["confounders"] = str(study.confounders)
         src.update(sources or {})
+        confounders = (load_confounders(study.confounders,
+                                        names=scope_names(universe, events))
+                       if study.confounders is not None else None)
         # load_events / load_universe validated the files: not a second time
         obj = cls.__new__(cls)
         obj._setup(prices, events, universe, model=study.model,
                    windows=study.windows, kind="prices", returns=study.model.returns,
                    calendar="XNYS", benchmark="", factors=factors,
-                   confounding=study.confounding, sources=src, opens=opens)
+                   confounding=study.confounding, sources=src, opens=opens,
+                   confounders=confounders,
+                   confounding_window=study.confounding_window,
+                   mask_estimation=study.mask_estimation,
+                   mask_window=study.mask_window)
         return obj
 
     # ------------------------------------------------------------------ stages
@@ -351,19 +415,27 @@ class EventStudy:
         reason = a.reason.copy()
         nest_all = np.zeros(len(reason), dtype=np.int64)
         nest_all[a.cand] = out.nest
+        nmask_all = np.zeros(len(reason), dtype=np.int64)
+        nmask_all[a.cand] = out.n_masked
         few = np.zeros(len(reason), dtype=bool)
         few[a.cand] = out.nest < w.min_estimation_obs
         if few.any():
+            after = ("" if a.est_values is None else
+                     " after masking " + pd.Series(nmask_all[few]).astype(str))
             reason[few] = ("only " + pd.Series(nest_all[few]).astype(str)
-                           + f" estimation returns (minimum {w.min_estimation_obs})"
+                           + " estimation returns" + after
+                           + f" (minimum {w.min_estimation_obs})"
                            ).to_numpy(dtype=object)
         degenerate_fits(reason, a.cand, out)
         if self._confounding == "exclude":
             conf = (reason == "") & (a.confounded_by != "")
             if conf.any():
+                cw = self._confounding_window
+                where = ("the event window" if cw is None else
+                         f"the confounding window [{cw[0]}, {cw[1]}]")
                 reason[conf] = ("confounded by event(s) "
                                 + pd.Series(a.confounded_by[conf]).astype(str)
-                                + " inside the event window").to_numpy(dtype=object)
+                                + f" inside {where}").to_numpy(dtype=object)
         if conv.weights:
             wv = pair_weights(a.pairs, self._universe, conv.weights)
             badw = (reason == "") & ~(np.isfinite(wv) & (wv > 0))
@@ -373,8 +445,10 @@ class EventStudy:
         keep = reason == ""
         zero = np.full(len(reason), np.nan)
         zero[a.cand] = out.zero_share
+        if a.est_values is not None:
+            self._masking_warning(a, keep, nmask_all)
         out.compact(keep[a.cand])
-        pairs = self._label_pairs(a, keep, nest_all, zero)
+        pairs = self._label_pairs(a, keep, nest_all, zero, nmask_all)
         bad = np.flatnonzero(reason != "")
         ex = pd.DataFrame({
             "event_id": a.pairs["event_id"].to_numpy(dtype=object)[bad],
@@ -413,8 +487,30 @@ class EventStudy:
                    "workers": float(nw), **extra}
         return st, est, ar, timings
 
+    def _masking_warning(self, a: Aligned, keep: np.ndarray,
+                         n_masked: np.ndarray) -> None:
+        """Append to ``a.warnings`` the kept pairs that masking cost more than
+        :data:`MASK_WARN_SHARE` of their estimation window (none: nothing)."""
+        Le = self._windows.estimation_length
+        hit = np.flatnonzero(keep & (n_masked > MASK_WARN_SHARE * Le))
+        if len(hit) == 0:
+            return
+        ids = a.pairs["event_id"].to_numpy(dtype=object)[hit]
+        tick = a.pairs["ticker"].to_numpy(dtype=object)[hit]
+        items = [f"{e}/{t} ({int(n)})" for e, t, n in
+                 zip(ids[:MASK_WARN_LISTED], tick[:MASK_WARN_LISTED],
+                     n_masked[hit][:MASK_WARN_LISTED], strict=True)]
+        more = (f" and {len(hit) - MASK_WARN_LISTED} more"
+                if len(hit) > MASK_WARN_LISTED else "")
+        a.warnings.append(
+            f"masking: {len(hit)} pair(s) lost more than "
+            f"{MASK_WARN_SHARE:.0%} of their {Le}-session estimation window to "
+            f"the days of other events and confounders (returns masked): "
+            f"{', '.join(items)}{more}; see n_masked in diagnostics.csv")
+
     def _label_pairs(self, a: Aligned, keep: np.ndarray, nest: np.ndarray,
-                     zero_share: np.ndarray) -> pd.DataFrame:
+                     zero_share: np.ndarray,
+                     n_masked: np.ndarray | None = None) -> pd.DataFrame:
         """The kept pairs' table with day 0, estimation counts and confounding."""
         pairs = a.pairs
         P = len(pairs)
@@ -426,6 +522,8 @@ class EventStudy:
         pairs["day0_rule"] = a.rules
         pairs["day0"] = pd.to_datetime(np.where(d0 >= 0, d0, np.iinfo(np.int64).min))
         pairs["n_est"] = nest
+        pairs["n_masked"] = (np.zeros(P, dtype=np.int64) if n_masked is None
+                             else n_masked)
         pairs["confounded_by"] = a.confounded_by
         return pairs.loc[keep].reset_index(drop=True)
 
@@ -503,8 +601,8 @@ class EventStudy:
             from :data:`FUSED_MIN_PAIRS` candidate pairs when it is installed, else
             numpy). Both give the same numbers up to the order of additions (about
             1e-16 relative); a study's results never depend on the chunking.
-            Other models, excess returns, ``market_moments = "window"`` and BHAR
-            always use numpy.
+            Other models, excess returns, ``market_moments = "window"``, BHAR and
+            masked estimation windows (``mask_estimation``) always use numpy.
 
         Returns
         -------
@@ -642,7 +740,10 @@ class EventStudy:
                   windows=self._windows, spec=self._spec, kind=self._kind,
                   default_calendar=self._calendar,
                   default_benchmark=self._benchmark, design_of=self._design,
-                  factors=self._factors, sources=self._sources, opens=self._opens)
+                  factors=self._factors, sources=self._sources, opens=self._opens,
+                  confounders=self._confounders,
+                  confounding_window=self._confounding_window,
+                  mask_window=self._mask_window if self._mask_estimation else None)
         return self._exclude_without_opens(a)
 
     def _exclude_without_opens(self, a: Aligned) -> Aligned:

@@ -24,7 +24,8 @@ class Stacked:
     ----------
     pairs
         One row per kept pair (events columns plus ``group, calendar, benchmark,
-        model, zero_share, day0_pos, day0_rule, day0, n_est, confounded_by``).
+        model, zero_share, day0_pos, day0_rule, day0, n_est, n_masked,
+        confounded_by``).
     ret_evt
         ``(P, W)`` event-window returns (before any risk-free subtraction).
     est_dates
@@ -106,6 +107,8 @@ class ChunkOut:
     r2: np.ndarray
     nest: np.ndarray
     zero_share: np.ndarray
+    n_masked: np.ndarray
+    """Estimation returns removed by masking (0 without masking)."""
     resid: np.ndarray
     normal: np.ndarray
     lev: np.ndarray
@@ -130,7 +133,7 @@ class ChunkOut:
 
         return cls(alpha=a(n), beta=a(n), sigma2=a(n), nobs=a(n), dof=a(n),
                    k=a(n, dtype=np.int64), r2=a(n), nest=a(n, dtype=np.int64),
-                   zero_share=a(n), resid=a(n, le),
+                   zero_share=a(n), n_masked=a(n, dtype=np.int64), resid=a(n, le),
                    normal=a(n, w), lev=a(n, w),
                    ret_evt=a(n, w), evt_dates=a(nd, w, dtype=np.int64), ar=a(n, w),
                    sar=a(n, w),

@@ -139,6 +139,12 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
     """Stages 2-4 for candidates ``lo:hi``; writes rows ``lo:hi`` of ``out``.
 
     Returns the seconds spent gathering, estimating and on ARs/CARs.
+
+    With estimation masking (``a.est_values``), the dependent returns of the
+    estimation windows come from ``a.est_values`` (NaN on the masked days) and the
+    regressors and the event windows from ``a.values``; ``out.n_masked`` counts the
+    estimation returns that masking removed (usable without it: the return and
+    every regressor finite). Without masking it is 0.
     """
     t0 = time.perf_counter()
     Le, W = w.estimation_length, w.event_length
@@ -148,6 +154,9 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
     evt_start = s0 + w.event[0]
     v_est = sliding_window_view(a.values, Le, axis=1)
     v_evt = sliding_window_view(a.values, W, axis=1)
+    masked = a.est_values is not None
+    if not masked:
+        out.n_masked[lo:hi] = 0
     if len(out.evt_dates):  # (a Dask task leaves the dates to the client)
         window_dates(a, out, w, lo, hi)
     codes = a.model_code[ix]
@@ -160,7 +169,10 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
                day0_shift)
         return t_gather, time.perf_counter() - t1, 0.0
     trow = a.rows["ticker"][ix]
-    y_est = v_est[trow, est_start]
+    y_raw = v_est[trow, est_start]
+    y_est = y_raw
+    if a.est_values is not None:  # masking: the masked days are NaN in y only
+        y_est = sliding_window_view(a.est_values, Le, axis=1)[trow, est_start]
     ret_evt = v_evt[trow, evt_start]
     y_evt = ret_evt
     if a.needs_rf:
@@ -169,6 +181,7 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
         rf_est = v_est[rrow, est_start]
         rf_evt = v_evt[rrow, evt_start]
         y_est = y_est - rf_est
+        y_raw = y_raw - rf_est
         y_evt = ret_evt - rf_evt
     if day0_shift and w.event[0] <= 0 <= w.event[1]:
         # simulations: an abnormal return planted on day 0 of every pair
@@ -214,6 +227,8 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
         mask = np.isfinite(y) & wmask
         nest = mask.sum(axis=1)
         out.nest[rows_out] = nest
+        if masked:
+            out.n_masked[rows_out] = (np.isfinite(y_raw[s]) & wmask).sum(axis=1) - nest
         out.zero_share[rows_out] = np.where(mask, y == 0, False).sum(1) / nest
         fit = estimate(d, y, X, mask, conv, X_window=X, window_mask=wmask)
         out.sigma2[rows_out] = fit.sigma2
@@ -238,10 +253,11 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
 
 def fusable(d: Design, conv: Conventions, a: Aligned) -> bool:
     """Whether the compiled market-model kernel computes exactly what the numpy path
-    does for this design and these conventions."""
+    does for this design and these conventions (the kernel reads one returns
+    matrix, so estimation masking runs the numpy path)."""
     return (d.model.fused_kernel and d.regressors == (("market", 0),)
             and not a.needs_rf and conv.market_moments == "firm"
-            and conv.aggregation == "car")
+            and conv.aggregation == "car" and a.est_values is None)
 
 
 def fused_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,

@@ -329,6 +329,13 @@ def _line_key(msg: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+# the same readers and checks serve the other input CSVs (confounders, ...)
+read_input_csv = _read_csv
+require_frame = _require_frame
+text_column = _text_column
+line_key = _line_key
+
+
 def load_universe(path: str | Path, models: Collection[str] | None = None
                   ) -> pd.DataFrame:
     """Read and validate a universe CSV.

@@ -21,8 +21,8 @@ stable row order and no timestamps inside tables:
 ``excluded.csv``
     event_id, ticker, reason
 ``diagnostics.csv``
-    event_id, ticker, group, calendar, model, day0, day0_rule, n_est, alpha, beta,
-    sigma, r2, zero_share, resid_ac1, confounded_by, quote
+    event_id, ticker, group, calendar, model, day0, day0_rule, n_est, n_masked,
+    alpha, beta, sigma, r2, zero_share, resid_ac1, confounded_by, quote
 ``summary.md``
     CAAR per event x group and CAR window with significance stars
 ``run.json``

@@ -56,6 +56,10 @@ weights = "mcap"
 
 [confounding]
 action = "exclude"
+file = "confounders.csv"
+window = [-3, 3]
+mask_estimation = true
+mask_window = [-2, 1]
 
 [data]
 source = "file"
