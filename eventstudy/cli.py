@@ -208,10 +208,15 @@ def events_extract(paths: Sequence[Path], output: Path, keywords: Path | None) -
                    "the catalog, if present).")
 @click.option("--seeds", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of source documents (default: seeds/ beside events/).")
-def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) -> None:
+@click.option("--confounders", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also check this confounders CSV (ids, timestamps, scopes against "
+                   "the universe, kinds, sources).")
+def events_validate(catalog: Path, universe: Path | None, seeds: Path | None,
+                    confounders: Path | None = None) -> None:
     """Check CATALOG: quotes verbatim in their seed, timestamps, ids, groups.
 
-    Exits 2 and lists every problem with its line number.
+    With --confounders, also the confounders file. Exits 2 and lists every
+    problem with its file and line number.
     """
     from eventstudy.estimation.models import MODELS  # lazy: start-up
     from eventstudy.inputs.events import (  # lazy: start-up
@@ -225,10 +230,29 @@ def events_validate(catalog: Path, universe: Path | None, seeds: Path | None) ->
     groups = (set(load_universe(uni, models=tuple(MODELS))["group"])
               if uni.is_file() else None)
     problems = validate_catalog(catalog, seeds, groups)
-    if problems:
-        raise UserError(f"{catalog}: {len(problems)} problem(s)\n"
-                        + "\n".join(f"  - {p}" for p in problems))
+    report = [f"{catalog}: {len(problems)} problem(s)"] if problems else []
+    report += [f"  - {p}" for p in problems]
+    if confounders is not None:
+        from eventstudy.errors import CatalogError  # lazy: start-up
+        from eventstudy.inputs.confounders import (  # lazy: start-up
+            scope_names,
+            validate_confounders,
+        )
+        from eventstudy.inputs.events import load_events  # lazy: start-up
+
+        try:
+            events = load_events(catalog)
+        except CatalogError:  # its problems are listed above
+            events = None
+        table = load_universe(uni, models=tuple(MODELS)) if uni.is_file() else None
+        bad = validate_confounders(confounders, scope_names(table, events), events)
+        report += ([f"{confounders}: {len(bad)} problem(s)"] if bad else [])
+        report += [f"  - {p}" for p in bad]
+    if report:
+        raise UserError("\n".join(report))
     click.echo(f"{catalog}: OK")
+    if confounders is not None:
+        click.echo(f"{confounders}: OK")
 
 
 @events.command("days")

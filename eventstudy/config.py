@@ -54,6 +54,11 @@ Full set of keys and defaults::
 
     [confounding]
     action = "flag"                  # flag | exclude
+    file = ""                        # confounders CSV (outside events), relative path
+    window = []                      # [start, end] sessions; [] = the event window
+    mask_estimation = false          # drop the days of other events and confounders
+                                     # from every estimation window
+    mask_window = [-1, 1]            # sessions around each masked day 0
 
     [execution]
     scheduler = "local"              # local | dask | tcp://host:port (a Dask cluster)
@@ -380,6 +385,10 @@ class Study:
     seed: int = 12345
     conventions: Conventions = field(default_factory=Conventions)
     confounding: ConfoundAction = "flag"
+    confounders: Path | None = None
+    confounding_window: tuple[int, int] | None = None
+    mask_estimation: bool = False
+    mask_window: tuple[int, int] = (-1, 1)
     source: DataSource = "yahoo"
     prices: Path | None = None
     price_field: Literal["adjusted", "close"] = "adjusted"
@@ -402,6 +411,16 @@ class Study:
         # workers = 0 means automatic, as None
         workers = None if self.workers is None else int(self.workers)
         object.__setattr__(self, "workers", workers or None)
+        if self.confounding_window is not None:
+            object.__setattr__(self, "confounding_window", day_window(
+                self.confounding_window, "[confounding] window"))
+        object.__setattr__(self, "mask_window",
+                           day_window(self.mask_window, "[confounding] mask_window"))
+        if not isinstance(self.mask_estimation, bool):
+            raise StudyFileError(
+                f"[confounding] mask_estimation must be true or false, got "
+                f"{self.mask_estimation!r}",
+                path=None if self.path is None else str(self.path))
 
     def with_updates(self, **changes: Any) -> Study:
         """Return a copy with some fields replaced."""
@@ -417,7 +436,7 @@ _KNOWN = {
     "tests": {"names", "bootstrap_reps", "seed"},
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
                     "aggregation", "weights"},
-    "confounding": {"action"},
+    "confounding": {"action", "file", "window", "mask_estimation", "mask_window"},
     "data": {"source", "prices", "price_field", "corporate_actions"},
     "execution": {"scheduler", "workers"},
 }
@@ -505,6 +524,52 @@ def _corporate_actions(data: dict[str, Any], base: Path, path: str) -> Path | No
     value = _text(data.get("corporate_actions", ""), "[data] corporate_actions",
                   path, '"data/corporate-actions.csv"')
     return (base / value) if value.strip() else None
+
+
+def day_window(value: Any, what: str) -> tuple[int, int]:
+    """``value`` as a ``(start, end)`` window of sessions with start <= end.
+
+    Raises
+    ------
+    WindowError
+        Not two integers, beyond :data:`MAX_WINDOW_DAY`, or reversed; the message
+        names ``what``.
+
+    Examples
+    --------
+    >>> day_window([-1, 1], "mask_window")
+    (-1, 1)
+    """
+    a, b = _window(value, what)
+    if a > b:
+        raise WindowError(f"{what} {[a, b]} is reversed; write it as [start, end] "
+                          "with start <= end")
+    return (a, b)
+
+
+def _confounding_keys(conf: dict[str, Any], base: Path, sp: str) -> dict[str, Any]:
+    """The ``[confounding]`` keys beyond ``action``: the confounders file, the
+    confounding window and the estimation masking, as :class:`Study` fields."""
+    file = _text(conf.get("file", ""), "[confounding] file", sp,
+                 '"confounders.csv"')
+    raw_window = conf.get("window", [])
+    window = None
+    if not (isinstance(raw_window, list) and not raw_window):
+        window = _pair(raw_window, "[confounding] window", sp)
+        if window[0] > window[1]:
+            raise WindowError(f"[confounding] window = {_show(raw_window)} is "
+                              "reversed; write it as [start, end] with start <= end "
+                              "(e.g. [-5, 5]), or [] for the event window", path=sp)
+    mask = _pair(conf.get("mask_window", [-1, 1]), "[confounding] mask_window", sp)
+    if mask[0] > mask[1]:
+        raise WindowError(f"[confounding] mask_window = {_show(list(mask))} is "
+                          "reversed; write it as [start, end] with start <= end "
+                          "(e.g. [-1, 1])", path=sp)
+    return {"confounders": (base / file) if file else None,
+            "confounding_window": window,
+            "mask_estimation": _bool(conf.get("mask_estimation", False),
+                                     "[confounding] mask_estimation", sp),
+            "mask_window": mask}
 
 
 def load_study(path: str | Path) -> Study:
@@ -690,6 +755,7 @@ def load_study(path: str | Path) -> Study:
         confounding=cast(ConfoundAction, _choice(conf.get("action", "flag"),
                                                  ("flag", "exclude"),
                                                  "[confounding] action", sp)),
+        **_confounding_keys(conf, base, sp),
         source=_text(data.get("source", "yahoo"), "[data] source", sp, '"file"')
         or "yahoo",
         prices=(base / prices) if prices else None,

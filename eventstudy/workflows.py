@@ -77,6 +77,7 @@ def _study_file_hashes(st: Study) -> dict[str, str]:
     return {label: _sha_file(Path(pth))
             for label, pth in (("study", st.path), ("events", st.events),
                                ("universe", st.universe),
+                               ("confounders", st.confounders),
                                ("corporate_actions", st.corporate_actions))
             if pth is not None and Path(pth).is_file()}
 
@@ -128,10 +129,11 @@ def prepare_study(study_file: str | Path, model: str | None = None,
 
 
 def study_input_paths(st: Study, prices: str | Path | None = None) -> list[Path]:
-    """The files a study reads: the study file, events, universe, factors and the
-    prices file (``prices``, else the study's own for ``source = "file"``)."""
-    paths = [st.path, st.events, st.universe, st.corporate_actions,
-             st.model.factors,
+    """The files a study reads: the study file, events, universe, confounders,
+    factors and the prices file (``prices``, else the study's own for ``source =
+    "file"``)."""
+    paths = [st.path, st.events, st.universe, st.confounders,
+             st.corporate_actions, st.model.factors,
              Path(prices) if prices is not None
              else (st.prices if st.source == "file" else None)]
     return [Path(p) for p in paths if p is not None]
@@ -327,9 +329,18 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
         "run_json": {"inputs_sha256": inputs, "fingerprint": fp,
                      "study": str(st.path), "data_quality": quality,
                      "corporate_actions": actions,
-                     "settings": _settings(st)},
+                     "settings": {**_settings(st), "masking": _masking(st, res)}},
         "events": events}
     return res, info
+
+
+def _masking(st: Study, res: Any) -> dict[str, Any]:
+    """Estimation masking as run (``run.json`` ``settings.masking``): on or off,
+    the window, and the estimation returns removed over the kept pairs."""
+    d = res.pairs_
+    n = d["n_masked"].to_numpy(dtype=np.int64) if "n_masked" in d else np.zeros(0)
+    return {"on": bool(st.mask_estimation), "window": list(st.mask_window),
+            "total_masked": int(n.sum()), "pairs_masked": int((n > 0).sum())}
 
 
 def _settings(st: Study) -> dict[str, Any]:

@@ -195,6 +195,9 @@ class EventStudyResults:
             "day0": p["day0"].to_numpy(),
             "day0_rule": p["day0_rule"].to_numpy(),
             "n_est": n,
+            # estimation returns removed by mask_estimation (0 without masking)
+            "n_masked": (p["n_masked"].to_numpy(dtype=np.int64) if "n_masked" in p
+                         else np.zeros(len(p), dtype=np.int64)),
             "alpha": self.alpha,
             "beta": self.beta,
             "sigma": np.sqrt(self.sigma2),
