@@ -421,7 +421,7 @@ groups = ["kr_batteries"]
 [entities.SoftBank]
 kind = "party"
 aliases = ["SoftBank", "SoftBank Group"]
-groups = []
+groups = ["jp_us_investors"]
 
 [entities.TSMC]
 kind = "party"
@@ -431,17 +431,42 @@ groups = []
 [entities."Nippon Steel"]
 kind = "party"
 aliases = ["Nippon Steel"]
-groups = []
+groups = ["steel"]
 
 [entities."US Steel"]
 kind = "party"
 aliases = ["US Steel", "U.S. Steel", "United States Steel"]
-groups = []
+groups = ["steel"]
 
 [entities.Hitachi]
 kind = "party"
 aliases = ["Hitachi"]
-groups = []
+groups = ["jp_us_investors"]
+
+[entities."Mitsubishi Corp."]
+kind = "party"
+aliases = ["Mitsubishi Corp.", "Mitsubishi Corporation"]
+groups = ["jp_us_investors"]
+
+[entities."Mitsubishi Heavy"]
+kind = "party"
+aliases = ["Mitsubishi Heavy", "Mitsubishi Heavy Industries"]
+groups = ["jp_us_investors"]
+
+[entities.Hyundai]
+kind = "party"
+aliases = ["Hyundai", "Hyundai Motor"]
+groups = ["kr_autos"]
+
+[entities.Kia]
+kind = "party"
+aliases = ["Kia"]
+groups = ["kr_autos"]
+
+[entities.ADR]
+kind = "topic"
+aliases = ["ADR", "ADRs", "American depositary receipts"]
+groups = ["us_adrs"]
 
 [entities.yen]
 kind = "topic"

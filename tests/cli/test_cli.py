@@ -14,10 +14,15 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import DAY0_TABLE, EVENTS_DIR, SEEDS_DIR, MiniStudy
+from conftest import DAY0_TABLE as _DAY0_CONFTEST
+from conftest import EVENTS_DIR, SEEDS_DIR, MiniStudy
 
 from eventstudy.cli import cli
 
+# conftest's table and E10 (issue #17), from events-verified.md's summary table
+DAY0_TABLE = {**_DAY0_CONFTEST,
+              "E10_KR_GYEONGJU": {"XTKS": "2025-10-30", "XKRX": "2025-10-30",
+                                  "XNYS": "2025-10-29", "FX": "2025-10-29"}}
 HEAVY = ("pandas", "numpy", "yfinance", "statsmodels")
 OUTPUTS = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
            "diagnostics.csv", "summary.md", "run.json")
@@ -366,7 +371,7 @@ def _line_of(path: Path, needle: str) -> int:
 @pytest.mark.parametrize("event_id,old,new,message", [
     ("E05_JP_DEAL", "at his direction", "at her direction", "verbatim"),
     ("E06_EU_DEAL", "E06_EU_DEAL,", "E05_JP_DEAL,", "duplicate event_id"),
-    ("E13_TRUMPRX", ",jp_pharma,002", ",jp_banks,002", "jp_banks"),
+    ("E13_TRUMPRX", ",jp_pharma;us_adrs,002", ",jp_banks;us_adrs,002", "jp_banks"),
 ], ids=["altered_quote", "duplicate_id", "unknown_group"])
 def test_validate_broken_copies(tmp_path: Path, event_id, old, new, message) -> None:
     cat = _catalog_copy(tmp_path)

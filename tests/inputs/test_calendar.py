@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DAY0_TABLE, EVENTS_DIR
+from conftest import DAY0_TABLE as _DAY0_CONFTEST
+from conftest import EVENTS_DIR
 
 from eventstudy.errors import CalendarError
 from eventstudy.inputs.calendar import (
@@ -27,6 +28,11 @@ from eventstudy.inputs.calendar import (
     locate_day0,
 )
 from eventstudy.inputs.events import events_from_frame, load_events, parse_timestamps
+
+# conftest's table and E10 (issue #17), from events-verified.md's summary table
+DAY0_TABLE = {**_DAY0_CONFTEST,
+              "E10_KR_GYEONGJU": {"XTKS": "2025-10-30", "XKRX": "2025-10-30",
+                                  "XNYS": "2025-10-29", "FX": "2025-10-29"}}
 
 
 @functools.cache

@@ -192,8 +192,11 @@ def test_seed_extreme_returns(seed_check: pd.DataFrame) -> None:
     # SK Innovation +25.2% on 2025-06-30 (a lasting re-pricing: it does not revert,
     # so not a split; Korean press reports a genuine move). The detail describes it
     # and guesses nothing.
+    # US Steel's two takeover-news days (before every estimation window) too.
     assert findings(seed_check, "extreme_return") == [
         ("096770.KS", "2025-06-30", "2025-06-30", 1),
+        ("X", "2023-08-14", "2023-08-14", 1),
+        ("X", "2023-12-18", "2023-12-18", 1),
     ]
     extreme = seed_check.loc[seed_check["check"] == "extreme_return"]
     sk = extreme.loc[extreme["ticker"] == "096770.KS", "detail"].item()
@@ -217,7 +220,8 @@ def test_seed_samsung_sdi_rights_offering_is_below_any_return_threshold(
 
 def test_seed_missing_sessions(seed_check: pd.DataFrame) -> None:
     missing = findings(seed_check, "missing_sessions")
-    korean = ["006400.KS", "051910.KS", "096770.KS", "373220.KS"]
+    korean = ["000270.KS", "005380.KS", "006400.KS", "051910.KS", "096770.KS",
+              "373220.KS"]
     expected = []
     for ticker in korean:  # election day and Constitution Day, 2026: holidays the
         # calendar does not know yet

@@ -212,7 +212,9 @@ def test_readme_example_is_well_posed_on_the_seed_study(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     t = pd.read_csv(tmp_path / "out" / "cross_section.csv")
     assert list(t["term"]) == ["Intercept", "group[T.jp_pharma]",
-                               "group[T.kr_batteries]", "beta"]
+                               "group[T.jp_us_investors]", "group[T.kr_autos]",
+                               "group[T.kr_batteries]", "group[T.steel]",
+                               "group[T.us_adrs]", "beta"]
     assert np.isfinite(t["std_error"]).all() and (t["std_error"] > 0).all()
     car = pd.read_csv(tmp_path / "out" / "car.csv")
     c00 = car[(car["window_start"] == 0) & (car["window_end"] == 0)]

@@ -76,7 +76,7 @@ def test_seed_yen_rows_carry_series_t_stars(seed_out: Path) -> None:
           & (t["window_kind"] == "car")].set_index(
         ["scope_value", "window_start", "window_end"])
     yen = rows[rows["group"] == "yen"]
-    assert len(yen) == 15 and (yen["n"] == "1").all()
+    assert len(yen) == 14 and (yen["n"] == "1").all()  # E09B left the yen (#17)
     starred = 0
     for r in yen.itertuples(index=False):
         for (a, b), cell in zip(((0, 0), (0, 1), (-1, 1), (-5, 5)), r[4:],
@@ -110,7 +110,7 @@ def test_diagnostics_quote_column(seed_out: Path) -> None:
     assert list(d.columns)[-2:] == ["confounded_by", "quote"]
     assert (d.loc[d["ticker"] == "JPY=X", "quote"] == QUOTE).all()
     assert (d.loc[d["ticker"] != "JPY=X", "quote"] == "").all()
-    assert (d["ticker"] == "JPY=X").sum() == 15
+    assert (d["ticker"] == "JPY=X").sum() == 14  # 14 yen events (E09B left, #17)
 
 
 def test_without_quote_or_series_t(tmp_path: Path) -> None:

@@ -27,9 +27,16 @@ CSVS = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
         "diagnostics.csv")
 OUTPUTS = CSVS + ("summary.md", "run.json")
 CALENDAR_OF = {".T": "XTKS", ".KS": "XKRX", "=X": "FX"}
+NEW_YORK = {"X", "TM", "HMC", "TAK"}  # US Steel and the ADRs (no suffix)
+# conftest's table and E10 (issue #17), from events-verified.md's summary table
+DAY0 = {**DAY0_TABLE,
+        "E10_KR_GYEONGJU": {"XTKS": "2025-10-30", "XKRX": "2025-10-30",
+                            "XNYS": "2025-10-29", "FX": "2025-10-29"}}
 
 
 def _calendar(ticker: str) -> str:
+    if ticker in NEW_YORK:
+        return "XNYS"
     for suffix, cal in CALENDAR_OF.items():
         if ticker.endswith(suffix):
             return cal
@@ -114,19 +121,26 @@ def test_tests_scopes(out: Path) -> None:
     t = _read(out, "tests.csv")
     assert set(t["scope"]) == {"all", "group", "event", "event_group"}
     groups = set(t.loc[t["scope"] == "group", "scope_value"])
-    assert groups == {"jp_autos", "jp_pharma", "kr_batteries", "yen"}
+    assert groups == {"jp_autos", "jp_pharma", "kr_batteries", "kr_autos", "steel",
+                      "jp_us_investors", "us_adrs", "yen"}
     events = set(t.loc[t["scope"] == "event", "scope_value"])
-    assert events == set(DAY0_TABLE)
+    assert events == set(DAY0)
     assert {"csect_t", "patell", "bmp"} <= set(t["test"])
     assert t["p_value"].dropna().between(0, 1).all()
 
 
-def test_nothing_excluded_and_models(out: Path) -> None:
-    assert _read(out, "excluded.csv").empty
+def test_only_the_short_adrs_excluded_and_models(out: Path) -> None:
+    """The ADRs' prices start 2024-08-22: too few estimation returns for E01/E02."""
+    ex = _read(out, "excluded.csv")
+    got = sorted(zip(ex["event_id"], ex["ticker"], ex["reason"], strict=True))
+    assert got == sorted(
+        [(e, t, f"only {n} estimation returns (minimum 120)")
+         for e, n in (("E01_US_ELECTION", 42), ("E02_ISHIBA_SUMMIT_1T", 104))
+         for t in ("TM", "HMC", "TAK")])
     d = _read(out, "diagnostics.csv")
     assert (d.loc[d["ticker"] == "JPY=X", "model"] == "constant_mean").all()
     assert (d.loc[d["ticker"] != "JPY=X", "model"] == "market").all()
-    assert d["calendar"].map({"XTKS": 1, "XKRX": 1, "FX": 1}).notna().all()
+    assert d["calendar"].map({"XTKS": 1, "XKRX": 1, "XNYS": 1, "FX": 1}).notna().all()
     assert (d["n_est"] >= 120).all()
 
 
@@ -174,7 +188,7 @@ YEN_DAY0: dict[str, tuple[str, str]] = {
     "E05_JP_DEAL": ("2025-07-24", "after_asof 00:00 Europe/London"),
     "E08_JP_EO_MOU": ("2025-09-05", "after_asof 00:00 Europe/London"),
     "E09_TOKYO_SUMMIT": ("2025-10-29", "after_asof 00:00 Europe/London"),
-    "E09B_JP_FACTSHEET": ("2025-10-29", "after_asof 00:00 Europe/London"),
+    # (E09B_JP_FACTSHEET left the yen: its yen day 0 was E09's, counted twice)
     "E11_SCOTUS_ARG": ("2025-11-06", "after_asof 00:00 Europe/London"),
     "E12_YEN_RATECHECK": ("2026-01-26", "after_asof 00:00 Europe/London"),
     "E14_LDP_WIN": ("2026-02-09", "date_only_asof 00:00 Europe/London"),
@@ -237,12 +251,12 @@ def test_day0_matches_events_verified(out: Path) -> None:
     for eid, ticker, date, day0 in zip(d0["event_id"], d0["ticker"], d0["date"],
                                        d0["day0"], strict=True):
         cal = _calendar(ticker)
-        want = (YEN_DAY0[eid][0] if ticker == "JPY=X" else DAY0_TABLE[eid][cal])
+        want = (YEN_DAY0[eid][0] if ticker == "JPY=X" else DAY0[eid][cal])
         assert date == want, (eid, ticker, cal, date)
         assert day0 == date
         seen.add((eid, cal))
     # every event reached at least one calendar, and each of its calendars
-    assert {e for e, _ in seen} == set(DAY0_TABLE)
+    assert {e for e, _ in seen} == set(DAY0)
     # the rel_day grid: 21 consecutive rows per pair
     sizes = ar.groupby(["event_id", "ticker"]).size()
     assert (sizes == 21).all()
