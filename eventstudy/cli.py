@@ -285,6 +285,104 @@ def events_days(catalog: Path, universe: Path | None,
     click.echo(table.to_string(index=False))
 
 
+@events.command("confounders")
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Confounders CSV to write, or to merge into when it exists: its "
+                   "hand-written rows are kept, rows whose id starts with YF_ are "
+                   "replaced (default: the study's [confounding] file, else "
+                   "confounders.csv beside the study file).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="EVENTSTUDY_CACHE_DIR",
+              help="Price cache folder, where the raw answers are kept (default: "
+                   "the user cache dir).")
+@click.option("--offline", is_flag=True, help="Use only the answers already in the "
+              "cache; exit 2 naming the tickers that have none.")
+@click.option("--since", metavar="DATE", help="Leave out dates before DATE "
+              "(YYYY-MM-DD; default: the first day of the study's price range).")
+def events_confounders(study_file: Path, out_path: Path | None,
+                       cache_dir: Path | None, offline: bool,
+                       since: str | None) -> None:
+    """Earnings dates and corporate actions of STUDY_FILE's securities, from Yahoo.
+
+    For every security of the study (indices and currency pairs are skipped, and
+    listed), fetches its earnings dates and corporate actions (dividends, splits,
+    capital gains) through yfinance, keeps the raw answers in the price cache and
+    writes them as confounders in the format of [confounding] file: ids such as
+    YF_EARN_7203.T_2026-02-06 (YF_DIV_, YF_SPLIT_, YF_CAPG_), scope the ticker.
+
+    \b
+    Exit codes: 0 ok, 1 some tickers failed (the others were written; their
+    earlier YF_ rows are kept), 2 error (e.g. "cannot reach Yahoo", or --offline
+    without cached answers).
+    """
+    import pandas as pd  # lazy: start-up
+    from tqdm import tqdm  # lazy: start-up
+
+    from eventstudy.inputs.sources import (  # lazy: start-up
+        plan_study,
+        read_catalog,
+    )
+    from eventstudy.inputs.sources.cache import (
+        default_cache_dir,  # lazy: start-up
+    )
+    from eventstudy.inputs.sources.yahoo_events import (  # lazy: start-up
+        fetch_confounders,
+        merge_confounders,
+        write_confounders,
+    )
+    from eventstudy.workflows import (
+        prepare_study,  # lazy: start-up
+    )
+
+    st = prepare_study(study_file)
+    events, uni = read_catalog(st)
+    plan = plan_study(st, events, uni)
+    first = plan.start
+    if since is not None:
+        try:
+            first = pd.Timestamp(since)
+            bad = (pd.isna(first) or first != first.normalize()
+                   or first.tzinfo is not None)
+        except (ValueError, TypeError):
+            bad = True
+        if bad:
+            raise UserError(f"--since {since!r}: write a date as YYYY-MM-DD")
+    root = cache_dir or default_cache_dir()
+    base = st.path.parent if st.path is not None else Path.cwd()
+    out = out_path or getattr(st, "confounders", None) or base / "confounders.csv"
+    info: dict[str, dict[str, str]] = {"name": {}, "currency": {}}
+    if uni is not None:
+        for column in ("name", "currency"):
+            if column in uni.columns:
+                info[column] = dict(zip(uni["ticker"].astype(str),
+                                        uni[column].astype(str), strict=True))
+    with tqdm(total=len(plan.tickers), desc="confounders", unit="ticker",
+              file=sys.stderr, disable=None, leave=False) as bar:
+        got = fetch_confounders(plan.tickers, root, names=info["name"],
+                                currencies=info["currency"],
+                                calendars=plan.calendars, offline=offline,
+                                since=first, progress=lambda _t: bar.update(1))
+    if got.skipped:
+        click.echo("skipped (no earnings or corporate actions): " + ", ".join(
+            f"{t} ({why})" for t, why in got.skipped.items()))
+    text, counts = merge_confounders(Path(out), got.rows, tuple(got.failed))
+    write_confounders(Path(out), text)
+    asked = len(got.downloaded) + len(got.cached)
+    how = (f"downloaded, cache {root}" if not offline
+           else f"from the cache {root}")
+    click.echo(f"{asked} ticker(s) since {first:%Y-%m-%d}: "
+               f"{got.counts.get('earnings', 0)} earnings date(s), "
+               f"{got.counts.get('corporate_action', 0)} corporate action(s) ({how})")
+    click.echo(f"wrote {out}: {counts['added']} YF_ row(s) ({counts['replaced']} "
+               f"replaced), {counts['kept']} hand-written row(s) kept")
+    if got.failed:
+        for t, why in got.failed.items():
+            click.echo(f"failed: {t}: {why} (its earlier YF_ rows are kept)",
+                       err=True)
+        raise SystemExit(1)
+
+
 # --------------------------------------------------------------------------- prices
 CACHE_DIR_OPTION = click.option(
     "--cache-dir", type=click.Path(file_okay=False, path_type=Path),

@@ -45,9 +45,16 @@ Full set of keys and defaults::
     seed = 12345
 
     [conventions]
-    profile = "textbook"             # textbook | estudy2 (sets the three below)
+    profile = "textbook"             # textbook | estudy2 | eventstudytools (sets
+                                     # the conventions below: docs/conventions.md)
     sigma_dof = "model"              # model (L-k) | sample (L-1)
     forecast_error = true            # prediction-error term in SAR and CAR variance
+                                     # (the engine's, and every test's default)
+    forecast_error_by_test = {}      # per test, e.g. {bmp = false}: patell, bmp, art,
+                                     # cart (true only with forecast_error = true)
+    patell_car = "exact"             # exact | patell1976 (sum of daily SARs over
+                                     # sqrt(L2 (L-k)/(L-k-2)))
+    corrado_divisor = "T"            # T | T-1 (S_K^2 divisor)
     market_moments = "firm"          # firm | window
     aggregation = "car"              # car | bhar
     weights = ""                     # "" equal | a column, e.g. "market_cap" (value)
@@ -90,10 +97,14 @@ from typing import Any, Literal, cast, get_args
 
 from eventstudy.errors import StudyFileError, UnknownNameError, WindowError
 from eventstudy.options import (
+    FORECAST_ERROR_TESTS,
+    PROFILES,
     Aggregation,
     ConfoundAction,
+    CorradoDivisor,
     DayPart,
     MarketMoments,
+    PatellCar,
     Profile,
     ReturnType,
     SigmaDof,
@@ -271,7 +282,22 @@ class Conventions:
     test_profile
         Conventions of the test statistics (:mod:`eventstudy.inference`):
         ``"textbook"`` (default) or ``"estudy2"`` (pooled generalized-sign p-hat, the
-        rank tests' "row mean x N" sums, ``car_rank_test``; methodology.md B.1).
+        rank tests' "row mean x N" sums, ``car_rank_test``; methodology.md B.1) or
+        ``"eventstudytools"`` (the textbook formulas; its conventions are the three
+        below).
+    forecast_error_by_test
+        Per-test forecast-error correction, ``((test, on), ...)`` (a dict is
+        accepted), for the tests of :data:`eventstudy.options.FORECAST_ERROR_TESTS`;
+        a test not listed follows ``forecast_error``. A test can only turn the
+        correction off: the engine computes the variances with it when
+        ``forecast_error`` is True, and without it a test cannot have it.
+    patell_car
+        Patell's CAR form: ``"exact"`` (default; SCAR_i with the exact CAR variance,
+        Campbell, Lo & MacKinlay 1997) or ``"patell1976"`` (the sum of the daily
+        SARs over sqrt(L2 (L - k)/(L - k - 2)); Patell 1976, Dodd & Warner 1983,
+        EventStudyTools).
+    corrado_divisor
+        Divisor of Corrado's S_K^2: ``"T"`` (default; Corrado 1989) or ``"T-1"``.
     """
 
     sigma_dof: SigmaDof = "model"
@@ -280,6 +306,9 @@ class Conventions:
     aggregation: Aggregation = "car"
     weights: str = ""
     test_profile: Profile = "textbook"
+    forecast_error_by_test: tuple[tuple[str, bool], ...] = ()
+    patell_car: PatellCar = "exact"
+    corrado_divisor: CorradoDivisor = "T"
 
     def __post_init__(self) -> None:
         _check_choice(self.sigma_dof, get_args(SigmaDof), "sigma_dof")
@@ -290,23 +319,64 @@ class Conventions:
             raise UnknownNameError(f"weights must be a column name (text) or '' for "
                                    f"equal weights, got {self.weights!r}")
         _check_choice(self.test_profile, get_args(Profile), "test_profile")
+        _check_choice(self.patell_car, get_args(PatellCar), "patell_car")
+        _check_choice(self.corrado_divisor, get_args(CorradoDivisor),
+                      "corrado_divisor")
+        by_test = self.forecast_error_by_test
+        items = list(by_test.items()) if isinstance(by_test, dict) else by_test
+        if not isinstance(items, (list, tuple)) or not all(
+                isinstance(kv, tuple) and len(kv) == 2 for kv in items):
+            raise UnknownNameError(f"forecast_error_by_test must map test names to "
+                                   f"True/False, e.g. {{'bmp': False}}, got "
+                                   f"{by_test!r}")
+        for name, on in items:
+            _check_choice(name, FORECAST_ERROR_TESTS, "forecast_error_by_test test")
+            _check_bool(on, f"forecast_error_by_test[{name!r}]")
+        object.__setattr__(self, "forecast_error_by_test",
+                           tuple(sorted(dict(items).items())))
+        on_alone = [n for n, on in self.forecast_error_by_test
+                    if on and not self.forecast_error]
+        if on_alone:
+            raise UnknownNameError(
+                f"forecast_error_by_test turns the forecast-error correction on for "
+                f"{', '.join(on_alone)} while forecast_error is False, so the engine "
+                "computes the variances without it; set forecast_error = true and "
+                "turn it off for the tests that should not use it, e.g. "
+                "forecast_error_by_test = {bmp = false}")
+
+    def forecast_error_for(self, test: str) -> bool:
+        """Whether ``test`` uses the forecast-error correction: its entry of
+        :attr:`forecast_error_by_test`, else :attr:`forecast_error`.
+
+        Examples
+        --------
+        >>> c = Conventions.profile("eventstudytools")
+        >>> c.forecast_error_for("patell"), c.forecast_error_for("bmp")
+        (True, False)
+        """
+        return dict(self.forecast_error_by_test).get(test, self.forecast_error)
 
     @classmethod
     def profile(cls, name: Profile) -> Conventions:
-        """Return a named profile: ``textbook`` or ``estudy2``.
+        """Return a named profile: ``textbook``, ``estudy2`` or ``eventstudytools``.
+
+        The values come from the data table :data:`eventstudy.options.PROFILES`
+        (each with its source).
 
         Examples
         --------
         >>> Conventions.profile("estudy2").sigma_dof
         'sample'
+        >>> Conventions.profile("eventstudytools").patell_car
+        'patell1976'
         """
-        if name == "textbook":
-            return cls()
-        if name == "estudy2":
-            return cls(sigma_dof="sample", forecast_error=True, market_moments="window",
-                       test_profile="estudy2")
-        raise UnknownNameError(f"unknown conventions profile {name!r}; use textbook "
-                               "or estudy2")
+        if name not in PROFILES:
+            raise UnknownNameError(f"unknown conventions profile {name!r}; use "
+                                   f"{', '.join(PROFILES)}")
+        values = {k: v.value for k, v in PROFILES[name].items()}
+        values["forecast_error_by_test"] = tuple(
+            sorted(values["forecast_error_by_test"].items()))
+        return cls(test_profile=name, **values)
 
 
 @dataclass(frozen=True)
@@ -435,7 +505,8 @@ _KNOWN = {
               "factor_frequency", "factor_region"},
     "tests": {"names", "bootstrap_reps", "seed"},
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
-                    "aggregation", "weights"},
+                    "aggregation", "weights", "forecast_error_by_test",
+                    "patell_car", "corrado_divisor"},
     "confounding": {"action", "file", "window", "mask_estimation", "mask_window"},
     "data": {"source", "prices", "price_field", "corporate_actions"},
     "execution": {"scheduler", "workers"},
@@ -711,15 +782,33 @@ def load_study(path: str | Path) -> Study:
     seed = _int(tst.get("seed", 12345), "[tests] seed", sp)
 
     profile = cast(Profile, _choice(conv.get("profile", "textbook"),
-                                    ("textbook", "estudy2"), "[conventions] profile",
+                                    get_args(Profile), "[conventions] profile",
                                     sp))
     base_conv = Conventions.profile(profile)
+    fe_tests = conv.get("forecast_error_by_test", {})
+    if not isinstance(fe_tests, dict):
+        raise StudyFileError(f"[conventions] forecast_error_by_test must be a table of "
+                             f"test = true/false like {{bmp = false}}, got "
+                             f"{_show(fe_tests)}", path=sp)
+    for k, v in fe_tests.items():
+        _choice(k, FORECAST_ERROR_TESTS, "[conventions] forecast_error_by_test test",
+                sp)
+        _bool(v, f"[conventions] forecast_error_by_test.{k}", sp)
+    by_test = dict(base_conv.forecast_error_by_test) | fe_tests
+    forecast_error = _bool(conv.get("forecast_error", base_conv.forecast_error),
+                           "[conventions] forecast_error", sp)
+    on_alone = [k for k, v in by_test.items() if v and not forecast_error]
+    if on_alone:
+        raise StudyFileError(
+            f"[conventions] forecast_error_by_test turns the forecast-error correction "
+            f"on for {', '.join(sorted(on_alone))} while forecast_error = false; set "
+            "forecast_error = true and turn it off for the tests that should not use "
+            "it, e.g. forecast_error_by_test = {bmp = false}", path=sp)
     conventions = Conventions(
         sigma_dof=cast(SigmaDof, _choice(conv.get("sigma_dof", base_conv.sigma_dof),
                                          ("model", "sample"),
                                          "[conventions] sigma_dof", sp)),
-        forecast_error=_bool(conv.get("forecast_error", base_conv.forecast_error),
-                             "[conventions] forecast_error", sp),
+        forecast_error=forecast_error,
         market_moments=cast(MarketMoments,
                             _choice(conv.get("market_moments",
                                              base_conv.market_moments),
@@ -731,6 +820,14 @@ def load_study(path: str | Path) -> Study:
         weights=_text(conv.get("weights", ""), "[conventions] weights", sp,
                       '"market_cap"'),
         test_profile=base_conv.test_profile,
+        forecast_error_by_test=tuple(sorted(by_test.items())),
+        patell_car=cast(PatellCar, _choice(conv.get("patell_car",
+                                                    base_conv.patell_car),
+                                           get_args(PatellCar),
+                                           "[conventions] patell_car", sp)),
+        corrado_divisor=cast(CorradoDivisor, _choice(
+            conv.get("corrado_divisor", base_conv.corrado_divisor),
+            get_args(CorradoDivisor), "[conventions] corrado_divisor", sp)),
     )
     prices = _text(data.get("prices", ""), "[data] prices", sp, '"prices.csv"')
     universe = _text(st.get("universe", "universe.csv"), "[study] universe", sp,

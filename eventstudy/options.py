@@ -9,7 +9,7 @@ their registries (:data:`eventstudy.estimation.models.MODELS`,
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from eventstudy.errors import UnknownNameError
 
@@ -22,8 +22,19 @@ MarketMoments = Literal["firm", "window"]
 estimation days (firm) or the whole window (window)."""
 Aggregation = Literal["car", "bhar"]
 """Cumulative abnormal return, or buy-and-hold abnormal return."""
-Profile = Literal["textbook", "estudy2"]
-"""A named set of conventions."""
+Profile = Literal["textbook", "estudy2", "eventstudytools"]
+"""A named set of conventions (the values and their sources: :data:`PROFILES`)."""
+PatellCar = Literal["exact", "patell1976"]
+"""Patell's CAR form: the exactly standardised CAR (Campbell, Lo & MacKinlay 1997)
+or the sum of the daily standardised ARs over sqrt(L2 (L - k)/(L - k - 2))
+(Patell 1976; Dodd & Warner 1983)."""
+CorradoDivisor = Literal["T", "T-1"]
+"""Divisor of Corrado's S_K^2 = sum_t K-bar_t^2 / divisor: the T days with data
+(Corrado 1989) or T - 1 (R's ``sd()``, as EventStudyTools' R package)."""
+FORECAST_ERROR_TESTS = ("patell", "bmp", "art", "cart")
+"""Tests whose forecast-error correction can be set one by one
+(``[conventions] forecast_error_by_test``); the others follow the global
+``forecast_error``."""
 ConfoundAction = Literal["flag", "exclude"]
 """What to do with a pair whose event window holds another catalog event."""
 DayPart = Literal["close_to_close", "overnight", "intraday"]
@@ -78,3 +89,72 @@ def check_choice(value: Any, options: tuple[str, ...], what: str,
         raise UnknownNameError(f"{what} = {value!r} is not valid; choose one of "
                                f"{', '.join(options)}", path=path)
     return value
+
+
+class Setting(NamedTuple):
+    """One convention of a profile: its value and where the value comes from."""
+
+    value: Any
+    source: str
+
+
+_EST_PAGE = ("EventStudyTools, 'Significance Tests' (S. Mueller, "
+             "eventstudytools.com/significance-tests)")
+_EST_R = ("EventStudyTools' R package EventStudy (sipemu/eventstudy, "
+          "R/multi_event_test_statistics.R and the vignette 'Statistical Conventions "
+          "and Formula Audit')")
+
+PROFILES: dict[str, dict[str, Setting]] = {
+    "textbook": {
+        "sigma_dof": Setting("model", "Campbell, Lo & MacKinlay (1997) sec. 4.4: "
+                             "residual variance over L - k"),
+        "forecast_error": Setting(True, "Campbell, Lo & MacKinlay (1997) sec. 4.4: "
+                                  "Var(AR) = sigma^2 (1 + x'(X'X)^-1 x)"),
+        "market_moments": Setting("firm", "Patell (1976); Campbell, Lo & MacKinlay "
+                                  "(1997): the firm's own estimation days"),
+        "forecast_error_by_test": Setting({}, "every test follows forecast_error"),
+        "patell_car": Setting("exact", "Campbell, Lo & MacKinlay (1997) sec. 4.4: "
+                              "the exact CAR variance sigma^2 (L2 + "
+                              "gamma'X*(X'X)^-1X*'gamma)"),
+        "corrado_divisor": Setting("T", "Corrado (1989, JFE 23:385-395): S(K)^2 = "
+                                   "(1/T) sum_t K-bar_t^2"),
+    },
+    "estudy2": {
+        "sigma_dof": Setting("sample", "estudy2 0.10.0: R's var(), L - 1 "
+                             "(methodology.md B.1 (a))"),
+        "forecast_error": Setting(True, "estudy2 0.10.0 patell and boehmer "
+                                  "(methodology.md B.1)"),
+        "market_moments": Setting("window", "estudy2 0.10.0: market moments over "
+                                  "the whole estimation window (B.1 (a))"),
+        "forecast_error_by_test": Setting({}, "every test follows forecast_error"),
+        "patell_car": Setting("exact", "estudy2 has no Patell CAR test; the "
+                              "textbook form"),
+        "corrado_divisor": Setting("T", "estudy2 0.10.0 rank_test: divides by "
+                                   "mean M_i (B.1 (e))"),
+    },
+    "eventstudytools": {
+        "sigma_dof": Setting("model", _EST_PAGE + " [1]: S^2_AR = sum AR^2 / "
+                             "(M_i - 2); " + _EST_R + ": residual standard error "
+                             "of lm(), df m - 2"),
+        "forecast_error": Setting(True, _EST_PAGE + " [4] Patell Z: each AR is "
+                                  "standardised by the forecast-error-corrected "
+                                  "standard deviation"),
+        "market_moments": Setting("firm", _EST_PAGE + " [4]: 1/M_i and the "
+                                  "firm's estimation-window market mean and sum of "
+                                  "squares"),
+        "forecast_error_by_test": Setting(
+            {"bmp": False, "art": False, "cart": False},
+            _EST_R + ": BMPTest standardises by the model sigma, not the "
+            "forecast-error-corrected one; ARTTest AR / sigma and CARTTest CAR / "
+            "(sqrt(L) sigma); " + _EST_PAGE + " [1]: S^2_CAR = L2 S^2_AR"),
+        "patell_car": Setting("patell1976", _EST_PAGE + " [4]: z = (1/sqrt N) "
+                              "sum_i CSAR_i / S_CSAR_i, CSAR_i = sum_t SAR_it, "
+                              "S^2_CSAR_i = L2 (M_i - 2)/(M_i - 4); " + _EST_R
+                              + ": PatellZTest"),
+        "corrado_divisor": Setting("T-1", _EST_R + ": RankTest's S is sd() of the "
+                                   "daily mean centred ranks (divisor T - 1)"),
+    },
+}
+"""The conventions profiles as data: profile -> convention -> :class:`Setting`
+(value and source). :meth:`eventstudy.config.Conventions.profile` builds a profile
+from this table; ``docs/conventions.md`` lists it."""

@@ -685,7 +685,8 @@ class EventStudy:
                     "column 'weighting')")
         pdata = PairData.build(st, est, ar, self._windows, seed=seed,
                                bootstrap_reps=bootstrap_reps,
-                               profile=conv.test_profile, weight=weight)
+                               profile=conv.test_profile, weight=weight,
+                               conventions=conv)
         # a single series is never left without a test: unless a per-series test
         # was asked for, the first registered one runs too and keeps its rows of
         # scopes with exactly one pair (n = 1), where the summary takes its stars

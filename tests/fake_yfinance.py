@@ -53,15 +53,47 @@ does, and print stray text (:attr:`FakeYahoo.chatter`).
 ``tests/inputs/sources/test_yahoo.py::test_fake_matches_real_download_impl``
 checks this fake against yfinance's real ``_download_impl`` driven by a stub
 ``Ticker``.
+
+:meth:`FakeYahoo.Ticker` stands in for ``yfinance.Ticker`` (earnings dates and
+corporate actions); what it reproduces:
+
+- ``Ticker.actions`` / ``get_actions`` (``scrapers/history.py`` 728-750): the
+  ``Dividends``, ``Stock Splits`` (and ``Capital Gains`` for ETFs and funds) columns
+  of the max-period daily history, only the rows with an action, and a column
+  dropped when all of its values are 0; the index is the exchange-tz midnight of
+  each ex-date, named ``Date``. Without any action: an empty frame without columns.
+- ``get_earnings_dates(limit, offset)`` (``base.py`` 633-737, the HTML scrape of
+  ``finance.yahoo.com/calendar/earnings``): the page lists 25, 50 or 100 rows
+  (``limit`` picks the size; the frame is not cut to ``limit``), newest first; times
+  are shown to the hour in New York time ("February 5, 2026 at 11 PM EST") and
+  parsed into a tz-aware ``Earnings Date`` index (``America/New_York``); columns
+  ``EPS Estimate, Reported EPS, Surprise(%)`` (floats, NaN for "-"). No table: the
+  error "<SYM>: No earnings dates found, symbol may be delisted" is logged and None
+  returned. ``limit > 100`` raises ``ValueError("Yahoo caps limit at 100")``.
+- No network (observed by driving the installed yfinance 1.7 with a ``YfData``
+  whose requests raise curl_cffi's ``DNSError``): ``get_earnings_dates`` raises the
+  ``DNSError``; ``actions`` logs "Failed to get ticker 'SYM' reason: <message>" and
+  then either raises the ``DNSError`` (its time-zone fallback through ``info``,
+  taken for the first two tickers of a process: ``mode="raise"``) or logs
+  "$SYM: possibly delisted; no timezone found" and returns an empty frame whose
+  index is an empty object ``Index`` named ``Date`` (``mode="log"``). An unknown
+  symbol gives that same log and empty frame. ``YFRateLimitError`` propagates
+  from both.
+
+``tests/inputs/sources/test_yahoo_events.py`` checks the earnings frame against
+yfinance's real ``_get_earnings_dates_using_scrape`` fed :meth:`FakeYahoo.earnings_html`
+and the actions against the real ``PriceHistory.get_actions``.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from io import StringIO
 from typing import Any, Literal
 
 import numpy as np
@@ -92,6 +124,7 @@ class _Series:
     quote_type: str
     dividends: dict[pd.Timestamp, float] = field(default_factory=dict)
     splits: dict[pd.Timestamp, float] = field(default_factory=dict)
+    capital_gains: dict[pd.Timestamp, float] = field(default_factory=dict)
 
     def adj_close(self) -> np.ndarray:
         adj = self.close.astype(float).copy()
@@ -159,6 +192,8 @@ class FakeYahoo:
         self.delay = delay
         self.calls: list[dict[str, Any]] = []
         self.chatter: str | None = None
+        self._earnings: dict[str, list[tuple[pd.Timestamp, float, float, float]]] = {}
+        self.ticker_calls: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------ the universe
 
@@ -202,6 +237,62 @@ class FakeYahoo:
             d: (a / ratio if d < day else a) for d, a in series.dividends.items()
         }
         series.splits[day] = ratio
+
+    def add_capital_gain(self, ticker: str, ex_date: str, amount: float) -> None:
+        """Add a capital-gains distribution (shown for ETFs and funds only)."""
+        self._series[ticker.upper()].capital_gains[pd.Timestamp(ex_date)] = amount
+
+    def add_earnings(
+        self,
+        ticker: str,
+        when: str,
+        estimate: float | None = None,
+        reported: float | None = None,
+        surprise: float | None = None,
+    ) -> None:
+        """Add an earnings release at the instant ``when`` (ISO 8601 with an offset);
+        Yahoo's page shows it to the hour in New York time."""
+        stamp = pd.Timestamp(when)
+        if stamp.tzinfo is None:
+            raise ValueError("give the earnings time with its UTC offset")
+
+        def num(v: float | None) -> float:
+            return float("nan") if v is None else float(v)
+
+        self._earnings.setdefault(ticker.upper(), []).append(
+            (stamp, num(estimate), num(reported), num(surprise))
+        )
+
+    def earnings_html(self, ticker: str, size: int = 25, offset: int = 0) -> str:
+        """The earnings-calendar page for ``ticker``: one ``<table>`` (Symbol,
+        Company, Earnings Date, EPS Estimate, Reported EPS, Surprise (%)), newest
+        first, ``size`` rows from ``offset``; no table when there is no row."""
+        rows = sorted(self._earnings.get(ticker.upper(), []), key=lambda r: r[0],
+                      reverse=True)[offset: offset + size]
+        if not rows:
+            return "<html><body><p>No results</p></body></html>"
+
+        def cell(v: float) -> str:
+            return "-" if np.isnan(v) else f"{v:g}"
+
+        body = []
+        for stamp, est, rep, sur in rows:
+            ny = stamp.tz_convert("America/New_York").floor("h")
+            hour = ny.hour % 12 or 12
+            shown = (f"{ny:%B} {ny.day}, {ny.year} at {hour} "
+                     f"{'AM' if ny.hour < 12 else 'PM'} {ny.tzname()}")
+            cells = [ticker.upper(), "Company", shown, cell(est), cell(rep), cell(sur)]
+            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                        + "</tr>")
+        head = "".join(f"<th>{h}</th>" for h in (
+            "Symbol", "Company", "Earnings Date", "EPS Estimate", "Reported EPS",
+            "Surprise (%)"))
+        return (f"<html><body><table><thead><tr>{head}</tr></thead><tbody>"
+                f"{''.join(body)}</tbody></table></body></html>")
+
+    def Ticker(self, ticker: str) -> FakeTicker:  # noqa: N802 (yfinance's name)
+        """``yfinance.Ticker(ticker)`` over the fake universe."""
+        return FakeTicker(self, ticker)
 
     def expected(self, ticker: str, start: str, end: str) -> pd.DataFrame:
         """The long-frame rows eventstudy should produce for ``[start, end]``."""
@@ -489,6 +580,99 @@ class FakeYahoo:
             level = 0 if group_by == "ticker" else 1
             data = data.droplevel(level, axis=1).rename_axis(None, axis=1)
         return data
+
+
+class FakeTicker:
+    """``yfinance.Ticker`` for one symbol of a :class:`FakeYahoo` (earnings dates
+    and corporate actions; see the module docstring for the behaviour copied)."""
+
+    def __init__(self, yahoo: FakeYahoo, ticker: str) -> None:
+        self.ticker = ticker.upper()
+        self._yahoo = yahoo
+
+    def __repr__(self) -> str:
+        return f"yfinance.Ticker object <{self.ticker}>"
+
+    def _failure(self) -> _Failure | None:
+        failure = self._yahoo._take_failure()
+        if failure is None:
+            return None
+        if failure.tickers is not None and self.ticker not in failure.tickers:
+            return None
+        return failure
+
+    @property
+    def actions(self) -> pd.DataFrame:
+        return self.get_actions()
+
+    @property
+    def earnings_dates(self) -> pd.DataFrame | None:
+        return self.get_earnings_dates()
+
+    def get_actions(self, period: str = "max") -> pd.DataFrame:
+        self._yahoo.ticker_calls.append(("actions", self.ticker))
+        logger = logging.getLogger("yfinance")
+        failure = self._failure()
+        if failure is not None:
+            exc = failure.exc() if isinstance(failure.exc, type) else failure.exc
+            if isinstance(exc, YFRateLimitError):
+                raise exc
+            logger.error(f"Failed to get ticker '{self.ticker}' reason: {exc}")
+            if failure.mode == "raise":
+                raise exc
+            return self._no_timezone()
+        series = self._yahoo._series.get(self.ticker)
+        if series is None:
+            return self._no_timezone()
+        index = pd.to_datetime(series.dates.date).tz_localize(series.tz)
+        frame = pd.DataFrame(
+            {"Dividends": [series.dividends.get(d, 0.0) for d in series.dates],
+             "Stock Splits": [series.splits.get(d, 0.0) for d in series.dates]},
+            index=index)
+        if series.quote_type in ("ETF", "MUTUALFUND"):
+            frame["Capital Gains"] = [series.capital_gains.get(d, 0.0)
+                                      for d in series.dates]
+        frame.index.name = "Date"
+        numeric = list(frame.columns)
+        actions = frame[(frame[numeric] != 0).any(axis=1)]
+        for column in numeric:
+            if (actions[column] == 0.0).all():
+                actions = actions.drop(column, axis=1)
+        return actions
+
+    def _no_timezone(self) -> pd.DataFrame:
+        logging.getLogger("yfinance").error(
+            f"${self.ticker}: possibly delisted; no timezone found")
+        empty = yf_utils.empty_df()
+        return empty[[c for c in ("Dividends", "Stock Splits") if c in empty.columns]]
+
+    def get_earnings_dates(self, limit: int = 12, offset: int = 0
+                           ) -> pd.DataFrame | None:
+        self._yahoo.ticker_calls.append(("earnings_dates", self.ticker))
+        if limit > 100:
+            raise ValueError("Yahoo caps limit at 100")
+        failure = self._failure()
+        if failure is not None:
+            raise failure.exc() if isinstance(failure.exc, type) else failure.exc
+        if not 0 < limit <= 100:
+            raise ValueError("Please use limit <= 100")
+        size = 25 if limit <= 25 else 50 if limit <= 50 else 100
+        page = self._yahoo.earnings_html(self.ticker, size=size, offset=offset)
+        if "<table>" not in page:
+            logging.getLogger("yfinance").error(
+                f"{self.ticker}: No earnings dates found, symbol may be delisted")
+            return None
+        df = pd.read_html(StringIO(page), na_values=["-"])[0]
+        df = df.drop(["Symbol", "Company"], axis=1)
+        df = df.rename(columns={"Surprise (%)": "Surprise(%)"})
+        df = df.dropna(subset="Earnings Date")
+        text = (df["Earnings Date"].str.replace("EDT", "America/New_York")
+                .str.replace("EST", "America/New_York"))
+        parts = text.str.rsplit(" ", n=1, expand=True)
+        naive = pd.to_datetime(parts[0], format="%B %d, %Y at %I %p")
+        df["Earnings Date"] = pd.Series(
+            [t.tz_localize(tz) for t, tz in zip(naive, parts[1], strict=True)])
+        return df.set_index("Earnings Date")
 
 
 def standard_universe(seed: int = 0, delay: float = 0.0) -> FakeYahoo:

@@ -11,10 +11,12 @@ import numpy as np
 
 from eventstudy.inference.reduction import (
     Groups,
+    Moments,
     PairData,
     Sample,
     Shared,
     TestStat,
+    WeightedMoments,
     Window,
     daily_combine,
     finite,
@@ -254,12 +256,70 @@ def lamb(sample: Sample) -> TestStat:
     return TestStat(z, z_p(z), n, {"mean": mean})
 
 
-def patell_core(sample: Sample, weighted: bool = False
+def standardized(sample: Sample, test: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The window's SAR_i or SCAR_i under ``test``'s forecast-error convention
+    (:meth:`eventstudy.config.Conventions.forecast_error_for`), where they are
+    finite, and whether they are the engine's (:attr:`Window.standardized`).
+
+    When the engine computed the variances with the correction and the test does
+    not use it: SAR_i = AR_i / sigma_i and SCAR_i = CAR_i / (sigma_i sqrt(L2_i)),
+    L2_i the window's days with an AR (Var(AR) = sigma^2 and Var(CAR) = sigma^2 L2
+    without the prediction-error term; Campbell, Lo & MacKinlay 1997, sec. 4.4).
+    """
+    data, window = sample.data, sample.window
+    conv = data.conventions
+    if conv.forecast_error_for(test) == conv.forecast_error:
+        s, ok = sample.x(std=True)
+        return s, ok, True
+    days = (np.ones(data.n_pairs) if window.car_index < 0
+            else data.car_days[:, window.car_index])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = window.value / np.sqrt(data.sigma2 * days)
+    return s, finite(s), False
+
+
+def daily_sar(data: PairData, window: Window, test: str) -> np.ndarray:
+    """``(P, L2)`` daily SAR_it over the window's days under ``test``'s
+    forecast-error convention (NaN where the AR is missing): the engine's SARs, or
+    AR_it / sigma_i without the correction."""
+    cols = window_cols(data, window)
+    conv = data.conventions
+    if conv.forecast_error_for(test) == conv.forecast_error:
+        out: np.ndarray = data.sar[:, cols]
+        return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = data.ar[:, cols] / np.sqrt(data.sigma2)[:, None]
+    return out
+
+
+def patell_core(sample: Sample, weighted: bool = False, test: str | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Patell's Z per group, the number of pairs used and their mask (``weighted``:
-    the value-weighted Z)."""
-    data, groups = sample.data, sample.groups
-    s, ok = sample.x(std=True)
+    the value-weighted Z).
+
+    ``test``: whose conventions (forecast-error correction, Patell's CAR form) to
+    follow; None (``patell_kp``): the engine's SAR/SCAR in the exact form.
+    """
+    data, groups, window = sample.data, sample.groups, sample.window
+    if test is None:
+        s, ok = sample.x(std=True)
+    else:
+        s, ok, _ = standardized(sample, test)
+    if (test is not None and window.car_index >= 0
+            and data.conventions.patell_car == "patell1976"):
+        S = daily_sar(data, window, test)
+        has = np.isfinite(S)
+        days = has.sum(axis=1).astype(np.float64)
+        csar = np.where(has, S, 0.0).sum(axis=1)
+        ok = ok & (days > 0)
+        valid = ok & (data.dof > 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zi = csar / np.sqrt(days * data.dof / (data.dof - 2))
+            w = (np.ones(len(zi)) if not weighted or data.weight is None
+                 else data.weight)
+            z = gsum(w * zi, groups, valid) / np.sqrt(gsum(w * w, groups, valid))
+        n = gcount(groups, valid)
+        return np.where(n > 0, z, np.nan), n, valid
     valid = ok & (data.dof > 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = data.dof / (data.dof - 2)
@@ -297,15 +357,27 @@ def patell(sample: Sample) -> TestStat:
     Accounting Research 14(2):246-276. estudy2 ``patell`` needs the model conventions
     ``sigma_dof = "sample"`` and ``market_moments = "window"`` (B.1 (a)).
 
+    Conventions (:class:`eventstudy.config.Conventions`): ``forecast_error_by_test``
+    ``patell`` (without the correction SAR_i = AR_i / sigma_i and SCAR_i = CAR_i /
+    (sigma_i sqrt(L2_i))); ``patell_car = "patell1976"``, the original CAR form for
+    CAR windows: Z = (1/sqrt(N)) sum_i CSAR_i / sqrt(L2_i (L_i - k)/(L_i - k - 2)),
+    CSAR_i = sum_t SAR_it over the L2_i window days with an AR, each day's SAR with
+    its own prediction-error factor C_it (Patell 1976; Dodd & Warner 1983, JFE
+    11:401-438; EventStudyTools' "Patell Z" at the CAAR level). It equals the exact
+    form only when the C_it and the estimation-error covariances between days are
+    ignored. Single days are the same in both forms.
+
     Value weights: Z = sum_i w_i SCAR_i / sqrt(sum_i w_i^2 (L_i - k)/(L_i - k - 2)),
     the weighted sum of independent standardised residuals over its standard
-    deviation; N(0, 1). Equal weights give the formula above.
+    deviation; N(0, 1). Equal weights give the formula above. In the ``patell1976``
+    form, Z = sum_i w_i z_i / sqrt(sum_i w_i^2), z_i = CSAR_i / sqrt(L2_i (L_i -
+    k)/(L_i - k - 2)).
     """
     data = sample.data
     if data.weight is not None:
-        z, n, _ = patell_core(sample, weighted=True)
+        z, n, _ = patell_core(sample, weighted=True, test="patell")
         return TestStat(z, z_p(z), n, sample.vw_extra())
-    z, n, _ = patell_core(sample)
+    z, n, _ = patell_core(sample, test="patell")
     return TestStat(z, z_p(z), n, sample.mean_extra())
 
 
@@ -333,15 +405,27 @@ def bmp(sample: Sample) -> TestStat:
     Value weights: the weighted mean of the SCAR_i over sqrt(V), V as in
     :func:`csect_t` (White 1980) on the SCAR_i; t(N - 1). The ``mean`` column is the
     value-weighted CAAR.
+
+    Conventions: ``forecast_error_by_test`` ``bmp``: without the correction SAR_i =
+    AR_i / sigma_i and SCAR_i = CAR_i / (sigma_i sqrt(L2_i)) (EventStudyTools' R
+    package standardises by the model sigma).
     """
-    data = sample.data
+    data, groups = sample.data, sample.groups
+    s, ok, engine = standardized(sample, "bmp")
     if data.weight is not None:
-        n, mean, v, _ = sample.vw(std=True)
+        if engine:
+            n, mean, v, _ = sample.vw(std=True)
+        else:
+            m = WeightedMoments.build(s, ok, data.weight, groups)
+            n, mean, v = m.n, m.mean, m.var
         with np.errstate(invalid="ignore", divide="ignore"):
             t = mean / np.sqrt(v)
         return TestStat(t, t_p(t, n - 1), n, sample.vw_extra())
-    _, valid = sample.x(std=True)
-    n, mean, var = sample.moments(std=True)
+    if engine:
+        n, mean, var = sample.moments(std=True)
+    else:
+        mo = Moments.build(s, ok, groups)
+        n, mean, var = mo.n, mo.mean, mo.var
     with np.errstate(invalid="ignore", divide="ignore"):
         t = mean / np.sqrt(var / n)
     return TestStat(t, t_p(t, n - 1), n, sample.mean_extra())

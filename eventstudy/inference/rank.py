@@ -374,11 +374,44 @@ def corrado(sample: Sample) -> TestStat:
     M_i (B.1 (e)). CAR window (``car_rank_test``, B.1 (i)): ranks over the estimation
     and CAR days only; Z = sqrt(L2) (mean event K - mean_i (M_i+1)/2) / sqrt(sum_t
     (mean_i K_it - mean_i (M_i+1)/2)^2 / mean M_i).
+
+    ``corrado_divisor = "T-1"`` (:class:`eventstudy.config.Conventions`): S_K^2 =
+    (1/(T - 1)) sum_t K-bar_t^2 with the same T (under ``estudy2`` T - 1 = mean M_i
+    - 1), so Z is multiplied by sqrt((T - 1)/T). EventStudyTools' R package
+    (``RankTest``) takes S as R's ``sd()`` of the daily mean centred ranks: divisor
+    T - 1, and the same S when the daily means sum to zero (every pair with every
+    day).
     """
     data, window = sample.data, sample.window
     if window.car_index >= 0 and data.profile == "estudy2":
-        return _car_rank_estudy2(sample)
-    return rank_family(sample, "rank")
+        res = _car_rank_estudy2(sample)
+    else:
+        res = rank_family(sample, "rank")
+    if data.conventions.corrado_divisor == "T":
+        return res
+    T = _corrado_days(sample)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(T > 1, res.statistic * np.sqrt((T - 1) / T), np.nan)
+    return TestStat(z, z_p(z), res.n, res.extra)
+
+
+def _corrado_days(sample: Sample) -> np.ndarray:
+    """Per group, the T of Corrado's S_K^2 = (1/T) sum_t K-bar_t^2: the days with
+    data (textbook), the mean M_i (``estudy2``), or the mean number of estimation
+    and CAR days with data (``estudy2``'s ``car_rank_test``)."""
+    data, window, groups = sample.data, sample.window, sample.groups
+    if data.profile == "estudy2":
+        if window.car_index >= 0:
+            cols = window_cols(data, window)
+            M = ((~np.isnan(data.resid)).sum(axis=1)
+                 + (~np.isnan(data.ar[:, cols])).sum(axis=1)).astype(np.float64)
+        else:
+            M = pair_ranks(sample.shared).n_ok.astype(np.float64)
+        out: np.ndarray = gmean_all(M, groups)
+        return out
+    D, _ = _day_stats(sample.shared, groups, "rank")
+    days: np.ndarray = np.isfinite(D).sum(axis=1).astype(np.float64)
+    return days
 
 
 def mrank(sample: Sample) -> TestStat:

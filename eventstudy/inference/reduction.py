@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from eventstudy.config import Windows
+from eventstudy.config import Conventions, Windows
 from eventstudy.inputs.calendar import WindowDates
 from eventstudy.options import Profile
 
@@ -171,6 +171,11 @@ class PairData:
         its pairs with data), or None for equal weights. Only the tests in
         registry marked ``weighted``
         (:data:`eventstudy.inference.registry.WEIGHTED_TESTS`) use them.
+    conventions
+        The study's conventions; the tests read their own from it (per-test
+        forecast-error correction, Patell's CAR form, Corrado's divisor). Its
+        ``forecast_error`` must be the one the engine computed ``day_var`` and
+        ``car_var`` with.
     """
 
     sigma2: np.ndarray
@@ -192,12 +197,13 @@ class PairData:
     profile: Profile = "textbook"
     day_lev: np.ndarray | None = None
     weight: np.ndarray | None = None
+    conventions: Conventions = field(default_factory=Conventions)
 
     @classmethod
     def build(cls, st: Stacked, est: Estimates, ar: AbnormalReturns,
               windows: Windows, seed: int = 12345, bootstrap_reps: int = 999,
-              profile: Profile = "textbook", weight: np.ndarray | None = None
-              ) -> PairData:
+              profile: Profile = "textbook", weight: np.ndarray | None = None,
+              conventions: Conventions | None = None) -> PairData:
         """Collect the test inputs from the engine's stages.
 
         ``cluster`` is the day-0 date: the event-window column of day 0 when the
@@ -223,6 +229,7 @@ class PairData:
             car_windows=tuple(windows.car), seed=seed,
             bootstrap_reps=bootstrap_reps, profile=profile, day_lev=est.lev,
             weight=None if weight is None else np.asarray(weight, dtype=np.float64),
+            conventions=Conventions() if conventions is None else conventions,
         )
 
     @property

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from eventstudy.inference.bootstrap import boot
 from eventstudy.inference.crosscorr import bmp_kp, patell_kp
+from eventstudy.inference.pairwise import art, cart
 from eventstudy.inference.parametric import (
     bmp,
     bw_1980,
@@ -40,6 +41,10 @@ TestFunction = Callable[[Sample], TestStat]
 
 WINDOW_KINDS = frozenset({"day", "car"})
 """Single event days (AAR tests) and CAR windows (CAAR tests)."""
+
+PAIR_SCOPE = "pair"
+"""The scope of the per-pair tests (:attr:`TestSpec.pair`): one group per event x
+security pair, ``scope_value`` = ``event_id:ticker``."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,13 @@ class TestSpec:
         The test is of a single series: it gives a statistic only for groups
         with exactly one pair with a value (NaN with ``n`` for larger ones). The
         summary stars its one-series rows from such a test.
+    pair
+        A per-pair test: it runs in the :data:`PAIR_SCOPE` scope only (added to
+        the run when such a test is asked for), and no other test runs there.
+    conventions
+        The :class:`eventstudy.config.Conventions` the test reads for itself
+        (``forecast_error``: its entry of ``forecast_error_by_test``;
+        ``patell_car``; ``corrado_divisor``).
     """
 
     __test__ = False  # not a pytest test class
@@ -86,6 +98,8 @@ class TestSpec:
     window_kinds: frozenset[str] = WINDOW_KINDS
     extras: tuple[str, ...] = ()
     per_series: bool = False
+    pair: bool = False
+    conventions: tuple[str, ...] = ()
 
     def __call__(self, data: PairData, window: Window, groups: Groups,
                  shared: Shared | None = None) -> TestStat:
@@ -108,12 +122,14 @@ TESTS: dict[str, TestSpec] = {spec.name: spec for spec in (
     TestSpec("bw_t", bw_t, "parametric", weighted=True),
     TestSpec("bw_1980", bw_1980, "parametric", weighted=True),
     TestSpec("lamb", lamb, "parametric"),
-    TestSpec("patell", patell, "parametric", weighted=True, needs_sar=True),
+    TestSpec("patell", patell, "parametric", weighted=True, needs_sar=True,
+             conventions=("forecast_error", "patell_car")),
     TestSpec("patell_kp", patell_kp, "crosscorr", needs_sar=True, extras=("rbar",)),
-    TestSpec("bmp", bmp, "parametric", weighted=True, needs_sar=True),
+    TestSpec("bmp", bmp, "parametric", weighted=True, needs_sar=True,
+             conventions=("forecast_error",)),
     TestSpec("bmp_kp", bmp_kp, "crosscorr", needs_sar=True, extras=("rbar",)),
     TestSpec("skew_t", skew_t, "parametric"),
-    TestSpec("corrado", corrado, "rank"),
+    TestSpec("corrado", corrado, "rank", conventions=("corrado_divisor",)),
     TestSpec("mrank", mrank, "rank"),
     TestSpec("grank", grank, "rank", needs_sar=True),
     TestSpec("sign", sign, "sign"),
@@ -123,6 +139,10 @@ TESTS: dict[str, TestSpec] = {spec.name: spec for spec in (
     TestSpec("boot", boot, "bootstrap", scope_seeded=True,
              extras=("ci_low", "ci_high")),
     TestSpec("series_t", series_t, "series", needs_sar=True, per_series=True),
+    TestSpec("art", art, "pairwise", needs_sar=True, window_kinds=frozenset({"day"}),
+             per_series=True, pair=True, conventions=("forecast_error",)),
+    TestSpec("cart", cart, "pairwise", needs_sar=True, window_kinds=frozenset({"car"}),
+             per_series=True, pair=True, conventions=("forecast_error",)),
 )}
 """Registry of test statistics: name -> :class:`TestSpec` (callable with
 ``(data, window, groups)``), in the order of the documentation."""
@@ -138,6 +158,8 @@ EXTRAS = _FIXED_COLUMNS + tuple(dict.fromkeys(
 """Extra columns of the tests table (``mean`` is always present): those of the
 existing tests in their historical order, then any new test's extras."""
 
-SERIES_TESTS = tuple(name for name, spec in TESTS.items() if spec.per_series)
-"""Tests of a single series (:attr:`TestSpec.per_series`), in registry order: the
-summary stars its one-series rows from the first of them that ran."""
+SERIES_TESTS = tuple(name for name, spec in TESTS.items()
+                     if spec.per_series and not spec.pair)
+"""Tests of a single series (:attr:`TestSpec.per_series`) that run in the
+cross-sectional scopes (not the per-pair tests of the ``pair`` scope), in registry
+order: the summary stars its one-series rows from the first of them that ran."""

@@ -23,11 +23,12 @@ from eventstudy.inference.reduction import (
     TestStat,
     WindowValues,
 )
-from eventstudy.inference.registry import EXTRAS, TESTS, WEIGHTED_TESTS
+from eventstudy.inference.registry import EXTRAS, PAIR_SCOPE, TESTS, WEIGHTED_TESTS
 
 
 def make_groups(pairs: pd.DataFrame, scope: str) -> Groups:
-    """Partition pairs by scope: ``all``, ``group``, ``event`` or ``event_group``.
+    """Partition pairs by scope: ``all``, ``group``, ``event``, ``event_group`` or
+    ``pair`` (one group per pair, labelled ``event_id:ticker``).
 
     Labels keep first-appearance order (catalog, then universe order).
     """
@@ -40,6 +41,8 @@ def make_groups(pairs: pd.DataFrame, scope: str) -> Groups:
         key = pairs["event_id"].astype(str)
     elif scope == "event_group":
         key = pairs["event_id"].astype(str) + ":" + pairs["group"].astype(str)
+    elif scope == PAIR_SCOPE:
+        key = pairs["event_id"].astype(str) + ":" + pairs["ticker"].astype(str)
     else:
         raise UnknownNameError(f"unknown scope {scope!r}; choose from "
                                f"{', '.join(SCOPES)}")
@@ -68,6 +71,9 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
         others (their statistic and ``mean`` are equal-weighted).
     """
     wins = data.windows()
+    # per-pair tests run in the pair scope only, and only they run there
+    if any(TESTS[name].pair for name in tests) and PAIR_SCOPE not in scopes:
+        scopes = tuple(scopes) + (PAIR_SCOPE,)
     keys: dict[str, list[np.ndarray]] = {k: [] for k in ("_s", "_g", "_w", "_t")}
     parts: dict[str, list[np.ndarray]] = {
         k: [] for k in ("scope", "scope_value", "window_start", "window_end",
@@ -76,7 +82,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     partitions = [make_groups(pairs, scope) for scope in scopes]
     # the run's window-independent intermediates, per-scope ones made at once for
     # every partition
-    shared = Shared(data, tuple(partitions))
+    shared = Shared(data, tuple(g for g, sc in zip(partitions, scopes, strict=True)
+                                if sc != PAIR_SCOPE))
     specs = [TESTS[name] for name in tests]
     std = any(spec.needs_sar for spec in specs)
     values = [WindowValues.build(w) for w in wins]  # once per window
@@ -87,7 +94,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     for si, g in enumerate(partitions):
         for sj in range(si):
             h = partitions[sj]
-            if sj not in same and h.n == g.n and np.array_equal(h.codes, g.codes):
+            if (sj not in same and h.n == g.n and PAIR_SCOPE not in (
+                    scopes[si], scopes[sj]) and np.array_equal(h.codes, g.codes)):
                 same[si] = sj
                 break
     kept: dict[tuple[int, int, str], TestStat] = {}
@@ -98,7 +106,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
         for wi, (w, wv) in enumerate(zip(wins, values, strict=True)):
             sample: Sample | None = None
             for ti, (name, spec) in enumerate(zip(tests, specs, strict=True)):
-                if w.kind not in spec.window_kinds:
+                if (w.kind not in spec.window_kinds
+                        or spec.pair != (scope == PAIR_SCOPE)):
                     continue
                 if si in same and not spec.scope_seeded:
                     r = kept[(same[si], wi, name)]

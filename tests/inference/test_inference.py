@@ -618,6 +618,7 @@ def test_registry_and_docstrings() -> None:
     want = {"csect_t", "bw_t", "bw_1980", "lamb", "patell", "patell_kp", "bmp",
             "bmp_kp", "skew_t", "corrado", "mrank", "grank", "sign", "gsign", "csign",
             "wilcoxon", "boot", "series_t"}
+    want |= {"art", "cart"}  # issue #19: per-pair tests (pair scope)
     assert set(TESTS) == want
     for name, spec in TESTS.items():
         assert spec.name == name
@@ -901,7 +902,7 @@ def test_run_tests_reuses_a_scope_with_the_same_partition() -> None:
     d = make_data()
     pairs = pd.DataFrame({"event_id": [f"e{i}" for i in range(9)], "group": "g"})
     win = Windows((-50, -5), (0, 3), ((0, 3), (1, 2)), 10)
-    names = tuple(TESTS)
+    names = tuple(n for n in TESTS if not TESTS[n].pair)  # pair tests: pair scope
     t = inf.run_tests(d, pairs, names, win, scopes=("all", "group"))
     a = t[t["scope"] == "all"].reset_index(drop=True)
     b = t[t["scope"] == "group"].reset_index(drop=True)
