@@ -18,17 +18,18 @@ where, for every one of them (ticker and calendar as kept in the observed run;
 day 0 located by the catalog's rule for a plain date, the series' as-of time
 included):
 
-- the whole estimation and event windows lie inside the prices;
-- every return of the event window exists (the security's and its benchmark's);
-- the estimation window holds at least ``min_estimation_obs`` returns;
-- no real catalog event (any event of the catalog, located on that security's own
-  calendar) has its day 0 inside the pseudo event window.
+- every return of the event window exists (the security's and, when it has one,
+  its benchmark's);
+- the estimation window holds at least ``min_estimation_obs`` such returns;
+- no catalog event concerning the security (an event whose groups or ticker
+  cover it, as for confounding) has its day 0 inside the pseudo event window.
 
 All ``N x E`` pseudo events form one pseudo catalog (ids ``<event>~p<draw>``,
 plain-date timestamps, the real event's groups), fitted through the study's own
-engine (model, windows, conventions, prices) with confounding flagging and
-estimation masking switched off: the pseudo catalog's events are not news, and
-flagging thousands of them against each other only costs time. The fit runs
+engine (model, windows, conventions, prices) with estimation masking switched
+off, no confounders file and confounding only flagged (on day 0 itself, where
+the engine lets the window be set): the pseudo catalog's events are not news,
+and flagging thousands of them against each other only costs time. The fit runs
 :data:`PLACEBO_BATCH` draws at a time (pseudo events are independent, so the
 numbers do not depend on the batch).
 
@@ -91,9 +92,9 @@ P_VALUE_RULE = ("p = (1 + #{draws: |CAAR_placebo| >= |CAAR_observed|}) / "
 SAMPLING_RULE = (
     "one plain date per draw and event for all its securities, uniform with "
     "replacement over the sessions common to their calendars where every one of "
-    "them has the whole estimation and event window inside its prices, every "
-    "event-window return, at least min_estimation_obs estimation returns, and no "
-    "real catalog event's day 0 inside the pseudo event window")
+    "them has every event-window return (and its benchmark's), at least "
+    "min_estimation_obs estimation returns, and no day 0 of a catalog event "
+    "concerning it inside the pseudo event window")
 DRAWS_RULE = (
     "a draw counts for an event x group and window when at least one of the "
     "securities kept in the observed run has a CAR there; draws_full counts the "
@@ -143,6 +144,14 @@ def _check_int(value: object, name: str, low: int) -> int:
         raise InputError(f"{name} = {int(value)}: must be at least {low}"
                          + (" (e.g. 999 placebo draws)" if name == "draws" else ""))
     return int(value)
+
+
+def _window_count(cum: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """From a cumulative count ``cum`` (``T + 1`` rows, first 0): the count over
+    positions ``a..b`` of each row of ``a``/``b``, clipped to the ``T`` sessions."""
+    T = cum.shape[0] - 1
+    out: np.ndarray = cum[np.clip(b + 1, 0, T)] - cum[np.clip(a, 0, T)]
+    return out
 
 
 def placebo_candidates(pairs: pd.DataFrame, events: pd.DataFrame,
@@ -221,10 +230,10 @@ def placebo_candidates(pairs: pd.DataFrame, events: pd.DataFrame,
         c = np.vstack([np.zeros((1, S), dtype=np.int64),
                        np.cumsum(ok, axis=0, dtype=np.int64)])
         pos, _rule = locate_day0_asof(sess, str(asof), days_ns, ones)
-        inside = (pos >= 0) & (pos + e0 >= 0) & (pos + v1 < T)
-        p = np.where(inside, pos, -e0)  # a harmless position where outside
-        n_est = c[p + e1 + 1] - c[p + e0]
-        n_evt = c[p + v1 + 1] - c[p + v0]
+        inside = (pos >= 0) & (pos + v1 < T)
+        p = np.where(inside, pos, 0)  # a harmless position where outside
+        n_est = _window_count(c, p + e0, p + e1)
+        n_evt = _window_count(c, p + v0, p + v1)
         real, _r = locate_day0_asof(sess, str(asof), real_ns, real_donly)
         hits = np.zeros((T + 1, S), dtype=np.int64)
         sec_col = {s: j for j, s in enumerate(g["sec"])}
@@ -233,7 +242,7 @@ def placebo_candidates(pairs: pd.DataFrame, events: pd.DataFrame,
         j = mine["sec"].map(sec_col).to_numpy()
         np.add.at(hits, (q[q >= 0] + 1, j[q >= 0]), 1)
         h = np.cumsum(hits, axis=0)
-        near = (h[p + v1 + 1] - h[p + v0]) > 0
+        near = _window_count(h, p + v0, p + v1) > 0
         is_session = np.isin(days_ns, sess.dates.as_unit("ns").asi8)
         ok_day = ((inside & is_session)[:, None] & (n_est >= w.min_estimation_obs)
                   & (n_evt == v1 - v0 + 1) & ~near)
