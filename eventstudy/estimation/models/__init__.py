@@ -21,6 +21,10 @@ Models
     R = a + sum_{j=-K..K} b_j R_m,t+j + e by OLS (Dimson 1979).
 ``factor``
     R - R_f = a + b' F + e by OLS on user factors (Fama & French 1993; Carhart 1997).
+``garch``, ``gjr_garch``, ``egarch``
+    Mean equation (constant, market or factors) with GARCH(1,1) (Bollerslev 1986),
+    GJR-GARCH(1,1) (Glosten, Jagannathan & Runkle 1993) or EGARCH(1,1) (Nelson
+    1991) errors, normal or Student-t, by maximum likelihood (docs/models.md).
 
 See ``docs/plugins.md`` for adding a model.
 """
@@ -29,12 +33,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy.config import Conventions
+from eventstudy.config import Conventions, ModelSpec, Windows
 from eventstudy.errors import UnknownNameError
-from eventstudy.estimation.models.base import Design, Fit, NormalReturnModel, Regressor
+from eventstudy.estimation.models.base import (
+    VOL_COLUMNS,
+    Design,
+    Fit,
+    NormalReturnModel,
+    Regressor,
+)
 from eventstudy.estimation.models.constant_mean import ConstantMean
 from eventstudy.estimation.models.dimson import Dimson
+from eventstudy.estimation.models.egarch import Egarch
 from eventstudy.estimation.models.factor import Factor
+from eventstudy.estimation.models.garch import Garch
+from eventstudy.estimation.models.gjr_garch import GjrGarch
 from eventstudy.estimation.models.market import Market
 from eventstudy.estimation.models.market_adjusted import MarketAdjusted
 from eventstudy.estimation.models.ols import LinearModel
@@ -47,6 +60,7 @@ __all__ = [
     "LinearModel",
     "NormalReturnModel",
     "Regressor",
+    "VOL_COLUMNS",
     "estimate",
     "get_model",
     "leverage",
@@ -63,6 +77,9 @@ MODELS: dict[str, NormalReturnModel] = {
     "scholes_williams": ScholesWilliams(),
     "dimson": Dimson(),
     "factor": Factor(),
+    "garch": Garch(),
+    "gjr_garch": GjrGarch(),
+    "egarch": Egarch(),
 }
 """The registry of normal-return models: name -> model (one line per model)."""
 
@@ -88,16 +105,23 @@ def get_model(name: str) -> NormalReturnModel:
 
 
 def make_design(name: str, dimson_lags: int = 1, factors: tuple[str, ...] = (),
-                market_factor: bool = True) -> Design:
+                market_factor: bool = True, spec: ModelSpec | None = None,
+                windows: Windows | None = None) -> Design:
     """Build the :class:`Design` of a registered model by name.
+
+    With ``spec`` or ``windows``, the model is first configured with the study's
+    ``[model]`` options and windows (:meth:`NormalReturnModel.configure`).
 
     Examples
     --------
     >>> make_design("dimson", dimson_lags=1).regressors
     (('market', -1), ('market', 0), ('market', 1))
     """
-    return get_model(name).design(dimson_lags=dimson_lags, factors=tuple(factors),
-                                  market_factor=market_factor)
+    model = get_model(name)
+    if spec is not None or windows is not None:
+        model = model.configure(spec or ModelSpec(name=name), windows or Windows())
+    return model.design(dimson_lags=dimson_lags, factors=tuple(factors),
+                        market_factor=market_factor)
 
 
 def estimate(design: Design, y: np.ndarray, X: np.ndarray, mask: np.ndarray,

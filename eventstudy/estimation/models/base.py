@@ -24,7 +24,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from eventstudy.config import Conventions
+from eventstudy.config import Conventions, ModelSpec, Windows
+
+VOL_COLUMNS = ("garch_omega", "garch_alpha", "garch_gamma", "garch_beta", "garch_nu",
+               "loglik", "converged", "fallback_ols")
+"""The per-pair columns of :attr:`Fit.extra` (a conditional-variance model's
+parameters, log-likelihood, convergence flag and OLS fallback flag), carried to
+``diagnostics.csv``; NaN for the other models."""
 
 Regressor = tuple[str, int]
 """A regressor column: source ``"market"`` (the security's benchmark) or
@@ -88,6 +94,9 @@ class Fit:
         R squared of the estimation regression (NaN where not defined).
     k
         Number of estimated coefficients.
+    extra
+        ``(P, len(VOL_COLUMNS))`` conditional-variance diagnostics
+        (:data:`VOL_COLUMNS`), or None for a model without them.
     """
 
     params: np.ndarray
@@ -99,6 +108,7 @@ class Fit:
     s_inv: np.ndarray
     r2: np.ndarray
     k: int
+    extra: np.ndarray | None = None
 
 
 @runtime_checkable
@@ -134,6 +144,10 @@ class NormalReturnModel(Protocol):
     fused_kernel: bool
     uses_lags: bool
 
+    def configure(self, spec: ModelSpec, windows: Windows) -> NormalReturnModel:
+        """The model with the study's ``[model]`` options and windows (a model
+        without options returns itself)."""
+
     def design(self, *, dimson_lags: int = 1, factors: tuple[str, ...] = (),
                market_factor: bool = True) -> Design:
         """The regressors this model needs, given the study's model options."""
@@ -167,7 +181,9 @@ class NormalReturnModel(Protocol):
                     forecast_error: bool) -> np.ndarray:
         """Var(AR_t) for each event day, ``(P, W)``, from the leverages ``lev``."""
 
-    def car_variance(self, fit: Fit, days: np.ndarray,
-                     wlev: np.ndarray | float) -> np.ndarray:
+    def car_variance(self, fit: Fit, days: np.ndarray, wlev: np.ndarray | float,
+                     day_mask: np.ndarray | None = None) -> np.ndarray:
         """Var(CAR) over ``days`` usable days with window leverage ``wlev``,
-        ``(P,)`` (``wlev`` is 0.0 without the forecast-error term)."""
+        ``(P,)`` (``wlev`` is 0.0 without the forecast-error term); ``day_mask``
+        ``(P, W)`` says which event days those are (a time-varying variance sums
+        its forecasts over them)."""

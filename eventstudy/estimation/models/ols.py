@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eventstudy.config import Conventions
-from eventstudy.estimation.models.base import Design, Fit
+from eventstudy.config import Conventions, ModelSpec, Windows
+from eventstudy.estimation.models.base import Design, Fit, NormalReturnModel
 
 
 def masked_mean(a: np.ndarray, mask: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -76,6 +76,10 @@ class LinearModel:
 
     def __repr__(self) -> str:
         return f"<normal-return model {self.name!r}>"
+
+    def configure(self, spec: ModelSpec, windows: Windows) -> NormalReturnModel:
+        """No options: the model itself."""
+        return self
 
     def design(self, *, dimson_lags: int = 1, factors: tuple[str, ...] = (),
                market_factor: bool = True) -> Design:
@@ -167,8 +171,8 @@ class LinearModel:
         out: np.ndarray = fit.sigma2[:, None] * factor
         return out
 
-    def car_variance(self, fit: Fit, days: np.ndarray,
-                     wlev: np.ndarray | float) -> np.ndarray:
+    def car_variance(self, fit: Fit, days: np.ndarray, wlev: np.ndarray | float,
+                     day_mask: np.ndarray | None = None) -> np.ndarray:
         """sigma^2 (d + window leverage)."""
         out: np.ndarray = fit.sigma2 * (days + wlev)
         return out
