@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from eventstudy.estimation.models.base import VOL_COLUMNS
 from eventstudy.inputs.calendar import WindowDates
 
 
@@ -65,6 +66,8 @@ class Estimates:
     normal: np.ndarray
     lev: np.ndarray
     resid: np.ndarray
+    vol: np.ndarray | None = None
+    """``(P, len(VOL_COLUMNS))`` conditional-variance diagnostics, or None."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,9 @@ class ChunkOut:
     car: np.ndarray
     car_var: np.ndarray
     car_days: np.ndarray
+    vol: np.ndarray
+    """``(n, len(VOL_COLUMNS))`` conditional-variance diagnostics (NaN for the
+    models without them)."""
 
     @classmethod
     def empty(cls, n: int, le: int, w: int, c: int, dates: bool = True) -> ChunkOut:
@@ -138,7 +144,8 @@ class ChunkOut:
                    ret_evt=a(n, w), evt_dates=a(nd, w, dtype=np.int64), ar=a(n, w),
                    sar=a(n, w),
                    day_var=a(n, w), car=a(n, c), car_var=a(n, c),
-                   car_days=a(n, c, dtype=np.int64))
+                   car_days=a(n, c, dtype=np.int64),
+                   vol=np.full((n, len(VOL_COLUMNS)), np.nan))
 
     def put(self, lo: int, part: ChunkOut) -> None:
         """Write the rows of ``part`` (a chunk's outputs) at rows ``lo:``; arrays

@@ -20,6 +20,7 @@ from eventstudy.alignment import Aligned
 from eventstudy.config import Conventions, Windows
 from eventstudy.estimation.containers import ChunkOut
 from eventstudy.estimation.models import (
+    VOL_COLUMNS,
     Design,
     Fit,
     estimate,
@@ -54,6 +55,12 @@ SINGULAR = ("the model cannot be estimated: a regressor (the benchmark or a fact
 so alpha and beta are not defined."""
 
 
+NOT_CONVERGED = ("the {model} likelihood search did not converge in the estimation "
+                 "window; set [model] nonconvergence = \"ols\" to fall back to OLS")
+"""Exclusion reason: a conditional-variance model's maximum likelihood did not
+converge (``converged == 0`` and no OLS fallback in the fit's ``extra``)."""
+
+
 R2_EXACT = 1.0 - 1e-12
 """An R^2 at or above this is an exact fit up to rounding: SSR / SST <= 1e-12, i.e.
 a residual SD below a millionth of the return's SD (:func:`degenerate_fits`)."""
@@ -79,6 +86,10 @@ def degenerate_fits(reason: np.ndarray, cand: np.ndarray, out: ChunkOut) -> None
                    | (np.isfinite(out.r2) & (out.r2 >= R2_EXACT))))
     reason[cand[singular]] = SINGULAR
     reason[cand[zero]] = ZERO_SIGMA
+    conv = VOL_COLUMNS.index("converged")
+    fb = VOL_COLUMNS.index("fallback_ols")
+    failed = (reason[cand] == "") & (out.vol[:, conv] == 0.0) & (out.vol[:, fb] != 1.0)
+    reason[cand[failed]] = NOT_CONVERGED.format(model="GARCH-family")
 
 
 def raise_malloc_threshold() -> None:
@@ -238,6 +249,8 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
         out.r2[rows_out] = fit.r2
         out.resid[rows_out] = fit.resid
         out.alpha[rows_out], out.beta[rows_out] = d.model.reported(d, fit)
+        if fit.extra is not None:
+            out.vol[rows_out] = fit.extra
         normal = predict(d, fit, Xe)
         rows = slope_rows(d, Xe)
         lev = leverage(d, fit, rows)
@@ -322,7 +335,8 @@ def abnormal(out: ChunkOut, rows_out: slice | np.ndarray, y_evt: np.ndarray,
             c = np.where(m, ar, 0.0).sum(axis=1)
         wl = window_leverage(d, fit, slope, m) if conv.forecast_error else 0.0
         out.car[rows_out, j] = np.where(nd > 0, c, np.nan)
-        out.car_var[rows_out, j] = np.where(nd > 0, d.model.car_variance(fit, nd, wl),
+        out.car_var[rows_out, j] = np.where(nd > 0, d.model.car_variance(fit, nd, wl,
+                                                                    day_mask=m),
                                             np.nan)
         out.car_days[rows_out, j] = nd
 

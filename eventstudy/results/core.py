@@ -17,6 +17,7 @@ import pandas as pd
 from eventstudy.analysis.cross_section import cross_section_table
 from eventstudy.config import Conventions, ModelSpec, Windows
 from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
+from eventstudy.estimation.models.base import VOL_COLUMNS
 from eventstudy.io.csv import LongTable, write_csv
 from eventstudy.io.outputset import check_target, output_lock, write_run_json, write_set
 from eventstudy.results.paths import ar_table, caar_path, select_pairs
@@ -85,6 +86,9 @@ class EventStudyResults:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     sources: dict[str, str] = field(default_factory=dict)
     scopes: tuple[str, ...] = ("all", "group", "event", "event_group")
+    vol: np.ndarray | None = None
+    """``(P, len(VOL_COLUMNS))`` GARCH-family diagnostics (None or all NaN for the
+    other models): columns added to ``diagnostics`` when any is finite."""
 
     @classmethod
     def build(cls, *, stacked: Stacked, estimates: Estimates, ar: AbnormalReturns,
@@ -107,6 +111,7 @@ class EventStudyResults:
             conventions=conventions, test_names=test_names,
             data_warnings=tuple(stacked.warnings), timings=dict(timings),
             sources=dict(sources), scopes=tuple(scopes),
+            vol=None if estimates.vol is None else _ro(estimates.vol),
         )
 
     # ----------------------------------------------------------------- tables
@@ -186,7 +191,7 @@ class EventStudyResults:
         n, ac1 = _resid_stats(np.asarray(self.resid))
         zero = p["zero_share"].to_numpy() if "zero_share" in p else np.full(len(p),
                                                                           np.nan)
-        return pd.DataFrame({
+        diag = pd.DataFrame({
             "event_id": p["event_id"].to_numpy(),
             "ticker": p["ticker"].to_numpy(),
             "group": p["group"].to_numpy(),
@@ -209,6 +214,12 @@ class EventStudyResults:
             "quote": (p["quote"].fillna("").astype(str).to_numpy(dtype=object)
                       if "quote" in p else np.full(len(p), "", dtype=object)),
         })
+        vol = self.vol
+        if vol is not None and len(vol) == len(p) and np.isfinite(vol).any():
+            # GARCH family: omega, alpha, gamma, beta, nu, loglik, converged, fallback
+            for j, col in enumerate(VOL_COLUMNS):
+                diag[col] = vol[:, j]
+        return diag
 
     @property
     def diagnostics(self) -> pd.DataFrame:
