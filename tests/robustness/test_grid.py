@@ -123,6 +123,7 @@ def test_wide_and_markdown(grid: GridResult) -> None:
     md = grid.to_markdown()
     assert md.startswith("# Robustness grid\n")
     assert "## CAR[0,0]" in md and "## CAR[-1,1]" in md
-    assert "- `mkt/120/m` (market/120/masked): model market, estimation [-125, -6]" in md
+    assert ("- `mkt/120/m` (market/120/masked): model market, estimation "
+            "[-125, -6]") in md
     with pytest.raises(InputError, match=r"CAR window \[2, 3\] is not in the grid"):
         grid.wide((2, 3))
