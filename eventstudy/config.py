@@ -21,7 +21,8 @@ Full set of keys and defaults::
 
     [model]
     name = "market"                  # constant_mean | market_adjusted | market |
-                                     # scholes_williams | dimson | factor
+                                     # scholes_williams | dimson | factor |
+                                     # garch | gjr_garch | egarch
     returns = "simple"               # simple | log
     day_part = "close_to_close"      # close_to_close | overnight | intraday:
                                      # C_t/C_{t-1}, O_t/C_{t-1} or C_t/O_t (the
@@ -38,6 +39,11 @@ Full set of keys and defaults::
     factor_unit = "decimal"          # decimal | percent
     rf_column = ""                   # risk-free column in the factor file, if any
     market_factor = true             # factor model: include the security's benchmark
+    mean = "market"                  # garch | gjr_garch | egarch: constant | market |
+                                     # factor (the mean equation)
+    distribution = "normal"          # garch family: normal | t (standardised t)
+    nonconvergence = "exclude"       # garch family: exclude | ols (a pair whose
+                                     # likelihood search fails)
 
     [tests]
     names = ["csect_t", "patell", "bmp"]
@@ -394,6 +400,9 @@ class ModelSpec:
     day_part: DayPart = "close_to_close"
     factor_set: str = ""
     factor_frequency: str = ""
+    mean: Literal["constant", "market", "factor"] = "market"
+    distribution: Literal["normal", "t"] = "normal"
+    nonconvergence: Literal["exclude", "ols"] = "exclude"
     factor_region: str = "us"
 
     def __post_init__(self) -> None:
@@ -425,6 +434,9 @@ class ModelSpec:
         _check_bool(self.market_factor, "market_factor")
         _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
         _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
+        _check_choice(self.mean, ("constant", "market", "factor"), "mean")
+        _check_choice(self.distribution, ("normal", "t"), "distribution")
+        _check_choice(self.nonconvergence, ("exclude", "ols"), "nonconvergence")
                       "factor_frequency")
         _check_choice(self.factor_region, FACTOR_REGIONS, "factor_region")
 
@@ -769,6 +781,16 @@ def load_study(path: str | Path) -> Study:
     names = tst.get("names", ["csect_t", "patell", "bmp"])
     if isinstance(names, str):
         names = [names]
+        mean=cast(Literal["constant", "market", "factor"],
+                  _choice(mod.get("mean", "market"), ("constant", "market", "factor"),
+                          "[model] mean", sp)),
+        distribution=cast(Literal["normal", "t"],
+                          _choice(mod.get("distribution", "normal"), ("normal", "t"),
+                                  "[model] distribution", sp)),
+        nonconvergence=cast(Literal["exclude", "ols"],
+                            _choice(mod.get("nonconvergence", "exclude"),
+                                    ("exclude", "ols"), "[model] nonconvergence",
+                                    sp)),
     if not isinstance(names, list) or not names:
         raise StudyFileError(f"[tests] names must be a non-empty list of test names "
                              f"like [\"csect_t\", \"patell\"], got {_show(names)}",

@@ -465,7 +465,8 @@ class EventStudy:
                      evt_dates=out.evt_dates, excluded=ex, warnings=a.warnings)
         est = Estimates(alpha=out.alpha, beta=out.beta, sigma2=out.sigma2,
                         nobs=out.nobs, dof=out.dof, k=out.k, r2=out.r2,
-                        normal=out.normal, lev=out.lev, resid=out.resid)
+                        normal=out.normal, lev=out.lev, resid=out.resid,
+                        vol=out.vol)
         ar = AbnormalReturns(ar=out.ar, sar=out.sar, day_var=out.day_var, car=out.car,
                              car_var=out.car_var, car_days=out.car_days)
         t_end = time.perf_counter()
@@ -775,10 +776,11 @@ class EventStudy:
     def _design(self, name: str) -> Design:
         spec = self._spec
         factors: tuple[str, ...] = ()
-        if get_model(name).needs_factors:
+        if get_model(name).configure(spec, self._windows).needs_factors:
             if self._factors is None:
                 raise InputError("the factor model needs a factor table "
                                  "(factors=... or model.factors in the study file)")
             factors = spec.factor_columns or tuple(
                 c for c in self._factors.columns if c not in ("date", spec.rf_column))
-        return make_design(name, spec.dimson_lags, factors, spec.market_factor)
+        return make_design(name, spec.dimson_lags, factors, spec.market_factor,
+                           spec=spec, windows=self._windows)
