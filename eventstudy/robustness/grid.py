@@ -164,7 +164,8 @@ class GridResult:
             r = t[t["spec"] == s.name].set_index(key).reindex(base.index)
             c = r["caar"].to_numpy(dtype=np.float64)
             p = r["p_value"].to_numpy(dtype=np.float64)
-            flip = np.isfinite(c) & (np.sign(c) != sign0) & (sign0 != 0)
+            flip = (np.isfinite(c) & np.isfinite(sign0) & (sign0 != 0)
+                    & (np.sign(c) != sign0))
             out[s.label] = [("" if not np.isfinite(v) else
                             f"{100 * v:.2f}{stars(q)}{'!' if f else ''}")
                            for v, q, f in zip(c, p, flip, strict=True)]
