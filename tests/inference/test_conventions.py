@@ -420,3 +420,26 @@ def test_size_of_the_eventstudytools_conventions_on_null_data() -> None:
                    & (pair["window_start"] == a) & (pair["window_end"] == b)]
         assert len(sel) == 1800
         assert covers_5pct(sel["p_value"]), (name, a, b)
+
+
+def profiles_table() -> str:
+    """The markdown table of :data:`PROFILES` (as docs/conventions.md shows it)."""
+    rows = ["| Profile | Convention | Value | Source |", "|---|---|---|---|"]
+    for name, table in PROFILES.items():
+        for key, s in table.items():
+            v = s.value
+            if isinstance(v, dict):
+                cell = "{" + ", ".join(f"{k} = {str(b).lower()}"
+                                       for k, b in v.items()) + "}"
+            elif isinstance(v, bool):
+                cell = str(v).lower()
+            else:
+                cell = f'"{v}"'
+            rows.append(f"| {name} | {key} | `{cell}` | {s.source} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_docs_list_every_profile_value_with_its_source() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "conventions.md").read_text(
+        encoding="utf-8")
+    assert profiles_table() in doc
