@@ -53,6 +53,9 @@ forecast_error = false
 market_moments = "firm"
 aggregation = "bhar"
 weights = "mcap"
+forecast_error_by_test = {bmp = false}
+patell_car = "patell1976"
+corrado_divisor = "T-1"
 
 [confounding]
 action = "exclude"
@@ -146,7 +149,9 @@ def test_every_key_overrides(tmp_path: Path) -> None:
     # the profile (estudy2) sets the conventions; explicit keys beat its settings
     assert s.conventions == Conventions(sigma_dof="model", forecast_error=False,
                                         market_moments="firm", aggregation="bhar",
-                                        weights="mcap", test_profile="estudy2")
+                                        weights="mcap", test_profile="estudy2",
+                                        forecast_error_by_test=(("bmp", False),),
+                                        patell_car="patell1976", corrado_divisor="T-1")
     assert s.confounding == "exclude"
     assert s.source == "file"
     assert s.prices == base / "data" / "px.parquet"
