@@ -606,10 +606,14 @@ def _parameters(run: RunDocument) -> list[tuple[str, str]]:
         add("CAR windows", ", ".join(win(a, b) for a, b in w["car"]))
     add("minimum estimation returns", w.get("min_estimation_obs"))
     add("tests", ", ".join(p.get("tests", [])))
-    for k in ("sigma_dof", "forecast_error", "market_moments", "aggregation",
-              "weights"):
+    for k in ("profile", "sigma_dof", "forecast_error", "market_moments",
+              "aggregation", "weights", "patell_car", "corrado_divisor"):
         if k in c:
             add(k.replace("_", " "), c[k] if c[k] != "" else "equal")
+    by_test = c.get("forecast_error_by_test") or {}
+    if by_test:
+        add("forecast error by test", ", ".join(
+            f"{t} {'on' if v else 'off'}" for t, v in by_test.items()))
     add("day 0 rule", run.info.get("day0_rule"))
     return items
 

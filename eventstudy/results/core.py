@@ -392,7 +392,12 @@ class EventStudyResults:
                     "forecast_error": self.conventions.forecast_error,
                     "market_moments": self.conventions.market_moments,
                     "aggregation": self.conventions.aggregation,
-                    "weights": self.conventions.weights},
+                    "weights": self.conventions.weights,
+                    "profile": self.conventions.test_profile,
+                    "forecast_error_by_test": dict(
+                        self.conventions.forecast_error_by_test),
+                    "patell_car": self.conventions.patell_car,
+                    "corrado_divisor": self.conventions.corrado_divisor},
                 "tests": list(self.test_names),
                 "scopes": list(self.scopes),
             },

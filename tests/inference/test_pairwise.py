@@ -12,6 +12,7 @@ Sources: EventStudyTools, "Significance Tests" [1]; EventStudyTools' R package
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,11 @@ def test_art_and_cart_flow_through_the_study_tests_csv_and_summary(
     assert (saved["scope"] == "pair").sum() == len(pair)
     summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert "CAAR" in summary and "e0:S0" not in summary
+    info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert info["parameters"]["conventions"] | {} == {
+        "sigma_dof": "model", "forecast_error": True, "market_moments": "firm",
+        "aggregation": "car", "weights": "", "profile": "textbook",
+        "forecast_error_by_test": {}, "patell_car": "exact", "corrado_divisor": "T"}
 
 
 @pytest.mark.parametrize("profile", ["textbook", "eventstudytools"])
