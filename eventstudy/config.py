@@ -49,6 +49,8 @@ Full set of keys and defaults::
     names = ["csect_t", "patell", "bmp"]
     bootstrap_reps = 999
     seed = 12345
+    p_adjust = []                    # e.g. ["holm", "hochberg", "fdr_by"]: p_<name>
+    p_adjust_family = "test_scope_window"  # or "table" (which p-values together)
 
     [conventions]
     profile = "textbook"             # textbook | estudy2 | eventstudytools (sets
@@ -465,6 +467,8 @@ class Study:
     tests: tuple[str, ...] = ("csect_t", "patell", "bmp")
     bootstrap_reps: int = 999
     seed: int = 12345
+    p_adjust: tuple[str, ...] = ()
+    p_adjust_family: str = "test_scope_window"
     conventions: Conventions = field(default_factory=Conventions)
     confounding: ConfoundAction = "flag"
     confounders: Path | None = None
@@ -515,7 +519,7 @@ _KNOWN = {
     "model": {"name", "returns", "dimson_lags", "factors", "factor_columns",
               "factor_unit", "rf_column", "market_factor", "day_part",
               "factor_frequency", "factor_region"},
-    "tests": {"names", "bootstrap_reps", "seed"},
+    "tests": {"names", "bootstrap_reps", "seed", "p_adjust", "p_adjust_family"},
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
                     "aggregation", "weights", "forecast_error_by_test",
                     "patell_car", "corrado_divisor"},
@@ -802,6 +806,17 @@ def load_study(path: str | Path) -> Study:
     bootstrap_reps = _int(tst.get("bootstrap_reps", 999), "[tests] bootstrap_reps",
                           sp, 1, MAX_BOOTSTRAP_REPS, "999 is usual")
     seed = _int(tst.get("seed", 12345), "[tests] seed", sp)
+    p_adjust = tst.get("p_adjust", [])  # names: checked by the workflow
+    if isinstance(p_adjust, str):
+        p_adjust = [p_adjust]
+    if not isinstance(p_adjust, list) or not all(
+            isinstance(m, str) and m for m in p_adjust):
+        raise StudyFileError("[tests] p_adjust must be a list of multiple-testing "
+                             "methods like [\"holm\", \"fdr_by\"], got "
+                             f"{_show(p_adjust)}", path=sp)
+    p_adjust_family = _choice(tst.get("p_adjust_family", "test_scope_window"),
+                              ("test_scope_window", "table"),
+                              "[tests] p_adjust_family", sp)
 
     profile = cast(Profile, _choice(conv.get("profile", "textbook"),
                                     get_args(Profile), "[conventions] profile",
@@ -870,6 +885,8 @@ def load_study(path: str | Path) -> Study:
         tests=tuple(names),
         bootstrap_reps=bootstrap_reps,
         seed=seed,
+        p_adjust=tuple(p_adjust),
+        p_adjust_family=p_adjust_family,
         conventions=conventions,
         confounding=cast(ConfoundAction, _choice(conf.get("action", "flag"),
                                                  ("flag", "exclude"),

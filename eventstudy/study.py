@@ -66,6 +66,8 @@ from eventstudy.inference import (
     run_tests,
 )
 from eventstudy.inference.bootstrap import boot_small_n_warning
+from eventstudy.inference.runner import P_ADJUST_FAMILIES, p_adjust_names
+from eventstudy.inference.runner import p_adjust as adjust_table
 from eventstudy.inputs.calendar import WindowDates
 from eventstudy.inputs.confounders import (
     check_ids_distinct,
@@ -541,6 +543,8 @@ class EventStudy:
         scheduler: str = "local",
         seed: int = 12345,
         bootstrap_reps: int = 999,
+        p_adjust: Sequence[str] = (),
+        p_adjust_family: str = "test_scope_window",
         progress: Callable[[str], None] | None = None,
         day0_shift: float = 0.0,
         kernel: str = "auto",
@@ -586,6 +590,13 @@ class EventStudy:
             For resampling tests; ``bootstrap_reps`` must be at least 1, and at
             least 2 with the ``boot`` test (the SD of the resampled means needs
             two): it is refused, not turned into empty statistics.
+        p_adjust, p_adjust_family
+            Multiple-testing methods (``holm``, ``hochberg``, ``hommel``,
+            ``bonferroni``, ``fdr_by``, ...; :data:`eventstudy.inference.runner.
+            P_ADJUST_METHODS`), each adding a ``p_<method>`` column to the tests
+            table, and the family of p-values adjusted together
+            (``test_scope_window`` or ``table``; see
+            :func:`eventstudy.inference.runner.p_adjust`).
         progress
             Optional callback receiving each stage's name. With a Dask scheduler it
             also turns on a progress bar over the tasks (tqdm, on stderr when that
@@ -634,6 +645,11 @@ class EventStudy:
         conv = conventions or Conventions()
         if conv.weights:
             self._check_weights(conv)
+        p_adjust = p_adjust_names(p_adjust)  # unknown methods refused up front
+        if p_adjust_family not in P_ADJUST_FAMILIES:
+            raise UnknownNameError(f"p_adjust_family = {p_adjust_family!r} is not "
+                                   f"valid; choose one of "
+                                   f"{', '.join(P_ADJUST_FAMILIES)}")
         unknown = [t for t in tests if t not in TESTS]
         if unknown:
             raise UnknownNameError(f"unknown test(s) {', '.join(unknown)}; choose "
@@ -700,6 +716,8 @@ class EventStudy:
                 tests_df = tests_df.loc[~drop].reset_index(drop=True)
                 tests_df["p_bh"] = bh_adjust(tests_df["p_value"].to_numpy(
                     dtype=np.float64))
+        if p_adjust:
+            tests_df = adjust_table(tests_df, p_adjust, p_adjust_family)
         empty = empty_scopes_warning(tests_df)
         # few pairs (issue #17): scopes with 1 < n < 5, and the bootstrap below 10
         for w in (empty, small_n_warning(tests_df), boot_small_n_warning(tests_df)):

@@ -30,7 +30,7 @@ from eventstudy.config import Study, load_study
 from eventstudy.errors import StudyFileError, UnknownNameError
 from eventstudy.estimation.models import MODELS
 from eventstudy.execution import check_scheduler
-from eventstudy.inference import TESTS
+from eventstudy.inference import TESTS, p_adjust_names
 from eventstudy.inputs.corporate_actions import adjust_loaded, corporate_action_notes
 from eventstudy.inputs.events import (
     check_groups_in_universe,
@@ -125,6 +125,10 @@ def prepare_study(study_file: str | Path, model: str | None = None,
             raise UnknownNameError(
                 f"[tests] names = {bad[0]!r} is not valid; choose one of "
                 f"{', '.join(TESTS)}", path=str(study.path))
+    try:  # [tests] p_adjust: multiple-testing methods of the inference layer
+        p_adjust_names(study.p_adjust)
+    except UnknownNameError as exc:
+        raise UnknownNameError(str(exc), path=str(study.path)) from exc
     return study
 
 
@@ -320,7 +324,8 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     es = EventStudy.from_study(st, frame, sources, catalog=(events, universe),
                                opens=opens)
     res = es.fit(tests=st.tests, conventions=st.conventions, seed=st.seed,
-                 bootstrap_reps=st.bootstrap_reps, progress=progress,
+                 bootstrap_reps=st.bootstrap_reps, p_adjust=st.p_adjust,
+                 p_adjust_family=st.p_adjust_family, progress=progress,
                  scheduler=st.scheduler, workers=st.workers)
     fp = fingerprint(st, inputs)
     info: dict[str, Any] = {

@@ -70,10 +70,18 @@ from eventstudy.inference.registry import (
     TestFunction,
     TestSpec,
 )
-from eventstudy.inference.runner import bh_adjust, make_groups, run_tests
+from eventstudy.inference.runner import (
+    P_ADJUST_METHODS,
+    bh_adjust,
+    make_groups,
+    p_adjust,
+    p_adjust_names,
+    run_tests,
+)
 
 __all__ = [
     "EXTRAS",
+    "P_ADJUST_METHODS",
     "SCOPES",
     "SERIES_TESTS",
     "TESTS",
@@ -89,5 +97,7 @@ __all__ = [
     "WindowValues",
     "bh_adjust",
     "make_groups",
+    "p_adjust",
+    "p_adjust_names",
     "run_tests",
 ]

@@ -774,8 +774,64 @@ def _group_rank(v: np.ndarray, codes: np.ndarray, G: int
     return ranks, tie
 
 
+WILCOXON_EXACT_MAX_N = 50
+"""Up to this many non-zero values without ties, the Wilcoxon p-value is exact."""
+
+
+def signrank_counts(n_max: int) -> np.ndarray:
+    """``(n_max + 1, n_max (n_max + 1)/2 + 1)`` counts: row n, column w is the
+    number of the 2^n sign patterns of the ranks 1..n whose positive ranks add up
+    to w (the null distribution of W+ times 2^n).
+
+    Notes
+    -----
+    c_0 = [1]; c_n(w) = c_{n-1}(w) + c_{n-1}(w - n) (rank n positive or not).
+    Exact in float64 up to n = 52 (counts below 2^53).
+
+    Examples
+    --------
+    >>> signrank_counts(3)[3, :7].tolist()
+    [1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 1.0]
+    """
+    top = n_max * (n_max + 1) // 2
+    c = np.zeros((n_max + 1, top + 1))
+    c[0, 0] = 1.0
+    for n in range(1, n_max + 1):
+        c[n] = c[n - 1]
+        c[n, n:] += c[n - 1, :top + 1 - n]
+    return c
+
+
+def signrank_exact_p(w_plus: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Exact two-sided p-values of W+ with n non-zero, untied values.
+
+    p = min(1, 2 min(P(W+ <= w), P(W+ >= w))) under the null distribution of
+    :func:`signrank_counts` (as ``scipy.stats.wilcoxon(method="exact")``); NaN
+    where n is 0 or above :data:`WILCOXON_EXACT_MAX_N` or w is not a whole number.
+
+    Examples
+    --------
+    >>> float(signrank_exact_p(np.array([0.0]), np.array([5.0]))[0])
+    0.0625
+    """
+    out = np.full(np.shape(w_plus), np.nan)
+    ok = ((n > 0) & (n <= WILCOXON_EXACT_MAX_N) & np.isfinite(w_plus)
+          & (w_plus == np.round(w_plus)))
+    if not ok.any():
+        return out
+    nn = n[ok].astype(np.int64)
+    ww = w_plus[ok].astype(np.int64)
+    cum = np.cumsum(signrank_counts(int(nn.max())), axis=1)
+    total = 2.0 ** nn
+    lower = cum[nn, ww] / total
+    upper = (total - np.where(ww > 0, cum[nn, np.maximum(ww - 1, 0)], 0.0)) / total
+    out[ok] = np.minimum(1.0, 2.0 * np.minimum(lower, upper))
+    return out
+
+
 def wilcoxon(sample: Sample) -> TestStat:
-    """Wilcoxon (1945) signed-rank test, normal approximation with tie correction.
+    """Wilcoxon (1945) signed-rank test: exact p for n <= 50 without ties, else the
+    normal approximation with tie correction.
 
     Parameters
     ----------
@@ -787,16 +843,24 @@ def wilcoxon(sample: Sample) -> TestStat:
     Returns
     -------
     TestStat
-        z, two-sided p from N(0, 1), n (non-zero values); extra ``w_plus`` (W+).
+        z, two-sided p (exact, or from N(0, 1)), n (non-zero values); extra
+        ``w_plus`` (W+).
 
     Notes
     -----
     Zeros are dropped (n non-zero values). W+ = sum of the ranks of |x_i| (ties
     averaged) over x_i > 0; E = n(n+1)/4; Var = n(n+1)(2n+1)/24 - sum(t^3 - t)/48 over
-    tie blocks; z = (W+ - E)/sqrt(Var), no continuity correction; N(0, 1). Assumes
-    symmetry about 0 and independence. Wilcoxon, F. (1945), Biometrics Bulletin
-    1(6):80-83; estudy2 ``wilcoxon_test`` reports W+ (scaled by N_g/n under
-    ``estudy2``) with exact critical values, which are not reproduced here.
+    tie blocks; z = (W+ - E)/sqrt(Var), no continuity correction. Assumes symmetry
+    about 0 and independence. Wilcoxon, F. (1945), Biometrics Bulletin 1(6):80-83.
+
+    p-value: with n <= 50 (:data:`WILCOXON_EXACT_MAX_N`) and no ties among the
+    |x_i| the exact null distribution of W+ (each of the 2^n sign patterns of the
+    ranks equally likely; :func:`signrank_counts`) gives p = min(1, 2 min(P(W+ <=
+    w), P(W+ >= w))), as ``scipy.stats.wilcoxon(x[x != 0], method="exact")``
+    (Wilcoxon 1945); with ties (the exact distribution of
+    the tied midranks is another one) or n > 50, p from N(0, 1) on z. The
+    ``statistic`` column is z in both cases. estudy2 ``wilcoxon_test`` reports W+
+    (scaled by N_g/n under ``estudy2``) with exact ``qsignrank`` critical values.
     """
     data, groups = sample.data, sample.groups
     x, valid = sample.x()
@@ -814,6 +878,10 @@ def wilcoxon(sample: Sample) -> TestStat:
         wp = wplus * row_factor(data, groups, n)
     extra = sample.mean_extra()
     extra["w_plus"] = np.where(n > 0, wp, np.nan)
-    return TestStat(z, z_p(z), n, extra)
+    p = z_p(z)
+    exact = (n > 0) & (n <= WILCOXON_EXACT_MAX_N) & (tie == 0)
+    if exact.any():
+        p = np.where(exact, signrank_exact_p(np.where(exact, wplus, np.nan), n), p)
+    return TestStat(z, p, n, extra)
 
 

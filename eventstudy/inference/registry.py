@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from eventstudy.inference.bootstrap import boot
 from eventstudy.inference.crosscorr import bmp_kp, patell_kp
+from eventstudy.inference.jackknife import jackknife, jackknife_cluster
 from eventstudy.inference.pairwise import art, cart
 from eventstudy.inference.parametric import (
     bmp,
@@ -35,6 +36,8 @@ from eventstudy.inference.reduction import (
 )
 from eventstudy.inference.series import series_t
 from eventstudy.inference.sign import csign, gsign, sign
+from eventstudy.inference.skew_bhar import skew_bhar
+from eventstudy.inference.wild_bootstrap import wild_boot, wild_cluster, wild_mammen
 
 TestFunction = Callable[[Sample], TestStat]
 """The shared signature of every test function."""
@@ -58,8 +61,9 @@ class TestSpec:
     func
         The test function (shared signature :data:`TestFunction`).
     family
-        ``parametric``, ``crosscorr``, ``rank``, ``sign``, ``bootstrap`` or
-        ``series`` (the module the test lives in).
+        ``parametric``, ``crosscorr``, ``rank``, ``sign``, ``bootstrap``,
+        ``series``, ``pairwise``, ``wild_bootstrap``, ``jackknife`` or
+        ``skew_bhar`` (the module the test lives in).
     weighted
         The test has a value-weighted form, used when :attr:`PairData.weight` is
         set; the others stay equal-weighted (``weighting`` column ``equal``).
@@ -139,6 +143,13 @@ TESTS: dict[str, TestSpec] = {spec.name: spec for spec in (
     TestSpec("boot", boot, "bootstrap", scope_seeded=True,
              extras=("ci_low", "ci_high")),
     TestSpec("series_t", series_t, "series", needs_sar=True, per_series=True),
+    TestSpec("wild_boot", wild_boot, "wild_bootstrap", scope_seeded=True),
+    TestSpec("wild_mammen", wild_mammen, "wild_bootstrap", scope_seeded=True),
+    TestSpec("wild_cluster", wild_cluster, "wild_bootstrap", scope_seeded=True),
+    TestSpec("jackknife", jackknife, "jackknife", weighted=True),
+    TestSpec("jackknife_cluster", jackknife_cluster, "jackknife", weighted=True),
+    TestSpec("skew_bhar", skew_bhar, "skew_bhar", scope_seeded=True,
+             window_kinds=frozenset({"car"})),
     TestSpec("art", art, "pairwise", needs_sar=True, window_kinds=frozenset({"day"}),
              per_series=True, pair=True, conventions=("forecast_error",)),
     TestSpec("cart", cart, "pairwise", needs_sar=True, window_kinds=frozenset({"car"}),

@@ -9,6 +9,8 @@ and partition, and hands the sample to each requested test of the registry
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -174,4 +176,138 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     res = np.empty(m)
     res[order] = np.minimum(adj, 1.0)
     out[ok] = res
+    return out
+
+
+P_ADJUST_METHODS: dict[str, str] = {
+    "bonferroni": "bonferroni",
+    "sidak": "sidak",
+    "holm": "holm",
+    "holm_sidak": "holm-sidak",
+    "hochberg": "simes-hochberg",
+    "hommel": "hommel",
+    "fdr_bh": "fdr_bh",
+    "fdr_by": "fdr_by",
+    "fdr_tsbh": "fdr_tsbh",
+    "fdr_tsbky": "fdr_tsbky",
+    "fdr_gbs": "fdr_gbs",
+    "lfdr": "lfdr",
+}
+"""``[tests] p_adjust`` names -> ``statsmodels.stats.multitest.multipletests``
+methods (every method statsmodels offers); each gives a ``p_<name>`` column."""
+
+P_ADJUST_ALIASES = {"holm-sidak": "holm_sidak", "simes-hochberg": "hochberg"}
+"""statsmodels' own spellings accepted for the names of :data:`P_ADJUST_METHODS`."""
+
+P_ADJUST_FAMILIES = ("test_scope_window", "table")
+"""Families of p-values adjusted together (see :func:`p_adjust`)."""
+
+P_ADJUST_ALPHA = 0.05
+"""The ``alpha`` handed to ``multipletests``: only the adaptive two-stage and
+Gavrilov-Benjamini-Sarkar methods (``fdr_tsbh``, ``fdr_tsbky``, ``fdr_gbs``) read
+it (their estimate of the number of true nulls depends on it)."""
+
+_FAMILY_KEYS = ("test", "scope", "window_start", "window_end", "window_kind")
+
+
+def p_adjust_names(methods: Sequence[str]) -> tuple[str, ...]:
+    """The canonical names of ``methods`` (aliases resolved, duplicates dropped).
+
+    Raises
+    ------
+    UnknownNameError
+        A name that is not a method of :data:`P_ADJUST_METHODS` (or an alias).
+
+    Examples
+    --------
+    >>> p_adjust_names(["holm", "simes-hochberg", "holm"])
+    ('holm', 'hochberg')
+    """
+    out: list[str] = []
+    for m in methods:
+        name = P_ADJUST_ALIASES.get(m, m) if isinstance(m, str) else m
+        if not isinstance(name, str) or name not in P_ADJUST_METHODS:
+            raise UnknownNameError(
+                f"[tests] p_adjust = {m!r} is not a multiple-testing method; choose "
+                f"from {', '.join(P_ADJUST_METHODS)}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def p_adjust(tests: pd.DataFrame, methods: Sequence[str],
+             family: str = "test_scope_window") -> pd.DataFrame:
+    """The tests table with a ``p_<method>`` column per multiple-testing method.
+
+    Parameters
+    ----------
+    tests
+        The tests table of :func:`run_tests` (columns ``test, scope,
+        window_start, window_end, window_kind, p_value``).
+    methods
+        Names of :data:`P_ADJUST_METHODS` (``holm``, ``hochberg``, ``hommel``,
+        ``bonferroni``, ``sidak``, ``holm_sidak``, ``fdr_bh``, ``fdr_by``,
+        ``fdr_tsbh``, ``fdr_tsbky``, ``fdr_gbs``, ``lfdr``).
+    family
+        Which p-values are adjusted together. ``"test_scope_window"`` (default):
+        the rows of one test, one scope and one window (a day or a CAR window),
+        i.e. the scope's groups (every event of the ``event`` scope, every group
+        of the ``group`` scope): the question "which events moved the price in
+        this window, by this test". A scope with a single group (``all``) is a
+        family of one, left unadjusted. ``"table"``: every row of the table at
+        once, as the ``p_bh`` column does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the new columns placed after ``p_bh`` (or at the end), in
+        the order of ``methods``. NaN p-values stay NaN and are not counted in
+        their family.
+
+    Notes
+    -----
+    Each family's finite p-values go through
+    ``statsmodels.stats.multitest.multipletests(p, alpha=0.05, method=...)``
+    (:data:`P_ADJUST_ALPHA`). Bonferroni: min(1, m p); Sidak: 1 - (1 - p)^m; Holm
+    (1979, Scand. J. Statist. 6:65-70): p_(i) = max_{j <= i} min(1, (m - j + 1)
+    p_(j)); Hochberg (1988, Biometrika 75:800-802): p_(i) = min_{j >= i} min(1, (m
+    - j + 1) p_(j)); Hommel (1988, Biometrika 75:383-386); Benjamini & Hochberg
+    (1995, JRSS-B 57:289-300): p_(i) = min_{j >= i} min(1, m p_(j) / j);
+    Benjamini & Yekutieli (2001, Ann. Statist. 29:1165-1188): BH times sum_{k<=m}
+    1/k; Benjamini, Krieger & Yekutieli (2006, Biometrika 93:491-507) two-stage.
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown method or family.
+    """
+    names = p_adjust_names(methods)
+    if family not in P_ADJUST_FAMILIES:
+        raise UnknownNameError(f"[tests] p_adjust_family = {family!r} is not valid; "
+                               f"choose one of {', '.join(P_ADJUST_FAMILIES)}")
+    out = tests.copy()
+    if not names:
+        return out
+    from statsmodels.stats.multitest import multipletests  # slow import: on use
+
+    p = out["p_value"].to_numpy(dtype=np.float64)
+    if family == "table" or out.empty:
+        codes = np.zeros(len(out), dtype=np.int64)
+    else:
+        keys = out[list(_FAMILY_KEYS)].astype(str).agg("|".join, axis=1)
+        codes = pd.factorize(keys, sort=False)[0].astype(np.int64)
+    ok = np.isfinite(p)
+    cols: dict[str, np.ndarray] = {m: np.full(len(out), np.nan) for m in names}
+    for k in np.unique(codes[ok]):
+        rows = np.flatnonzero(ok & (codes == k))
+        for m in names:
+            cols[m][rows] = multipletests(p[rows], alpha=P_ADJUST_ALPHA,
+                                          method=P_ADJUST_METHODS[m])[1]
+    at = (list(out.columns).index("p_bh") + 1 if "p_bh" in out.columns
+          else len(out.columns))
+    for i, m in enumerate(names):
+        col = f"p_{m}"
+        if col in out.columns:
+            out = out.drop(columns=col)
+        out.insert(min(at + i, len(out.columns)), col, cols[m])
     return out

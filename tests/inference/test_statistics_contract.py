@@ -96,7 +96,8 @@ def test_shared_signature_and_result_shape(name: str) -> None:
     assert hints == {"sample": Sample, "return": TestStat}
     assert spec.window_kinds <= {"day", "car"} and spec.window_kinds
     assert spec.family in {"parametric", "crosscorr", "rank", "sign", "bootstrap",
-                           "series", "pairwise"}
+                           "series", "wild_bootstrap", "jackknife", "skew_bhar",
+                           "pairwise"}
     assert spec.func.__module__ == f"eventstudy.inference.{spec.family}"
     data = make_data()
     g, codes = groups_for(spec), codes_for(spec)

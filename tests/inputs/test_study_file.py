@@ -45,6 +45,8 @@ market_factor = false
 names = ["bmp"]
 bootstrap_reps = 99
 seed = 7
+p_adjust = ["holm", "fdr_by"]
+p_adjust_family = "table"
 
 [conventions]
 profile = "estudy2"
@@ -146,6 +148,7 @@ def test_every_key_overrides(tmp_path: Path) -> None:
         market_factor=False)
     assert s.tests == ("bmp",)
     assert s.bootstrap_reps == 99 and s.seed == 7
+    assert s.p_adjust == ("holm", "fdr_by") and s.p_adjust_family == "table"
     # the profile (estudy2) sets the conventions; explicit keys beat its settings
     assert s.conventions == Conventions(sigma_dof="model", forecast_error=False,
                                         market_moments="firm", aggregation="bhar",
