@@ -402,6 +402,9 @@ class ModelSpec:
     day_part: DayPart = "close_to_close"
     factor_set: str = ""
     factor_frequency: str = ""
+    factor_region: str = "us"
+    factor_set: str = ""
+    factor_frequency: str = ""
     mean: Literal["constant", "market", "factor"] = "market"
     distribution: Literal["normal", "t"] = "normal"
     nonconvergence: Literal["exclude", "ols"] = "exclude"
@@ -434,6 +437,10 @@ class ModelSpec:
             raise UnknownNameError(f"rf_column must be a column name (text), got "
                                    f"{self.rf_column!r}")
         _check_bool(self.market_factor, "market_factor")
+        _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
+        _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
+                      "factor_frequency")
+        _check_choice(self.factor_region, FACTOR_REGIONS, "factor_region")
         _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
         _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
         _check_choice(self.mean, ("constant", "market", "factor"), "mean")

@@ -187,10 +187,9 @@ def parse_french_csv(text: str, source: str = "French data file") -> pd.DataFram
     Examples
     --------
     >>> t = "Made by hand.\\r\\n\\r\\n,Mkt-RF,RF\\r\\n202401,  0.70,  0.47\\r\\n\\r\\n"
-    >>> parse_french_csv(t)
-                Mkt-RF    RF
-    date
-    2024-01-31     0.7  0.47
+    >>> f = parse_french_csv(t)
+    >>> f.index[0].date(), f.iloc[0].tolist()
+    (datetime.date(2024, 1, 31), [0.7, 0.47])
     """
     lines = _split_lines(text)
     start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith(",")),
