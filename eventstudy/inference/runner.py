@@ -268,8 +268,11 @@ def p_adjust(tests: pd.DataFrame, methods: Sequence[str],
     -----
     Each family's finite p-values go through
     ``statsmodels.stats.multitest.multipletests(p, alpha=0.05, method=...)``
-    (:data:`P_ADJUST_ALPHA`). Bonferroni: min(1, m p); Sidak: 1 - (1 - p)^m; Holm
-    (1979, Scand. J. Statist. 6:65-70): p_(i) = max_{j <= i} min(1, (m - j + 1)
+    (:data:`P_ADJUST_ALPHA`), except Holm's, computed by :func:`holm_adjust`
+    with the same arithmetic (statsmodels' Holm runs a full garbage collection on
+    every call, 0.2 s each: minutes for a table of thousands of families).
+    Bonferroni: min(1, m p); Sidak: 1 - (1 - p)^m; Holm (1979, Scand. J. Statist.
+    6:65-70): p_(i) = max_{j <= i} min(1, (m - j + 1)
     p_(j)); Hochberg (1988, Biometrika 75:800-802): p_(i) = min_{j >= i} min(1, (m
     - j + 1) p_(j)); Hommel (1988, Biometrika 75:383-386); Benjamini & Hochberg
     (1995, JRSS-B 57:289-300): p_(i) = min_{j >= i} min(1, m p_(j) / j);
@@ -291,18 +294,23 @@ def p_adjust(tests: pd.DataFrame, methods: Sequence[str],
     from statsmodels.stats.multitest import multipletests  # slow import: on use
 
     p = out["p_value"].to_numpy(dtype=np.float64)
-    if family == "table" or out.empty:
-        codes = np.zeros(len(out), dtype=np.int64)
-    else:
-        keys = out[list(_FAMILY_KEYS)].astype(str).agg("|".join, axis=1)
-        codes = pd.factorize(keys, sort=False)[0].astype(np.int64)
+    codes: np.ndarray = np.zeros(len(out), dtype=np.int64)
+    if family != "table" and not out.empty:
+        codes = out.groupby(list(_FAMILY_KEYS), sort=False, dropna=False
+                            ).ngroup().to_numpy(dtype=np.int64)
     ok = np.isfinite(p)
     cols: dict[str, np.ndarray] = {m: np.full(len(out), np.nan) for m in names}
-    for k in np.unique(codes[ok]):
-        rows = np.flatnonzero(ok & (codes == k))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=-1)) + 2))
+    for k in range(len(bounds) - 1):
+        span = order[bounds[k]:bounds[k + 1]]
+        rows = span[ok[span]]
+        if not len(rows):
+            continue
         for m in names:
-            cols[m][rows] = multipletests(p[rows], alpha=P_ADJUST_ALPHA,
-                                          method=P_ADJUST_METHODS[m])[1]
+            cols[m][rows] = (holm_adjust(p[rows]) if m == "holm" else
+                             multipletests(p[rows], alpha=P_ADJUST_ALPHA,
+                                           method=P_ADJUST_METHODS[m])[1])
     at = (list(out.columns).index("p_bh") + 1 if "p_bh" in out.columns
           else len(out.columns))
     for i, m in enumerate(names):
@@ -310,4 +318,27 @@ def p_adjust(tests: pd.DataFrame, methods: Sequence[str],
         if col in out.columns:
             out = out.drop(columns=col)
         out.insert(min(at + i, len(out.columns)), col, cols[m])
+    return out
+
+
+def holm_adjust(p: np.ndarray) -> np.ndarray:
+    """Holm (1979) adjusted p-values of finite ``p``.
+
+    Notes
+    -----
+    p_(i)^Holm = max_{j <= i} min(1, (m - j + 1) p_(j)) over the m p-values sorted
+    ascending: statsmodels' ``multipletests(method="holm")`` arithmetic (the
+    running maximum of (m - j + 1) p_(j), then capped at 1). Holm, S. (1979),
+    Scand. J. Statist. 6(2):65-70.
+
+    Examples
+    --------
+    >>> holm_adjust(np.array([0.01, 0.04, 0.03])).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    m = len(p)
+    order = np.argsort(p)
+    adj = np.maximum.accumulate(p[order] * np.arange(m, 0, -1))
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
     return out
