@@ -289,7 +289,7 @@ class Conventions:
         weights. Not with the ``estudy2`` profile.
     test_profile
         Conventions of the test statistics (:mod:`eventstudy.inference`):
-        ``"textbook"`` (default) or ``"estudy2"`` (pooled generalized-sign p-hat, the
+        ``"textbook"`` (default), ``"estudy2"`` (pooled generalized-sign p-hat, the
         rank tests' "row mean x N" sums, ``car_rank_test``; methodology.md B.1) or
         ``"eventstudytools"`` (the textbook formulas; its conventions are the three
         below).
@@ -400,14 +400,11 @@ class ModelSpec:
     rf_column: str = ""
     market_factor: bool = True
     day_part: DayPart = "close_to_close"
-    factor_set: str = ""
-    factor_frequency: str = ""
-    factor_region: str = "us"
-    factor_set: str = ""
-    factor_frequency: str = ""
     mean: Literal["constant", "market", "factor"] = "market"
     distribution: Literal["normal", "t"] = "normal"
     nonconvergence: Literal["exclude", "ols"] = "exclude"
+    factor_set: str = ""
+    factor_frequency: str = ""
     factor_region: str = "us"
 
     def __post_init__(self) -> None:
@@ -437,15 +434,11 @@ class ModelSpec:
             raise UnknownNameError(f"rf_column must be a column name (text), got "
                                    f"{self.rf_column!r}")
         _check_bool(self.market_factor, "market_factor")
-        _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
-        _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
-                      "factor_frequency")
-        _check_choice(self.factor_region, FACTOR_REGIONS, "factor_region")
-        _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
-        _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
         _check_choice(self.mean, ("constant", "market", "factor"), "mean")
         _check_choice(self.distribution, ("normal", "t"), "distribution")
         _check_choice(self.nonconvergence, ("exclude", "ols"), "nonconvergence")
+        _check_choice(self.factor_set, ("", *BUILTIN_FACTORS), "factor_set")
+        _check_choice(self.factor_frequency, ("", *FACTOR_FREQUENCIES),
                       "factor_frequency")
         _check_choice(self.factor_region, FACTOR_REGIONS, "factor_region")
 
@@ -525,7 +518,8 @@ _KNOWN = {
     "windows": {"estimation", "event", "car", "min_estimation_obs"},
     "model": {"name", "returns", "dimson_lags", "factors", "factor_columns",
               "factor_unit", "rf_column", "market_factor", "day_part",
-              "factor_frequency", "factor_region"},
+              "factor_frequency", "factor_region", "mean", "distribution",
+              "nonconvergence"},
     "tests": {"names", "bootstrap_reps", "seed", "p_adjust", "p_adjust_family"},
     "conventions": {"profile", "sigma_dof", "forecast_error", "market_moments",
                     "aggregation", "weights", "forecast_error_by_test",
@@ -612,14 +606,6 @@ def _names(value: Any, key: str, path: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _corporate_actions(data: dict[str, Any], base: Path, path: str) -> Path | None:
-    """``[data] corporate_actions``: a file relative to the study file, or None
-    when absent or empty."""
-    value = _text(data.get("corporate_actions", ""), "[data] corporate_actions",
-                  path, '"data/corporate-actions.csv"')
-    return (base / value) if value.strip() else None
-
-
 def day_window(value: Any, what: str) -> tuple[int, int]:
     """``value`` as a ``(start, end)`` window of sessions with start <= end.
 
@@ -664,6 +650,14 @@ def _confounding_keys(conf: dict[str, Any], base: Path, sp: str) -> dict[str, An
             "mask_estimation": _bool(conf.get("mask_estimation", False),
                                      "[confounding] mask_estimation", sp),
             "mask_window": mask}
+
+
+def _corporate_actions(data: dict[str, Any], base: Path, path: str) -> Path | None:
+    """``[data] corporate_actions``: a file relative to the study file, or None
+    when absent or empty."""
+    value = _text(data.get("corporate_actions", ""), "[data] corporate_actions",
+                  path, '"data/corporate-actions.csv"')
+    return (base / value) if value.strip() else None
 
 
 def load_study(path: str | Path) -> Study:
@@ -787,11 +781,6 @@ def load_study(path: str | Path) -> Study:
                               "[model] factor_region", sp),
         day_part=cast(DayPart, _choice(mod.get("day_part", "close_to_close"),
                                        get_args(DayPart), "[model] day_part", sp)),
-    )
-
-    names = tst.get("names", ["csect_t", "patell", "bmp"])
-    if isinstance(names, str):
-        names = [names]
         mean=cast(Literal["constant", "market", "factor"],
                   _choice(mod.get("mean", "market"), ("constant", "market", "factor"),
                           "[model] mean", sp)),
@@ -802,6 +791,11 @@ def load_study(path: str | Path) -> Study:
                             _choice(mod.get("nonconvergence", "exclude"),
                                     ("exclude", "ols"), "[model] nonconvergence",
                                     sp)),
+    )
+
+    names = tst.get("names", ["csect_t", "patell", "bmp"])
+    if isinstance(names, str):
+        names = [names]
     if not isinstance(names, list) or not names:
         raise StudyFileError(f"[tests] names must be a non-empty list of test names "
                              f"like [\"csect_t\", \"patell\"], got {_show(names)}",
