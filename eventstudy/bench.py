@@ -15,6 +15,11 @@ second and the peak resident memory. In the same run a plain per-pair
 ``statsmodels.OLS`` loop on ``--loop-pairs`` pairs checks that both paths agree to
 1e-10 and gives the per-pair speed ratio.
 
+``--model garch`` benchmarks the GARCH-family estimation instead: ``--events``
+simulated GARCH(1,1) market-model pairs fitted by the batched maximum-likelihood
+kernel against ``arch`` pair by pair on ``--arch-pairs`` of them
+(:func:`run_garch_bench`; docs/benchmark.md).
+
 ``--scheduler dask --workers N`` runs the chunks of stages 2-4 on a local Dask
 cluster of N worker processes (``--scheduler tcp://host:8786``: on an existing
 cluster); the report then adds the cluster start-up and the workers' peak memory
@@ -30,6 +35,7 @@ import resource
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -519,6 +525,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="eventstudy bench",
         description="Benchmark the full pipeline on a seeded synthetic panel.")
+    p.add_argument("--model", default="market", choices=("market", "garch"),
+                   help="market: the full pipeline (default); garch: the batched "
+                   "GARCH(1,1) estimation of --events simulated pairs vs arch "
+                   "pair by pair (docs/benchmark.md)")
+    p.add_argument("--arch-pairs", type=int, default=200,
+                   help="--model garch: pairs fitted by arch one at a time")
+    p.add_argument("--garch-days", type=int, default=240,
+                   help="--model garch: estimation days per pair")
+    p.add_argument("--garch-chunk", type=int, default=10_000,
+                   help="--model garch: pairs per kernel call")
     p.add_argument("--securities", type=int, default=2000)
     p.add_argument("--days", type=int, default=1500)
     p.add_argument("--events", type=int, default=100_000,
@@ -561,9 +577,125 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def garch_simulate(pairs: int, days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, x)``: ``(pairs, days)`` returns y = a + b x + e, e GARCH(1,1), and the
+    market returns x (each pair its own path)."""
+    rng = np.random.default_rng(seed)
+    alpha = rng.uniform(0.03, 0.12, pairs)
+    beta = rng.uniform(0.80, 0.95, pairs) * (1 - alpha)
+    unc = rng.uniform(1e-4, 9e-4, pairs)
+    omega = unc * (1 - alpha - beta)
+    a = rng.normal(0.0, 5e-4, pairs)
+    b = rng.uniform(0.3, 1.7, pairs)
+    x = rng.normal(3e-4, 0.01, (pairs, days))
+    y = np.empty((pairs, days))
+    h = unc.copy()
+    for t in range(days):
+        e = np.sqrt(h) * rng.standard_normal(pairs)
+        y[:, t] = a + b * x[:, t] + e
+        h = omega + alpha * e * e + beta * h
+    return y, x
+
+
+def run_garch_bench(pairs: int = 100_000, days: int = 240, arch_pairs: int = 200,
+                    chunk: int = 10_000, seed: int = 20240601) -> dict[str, Any]:
+    """``--model garch``: the batched GARCH(1,1) estimation of ``pairs`` simulated
+    market-model series against ``arch`` fitted pair by pair on ``arch_pairs`` of
+    them, in the same run (docs/benchmark.md, GARCH section); returns the figures.
+
+    The estimation step of ``[model] name = "garch"``
+    (:func:`eventstudy.estimation.garch_kernels.fit_garch`: joint ML of the mean and
+    variance equations, forecasts, GLS cross-products) runs in chunks of ``chunk``
+    pairs; ``arch_model(y, x=x, mean="LS", vol="GARCH", p=1, q=1,
+    rescale=False).fit()`` is the oracle (a development dependency: without it the
+    figures are the batched ones only).
+    """
+    from eventstudy.estimation.garch_kernels import (  # lazy: numba
+        GARCH,
+        fit_garch,
+    )
+
+    t0 = time.perf_counter()
+    fit_garch(np.zeros((2, 30)) + np.arange(30) % 3, np.ones((2, 30, 1)) * (
+        np.arange(30) % 5), np.ones((2, 30), dtype=bool), GARCH, False,
+        np.ones(2, dtype=np.int64), 1)
+    t_load = time.perf_counter() - t0
+    y, x = garch_simulate(pairs, days, seed)
+    ll = np.empty(pairs)
+    conv = np.empty(pairs)
+    t0 = time.perf_counter()
+    for lo in range(0, pairs, chunk):
+        hi = min(pairs, lo + chunk)
+        n = hi - lo
+        _, vol, _, _, _ = fit_garch(y[lo:hi], x[lo:hi, :, None],
+                                    np.ones((n, days), dtype=bool), GARCH, False,
+                                    np.ones(n, dtype=np.int64), 21)
+        ll[lo:hi] = vol[:, 5]
+        conv[lo:hi] = vol[:, 6]
+    t_batch = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "pairs": pairs, "days": days, "chunk": chunk, "kernel_load_seconds": t_load,
+        "batch_seconds": t_batch, "batch_seconds_per_pair": t_batch / pairs,
+        "converged_share": float(conv.mean()), "peak_rss_mib": peak_rss_mib()}
+    try:
+        from arch import arch_model  # lazy: dev dependency, the oracle
+    except ImportError:
+        return out
+    m = min(arch_pairs, pairs)
+    dll = np.empty(m)
+    t0 = time.perf_counter()
+    for i in range(m):
+        am = arch_model(y[i], x=x[i], mean="LS", vol="GARCH", p=1, q=1,
+                        rescale=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = am.fit(disp="off")
+        dll[i] = ll[i] - res.loglikelihood
+    t_arch = time.perf_counter() - t0
+    out.update({
+        "arch_pairs": m, "arch_seconds": t_arch, "arch_seconds_per_pair": t_arch / m,
+        "speedup_per_pair": (t_arch / m) / (t_batch / pairs),
+        "loglik_diff_min": float(dll.min()), "loglik_diff_median":
+        float(np.median(dll)), "share_not_worse_1e6": float((dll >= -1e-6).mean()),
+        "peak_rss_mib": peak_rss_mib()})
+    return out
+
+
+def format_garch_report(r: dict[str, Any]) -> str:
+    """The ``--model garch`` figures as text."""
+    lines = [
+        f"GARCH(1,1) market model, {r['pairs']:,} pairs x {r['days']} days "
+        f"(chunks of {r['chunk']:,})",
+        f"kernel load        {r['kernel_load_seconds']:9.3f} s (once per process)",
+        f"batched ML         {r['batch_seconds']:9.3f} s  "
+        f"{r['batch_seconds_per_pair'] * 1e3:8.4f} ms/pair  "
+        f"converged {r['converged_share']:.2%}",
+    ]
+    if "arch_pairs" in r:
+        lines += [
+            f"arch, pair by pair {r['arch_seconds']:9.3f} s  "
+            f"{r['arch_seconds_per_pair'] * 1e3:8.4f} ms/pair  "
+            f"({r['arch_pairs']} pairs)",
+            f"speed-up per pair  {r['speedup_per_pair']:9.1f} x",
+            f"loglik ours - arch min {r['loglik_diff_min']:.2e}, median "
+            f"{r['loglik_diff_median']:.2e}; not worse by 1e-6: "
+            f"{r['share_not_worse_1e6']:.1%}",
+        ]
+    lines.append(f"peak memory        {r['peak_rss_mib']:9.1f} MiB")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m eventstudy.bench``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.model == "garch":
+        g = run_garch_bench(args.events, args.garch_days, args.arch_pairs,
+                            args.garch_chunk, args.seed)
+        print(format_garch_report(g))
+        if args.json_path is not None:
+            args.json_path.write_text(json.dumps(g, indent=2, sort_keys=True) + "\n",
+                                      encoding="utf-8")
+        return 0
 
     def split(v: str | None) -> tuple[str, ...] | None:
         return tuple(x.strip() for x in v.split(",") if x.strip()) if v else None

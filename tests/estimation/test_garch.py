@@ -319,3 +319,13 @@ def test_pipeline_columns_exclusion_and_ols_fallback(
     np.testing.assert_allclose(fb.sar, market.sar, rtol=1e-8)  # type: ignore[attr-defined]
     np.testing.assert_allclose(fb.car_var, market.car_var,  # type: ignore[attr-defined]
                                rtol=1e-8)
+
+
+def test_the_garch_benchmark_runs_and_agrees_with_arch() -> None:
+    from eventstudy.bench import format_garch_report, run_garch_bench
+
+    r = run_garch_bench(pairs=40, days=240, arch_pairs=3, chunk=16, seed=5)
+    assert r["pairs"] == 40 and r["arch_pairs"] == 3
+    assert r["converged_share"] >= 0.9
+    assert r["share_not_worse_1e6"] == 1.0
+    assert "speed-up per pair" in format_garch_report(r)
