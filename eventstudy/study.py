@@ -329,7 +329,10 @@ class EventStudy:
         study
             The parsed study file.
         prices
-            The canonical price frame.
+            The canonical price frame, used as given: the study's ``[data]
+            corporate_actions`` factors are applied by the loader
+            (:func:`eventstudy.workflows.study_prices`, as ``eventstudy run``
+            does), not here.
         sources
             Descriptions of the inputs (for messages and ``run.json``).
         catalog

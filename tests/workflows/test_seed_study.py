@@ -21,6 +21,7 @@ from eventstudy.config import load_study
 from eventstudy.inputs.prices import load_prices
 from eventstudy.io.csv import FLOAT_FORMAT
 from eventstudy.study import EventStudy
+from eventstudy.workflows import study_prices
 
 STUDY = EVENTS_DIR / "japan_us_investment.toml"
 CSVS = ("abnormal_returns.csv", "car.csv", "tests.csv", "excluded.csv",
@@ -165,6 +166,8 @@ def test_run_json(out: Path, seed_prices: Path) -> None:
         "events": sha(EVENTS_DIR / "japan_us_investment.csv"),
         "universe": sha(EVENTS_DIR / "universe.csv"),
         "prices": sha(seed_prices),
+        "confounders": sha(EVENTS_DIR / "confounders.csv"),
+        "corporate_actions": sha(EVENTS_DIR / "data" / "corporate-actions.csv"),
     }
 
 
@@ -274,7 +277,10 @@ def _fmt(values: pd.Series) -> np.ndarray:
 
 def test_api_equals_cli(out: Path, seed_prices: Path, tmp_path: Path) -> None:
     study = load_study(STUDY)
-    res = EventStudy.from_study(study, load_prices(seed_prices)).fit(
+    # the library's loader applies the study's [data] corporate_actions, as run does
+    frame = study_prices(study, seed_prices)[0]
+    assert not frame.equals(load_prices(seed_prices))  # Samsung SDI's rights issue
+    res = EventStudy.from_study(study, frame).fit(
         tests=study.tests, conventions=study.conventions, seed=study.seed,
         bootstrap_reps=study.bootstrap_reps)
     frames = {"abnormal_returns.csv": res.abnormal_returns, "car.csv": res.car,
