@@ -291,7 +291,7 @@ def p_adjust(tests: pd.DataFrame, methods: Sequence[str],
     out = tests.copy()
     if not names:
         return out
-    from statsmodels.stats.multitest import multipletests  # slow import: on use
+    from statsmodels.stats.multitest import multipletests  # lazy: slow import, on use
 
     p = out["p_value"].to_numpy(dtype=np.float64)
     codes: np.ndarray = np.zeros(len(out), dtype=np.int64)
