@@ -6,6 +6,7 @@ The output files and their columns are listed in :mod:`eventstudy.results`.
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -15,7 +16,18 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.analysis.cross_section import cross_section_table
+from eventstudy.analysis.volatility import standardised_by, volatility_table
+from eventstudy.analysis.volume import (
+    VOLUME_CONSTANT,
+    VOLUME_MODELS,
+    abnormal_volume,
+    log_volume,
+    market_volume,
+    volume_excluded,
+    volume_table,
+)
 from eventstudy.config import Conventions, ModelSpec, Windows
+from eventstudy.errors import InputError
 from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
 from eventstudy.estimation.models.base import VOL_COLUMNS
 from eventstudy.io.csv import LongTable, write_csv
@@ -89,6 +101,10 @@ class EventStudyResults:
     vol: np.ndarray | None = None
     """``(P, len(VOL_COLUMNS))`` GARCH-family diagnostics (None or all NaN for the
     other models): columns added to ``diagnostics`` when any is finite."""
+    day_var: np.ndarray | None = None
+    """``(P, W)`` Var(AR_it), the variance the model expects for each abnormal
+    return (the GARCH forecast, or the OLS prediction-error variance): the
+    abnormal-volatility measure (:meth:`volatility`) compares AR^2 with it."""
 
     @classmethod
     def build(cls, *, stacked: Stacked, estimates: Estimates, ar: AbnormalReturns,
@@ -112,6 +128,7 @@ class EventStudyResults:
             data_warnings=tuple(stacked.warnings), timings=dict(timings),
             sources=dict(sources), scopes=tuple(scopes),
             vol=None if estimates.vol is None else _ro(estimates.vol),
+            day_var=_ro(ar.day_var),
         )
 
     # ----------------------------------------------------------------- tables
@@ -291,6 +308,60 @@ class EventStudyResults:
         w = window or self.windows.car[0]
         return cross_section_table(self.car, self.diagnostics, formula, w, data,
                                    cov=cov, hac_lags=hac_lags)
+
+    # ----------------------------------------------------------------- measures
+    def volatility(self) -> pd.DataFrame:
+        """Abnormal volatility per scope, event day and CAR window with its tests
+        (``vol_csect_t``, ``vol_savickas``, ``vol_ratio``): the table of
+        ``volatility.csv``; see :func:`eventstudy.analysis.volatility.
+        volatility_table` for the formulas and sources.
+
+        Raises
+        ------
+        InputError
+            The results carry no AR variances (built without them).
+        """
+        if self.day_var is None:
+            raise InputError("these results carry no AR variances (day_var); "
+                             "refit with EventStudy.fit to measure volatility")
+        models = self.pairs_["model"].astype(str).tolist()
+        fb = None
+        if self.vol is not None and len(self.vol) == self.n_pairs:
+            fb = np.asarray(self.vol)[:, VOL_COLUMNS.index("fallback_ols")]
+        return volatility_table(np.asarray(self.ar), np.asarray(self.day_var),
+                                self.pairs_, np.asarray(self.rel_days),
+                                self.windows.car, standardised_by(models, fb),
+                                scopes=self.scopes)
+
+    def volume(self, volumes: pd.DataFrame, constant: float = VOLUME_CONSTANT,
+               models: Sequence[str] = VOLUME_MODELS
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Abnormal log volume (Campbell & Wasley 1996) of the kept pairs, on the
+        event days of the return study: the tables of ``volume.csv`` and
+        ``volume_excluded.csv``; see :mod:`eventstudy.analysis.volume`.
+
+        Parameters
+        ----------
+        volumes
+            Share volumes, dates x tickers (a ticker without a column, or with
+            no volume, is listed as excluded with the reason).
+        constant
+            c in ln(volume + c).
+        models
+            Among ``mean`` and ``market``.
+        """
+        logv = log_volume(volumes, constant)
+        p = self.pairs_
+        cal = {str(t): str(c) for t, c in zip(p["ticker"], p["calendar"],
+                                               strict=True)}
+        market = market_volume(logv, cal) if "market" in models else None
+        panels = [abnormal_volume(logv, p, np.asarray(self.evt_dates),
+                                  self.windows.estimation,
+                                  self.windows.min_estimation_obs, m, market)
+                  for m in models]
+        return (volume_table(panels, p, np.asarray(self.rel_days), self.windows.car,
+                             scopes=self.scopes),
+                volume_excluded(panels, p))
 
     # ----------------------------------------------------------------- saving
     def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None,

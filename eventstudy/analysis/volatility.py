@@ -1,0 +1,230 @@
+"""Abnormal volatility: the event-induced variance of the abnormal returns, per
+event day and per CAR window, and its tests (issue #18 part 2).
+
+The engine gives, for every kept pair i and event day t, the abnormal return
+AR_it and the variance the normal-return model expects for it, h_it = Var(AR_it)
+(:attr:`eventstudy.estimation.containers.AbnormalReturns.day_var`): the GARCH
+family's conditional variance forecast made at the end of the estimation window
+(:mod:`eventstudy.estimation.models.garch`), or, for the other models, the OLS
+prediction-error variance sigma_i^2 (1 + x_t'(X'X)^-1 x_t) (without the leverage
+term when ``forecast_error = false``). The standardised squared abnormal return
+is SAR_it^2 = AR_it^2 / h_it; under the null of no event-induced variance its
+expectation is 1.
+
+Measures, per pair and day, and per CAR window w of d_iw days with data:
+
+* abnormal variance  AV_it = AR_it^2 - h_it;  AV_iw = sum_t AR_it^2 - sum_t h_it
+* variance ratio     q_it = AR_it^2 / h_it;   q_iw = sum_t AR_it^2 / sum_t h_it
+
+Tests over the n pairs of a scope (all, group, event, event x group):
+
+``vol_csect_t``
+    Cross-sectional t of the abnormal variance:
+    t = mean(AV) / (sd(AV) / sqrt(n)), t(n - 1). The same form as EventStudyTools'
+    "cross-sectional test for abnormal volatility" (AVyC ``aarcsvyt``), which
+    applies it to the coefficients of an event-day dummy in the GARCH variance
+    equation (Balaban & Constantinou 2006); here to the residual abnormal variance.
+``vol_savickas``
+    Cross-sectional t of the GARCH-standardised squared abnormal returns
+    (Savickas 2003, JFR 26(2):165-178, whose standardisation by the GARCH
+    conditional variance this is; EventStudyTools' "corrected" form ``aarcscvyt``
+    scales by h likewise): t = mean(q - 1) / (sd(q) / sqrt(n)), t(n - 1). Pairs
+    whose model is not of the GARCH family (or fell back to OLS) are standardised
+    by their OLS prediction-error variance: the table says which
+    (``standardised_by``).
+``vol_ratio``
+    Variance-ratio test: lambda = sum_i sum_t SAR_it^2 / D, D = sum_i d_iw (the
+    pair-days with data); with normal, independent SARs, D lambda ~ chi^2(D).
+    Reported as Z = (D lambda - D) / sqrt(2 D) with the exact two-sided chi^2(D)
+    p-value. Works for a single series (n = 1). This is our reading of
+    EventStudyTools' "AAR volatility ratio test" (``aarlambdaz``), whose page we
+    could not read in full: see ``docs/measures.md``.
+
+Sources: Savickas, R. (2003), Event-induced volatility and tests for abnormal
+performance, Journal of Financial Research 26(2), 165-178; Hilliard, J. E. &
+Savickas, R. (2002), On the statistical significance of event effects on
+unsystematic volatility, Journal of Financial Research 25(4), 447-462;
+Balaban, E. & Constantinou, C. T. (2006), Volatility clustering and event-induced
+volatility: evidence from UK mergers and acquisitions, European Journal of Finance
+12(5), 449-453; EventStudyTools, "Volatility Event Study"
+(https://www.eventstudytools.com/volatiliy-event-study) and the AVyC test keys of
+its R API wrapper (EventStudyTools/api-wrapper.r, R/AVyCApplicationInput.R).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from eventstudy.inference.runner import make_groups
+
+VOL_TESTS = ("vol_csect_t", "vol_savickas", "vol_ratio")
+"""The abnormal-volatility tests, in table order."""
+
+GARCH_FAMILY = ("garch", "gjr_garch", "egarch")
+"""Models whose AR variance is a conditional variance forecast."""
+
+VOLATILITY_COLUMNS = ("scope", "scope_value", "window_kind", "window_start",
+                      "window_end", "test", "n", "pair_days", "mean_ar2", "mean_h",
+                      "abnormal_var", "var_ratio", "estimate", "se", "statistic",
+                      "df", "p_value", "standardised_by")
+"""The columns of ``volatility.csv`` (:func:`volatility_table`)."""
+
+
+def standardised_by(models: Sequence[str], fallback_ols: np.ndarray | None
+                    ) -> np.ndarray:
+    """Per pair, ``"garch"`` when its AR variance is a GARCH-family forecast, else
+    ``"ols"`` (another model, or a GARCH pair that fell back to OLS).
+
+    Examples
+    --------
+    >>> standardised_by(["garch", "market", "egarch"], np.array([0.0, np.nan, 1.0]))
+    array(['garch', 'ols', 'ols'], dtype=object)
+    """
+    m = np.asarray([str(x) for x in models], dtype=object)
+    g = np.isin(m, GARCH_FAMILY)
+    if fallback_ols is not None:
+        g &= ~(np.asarray(fallback_ols, dtype=np.float64) == 1.0)
+    return np.where(g, "garch", "ols").astype(object)
+
+
+def window_sums(ar: np.ndarray, h: np.ndarray, lo: int, hi: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair over event-window columns ``lo..hi`` (inclusive): the sum of
+    AR^2, the sum of h, the sum of AR^2 / h and the number of days with data
+    (AR and h finite, h > 0)."""
+    a = ar[:, lo:hi + 1]
+    v = h[:, lo:hi + 1]
+    ok = np.isfinite(a) & np.isfinite(v) & (v > 0)
+    a2 = np.where(ok, a * a, 0.0)
+    vv = np.where(ok, v, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2 = np.where(ok, a2 / np.where(ok, vv, 1.0), 0.0)
+    return a2.sum(axis=1), vv.sum(axis=1), s2.sum(axis=1), ok.sum(axis=1)
+
+
+def _tstat(x: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Mean, its standard error, t, df and the two-sided p of a one-sample t."""
+    n = len(x)
+    mean = float(x.mean()) if n else np.nan
+    if n < 2:
+        return mean, np.nan, np.nan, np.nan, np.nan
+    sd = float(x.std(ddof=1))
+    se = sd / np.sqrt(n)
+    if not se > 0:
+        return mean, se, np.nan, float(n - 1), np.nan
+    t = mean / se
+    return mean, se, t, float(n - 1), float(2 * stats.t.sf(abs(t), n - 1))
+
+
+def ratio_test(sum_sar2: float, pair_days: int) -> tuple[float, float]:
+    """The variance-ratio Z and its exact two-sided chi^2 p-value.
+
+    Z = (S - D) / sqrt(2 D) with S = sum of SAR^2 over the D pair-days; p =
+    2 min(F(S), 1 - F(S)) with F the chi^2(D) distribution function.
+
+    Examples
+    --------
+    >>> z, p = ratio_test(10.0, 10)
+    >>> z, round(p, 4)
+    (0.0, 0.8843)
+    """
+    if pair_days < 1:
+        return np.nan, np.nan
+    z = (sum_sar2 - pair_days) / np.sqrt(2.0 * pair_days)
+    lo = float(stats.chi2.cdf(sum_sar2, pair_days))
+    hi = float(stats.chi2.sf(sum_sar2, pair_days))
+    return float(z), float(min(1.0, 2 * min(lo, hi)))
+
+
+def volatility_table(ar: np.ndarray, day_var: np.ndarray, pairs: pd.DataFrame,
+                     rel_days: np.ndarray, car_windows: Sequence[tuple[int, int]],
+                     by: np.ndarray,
+                     scopes: Sequence[str] = ("all", "group", "event", "event_group"),
+                     ) -> pd.DataFrame:
+    """The abnormal-volatility table: every scope, event day and CAR window, and
+    the three tests of :data:`VOL_TESTS`.
+
+    Parameters
+    ----------
+    ar, day_var
+        ``(P, W)`` abnormal returns and their expected variances h_it.
+    pairs
+        One row per pair (``event_id``, ``group``, ``ticker``).
+    rel_days
+        The W relative days of the event window.
+    car_windows
+        The CAR windows ``(start, end)`` (relative days).
+    by
+        Per pair, ``"garch"`` or ``"ols"`` (:func:`standardised_by`).
+    scopes
+        Scopes as in ``tests.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`VOLATILITY_COLUMNS`; one row per scope value, window and
+        test. ``mean_ar2``, ``mean_h``: mean over pairs of sum AR^2 and sum h in
+        the window; ``abnormal_var`` = their difference (the event-induced
+        variance); ``var_ratio`` = mean over pairs of q (sum AR^2 / sum h);
+        ``estimate`` and ``se``: the tested mean and its standard error (AV for
+        ``vol_csect_t``, q - 1 for ``vol_savickas``; lambda - 1 and sqrt(2 / D)
+        for ``vol_ratio``). Rows with no pair-day of data have n = 0 and NaN.
+    """
+    rel = np.asarray(rel_days, dtype=np.int64)
+    wins: list[tuple[str, int, int]] = [("day", int(d), int(d)) for d in rel]
+    wins += [("car", int(a), int(b)) for a, b in car_windows]
+    by = np.asarray(by, dtype=object)
+    rows: list[dict[str, object]] = []
+    first = int(rel[0])
+    for kind, a, b in wins:
+        lo, hi = max(a - first, 0), min(b - first, len(rel) - 1)
+        s_a2, s_h, s_q, d = window_sums(ar, day_var, lo, hi)
+        has = d > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            av = s_a2 - s_h
+            q = s_a2 / s_h
+        for scope in scopes:
+            g = make_groups(pairs, scope)
+            for k, label in enumerate(g.labels):
+                m = (g.codes == k) & has
+                rows.extend(_rows(scope, label, kind, a, b, av[m], q[m], s_a2[m],
+                                  s_h[m], s_q[m], d[m], by[m]))
+    return pd.DataFrame(rows, columns=list(VOLATILITY_COLUMNS))
+
+
+def _rows(scope: str, label: str, kind: str, a: int, b: int, av: np.ndarray,
+          q: np.ndarray, s_a2: np.ndarray, s_h: np.ndarray, s_q: np.ndarray,
+          d: np.ndarray, by: np.ndarray) -> list[dict[str, object]]:
+    """The three test rows of one scope value and window."""
+    n = len(av)
+    D = int(d.sum())
+    kinds = sorted(set(by.tolist()))
+    base: dict[str, object] = {
+        "scope": scope, "scope_value": label, "window_kind": kind,
+        "window_start": a, "window_end": b, "n": n, "pair_days": D,
+        "mean_ar2": float(s_a2.mean()) if n else np.nan,
+        "mean_h": float(s_h.mean()) if n else np.nan,
+        "abnormal_var": float(av.mean()) if n else np.nan,
+        "var_ratio": float(q.mean()) if n else np.nan,
+        "standardised_by": "mixed" if len(kinds) > 1 else (kinds[0] if kinds
+                                                            else ""),
+    }
+    out = []
+    for test in VOL_TESTS:
+        if test == "vol_csect_t":
+            est, se, stat, df, p = _tstat(av)
+        elif test == "vol_savickas":
+            est, se, stat, df, p = _tstat(q - 1.0)
+        else:
+            S = float(s_q.sum())
+            est = S / D - 1.0 if D else np.nan
+            se = float(np.sqrt(2.0 / D)) if D else np.nan
+            stat, p = ratio_test(S, D)
+            df = float(D) if D else np.nan
+        out.append({**base, "test": test, "estimate": est, "se": se,
+                    "statistic": stat, "df": df, "p_value": p})
+    return out
