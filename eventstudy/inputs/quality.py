@@ -43,7 +43,6 @@ FINDING_COLUMNS: tuple[str, ...] = (
 )
 """Columns of the frame returned by :func:`check_prices`."""
 
-_Finding = tuple[str, str, pd.Timestamp, pd.Timestamp, int, str]
 
 
 def check_prices(
@@ -124,185 +123,263 @@ def check_prices(
         raise InputError(f"extreme must be > 0, not {extreme}")
     if stale_run < 2:
         raise InputError(f"stale_run must be >= 2, not {stale_run}")
-    fx, raw = set(fx_tickers), set(unadjusted)
-    findings: list[_Finding] = []
-    for column in panel.columns:
-        ticker = str(column)
-        try:
-            series = panel[column].astype("float64")
-        except (TypeError, ValueError) as exc:
-            raise PriceDataError(f"column {ticker!r} is not numeric") from exc
-        observed = series.dropna().sort_index()
-        infinite = np.isinf(observed.to_numpy())
-        if infinite.any():
-            findings += _non_finite(ticker, observed, infinite)
-            observed = observed[~infinite]
-        if observed.empty:
-            continue
-        if sessions is not None and ticker in sessions:
-            findings += _missing_sessions(ticker, observed, sessions[ticker])
-        findings += _stale_runs(ticker, observed, stale_run)
-        findings += _non_positive(ticker, observed)
-        findings += _extreme_returns(ticker, observed, extreme, ticker in raw)
-        if ticker in fx:
-            findings.append(_fx_snapshot(ticker, observed))
-    frame = pd.DataFrame(findings, columns=list(FINDING_COLUMNS))
-    frame["first_date"] = pd.to_datetime(frame["first_date"]).astype("datetime64[ns]")
-    frame["last_date"] = pd.to_datetime(frame["last_date"]).astype("datetime64[ns]")
-    frame["count"] = frame["count"].astype("int64")
+    names = [str(c) for c in panel.columns]
+    matrix = _float_matrix(panel)
+    dates = pd.DatetimeIndex(panel.index)
+    if not dates.is_monotonic_increasing:
+        order = np.argsort(dates.to_numpy(), kind="stable")
+        dates, matrix = dates[order], matrix[order]
+    values = np.ascontiguousarray(matrix.T)  # (tickers, dates)
+    parts = _Parts()
+    # one pass over every ticker's observed prices, laid end to end (ticker-major)
+    present = ~np.isnan(values)
+    tick, pos = np.nonzero(present)
+    flat = values[present]
+    infinite = np.isinf(flat)
+    if infinite.any():
+        _non_finite(parts, names, dates, flat, tick, pos, infinite)
+        keep = ~infinite
+        flat, tick, pos = flat[keep], tick[keep], pos[keep]
+    counts = np.bincount(tick, minlength=len(names))
+    first = np.searchsorted(tick, np.arange(len(names)))  # first observation
+    if sessions is not None:
+        _missing_sessions(parts, names, dates, sessions, values, counts, first, pos)
+    _stale_runs(parts, names, dates, flat, tick, pos, stale_run)
+    _non_positive(parts, names, dates, flat, tick, pos)
+    _extreme_returns(parts, names, dates, flat, tick, pos, extreme, set(unadjusted))
+    _fx_snapshots(parts, names, dates, counts, first, pos, set(fx_tickers))
+    frame = parts.frame()
     frame = frame.sort_values(["ticker", "check", "first_date"], kind="stable")
     return frame.reset_index(drop=True)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Return ``(first, last)`` positions of each run of True in ``mask``."""
-    padded = np.concatenate(([False], mask.astype(bool), [False]))
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+def _float_matrix(panel: pd.DataFrame) -> np.ndarray:
+    """The panel as a ``(dates, tickers)`` float64 matrix (one conversion; a column
+    that cannot be converted is named)."""
+    if all(d == np.float64 for d in panel.dtypes):
+        return panel.to_numpy(dtype=np.float64)
+    columns: list[np.ndarray] = []
+    for j, column in enumerate(panel.columns):  # only for non-float columns
+        try:
+            columns.append(panel.iloc[:, j].astype("float64").to_numpy())
+        except (TypeError, ValueError) as exc:
+            raise PriceDataError(f"column {str(column)!r} is not numeric") from exc
+    if not columns:
+        return np.zeros((len(panel), 0))
+    return np.column_stack(columns)
 
 
-def _day(stamp: pd.Timestamp) -> str:
-    return stamp.strftime("%Y-%m-%d")
+class _Parts:
+    """Findings gathered as arrays per check (ticker positions, dates, counts)
+    plus their detail texts; :meth:`frame` makes the findings table."""
+
+    def __init__(self) -> None:
+        self.tickers: list[np.ndarray] = []
+        self.checks: list[str] = []
+        self.sizes: list[int] = []
+        self.first: list[np.ndarray] = []
+        self.last: list[np.ndarray] = []
+        self.count: list[np.ndarray] = []
+        self.detail: list[str] = []
+        self.names: list[str] = []
+
+    def add(self, names: list[str], check: str, tick: np.ndarray, first: np.ndarray,
+            last: np.ndarray, count: np.ndarray, detail: list[str]) -> None:
+        self.names = names
+        self.tickers.append(np.asarray(tick, dtype=np.int64))
+        self.checks.append(check)
+        self.sizes.append(len(detail))
+        self.first.append(np.asarray(first).astype("datetime64[ns]"))
+        self.last.append(np.asarray(last).astype("datetime64[ns]"))
+        self.count.append(np.asarray(count, dtype=np.int64))
+        self.detail += detail
+
+    def frame(self) -> pd.DataFrame:
+        if not self.detail:
+            return pd.DataFrame({
+                "ticker": pd.Series([], dtype=object),
+                "check": pd.Series([], dtype=object),
+                "first_date": pd.Series([], dtype="datetime64[ns]"),
+                "last_date": pd.Series([], dtype="datetime64[ns]"),
+                "count": pd.Series([], dtype=np.int64),
+                "detail": pd.Series([], dtype=object)})
+        names = np.asarray(self.names, dtype=object)
+        return pd.DataFrame({
+            "ticker": names[np.concatenate(self.tickers)],
+            "check": np.repeat(np.asarray(self.checks, dtype=object), self.sizes),
+            "first_date": np.concatenate(self.first),
+            "last_date": np.concatenate(self.last),
+            "count": np.concatenate(self.count),
+            "detail": np.asarray(self.detail, dtype=object),
+        })
 
 
-def _missing_sessions(
-    ticker: str, observed: pd.Series, calendar: pd.DatetimeIndex
-) -> list[_Finding]:
-    days = pd.DatetimeIndex(observed.index).normalize()
-    cal = pd.DatetimeIndex(calendar)
-    if cal.tz is not None:
-        cal = cal.tz_localize(None)
-    cal = cal.normalize().unique().sort_values()
-    cal = cal[(cal >= days[0]) & (cal <= days[-1])]
-    out: list[_Finding] = []
-    for a, b in _runs(~cal.isin(days)):
+def _runs(mask: np.ndarray, tick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last positions of each run of True in ``mask`` that stays within
+    one ticker (``tick``: the ticker of each position, non-decreasing)."""
+    n = len(mask)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    m = mask.astype(bool)
+    new = np.ones(n, dtype=bool)
+    new[1:] = ~m[:-1] | (tick[1:] != tick[:-1])
+    end = np.ones(n, dtype=bool)
+    end[:-1] = ~m[1:] | (tick[1:] != tick[:-1])
+    return np.flatnonzero(m & new), np.flatnonzero(m & end)
+
+
+def _days(stamps: np.ndarray) -> list[str]:
+    """``YYYY-MM-DD`` of each date."""
+    return [str(d) for d in np.asarray(stamps).astype("datetime64[D]")]
+
+
+def _missing_sessions(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
+                      sessions: Mapping[str, pd.DatetimeIndex], values: np.ndarray,
+                      counts: np.ndarray, first: np.ndarray, pos: np.ndarray) -> None:
+    """Runs of calendar sessions with no price between each ticker's first and
+    last price: one pass per calendar over the sessions x tickers matrix."""
+    groups: dict[int, tuple[pd.DatetimeIndex, list[int]]] = {}
+    for j, name in enumerate(names):  # group the tickers by their calendar
+        if name in sessions and counts[j]:
+            cal = sessions[name]
+            groups.setdefault(id(cal), (cal, []))[1].append(j)
+    if not groups:
+        return
+    days = dates.normalize()
+    day_ns = days.to_numpy().astype("datetime64[ns]")
+    observed = np.isfinite(values)  # (tickers, dates)
+    last = first + counts - 1
+    for calendar, members in groups.values():
+        cal = pd.DatetimeIndex(calendar)
+        if cal.tz is not None:
+            cal = cal.tz_localize(None)
+        cal_ns = cal.normalize().unique().sort_values().to_numpy().astype(
+            "datetime64[ns]")
+        cols = np.asarray(members, dtype=np.int64)
+        loc = np.searchsorted(cal_ns, day_ns)
+        hit = loc < len(cal_ns)
+        hit[hit] = cal_ns[loc[hit]] == day_ns[hit]
+        have = np.zeros((len(cols), len(cal_ns)), dtype=bool)
+        rows, where = np.flatnonzero(hit), loc[hit]
+        seen = observed[np.ix_(cols, rows)]
+        if len(where) and np.all(np.diff(where) > 0):
+            have[:, where] = seen
+        elif len(where):  # several dates of the panel on one session
+            starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
+            have[:, where[starts]] = np.logical_or.reduceat(seen, starts, axis=1)
+        lo = np.searchsorted(cal_ns, day_ns[pos[first[cols]]], side="left")
+        hi = np.searchsorted(cal_ns, day_ns[pos[last[cols]]], side="right")
+        s = np.arange(len(cal_ns))
+        gap = ~have & (s[None, :] >= lo[:, None]) & (s[None, :] < hi[:, None])
+        padded = np.zeros((len(cols), len(cal_ns) + 2), dtype=np.int8)
+        padded[:, 1:-1] = gap
+        step = np.diff(padded, axis=1)
+        g, a = np.nonzero(step == 1)
+        _, b = np.nonzero(step == -1)
+        b = b - 1
         n = b - a + 1
-        out.append(
-            (
-                ticker,
-                "missing_sessions",
-                cal[a],
-                cal[b],
-                n,
-                f"{n} session(s) of the ticker's calendar have no price "
-                f"({_day(cal[a])}..{_day(cal[b])}): a data gap, or a holiday the "
-                "calendar does not know",
-            )
-        )
-    return out
+        da, db = _days(cal_ns[a]), _days(cal_ns[b])
+        parts.add(names, "missing_sessions", cols[g], cal_ns[a], cal_ns[b], n, [
+            f"{k} session(s) of the ticker's calendar have no price "
+            f"({x}..{y}): a data gap, or a holiday the calendar does not know"
+            for k, x, y in zip(n.tolist(), da, db, strict=True)])
 
 
-def _stale_runs(ticker: str, observed: pd.Series, min_run: int) -> list[_Finding]:
-    values = observed.to_numpy()
-    same = np.concatenate(([False], values[1:] == values[:-1]))
-    out: list[_Finding] = []
-    for a, b in _runs(same):
-        start = a - 1  # the run includes the first of the repeated prices
-        n = b - start + 1
-        if n >= min_run:
-            out.append(
-                (
-                    ticker,
-                    "stale_run",
-                    observed.index[start],
-                    observed.index[b],
-                    n,
-                    f"price {values[start]:g} repeated {n} times in a row: a stale "
-                    "or filled price, or a suspended security",
-                )
-            )
-    return out
+def _stale_runs(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
+                flat: np.ndarray, tick: np.ndarray, pos: np.ndarray,
+                min_run: int) -> None:
+    same = np.zeros(len(flat), dtype=bool)
+    same[1:] = (flat[1:] == flat[:-1]) & (tick[1:] == tick[:-1])
+    a, b = _runs(same, tick)
+    start = a - 1  # the run includes the first of the repeated prices
+    n = b - start + 1
+    keep = n >= min_run
+    start, b, n = start[keep], b[keep], n[keep]
+    d = dates.to_numpy()
+    parts.add(names, "stale_run", tick[start], d[pos[start]], d[pos[b]], n, [
+        f"price {v:g} repeated {k} times in a row: a stale or filled price, or a "
+        "suspended security" for v, k in zip(flat[start].tolist(), n.tolist(),
+                                             strict=True)])
 
 
-def _non_finite(ticker: str, observed: pd.Series, infinite: np.ndarray
-                ) -> list[_Finding]:
-    values = observed.to_numpy()
-    out: list[_Finding] = []
-    for a, b in _runs(infinite):
-        n = b - a + 1
-        signs = sorted({"inf" if v > 0 else "-inf" for v in values[a : b + 1]})
-        out.append(
-            (
-                ticker,
-                "non_finite",
-                observed.index[a],
-                observed.index[b],
-                n,
-                f"{n} price(s) are {' and '.join(signs)} "
-                f"({_day(observed.index[a])}..{_day(observed.index[b])}): treated "
-                "as missing; fix the source or leave the cells empty",
-            )
-        )
-    return out
+def _non_finite(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
+                flat: np.ndarray, tick: np.ndarray, pos: np.ndarray,
+                infinite: np.ndarray) -> None:
+    a, b = _runs(infinite, tick)
+    n = b - a + 1
+    d = dates.to_numpy()
+    pos_inf = np.cumsum(flat == np.inf)
+    neg_inf = np.cumsum(flat == -np.inf)
 
-
-def _non_positive(ticker: str, observed: pd.Series) -> list[_Finding]:
-    values = observed.to_numpy()
-    out: list[_Finding] = []
-    for a, b in _runs(values <= 0):
-        n = b - a + 1
-        out.append(
-            (
-                ticker,
-                "non_positive",
-                observed.index[a],
-                observed.index[b],
-                n,
-                f"{n} price(s) <= 0 (lowest {values[a : b + 1].min():g}): prices must "
-                "be positive; a 0 usually stands for a missing price and must be NaN",
-            )
-        )
-    return out
-
-
-def _extreme_returns(
-    ticker: str, observed: pd.Series, extreme: float, unadjusted: bool
-) -> list[_Finding]:
-    values = observed.to_numpy()
-    out: list[_Finding] = []
-    if len(values) < 2:
+    def count(c: np.ndarray) -> np.ndarray:
+        out: np.ndarray = c[b] - np.where(a > 0, c[np.maximum(a - 1, 0)], 0)
         return out
-    prev, curr = values[:-1], values[1:]
+
+    has_pos, has_neg = count(pos_inf) > 0, count(neg_inf) > 0
+    signs = [" and ".join(s for s, on in (("-inf", q), ("inf", p)) if on)
+             for p, q in zip(has_pos.tolist(), has_neg.tolist(), strict=True)]
+    da, db = _days(d[pos[a]]), _days(d[pos[b]])
+    parts.add(names, "non_finite", tick[a], d[pos[a]], d[pos[b]], n, [
+        f"{k} price(s) are {s} ({x}..{y}): treated as missing; fix the source or "
+        "leave the cells empty"
+        for k, s, x, y in zip(n.tolist(), signs, da, db, strict=True)])
+
+
+def _non_positive(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
+                  flat: np.ndarray, tick: np.ndarray, pos: np.ndarray) -> None:
+    a, b = _runs(flat <= 0, tick)
+    n = b - a + 1
+    bounds = np.empty(2 * len(a), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = a, b + 1
+    low = (np.minimum.reduceat(np.append(flat, 0.0), bounds)[0::2] if len(a)
+           else np.zeros(0))
+    d = dates.to_numpy()
+    parts.add(names, "non_positive", tick[a], d[pos[a]], d[pos[b]], n, [
+        f"{k} price(s) <= 0 (lowest {v:g}): prices must be positive; a 0 usually "
+        "stands for a missing price and must be NaN"
+        for k, v in zip(n.tolist(), low.tolist(), strict=True)])
+
+
+def _extreme_returns(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
+                     flat: np.ndarray, tick: np.ndarray, pos: np.ndarray,
+                     extreme: float, unadjusted: set[str]) -> None:
+    prev, curr = flat[:-1], flat[1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = np.where(prev > 0, curr / prev - 1.0, np.nan)
-    for i in map(int, np.flatnonzero(np.abs(returns) > extreme)):
-        day, before = observed.index[i + 1], observed.index[i]
-        note = (
-            "; the prices are not adjusted for corporate actions: if it is one, "
-            "give its factor in the study's [data] corporate_actions file"
-            if unadjusted
-            else ""
-        )
-        out.append(
-            (
-                ticker,
-                "extreme_return",
-                day,
-                day,
-                1,
-                f"a {returns[i]:+.1%} one-day move on {_day(day)} (from {prev[i]:g} "
-                f"on {_day(before)} to {curr[i]:g}); check for a corporate action "
-                f"or news{note}",
-            )
-        )
-    return out
+    i = np.flatnonzero((np.abs(returns) > extreme) & (tick[1:] == tick[:-1]))
+    d = dates.to_numpy()
+    day, before = d[pos[i + 1]], d[pos[i]]
+    note = ("; the prices are not adjusted for corporate actions: if it is one, "
+            "give its factor in the study's [data] corporate_actions file")
+    who = tick[i + 1]
+    parts.add(names, "extreme_return", who, day, day, np.ones(len(i)), [
+        f"a {r:+.1%} one-day move on {x} (from {p:g} on {y} to {c:g}); check for a "
+        f"corporate action or news{note if names[t] in unadjusted else ''}"
+        for r, x, p, y, c, t in zip(returns[i].tolist(), _days(day), prev[i].tolist(),
+                                    _days(before), curr[i].tolist(), who.tolist(),
+                                    strict=True)])
 
 
-def _fx_snapshot(ticker: str, observed: pd.Series) -> _Finding:
-    return (
-        ticker,
-        "fx_snapshot_close",
-        observed.index[0],
-        observed.index[-1],
-        len(observed),
-        "Yahoo's daily FX 'close' is a snapshot taken at the start of the day (it "
-        "equals the day's open), so the value labelled day D is the rate at the "
-        "start of D (about 00:00 London), before D's news. Valued at the calendar "
-        "close, the day-0 return ends before the event and the event-day move "
-        "shows up on day +1: leave the universe's asof empty (Yahoo's =X default, "
-        "'00:00 Europe/London') or set asof = '00:00 Europe/London' for this "
-        "ticker.",
-    )
+FX_DETAIL = (
+    "Yahoo's daily FX 'close' is a snapshot taken at the start of the day (it "
+    "equals the day's open), so the value labelled day D is the rate at the "
+    "start of D (about 00:00 London), before D's news. Valued at the calendar "
+    "close, the day-0 return ends before the event and the event-day move "
+    "shows up on day +1: leave the universe's asof empty (Yahoo's =X default, "
+    "'00:00 Europe/London') or set asof = '00:00 Europe/London' for this "
+    "ticker.")
+"""Detail of a ``fx_snapshot_close`` finding."""
+
+
+def _fx_snapshots(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
+                  counts: np.ndarray, first: np.ndarray, pos: np.ndarray,
+                  fx: set[str]) -> None:
+    cols = np.asarray([j for j, name in enumerate(names) if name in fx and counts[j]],
+                      dtype=np.int64)
+    d = dates.to_numpy()
+    n = counts[cols]
+    parts.add(names, "fx_snapshot_close", cols, d[pos[first[cols]]],
+              d[pos[first[cols] + n - 1]], n, [FX_DETAIL] * len(cols))
 
 
 def check_study_prices(
