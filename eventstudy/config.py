@@ -481,6 +481,12 @@ class Study:
     corporate_actions: Path | None = None
     scheduler: str = "local"
     workers: int | None = None
+    measures: tuple[str, ...] = ("return",)
+    """``[measures] names``: the reactions measured, among :data:`MEASURES`
+    (the returns always; ``volatility``: ``volatility.csv``; ``volume``:
+    ``volume.csv``)."""
+    volume_constant: float = 1.0
+    """``[measures] volume_constant``: c in ln(volume + c)."""
 
     def __post_init__(self) -> None:
         if not _is_int(self.bootstrap_reps) or not (
@@ -527,6 +533,7 @@ _KNOWN = {
     "confounding": {"action", "file", "window", "mask_estimation", "mask_window"},
     "data": {"source", "prices", "price_field", "corporate_actions"},
     "execution": {"scheduler", "workers"},
+    "measures": {"names", "volume_constant"},
 }
 
 
@@ -650,6 +657,28 @@ def _confounding_keys(conf: dict[str, Any], base: Path, sp: str) -> dict[str, An
             "mask_estimation": _bool(conf.get("mask_estimation", False),
                                      "[confounding] mask_estimation", sp),
             "mask_window": mask}
+
+
+MEASURES = ("return", "volatility", "volume")
+"""What a study can measure (``[measures] names``)."""
+
+
+def _measures(body: dict[str, Any], path: str) -> dict[str, Any]:
+    """``[measures] names`` and ``volume_constant`` as :class:`Study` fields."""
+    raw = body.get("names", ["return"])
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise StudyFileError(f"[measures] names must be a list such as [\"return\", "
+                             f"\"volatility\", \"volume\"], got {_show(raw)}",
+                             path=path)
+    for name in raw:
+        _choice(name, MEASURES, "[measures] names", path)
+    names = tuple(dict.fromkeys(["return", *raw]))
+    c = body.get("volume_constant", 1.0)
+    if isinstance(c, bool) or not isinstance(c, (int, float)) or not c > 0 \
+            or c != c or c == float("inf"):
+        raise StudyFileError(f"[measures] volume_constant = {_show(c)}: use a "
+                             "positive number (1 for share volume)", path=path)
+    return {"measures": names, "volume_constant": float(c)}
 
 
 def _corporate_actions(data: dict[str, Any], base: Path, path: str) -> Path | None:
@@ -902,4 +931,5 @@ def load_study(path: str | Path) -> Study:
         corporate_actions=_corporate_actions(data, base, sp),
         scheduler=scheduler,
         workers=workers or None,
+        **_measures(raw.get("measures", {}), sp),
     )

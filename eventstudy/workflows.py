@@ -52,6 +52,7 @@ from eventstudy.inputs.sources import (
     source_for,
     study_tickers,
 )
+from eventstudy.inputs.volumes import study_volumes
 from eventstudy.io.outputset import (
     RUN_FILE,
     check_target,
@@ -62,7 +63,7 @@ from eventstudy.io.outputset import (
     write_set,
 )
 from eventstudy.reporting.build import build_report
-from eventstudy.reporting.plots import write_plots
+from eventstudy.reporting.plots import write_plots, write_volatility_plot
 from eventstudy.results import write_csv
 from eventstudy.study import EventStudy
 from eventstudy.version import __version__
@@ -297,22 +298,26 @@ def run_study(
                           plan=plan_study(st, *catalog))
     frame, src = loaded.frame, loaded.description
     inputs["prices"] = loaded.sha256
+    volumes = (study_volumes(st, frame, prices, cache_dir)
+               if "volume" in st.measures else None)
     if out_dir is None:
         return _fit(st, frame, inputs, {"prices": src}, progress, catalog,
-                    opens=loaded.opens)
+                    opens=loaded.opens, volumes=volumes)
     with output_lock(out_dir, wait):
         return _fit_and_save(st, frame, inputs, {"prices": src}, Path(out_dir),
                              plots=plots, report=None, progress=progress,
-                             catalog=catalog, opens=loaded.opens)
+                             catalog=catalog, opens=loaded.opens, volumes=volumes)
 
 
 def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
          sources: dict[str, str], progress: Callable[[str], None] | None,
          catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
          opens: pd.DataFrame | None = None,
+         volumes: pd.DataFrame | None = None,
          ) -> tuple[Any, dict[str, Any]]:
     """Fit a study on its price frame (and its opens, for ``[model] day_part``);
-    the run information for ``run.json``."""
+    the run information for ``run.json``, with the tables of the study's other
+    measures (``measures``: file name -> table; :func:`measure_tables`)."""
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
     findings = check_study_prices(
@@ -328,15 +333,59 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                  p_adjust_family=st.p_adjust_family, progress=progress,
                  scheduler=st.scheduler, workers=st.workers)
     fp = fingerprint(st, inputs)
+    tables, notes = measure_tables(st, res, volumes)
     info: dict[str, Any] = {
         "inputs_sha256": inputs, "fingerprint": fp,
-        "warnings": quality + actions + list(res.data_warnings), "files": [],
+        "warnings": quality + actions + list(res.data_warnings) + notes["warnings"],
+        "files": [],
         "run_json": {"inputs_sha256": inputs, "fingerprint": fp,
                      "study": str(st.path), "data_quality": quality,
                      "corporate_actions": actions,
+                     "measures": notes["run_json"],
                      "settings": {**_settings(st), "masking": _masking(st, res)}},
-        "events": events}
+        "events": events, "measures": tables}
     return res, info
+
+
+MEASURE_FILES = {"volatility": ("volatility.csv",),
+                 "volume": ("volume.csv", "volume_excluded.csv")}
+"""The files each measure beyond the returns adds to the output set."""
+
+
+def measure_tables(st: Study, res: Any, volumes: pd.DataFrame | None
+                   ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The tables of the study's ``[measures]`` beyond the returns, by file name
+    (``volatility.csv``; ``volume.csv`` and ``volume_excluded.csv``), and the
+    notes: ``run_json`` (what ``run.json`` records under ``measures``) and
+    ``warnings`` (pairs left out of the volume measure, a volatility measure
+    standardised by OLS variances)."""
+    tables: dict[str, pd.DataFrame] = {}
+    run: dict[str, Any] = {"names": list(st.measures)}
+    warn: list[str] = []
+    if "volatility" in st.measures:
+        vt = res.volatility()
+        tables["volatility.csv"] = vt
+        by = sorted(set(vt["standardised_by"].astype(str)) - {"", "mixed"})
+        run["volatility_standardised_by"] = by
+        if "ols" in by:
+            warn.append("volatility: the squared abnormal returns of pairs whose "
+                        "model is not of the GARCH family (or fell back to OLS) are "
+                        "standardised by the OLS prediction-error variance, not a "
+                        "conditional variance (volatility.csv standardised_by)")
+    if "volume" in st.measures:
+        vols = volumes if volumes is not None else pd.DataFrame(
+            index=pd.DatetimeIndex([]))
+        table, excl = res.volume(vols, st.volume_constant)
+        tables["volume.csv"] = table
+        tables["volume_excluded.csv"] = excl
+        run["volume_constant"] = st.volume_constant
+        mean_ex = excl[excl["model"] == "mean"]
+        run["volume_excluded_pairs"] = int(len(mean_ex))
+        if len(mean_ex):
+            warn.append(f"volume: {len(mean_ex)} pair(s) have no volume measure "
+                        f"(tickers {', '.join(dict.fromkeys(mean_ex['ticker']))}); "
+                        "reasons in volume_excluded.csv")
+    return tables, {"run_json": run, "warnings": warn}
 
 
 def _masking(st: Study, res: Any) -> dict[str, Any]:
@@ -377,20 +426,27 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                   report: str | None, progress: Callable[[str], None] | None,
                   catalog: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
                   opens: pd.DataFrame | None = None,
+                  volumes: pd.DataFrame | None = None,
                   ) -> tuple[Any, dict[str, Any]]:
     """Fit, then write the whole output set into ``out`` (the caller holds its
-    lock): tables, ``events.csv``, plots, ``run.json`` and the report, staged and
-    swapped in whole."""
+    lock): tables, ``events.csv``, the measures' tables, plots, ``run.json`` and
+    the report, staged and swapped in whole."""
 
-    res, info = _fit(st, frame, inputs, sources, progress, catalog, opens=opens)
+    res, info = _fit(st, frame, inputs, sources, progress, catalog, opens=opens,
+                     volumes=volumes)
     events = info.pop("events")
     run_json = info.pop("run_json")
+    tables = info.pop("measures")
 
     def write(stage: Path) -> None:
         write_csv(_event_table(events), stage / "events.csv")
+        for name, table in tables.items():
+            write_csv(table, stage / name)
         if plots or report:
 
             write_plots(res, stage / "plots")
+            if "volatility.csv" in tables:
+                write_volatility_plot(tables["volatility.csv"], stage / "plots")
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None)
         if report:
@@ -508,6 +564,8 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
     loaded = adjust_loaded(st, source.load(plan, offline=True, partial=True),
                            plan.tickers)
     frame = loaded.frame
+    volumes = (study_volumes(st, frame, cache_dir=cache_dir)
+               if "volume" in st.measures else None)
     inputs["prices"] = loaded.sha256
     sources = {"prices": loaded.description}
     fp = fingerprint(st, inputs)
@@ -518,7 +576,7 @@ def _refresh(st: Study, out: Path, *, cache_dir: str | Path | None, provider: An
         return RefreshOutcome(status, code, failed, msg)
     _fit_and_save(st, frame, inputs, sources, out, plots=report,
                   report=REPORT_FILE if report else None, progress=None,
-                  catalog=catalog, opens=loaded.opens)
+                  catalog=catalog, opens=loaded.opens, volumes=volumes)
     msg = f"{out}: outputs rewritten (fingerprint {fp[:12]})"
     if failed:
         msg += f"; {len(failed)} ticker(s) failed: {', '.join(sorted(failed))}"

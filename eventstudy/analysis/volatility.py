@@ -129,8 +129,8 @@ def ratio_test(sum_sar2: float, pair_days: int) -> tuple[float, float]:
     Examples
     --------
     >>> z, p = ratio_test(10.0, 10)
-    >>> z, round(p, 4)
-    (0.0, 0.8843)
+    >>> z, round(p, 3)
+    (0.0, 0.881)
     """
     if pair_days < 1:
         return np.nan, np.nan

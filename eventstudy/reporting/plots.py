@@ -514,3 +514,69 @@ def write_plots(res: EventStudyResults, folder: str | Path, k: int = 5,
                 written.append(f)
                 fig.set_layout_engine("none")  # keep the layout just computed
     return written
+
+
+VOLATILITY_PLOT = "volatility"
+"""The stem of the abnormal-variance plot (``plots/volatility.{png,svg}``)."""
+
+
+def draw_volatility_path(table: pd.DataFrame, scope: str = "all",
+                         value: str = "all") -> Figure:
+    """The abnormal variance path: mean of AR^2 / h - 1 per event day (the
+    ``vol_savickas`` rows of ``volatility.csv``) with its 95% band (estimate +-
+    t(n - 1, 0.975) se).
+
+    Parameters
+    ----------
+    table
+        The volatility table (:meth:`EventStudyResults.volatility`).
+    scope, value
+        Which rows: the pooled path by default.
+
+    Raises
+    ------
+    InputError
+        The table has no ``vol_savickas`` day rows for that scope value.
+    """
+    from scipy import stats  # lazy: scipy only for the band
+
+    t = table[(table["test"] == "vol_savickas") & (table["window_kind"] == "day")
+              & (table["scope"] == scope)
+              & (table["scope_value"].astype(str) == value)]
+    if t.empty:
+        raise InputError(f"no vol_savickas day rows for scope {scope!r} = {value!r} "
+                         "in the volatility table")
+    x = t["window_start"].to_numpy(dtype=np.int64)
+    est = 100 * t["estimate"].to_numpy(dtype=np.float64)
+    n = t["n"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        q = np.where(n >= 2, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
+    half = 100 * q * t["se"].to_numpy(dtype=np.float64)
+    fig = _new_figure(6.0, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.fill_between(x, est - half, est + half, alpha=0.25, color="tab:red", lw=0,
+                    label="95% band")
+    ax.plot(x, est, color="tab:red", marker="o", ms=3, lw=1.5,
+            label=f"mean AR\u00b2/h \u2212 1 (N = {int(n.max()) if len(n) else 0})")
+    _style_event_axes(ax, x)
+    ax.set_ylabel("abnormal variance (% of expected)")
+    ax.set_title(f"Abnormal variance by event day ({value})", fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def write_volatility_plot(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Write :func:`draw_volatility_path` of the pooled rows as
+    ``volatility.png`` and ``volatility.svg`` into ``folder`` (byte-stable, as
+    :func:`write_plots`)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with _file_rc():
+        fig = draw_volatility_path(table)
+        for ext in ("png", "svg"):
+            f = out / f"{VOLATILITY_PLOT}.{ext}"
+            _save_figure(fig, f)
+            written.append(f)
+            fig.set_layout_engine("none")
+    return written
