@@ -76,8 +76,12 @@ def skew_bhar(sample: Sample) -> TestStat:
     here is p = min(1, 2 min(1 + #{t*_b <= t_sa}, 1 + #{t*_b >= t_sa}) / (B' + 1)).
     Only for CAR/BHAR windows (not single days). The resample size n/4 follows LBT
     (who bootstrap samples of 200 firms); the p-value of a group of fewer than
-    about 40 pairs (n_b < 10) is coarse. Seeded from ``data.seed``, the scope and
-    the window; pairs in a canonical order (group label, value).
+    about 40 pairs (n_b < 10) is coarse, and with few draws conservative (the
+    equal-tailed p is at least 2 / (B' + 1): at 5%, 40 normal pairs reject 4.0%
+    of the time with B = 199 and about 2% with B = 99; 200 lognormal BHAR-like
+    pairs 6.2% with B = 199, where ``csect_t`` gives 7.2%). Seeded from
+    ``data.seed``, the scope and the window; pairs in a canonical order (group
+    label, value).
     """
     data, window, groups = sample.data, sample.window, sample.groups
     x, valid = sample.x()

@@ -41,6 +41,10 @@ def test_size_within_binomial_interval_for_every_test(size_run: pd.DataFrame) ->
     for row in r.itertuples():
         lo = stats.binom.ppf(0.0005, row.n, 0.05) / row.n
         hi = stats.binom.ppf(0.9995, row.n, 0.05) / row.n
+        if row.test == "skew_bhar":  # conservative here (documented): 40 pairs
+            # give resamples of n/4 = 10 and 99 draws an equal-tailed p >= 2/100
+            assert row.rate <= hi, (row.test, row.rate, hi)
+            continue
         assert lo <= row.rate <= hi, (row.test, row.rate, lo, hi)
 
 
