@@ -37,3 +37,27 @@ def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
         exec(compile(block, "README.md", "exec"), ns)  # noqa: S102
     res = ns["res"]
     assert res.n_pairs > 50  # type: ignore[attr-defined]
+
+
+def test_readme_study_file_keys_are_the_config_reference() -> None:
+    """The README's "all keys" TOML block is the study-file reference of
+    :mod:`eventstudy.config` (its docstring), so neither drifts."""
+    import tomllib
+
+    import eventstudy.config as config
+    from eventstudy.config import _KNOWN  # noqa: PLC2701 - the parser's key list
+
+    full = str(config.__doc__).split("Full set of keys and defaults::", 1)[1]
+    lines: list[str] = []
+    for line in full.lstrip("\n").splitlines():
+        if line and not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    reference = "\n".join(lines).strip("\n")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text.split("All keys, with their defaults", 1)[1]
+    block = after.split("```toml\n", 1)[1].split("```", 1)[0].strip("\n")
+    assert block == reference
+    parsed = tomllib.loads(block)
+    assert {k: set(v) for k, v in parsed.items()} == {
+        k: set(v) for k, v in _KNOWN.items()}
