@@ -20,15 +20,18 @@ Tests over the n pairs of a scope (all, group, event, event x group):
 
 ``vol_csect_t``
     Cross-sectional t of the abnormal variance:
-    t = mean(AV) / (sd(AV) / sqrt(n)), t(n - 1). The same form as EventStudyTools'
-    "cross-sectional test for abnormal volatility" (AVyC ``aarcsvyt``), which
-    applies it to the coefficients of an event-day dummy in the GARCH variance
-    equation (Balaban & Constantinou 2006); here to the residual abnormal variance.
+    t = mean(AV) / (sd(AV) / sqrt(n)), t(n - 1), reported with Johnson's (1978)
+    skewness adjustment (:func:`skew_t`; the plain t in ``t_plain``). The same
+    form as EventStudyTools' "cross-sectional test for abnormal volatility"
+    (AVyC ``aarcsvyt``), which applies it to the coefficients of an event-day
+    dummy in the GARCH variance equation (Balaban & Constantinou 2006); here to
+    the residual abnormal variance.
 ``vol_savickas``
     Cross-sectional t of the GARCH-standardised squared abnormal returns
     (Savickas 2003, JFR 26(2):165-178, whose standardisation by the GARCH
     conditional variance this is; EventStudyTools' "corrected" form ``aarcscvyt``
-    scales by h likewise): t = mean(q - 1) / (sd(q) / sqrt(n)), t(n - 1). Pairs
+    scales by h likewise): t = mean(q - 1) / (sd(q) / sqrt(n)), t(n - 1),
+    skewness-adjusted as ``vol_csect_t`` (plain t in ``t_plain``). Pairs
     whose model is not of the GARCH family (or fell back to OLS) are standardised
     by their OLS prediction-error variance: the table says which
     (``standardised_by``).
@@ -70,7 +73,7 @@ GARCH_FAMILY = ("garch", "gjr_garch", "egarch")
 VOLATILITY_COLUMNS = ("scope", "scope_value", "window_kind", "window_start",
                       "window_end", "test", "n", "pair_days", "mean_ar2", "mean_h",
                       "abnormal_var", "var_ratio", "estimate", "se", "statistic",
-                      "df", "p_value", "standardised_by")
+                      "df", "p_value", "t_plain", "standardised_by")
 """The columns of ``volatility.csv`` (:func:`volatility_table`)."""
 
 
@@ -106,18 +109,29 @@ def window_sums(ar: np.ndarray, h: np.ndarray, lo: int, hi: int
     return a2.sum(axis=1), vv.sum(axis=1), s2.sum(axis=1), ok.sum(axis=1)
 
 
-def _tstat(x: np.ndarray) -> tuple[float, float, float, float, float]:
-    """Mean, its standard error, t, df and the two-sided p of a one-sample t."""
+def skew_t(x: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """Mean, its standard error, the skewness-adjusted t, df, its two-sided p and
+    the plain t of a one-sample test of mean zero.
+
+    t_sa = sqrt(n) (S + gamma S^2 / 3 + gamma / (6 n)), S = xbar / s (s with
+    n - 1), gamma = sum (x - xbar)^3 / (n s^3) (Johnson 1978, JASA 73:536-544, as
+    in Lyon, Barber & Tsai 1999, eq. (5)); p from t(n - 1). Squared abnormal
+    returns are chi-square skewed: the plain t (``t_plain``) over-rejects (about
+    11% at the 5% level with n = 20 normal SARs), the adjusted one keeps its size.
+    """
     n = len(x)
     mean = float(x.mean()) if n else np.nan
     if n < 2:
-        return mean, np.nan, np.nan, np.nan, np.nan
+        return mean, np.nan, np.nan, np.nan, np.nan, np.nan
     sd = float(x.std(ddof=1))
     se = sd / np.sqrt(n)
     if not se > 0:
-        return mean, se, np.nan, float(n - 1), np.nan
-    t = mean / se
-    return mean, se, t, float(n - 1), float(2 * stats.t.sf(abs(t), n - 1))
+        return mean, se, np.nan, float(n - 1), np.nan, np.nan
+    S = mean / sd
+    g = float(((x - mean) ** 3).sum()) / (n * sd**3)
+    t = float(np.sqrt(n) * (S + g * S**2 / 3 + g / (6 * n)))
+    return (mean, se, t, float(n - 1), float(2 * stats.t.sf(abs(t), n - 1)),
+            mean / se)
 
 
 def ratio_test(sum_sar2: float, pair_days: int) -> tuple[float, float]:
@@ -215,10 +229,11 @@ def _rows(scope: str, label: str, kind: str, a: int, b: int, av: np.ndarray,
     }
     out = []
     for test in VOL_TESTS:
+        t_plain = np.nan
         if test == "vol_csect_t":
-            est, se, stat, df, p = _tstat(av)
+            est, se, stat, df, p, t_plain = skew_t(av)
         elif test == "vol_savickas":
-            est, se, stat, df, p = _tstat(q - 1.0)
+            est, se, stat, df, p, t_plain = skew_t(q - 1.0)
         else:
             S = float(s_q.sum())
             est = S / D - 1.0 if D else np.nan
@@ -226,5 +241,6 @@ def _rows(scope: str, label: str, kind: str, a: int, b: int, av: np.ndarray,
             stat, p = ratio_test(S, D)
             df = float(D) if D else np.nan
         out.append({**base, "test": test, "estimate": est, "se": se,
-                    "statistic": stat, "df": df, "p_value": p})
+                    "statistic": stat, "df": df, "p_value": p,
+                    "t_plain": t_plain})
     return out
