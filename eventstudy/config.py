@@ -14,10 +14,15 @@ Full set of keys and defaults::
     universe = "universe.csv"        # universe CSV (omit when events carry tickers)
 
     [windows]                        # trading sessions relative to day 0, inclusive
-    estimation = [-250, -11]
+    estimation = [-250, -11]         # or "all": every return from the first price
+                                     # to estimation_gap sessions before the event
+                                     # window (xKDR eventstudies)
     event = [-10, 10]
     car = [[0, 0], [0, 1], [-1, 1], [-5, 5]]
     min_estimation_obs = 120
+    estimation_gap = 0               # only with estimation = "all"
+    day0_rule = "next"               # next | previous: a plain date that is not a
+                                     # session maps to the next or previous session
 
     [model]
     name = "market"                  # constant_mean | market_adjusted | market |
@@ -110,7 +115,9 @@ from eventstudy.options import (
     Aggregation,
     ConfoundAction,
     CorradoDivisor,
+    Day0Rule,
     DayPart,
+    EstimationMode,
     MarketMoments,
     PatellCar,
     Profile,
@@ -182,27 +189,60 @@ class Windows:
         CAR windows, each inclusive and inside the event window.
     min_estimation_obs
         Minimum number of usable estimation returns for a pair to be kept.
+    estimation_mode
+        ``"window"`` (default): the fixed ``estimation`` window. ``"all"``: each
+        pair's estimation uses every return of its series from its first price to
+        the session ``estimation_gap`` sessions before the event window starts,
+        i.e. the days ``first .. event[0] - estimation_gap - 1`` (the xKDR
+        ``eventstudies`` convention, where the estimation period runs from the start
+        of the data to day ``-w``, the session before its event window
+        ``[-w + 1, w]``: ``estimation_gap = 0``). ``estimation`` is then set to the
+        shortest window that can hold ``min_estimation_obs`` returns,
+        ``(end - min_estimation_obs + 1, end)``: what fetching asks for at least;
+        the study gathers from the earliest first price of its pairs
+        (:func:`eventstudy.alignment.align`).
+    estimation_gap
+        With ``estimation_mode = "all"``: sessions strictly between the estimation
+        end and the event window's first day (default 0, as xKDR). A fixed window's
+        end sets its gap: there ``estimation_gap`` may only repeat it, and is
+        stored as None.
+    day0_rule
+        Day 0 of a date-only announcement whose date is not a session of the
+        series' calendar: ``"next"`` (default) the next session, ``"previous"`` the
+        previous one (xKDR ``eventstudies``; rules ``date_only_weekend_previous``,
+        ``date_only_holiday_previous``). See
+        :func:`eventstudy.inputs.calendar.locate_day0`.
 
     Raises
     ------
     WindowError
         If a window is reversed, the estimation window overlaps or follows the event
-        window, a CAR window leaves the event window, or ``min_estimation_obs`` exceeds
-        the estimation window's length.
+        window, a CAR window leaves the event window, ``min_estimation_obs`` exceeds
+        the estimation window's length, or ``estimation_gap`` is negative or
+        disagrees with a fixed window.
+    UnknownNameError
+        An unknown ``estimation_mode`` or ``day0_rule``.
 
     Examples
     --------
     >>> Windows((-250, -11), (-10, 10), ((0, 0), (-1, 1)), 120).estimation_length
     240
+    >>> Windows(event=(-9, 10), estimation_mode="all", estimation_gap=0).estimation
+    (-129, -10)
     """
 
     estimation: tuple[int, int] = (-250, -11)
     event: tuple[int, int] = (-10, 10)
     car: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (-1, 1), (-5, 5))
     min_estimation_obs: int = 120
+    estimation_mode: EstimationMode = "window"
+    estimation_gap: int | None = None
+    day0_rule: Day0Rule = "next"
 
     def __post_init__(self) -> None:
         # every value is checked (types and the MAX_WINDOW_DAY bound) before use
+        _check_choice(self.estimation_mode, get_args(EstimationMode), "estimation_mode")
+        _check_choice(self.day0_rule, get_args(Day0Rule), "day0_rule")
         estimation = _window(self.estimation, "estimation window")
         event = _window(self.event, "event window")
         car_raw = self.car
@@ -221,6 +261,7 @@ class Windows:
         object.__setattr__(self, "event", event)
         object.__setattr__(self, "car", car)
         object.__setattr__(self, "min_estimation_obs", int(self.min_estimation_obs))
+        self._from_start()
         e0, e1 = self.estimation
         w0, w1 = self.event
         if e0 > e1:
@@ -248,6 +289,72 @@ class Windows:
                 f"min_estimation_obs = {self.min_estimation_obs} exceeds the "
                 f"estimation window's {self.estimation_length} sessions"
             )
+
+    def _from_start(self) -> None:
+        """Check ``estimation_gap``; with ``estimation_mode = "all"`` set
+        ``estimation`` to its shortest window ``(end - min_obs + 1, end)``."""
+        gap = self.estimation_gap
+        if gap is None:
+            gap = 0 if self.estimation_mode == "all" else None
+        elif not _is_int(gap) or gap < 0:
+            raise WindowError(f"estimation_gap must be a whole number of sessions "
+                              f">= 0 (0 = up to the session before the event "
+                              f"window, as xKDR eventstudies), got {gap!r}")
+        if self.estimation_mode == "window":
+            implied = self.event[0] - self.estimation[1] - 1
+            if gap is not None and gap != implied:
+                raise WindowError(
+                    f"estimation_gap = {gap} disagrees with the estimation window "
+                    f"{list(self.estimation)}, which ends {implied} session(s) "
+                    f"before the event window {list(self.event)}; remove "
+                    "estimation_gap (a fixed window's end sets the gap), or use "
+                    "estimation = \"all\"")
+            object.__setattr__(self, "estimation_gap", None)
+            return
+        assert gap is not None
+        end = self.event[0] - int(gap) - 1
+        start = end - max(self.min_estimation_obs, 1) + 1
+        if start < -MAX_WINDOW_DAY:
+            raise WindowError(
+                f"estimation = \"all\" with estimation_gap = {gap} and event window "
+                f"{list(self.event)} ends the estimation on day {end}, which leaves "
+                f"no room before the limit of {MAX_WINDOW_DAY:,} sessions; use a "
+                "smaller estimation_gap")
+        object.__setattr__(self, "estimation_gap", int(gap))
+        object.__setattr__(self, "estimation", (start, end))
+
+    def from_start(self, start: int) -> Windows:
+        """The fixed window a study with ``estimation_mode = "all"`` gathers:
+        ``[min(start, estimation[0]), estimation[1]]`` (``start`` = minus the most
+        sessions any pair has from its first price to day 0). A fixed window is
+        returned unchanged.
+
+        Examples
+        --------
+        >>> w = Windows(event=(-5, 5), min_estimation_obs=60, estimation_mode="all")
+        >>> w.from_start(-400).estimation, w.from_start(-10).estimation
+        ((-400, -6), (-65, -6))
+        """
+        if self.estimation_mode == "window":
+            return self
+        return replace(self, estimation=(min(int(start), self.estimation[0]),
+                                         self.estimation[1]),
+                       estimation_mode="window", estimation_gap=None)
+
+    def estimation_text(self) -> str:
+        """The estimation window for reports.
+
+        Examples
+        --------
+        >>> Windows().estimation_text()
+        '[-250, -11]'
+        >>> Windows(event=(-9, 10), estimation_mode="all").estimation_text()
+        '[first return, -10] (all data, gap 0)'
+        """
+        if self.estimation_mode == "all":
+            return (f"[first return, {self.estimation[1]}] (all data, gap "
+                    f"{self.estimation_gap})")
+        return str(list(self.estimation))
 
     @property
     def estimation_length(self) -> int:
@@ -521,7 +628,8 @@ class Study:
 
 _KNOWN = {
     "study": {"name", "events", "universe"},
-    "windows": {"estimation", "event", "car", "min_estimation_obs"},
+    "windows": {"estimation", "event", "car", "min_estimation_obs",
+                "estimation_gap", "day0_rule"},
     "model": {"name", "returns", "dimson_lags", "factors", "factor_columns",
               "factor_unit", "rf_column", "market_factor", "day_part",
               "factor_frequency", "factor_region", "mean", "distribution",
@@ -770,14 +878,34 @@ def load_study(path: str | Path) -> Study:
         raise WindowError(f"[windows] car must be a non-empty list of [start, end] "
                           f"pairs like [[0, 0], [-1, 1]], got {_show(car_raw)}",
                           path=sp)
-    estimation = _pair(win.get("estimation", list(defaults.estimation)),
-                       "[windows] estimation", sp)
+    est_raw = win.get("estimation", list(defaults.estimation))
+    mode: EstimationMode = "window"
+    if isinstance(est_raw, str):
+        if est_raw != "all":
+            raise WindowError(
+                f"[windows] estimation = {_show(est_raw)} is not valid; use a list "
+                "of two integers like [-250, -11], or \"all\" (every return from "
+                "the first price to estimation_gap sessions before the event "
+                "window)", path=sp)
+        mode = "all"
+        estimation = defaults.estimation
+    else:
+        estimation = _pair(est_raw, "[windows] estimation", sp)
+    gap: int | None = None
+    if "estimation_gap" in win:
+        gap = _int(win["estimation_gap"], "[windows] estimation_gap", sp, 0,
+                   MAX_WINDOW_DAY, "sessions between the estimation end and the "
+                   "event window; 0 = as xKDR eventstudies")
+    day0_rule = cast(Day0Rule, _choice(win.get("day0_rule", "next"),
+                                       get_args(Day0Rule), "[windows] day0_rule",
+                                       sp))
     event = _pair(win.get("event", list(defaults.event)), "[windows] event", sp)
     car = tuple(_pair(c, "[windows] car", sp) for c in car_raw)
     min_obs = _int(win.get("min_estimation_obs", defaults.min_estimation_obs),
                    "[windows] min_estimation_obs", sp)
     try:
-        windows = Windows(estimation, event, car, min_obs)
+        windows = Windows(estimation, event, car, min_obs, estimation_mode=mode,
+                          estimation_gap=gap, day0_rule=day0_rule)
     except WindowError as exc:
         raise WindowError(f"[windows] {exc}", path=sp) from exc
 
