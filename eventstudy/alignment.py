@@ -72,6 +72,13 @@ class Aligned:
     """With ``mask_estimation``: ``values`` with NaN at the masked days of each
     security's own series (read for the estimation windows' dependent returns
     only); None without masking (no copy)."""
+    windows: Windows | None = None
+    """With ``estimation = "all"``: the fixed windows the estimation layer gathers
+    (:meth:`Windows.from_start`: from the earliest first price of the candidate
+    pairs to the estimation end); None = the study's own windows."""
+    from_start: bool = False
+    """``estimation = "all"``: each pair's estimation starts at its own first return
+    (the market moments of ``market_moments = "window"`` too)."""
 
 
 def no_pairs_message(excluded: pd.DataFrame, where: str = "") -> str:
@@ -491,10 +498,12 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
     lo_off = min(w.estimation[0], w.event[0]) + min(min(lags), 0)
     hi_off = max(w.estimation[1], w.event[1]) + max(max(lags), 0)
     pad = max(0, -lo_off)
+    from_start = w.estimation_mode == "all"
     needs_b_model = np.array([any(s == "market" for s, _ in d.regressors)
                               for d in designs], dtype=bool)
 
     P = len(pairs)
+    history = np.zeros(P, dtype=np.int64)  # sessions from the first price to day 0
     inst = pairs["instant_ns"].to_numpy(dtype=np.int64)
     donly = pairs["date_only"].to_numpy(dtype=bool)
     tickers = pairs["ticker"].to_numpy(dtype=object)
@@ -535,14 +544,15 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         for a in pd.unique(asofs[sel]):
             sub = np.flatnonzero(asofs[sel] == a)
             p_a, rule = locate_day0_asof(sess, str(a), inst[sel[sub]],
-                                         donly[sel[sub]])
+                                         donly[sel[sub]], w.day0_rule)
             p[sub] = p_a
             rules[sel[sub]] = rule
         pos[sel] = p
         csel = np.flatnonzero(c_cal == ci)
         for a in pd.unique(c_asof[csel]):  # the confounders, as their pairs
             sub = csel[c_asof[csel] == a]
-            c_pos[sub] = locate_day0_asof(sess, str(a), c_inst[sub], c_donly[sub])[0]
+            c_pos[sub] = locate_day0_asof(sess, str(a), c_inst[sub], c_donly[sub],
+                                          w.day0_rule)[0]
         tick = tickers[sel]
         bench = benches[sel]
         u = pd.unique(np.concatenate([tick, bench]))
@@ -591,7 +601,17 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         r_[(r_ == "") & (p > lp)] = "event after the last price"
         r_[(r_ == "") & (p < fp)] = "event before the first price"
         reason[sel] = r_
+        history[sel] = np.where(r_ == "", p - fp, 0)
 
+    gather = None
+    if from_start:
+        # one fixed window from the earliest first price of the candidates: a
+        # pair with less history sees NaN (no data) at its early positions
+        gather = w.from_start(-int(history.max(initial=0)))
+        lo_off = min(gather.estimation[0], w.event[0]) + min(min(lags), 0)
+        live = reason == ""
+        lowest = int(pos[live].min()) if live.any() else 0
+        pad = max(0, -lo_off - lowest)
     # before the sessions (which start a week before the data) is no day 0: the
     # locator would give the first session
     c_pos[c_inst < (start - pd.Timedelta(days=1)).value] = -1
@@ -629,4 +649,5 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
         cand=np.flatnonzero(reason == ""), cal=cal, pos=pos, rules=rules,
         model_code=model_code, designs=designs, rows=rows, values=values,
         dates=dates, pad=pad, needs_rf=needs_rf, confounded_by=confounded_by,
-        warnings=warnings, est_values=est_values)
+        warnings=warnings, est_values=est_values, windows=gather,
+        from_start=from_start)

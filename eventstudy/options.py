@@ -41,6 +41,14 @@ DayPart = Literal["close_to_close", "overnight", "intraday"]
 """Which part of the trading day a return covers: close-to-close (C_t / C_{t-1}),
 overnight (close-to-open, O_t / C_{t-1}) or intraday (open-to-close, C_t / O_t)."""
 
+EstimationMode = Literal["window", "all"]
+"""The estimation window: a fixed ``[start, end]`` of sessions around day 0
+(window), or every return of the series from its first price to ``estimation_gap``
+sessions before the event window (all: the xKDR ``eventstudies`` convention)."""
+Day0Rule = Literal["next", "previous"]
+"""Day 0 of a date-only announcement whose date is not a session: the next session
+(default) or the previous one (xKDR ``eventstudies``' ``findInterval``)."""
+
 DataKind = Literal["prices", "returns"]
 """Whether a study's data are prices or returns."""
 Kernel = Literal["auto", "numpy", "numba"]

@@ -386,8 +386,9 @@ class EventStudy:
         """
         t0 = time.perf_counter()
         raise_malloc_threshold()
-        w = self._windows
         a = self._align()
+        # estimation = "all": the fixed windows align resolved from the data
+        w = self._windows if a.windows is None else a.windows
         if kernel == "numba" or (kernel == "auto" and len(a.cand) >= FUSED_MIN_PAIRS):
             from eventstudy.estimation.kernels import (
                 available,  # lazy: numba

@@ -151,6 +151,11 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
 
     Returns the seconds spent gathering, estimating and on ARs/CARs.
 
+    With ``estimation = "all"`` (``a.from_start``) the windows are the long fixed
+    ones :func:`~eventstudy.alignment.align` resolved; a pair's positions before its
+    own first return are NaN, and its regressors' window (``market_moments =
+    "window"``) starts at that return too.
+
     With estimation masking (``a.est_values``), the dependent returns of the
     estimation windows come from ``a.est_values`` (NaN on the masked days) and the
     regressors and the event windows from ``a.values``; ``out.n_masked`` counts the
@@ -182,6 +187,8 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
     trow = a.rows["ticker"][ix]
     y_raw = v_est[trow, est_start]
     y_est = y_raw
+    # estimation = "all": each pair's window starts at its own first return
+    started = (np.cumsum(np.isfinite(y_raw), axis=1) > 0) if a.from_start else None
     if a.est_values is not None:  # masking: the masked days are NaN in y only
         y_est = sliding_window_view(a.est_values, Le, axis=1)[trow, est_start]
     ret_evt = v_evt[trow, evt_start]
@@ -235,6 +242,8 @@ def run_chunk(a: Aligned, out: ChunkOut, w: Windows, conv: Conventions, lo: int,
         t_gather += t2 - t1
         rows_out = slice(lo, hi) if isinstance(s, slice) else lo + s
         wmask = np.asarray(np.isfinite(X).all(axis=-1))
+        if started is not None:  # the market moments of "window" start there too
+            wmask &= started[s]
         mask = np.isfinite(y) & wmask
         nest = mask.sum(axis=1)
         out.nest[rows_out] = nest

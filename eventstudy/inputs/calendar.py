@@ -20,6 +20,13 @@ Day 0 is the first session whose close is at or after the announcement.
 * ``date_only_weekend_roll`` / ``date_only_holiday_roll``: a date without a time that is
   not a session; the next session.
 
+With ``date_rule = "previous"`` (``[windows] day0_rule``, the convention of the xKDR
+``eventstudies`` package, whose ``phys2eventtime`` takes the last date of the data at
+or before the event date with ``findInterval``), a date without a time that is not a
+session maps to the previous session instead: rules ``date_only_weekend_previous`` /
+``date_only_holiday_previous`` (:data:`DAY0_PREVIOUS_RULES`). Timed announcements and
+series with an as-of time are unchanged.
+
 Times are converted to the exchange's own time zone before the local date is taken.
 
 Calendars and their weekends and holidays
@@ -82,6 +89,7 @@ import pandas as pd
 from pandas.tseries.offsets import CustomBusinessDay
 
 from eventstudy.errors import CalendarError, InputError
+from eventstudy.options import Day0Rule, check_choice, values
 
 FX_CALENDAR = "FX"
 """The 24/5 FX calendar, cut at 17:00 New York; ``FX@HH:MM Area/City`` moves the cut."""
@@ -284,6 +292,15 @@ DAY0_RULES = (
     "date_only_weekend_roll",
     "date_only_holiday_roll",
 )
+"""The rules of the default day-0 rule (``date_rule = "next"``)."""
+DAY0_PREVIOUS_RULES = (
+    "date_only_weekend_previous",
+    "date_only_holiday_previous",
+)
+"""The rules a date-only announcement on a non-session date gets with ``date_rule =
+"previous"`` (day 0 = the previous session; xKDR ``eventstudies``)."""
+DATE_RULES = values(Day0Rule)
+"""``date_rule`` values of :func:`locate_day0` (``[windows] day0_rule``)."""
 
 
 @dataclass(frozen=True)
@@ -547,17 +564,20 @@ def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
 
 
 def locate_day0_asof(sessions: Sessions, asof: str, instants_ns: np.ndarray,
-                     date_only: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     date_only: np.ndarray, date_rule: str = "next"
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Day 0 on a series whose daily value is taken at ``asof`` (vectorised).
 
-    With ``asof = close`` this is :func:`locate_day0`. Otherwise day 0 is the first
+    With ``asof = close`` this is :func:`locate_day0` (with ``date_rule``).
+    Otherwise day 0 is the first
     observation whose as-of instant is at or after the announcement (rule
     ``after_asof <as-of>``). A date-only announcement may fall anywhere in its date,
     so it counts from the end of that date, 00:00 of the next day in the as-of time
     zone: day 0 is the first observation taken after the whole date (rule
     ``date_only_asof <as-of>``). For Yahoo's 00:00 London FX snapshots, a plain date D
     gives the snapshot labelled D + 1 (the first one taken after D's news, whatever
-    its hour), a Saturday or Sunday gives Monday's.
+    its hour), a Saturday or Sunday gives Monday's. ``date_rule`` does not apply
+    there: the as-of instants already say which observation first holds the news.
 
     Parameters
     ----------
@@ -565,7 +585,7 @@ def locate_day0_asof(sessions: Sessions, asof: str, instants_ns: np.ndarray,
         The calendar's sessions.
     asof
         ``close`` or an as-of text (:func:`parse_asof`).
-    instants_ns, date_only
+    instants_ns, date_only, date_rule
         As in :func:`locate_day0`.
 
     Returns
@@ -583,7 +603,8 @@ def locate_day0_asof(sessions: Sessions, asof: str, instants_ns: np.ndarray,
     """
     a = parse_asof(asof)
     if a is None:
-        return locate_day0(sessions, instants_ns, date_only)
+        return locate_day0(sessions, instants_ns, date_only, date_rule)
+    check_choice(date_rule, DATE_RULES, "day0_rule")
     inst = np.asarray(instants_ns, dtype=np.int64).copy()
     donly = np.asarray(date_only, dtype=bool)
     if donly.any():
@@ -600,7 +621,8 @@ def locate_day0_asof(sessions: Sessions, asof: str, instants_ns: np.ndarray,
 
 
 def locate_day0(
-    sessions: Sessions, instants_ns: np.ndarray, date_only: np.ndarray
+    sessions: Sessions, instants_ns: np.ndarray, date_only: np.ndarray,
+    date_rule: str = "next",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find day 0 of each announcement on one calendar (vectorised).
 
@@ -613,14 +635,25 @@ def locate_day0(
         the date's midnight as tz-naive ns (the local date on every exchange).
     date_only
         Boolean mask, True where the announcement has a date but no time.
+    date_rule
+        Day 0 of a date-only announcement whose date is not a session: ``"next"``
+        (default) the first session after the date; ``"previous"`` the last
+        session before it (xKDR ``eventstudies``: ``findInterval``, the last date at
+        or before the event date). A date that is a session is day 0 either way.
 
     Returns
     -------
     positions : numpy.ndarray
         Index of day 0 in ``sessions.dates``; -1 where the announcement lies after the
-        last session.
+        last session (or, for a date, before the first one).
     rules : numpy.ndarray
-        The rule that chose day 0 (one of :data:`DAY0_RULES`, or ``out_of_range``).
+        The rule that chose day 0 (one of :data:`DAY0_RULES` or
+        :data:`DAY0_PREVIOUS_RULES`, or ``out_of_range``).
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown ``date_rule``.
 
     Examples
     --------
@@ -631,7 +664,17 @@ def locate_day0(
     >>> pos, rule = locate_day0(s, np.array([t.value]), np.array([False]))
     >>> str(s.dates[pos[0]].date()), str(rule[0])
     ('2025-07-23', 'pre_open')
+
+    Saturday 2025-07-26 as a plain date, under each date rule:
+
+    >>> d = np.array([pd.Timestamp("2025-07-26").value])
+    >>> for rule in ("next", "previous"):
+    ...     p, r = locate_day0(s, d, np.array([True]), rule)
+    ...     print(s.dates[p[0]].date(), r[0])
+    2025-07-28 date_only_weekend_roll
+    2025-07-25 date_only_weekend_previous
     """
+    check_choice(date_rule, DATE_RULES, "day0_rule")
     instants_ns = np.asarray(instants_ns, dtype=np.int64)
     date_only = np.asarray(date_only, dtype=bool)
     n = len(instants_ns)
@@ -678,11 +721,18 @@ def locate_day0(
         idx_c = np.minimum(idx, len(dates_ns) - 1)
         exact = dates_ns[idx_c] == d
         weekend = np.asarray(pd.DatetimeIndex(d).day_of_week >= 5)
+        moved = (("date_only_weekend_previous", "date_only_holiday_previous")
+                 if date_rule == "previous" else
+                 ("date_only_weekend_roll", "date_only_holiday_roll"))
         r = np.where(
             exact,
             "date_only",
-            np.where(weekend, "date_only_weekend_roll", "date_only_holiday_roll"),
+            np.where(weekend, *moved),
         ).astype(object)
+        if date_rule == "previous":
+            # the last session at or before the date; a date after the last session
+            # stays out of range (the sessions may simply end there)
+            idx = np.where(exact, idx, idx - 1)
         r[~ok] = "out_of_range"
         pos[date_only] = np.where(ok, idx, -1)
         rules[date_only] = r
@@ -695,8 +745,8 @@ def locate_day0(
     return pos, rules
 
 
-def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
-                 ) -> pd.DataFrame:
+def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...],
+                 date_rule: str = "next") -> pd.DataFrame:
     """Day 0 of every event on every calendar, with the rule that chose it.
 
     Parameters
@@ -706,6 +756,8 @@ def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
         ``events_from_frame``), with ``instant_ns`` and ``date_only``.
     calendars
         Calendar names (``XTKS``, ``XKRX``, ``XNYS``, ``FX``...).
+    date_rule
+        ``"next"`` or ``"previous"``, as in :func:`locate_day0`.
 
     Returns
     -------
@@ -740,7 +792,7 @@ def align_events(events: pd.DataFrame, calendars: list[str] | tuple[str, ...]
     rows = []
     for cal in calendars:
         sess = get_sessions(cal, start, end)
-        pos, rule = locate_day0(sess, inst, donly)
+        pos, rule = locate_day0(sess, inst, donly, date_rule)
         local = np.where(
             donly, "",
             pd.DatetimeIndex(inst, tz="UTC").tz_convert(sess.tz)

@@ -598,8 +598,13 @@ def _parameters(run: RunDocument) -> list[tuple[str, str]]:
     model = MODELS.get(str(m.get("name")))
     if model is not None and model.uses_lags:
         add("Dimson lags", m.get("dimson_lags"))
-    if w.get("estimation"):
+    if w.get("estimation_mode") == "all" and w.get("estimation"):
+        add("estimation window", f"first return to day {w['estimation'][1]} "
+            f"(all data, gap {w.get('estimation_gap')})")
+    elif w.get("estimation"):
         add("estimation window", win(*w["estimation"]))
+    if w.get("day0_rule") == "previous":
+        add("day 0 of a plain date that is not a session", "previous session")
     if w.get("event"):
         add("event window", win(*w["event"]))
     if w.get("car"):

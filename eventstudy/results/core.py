@@ -455,7 +455,10 @@ class EventStudyResults:
                 "windows": {"estimation": list(self.windows.estimation),
                             "event": list(self.windows.event),
                             "car": [list(c) for c in self.windows.car],
-                            "min_estimation_obs": self.windows.min_estimation_obs},
+                            "min_estimation_obs": self.windows.min_estimation_obs,
+                            "estimation_mode": self.windows.estimation_mode,
+                            "estimation_gap": self.windows.estimation_gap,
+                            "day0_rule": self.windows.day0_rule},
                 "model": {"name": self.model.name, "returns": self.model.returns,
                           "dimson_lags": self.model.dimson_lags},
                 "conventions": {

@@ -315,13 +315,16 @@ class Summary:
             f"Stars: two-sided p-values of the '{test}' test: * < 0.10, ** < 0.05, "
             "*** < 0.01.",
             f"Model: {res.model.name}, {res.model.returns} returns; estimation "
-            f"{list(res.windows.estimation)}, event {list(res.windows.event)} "
+            f"{res.windows.estimation_text()}, event {list(res.windows.event)} "
             "(trading sessions of each security's own calendar).",
             f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded "
             "(see excluded.csv).",
             "Day 0: the first observation whose as-of instant (the close, unless "
             "the universe gives an asof) is at or after the announcement; each "
-            "pair's rule is in day0_rule.",
+            "pair's rule is in day0_rule."
+            + (" A plain date that is not a session maps to the previous session "
+               "(day0_rule = previous)." if res.windows.day0_rule == "previous"
+               else ""),
         ]
         max_ev = MANY_EVENTS if max_events is None else max_events
         extra = quote_notes(p)

@@ -29,6 +29,8 @@ estimation = [-200, -21]
 event = [-20, 20]
 car = [[-2, 2], [0, 10]]
 min_estimation_obs = 100
+estimation_gap = 0
+day0_rule = "next"
 
 [model]
 name = "factor"

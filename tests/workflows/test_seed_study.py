@@ -153,7 +153,8 @@ def test_run_json(out: Path, seed_prices: Path) -> None:
     p = info["parameters"]
     assert p["windows"] == {"estimation": [-250, -11], "event": [-10, 10],
                             "car": [[0, 0], [0, 1], [-1, 1], [-5, 5]],
-                            "min_estimation_obs": 120}
+                            "min_estimation_obs": 120, "estimation_mode": "window",
+                            "estimation_gap": None, "day0_rule": "next"}
     assert p["model"]["name"] == "market" and p["model"]["returns"] == "simple"
     assert p["tests"] == ["csect_t", "patell", "bmp", "bmp_kp", "series_t"]
     assert p["conventions"]["sigma_dof"] == "model"
