@@ -221,6 +221,20 @@ class RunDocument:
         """``(heading, items, text when empty)`` of the two warning lists."""
         return _warning_blocks(self)
 
+    measures: dict[str, pd.DataFrame] = {}  # noqa: RUF012 - replaced per run
+    """The run's ``volatility.csv`` and ``volume.csv`` by name (absent: not
+    measured), set by :func:`load_run`."""
+
+    def reactions_table(self) -> Table | None:
+        """Return, volatility and volume reaction of each event x group side by
+        side over :func:`reaction_window` (None when the run measured returns
+        only)."""
+        return _reactions_table(self)
+
+    def reactions_note(self) -> str:
+        """What the reactions table shows and where its numbers come from."""
+        return _reactions_note(self)
+
     def warning_line(self) -> str:
         """One line counting the warnings."""
         return _warning_line(self)
@@ -280,8 +294,12 @@ def load_run(out_dir: str | Path) -> RunDocument:
             raise InputError(f"{name} lacks column(s) {', '.join(lost)}",
                              path=str(out))
     plots = out / "plots"
-    return RunDocument(out, info, tests, car, excluded, diag,
-                       plots if plots.is_dir() else None, catalog)
+    doc = RunDocument(out, info, tests, car, excluded, diag,
+                      plots if plots.is_dir() else None, catalog)
+    # the other measures (issue #18), when the run has them
+    doc.measures = {name: csv(f"{name}.csv", ("scope", "scope_value", "test"))
+                    for name in MEASURE_TABLES if (out / f"{name}.csv").is_file()}
+    return doc
 
 
 def _pct(x: float) -> str:
@@ -709,3 +727,107 @@ def _warning_line(run: RunDocument) -> str:
         return "No data-quality findings and no alignment or engine warnings."
     return (f"Warnings: {q} data-quality finding{'s' * (q != 1)} and {w} alignment "
             f"or engine warning{'s' * (w != 1)} (see Data-quality warnings).")
+
+
+MEASURE_TABLES = ("volatility", "volume")
+"""The optional tables of the other measures (``[measures] names``)."""
+
+
+def reaction_window(run: RunDocument) -> tuple[int, int]:
+    """The CAR window of the reactions table: [0, 1] when the run has it (day 0
+    and the next session on each series' own clock), else the first CAR
+    window."""
+    wins = run.car_windows
+    return (0, 1) if (0, 1) in wins else wins[0]
+
+
+def _reactions_table(run: RunDocument) -> Table | None:
+    vol = run.measures.get("volatility")
+    vlm = run.measures.get("volume")
+    if vol is None and vlm is None:
+        return None
+    a, b = reaction_window(run)
+    w = f"[{a},{b}]"
+    car = run.car[(run.car["window_start"] == a) & (run.car["window_end"] == b)]
+    keys = list(dict.fromkeys(zip(car["event_id"].astype(str),
+                                  car["group"].astype(str), strict=True)))
+    t = run.car_tests.get("event_group", run.tests.iloc[:0])
+    t = t[(t["window_start"] == a) & (t["window_end"] == b)]
+
+    def rows_of(df: pd.DataFrame | None, test: str, model: str | None = None
+                ) -> dict[str, dict[str, Any]]:
+        if df is None:
+            return {}
+        d = df[(df["scope"] == "event_group") & (df["window_kind"] == "car")
+               & (df["window_start"] == a) & (df["window_end"] == b)
+               & (df["test"] == test)]
+        if model is not None:
+            d = d[d["model"] == model]
+        return {str(r["scope_value"]): {str(k): v for k, v in r.items()}
+                for r in d.to_dict("records")}
+
+    v_sav = rows_of(vol, "vol_savickas")
+    v_rat = rows_of(vol, "vol_ratio")
+    u_t = rows_of(vlm, "av_t", "mean")
+    u_z = rows_of(vlm, "av_z", "mean")
+    cols = ["event", "group", "n", f"CAAR{w} %", "p (test)"]
+    if vol is not None:
+        cols += [f"AR^2/h {w}", "p (test)"]
+    if vlm is not None:
+        cols += ["n vol", f"volume {w} % per day", "p (test)"]
+    rows: list[list[str]] = []
+    for ev, g in keys:
+        key = f"{ev}:{g}"
+        c = car[(car["event_id"].astype(str) == ev) & (car["group"].astype(str) == g)]
+        n = len(c)
+        tt = t[t["scope_value"] == key]
+        ret = ""
+        for name in run.test_names:
+            pv = tt.loc[tt["test"] == name, "p_value"].to_numpy(dtype=np.float64)
+            if len(pv) and np.isfinite(pv[0]):
+                ret = f"{_pval(float(pv[0]))}{stars(float(pv[0]))} ({name})"
+                break
+        row = [ev, g, str(n), _pct(float(c["car"].mean())), ret or "n/a"]
+        if vol is not None:
+            r: dict[str, Any] | None = v_sav.get(key) if n > 1 else v_rat.get(key)
+            if r is None or not np.isfinite(float(r["var_ratio"])):
+                row += ["", "n/a"]
+            else:
+                p = float(r["p_value"])
+                row += [f"{float(r['var_ratio']):.2f}",
+                        f"{_pval(p)}{stars(p)} ({r['test']})"
+                        if np.isfinite(p) else "n/a"]
+        if vlm is not None:
+            r = u_t.get(key)
+            nv = int(float(r["n"])) if r is not None else 0
+            if r is not None and nv == 1:
+                r = u_z.get(key)
+            if r is None or nv == 0:
+                row += ["0", "", "n/a"]
+            else:
+                p = float(r["p_value"])
+                row += [str(nv), _pct(float(r["daily_pct"])),
+                        f"{_pval(p)}{stars(p)} ({r['test']})"
+                        if np.isfinite(p) else "n/a"]
+        rows.append(row)
+    return Table(cols, rows, numeric_from=2)
+
+
+def _reactions_note(run: RunDocument) -> str:
+    a, b = reaction_window(run)
+    parts = [f"Each event x group over CAR[{a},{b}] (day 0 on each series' own "
+             "clock). CAAR: the mean CAR, with the p-value of the first selected "
+             "test that has one."]
+    if "volatility" in run.measures:
+        parts.append("AR^2/h: the mean ratio of squared abnormal returns to the "
+                     "variance the model expects (1 = no change), tested by "
+                     "vol_savickas (Savickas 2003; skewness-adjusted cross-sectional "
+                     "t) or, for a single series, vol_ratio (chi-square); "
+                     "volatility.csv has every day and test.")
+    if "volume" in run.measures:
+        parts.append("Volume: the mean abnormal log volume per day "
+                     "(Campbell & Wasley 1996, mean-adjusted) as a percentage of "
+                     "normal volume, tested by av_t (av_z for a single series); "
+                     "n vol counts the pairs with volumes (FX rates and indices "
+                     "have none: volume_excluded.csv).")
+    return " ".join(parts)

@@ -156,6 +156,15 @@ def render(run: RunDocument) -> str:
                f"{html.escape(STAR_NOTE.split('. ')[0])}.</p>")
     out.append("<h2 id='pooled'>Pooled results</h2>")
     out.append(_html_table(run.pooled_table(), "pooled"))
+    reactions = run.reactions_table()
+    if reactions is not None:  # [measures]: return, volatility, volume
+        out.append("<h2 id='reactions'>Reactions: return, volatility, volume</h2>")
+        out.append(_html_table(reactions, "reactions"))
+        out.append(f"<p class='note'>{html.escape(run.reactions_note())}</p>")
+        vol_fig = _html_figure(run.plot("volatility"),
+                               "Abnormal variance by event day, all pairs")
+        if vol_fig:
+            out.append(f"<div class='plots'>{vol_fig}</div>")
     groups, n_groups = run.largest_groups()
     if len(groups) < n_groups:
         out.append(f"<p class='note'>The {len(groups)} largest of {n_groups} "

@@ -80,6 +80,10 @@ def render(run: RunDocument) -> str:
                           long=True)
     lines += [r"\subsection*{Pooled results}"]
     lines += _tex_tab(run.pooled_table(), STAR_NOTE, long=True)
+    reactions = run.reactions_table()
+    if reactions is not None:  # [measures]: return, volatility, volume
+        lines += [r"\subsection*{Reactions: return, volatility, volume}"]
+        lines += _tex_tab(reactions, run.reactions_note(), long=True)
     for ev in sections:
         lines += [r"\subsection*{" + tex(ev) + "}"]
         lines += _tex_event_info(run, ev)

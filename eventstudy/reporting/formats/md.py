@@ -64,6 +64,12 @@ def render(run: RunDocument) -> str:
         lines += _md_tab(run.summary_table())
     lines += ["", run.summary_note(test0)]
     lines += ["", "## Pooled results", ""] + _md_tab(run.pooled_table())
+    reactions = run.reactions_table()
+    if reactions is not None:  # [measures]: return, volatility, volume
+        lines += ["", "## Reactions: return, volatility, volume", ""]
+        lines += _md_tab(reactions) + ["", run.reactions_note()]
+        if run.plots is not None and (run.plots / "volatility.png").is_file():
+            lines += ["", "![volatility](plots/volatility.png)"]
     lines += ["", STAR_NOTE]
     pooled = run.plot_stems[("pooled", "", None)]
     if run.plots is not None and (run.plots / f"{pooled}.png").is_file():
