@@ -79,6 +79,10 @@ corporate_actions = "data/ca.csv"
 [execution]
 scheduler = "dask"
 workers = 2
+
+[measures]
+names = ["volatility", "volume"]
+volume_constant = 0.000255
 """
 
 
@@ -164,6 +168,8 @@ def test_every_key_overrides(tmp_path: Path) -> None:
     assert s.prices == base / "data" / "px.parquet"
     assert s.price_field == "close"
     assert s.corporate_actions == base / "data" / "ca.csv"
+    assert s.measures == ("return", "volatility", "volume")
+    assert s.volume_constant == 0.000255
 
 
 def test_profile_estudy2_sets_its_conventions(tmp_path: Path) -> None:
