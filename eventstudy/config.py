@@ -841,6 +841,8 @@ def load_study(path: str | Path) -> Study:
     except RecursionError as exc:
         raise StudyFileError("not valid TOML (nested too deeply); fix the syntax",
                              path=sp) from exc
+    if isinstance(raw.get("measures"), list):  # measures = [...] before [study]
+        raw["measures"] = {"names": raw["measures"]}
     for section, body in raw.items():
         if section not in _KNOWN:
             raise StudyFileError(

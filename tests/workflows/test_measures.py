@@ -38,6 +38,11 @@ def test_measures_keys_defaults_and_errors(tmp_path: Path) -> None:
                            "volume_constant = 0.5\n"))
     assert st.measures == ("return", "volume", "volatility")
     assert st.volume_constant == 0.5
+    # the short form: a top-level list before the first section
+    top = tmp_path / "top.toml"
+    top.write_text('measures = ["volatility"]\n[study]\nevents = "e.csv"\n',
+                   encoding="utf-8")
+    assert load_study(top).measures == ("return", "volatility")
     with pytest.raises(UnknownNameError, match=r"\[measures\] names = 'volumes' is "
                        "not valid; choose one of return, volatility, volume"):
         load_study(_study(tmp_path, '[measures]\nnames = ["volumes"]\n'))
