@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from eventstudy.errors import EventStudyError
+from eventstudy.io.tables import TABLE_FORMATS  # light: the table formats registry
 from eventstudy.reporting.formats import FORMATS  # light: the format registry
 
 MODEL_HELP = ("a name registered in eventstudy.estimation.models.MODELS: market, "
@@ -52,7 +53,7 @@ def _progress(enabled: bool) -> tuple[Callable[[str], None], Callable[[], None]]
         return (lambda _s: None), (lambda: None)
     from tqdm import tqdm  # lazy: start-up
 
-    bar = tqdm(total=4, desc="eventstudy", unit="stage", file=sys.stderr,
+    bar = tqdm(total=6, desc="eventstudy", unit="stage", file=sys.stderr,
                disable=None, leave=False)
     seen: list[str] = []
 
@@ -117,10 +118,19 @@ def cli() -> None:
               help="Seconds to wait for another run or refresh writing the same "
                    "--out (default: as long as it takes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@click.option("--format", "table_fmt", type=click.Choice(list(TABLE_FORMATS)),
+              help="Format of the tables, overriding the study file's [output] "
+                   "format: csv (default; text) or parquet (typed, compressed, "
+                   "faster; docs/benchmark.md says when to choose which).")
+@click.option("--timings", "timings_path",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write when each stage started (Unix seconds) as JSON to "
+                   "this file (what eventstudy bench --cli reads).")
 def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | None,
         tests_opt: str | None, offline: bool, cache_dir: Path | None, plots: bool,
         scheduler: str | None, workers: int | None, source: str | None,
-        wait_seconds: float | None, quiet: bool) -> None:
+        wait_seconds: float | None, quiet: bool, table_fmt: str | None,
+        timings_path: Path | None) -> None:
     """Run the study in STUDY_FILE (TOML) and write its outputs to --out.
 
     Writes abnormal_returns.csv, car.csv, tests.csv, excluded.csv, diagnostics.csv,
@@ -128,20 +138,36 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     staged beside --out and swapped in whole, so --out always holds one complete
     run. Then prints a compact summary.
     """
+    import time  # lazy: start-up (light)
+
+    marks: list[tuple[str, float]] = [("imports", time.time())]
     from eventstudy.workflows import (
         run_study,  # lazy: start-up
     )
 
+    marks.append(("load", time.time()))
     step, done = _progress(not quiet)
+
+    def stage(name: str) -> None:
+        marks.append((name, time.time()))
+        step(name)
+
     res, info = run_study(study_file, prices=prices_path, out_dir=out_dir,
                           model=model, tests=_split(tests_opt), offline=offline,
                           cache_dir=cache_dir, plots=plots,
-                          progress=None if quiet else step,
+                          progress=None if quiet and timings_path is None else stage,
                           scheduler=scheduler, workers=workers, source=source,
-                          wait=wait_seconds)
+                          wait=wait_seconds, fmt=table_fmt)
     done()
+    marks.append(("summary", time.time()))
     if not quiet:
         _print_summary(res, out_dir, info)
+    if timings_path is not None:
+        import json  # lazy: start-up (light)
+
+        marks.append(("end", time.time()))
+        timings_path.write_text(json.dumps({"marks": marks}) + "\n",
+                                encoding="utf-8")
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -771,8 +797,12 @@ def calendar_time(study_file: Path, horizon: str, frequency: str | None,
 @click.option("--source", metavar="NAME",  # checked by inputs.sources.SOURCES
               help="Where prices come from, overriding the study file's [data] "
                    "source (yahoo: fetch new days into the cache first).")
+@click.option("--format", "table_fmt", type=click.Choice(list(TABLE_FORMATS)),
+              help="Format of the tables, overriding the study file's [output] "
+                   "format: csv or parquet (a change rewrites the set).")
 def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bool,
-            log_file: Path | None, wait_seconds: float, source: str | None) -> None:
+            log_file: Path | None, wait_seconds: float, source: str | None,
+            table_fmt: str | None) -> None:
     """For cron: fetch new days, rerun STUDY_FILE and replace the outputs atomically.
 
     The whole set (tables, plots, report.html) is rebuilt and swapped in as one; an
@@ -805,7 +835,7 @@ def refresh(study_file: Path, out_dir: Path, cache_dir: Path | None, offline: bo
         try:
             outcome = refresh_study(study_file, out_dir, cache_dir=cache_dir,
                                     offline=offline, logger=log, wait=wait_seconds,
-                                    source=source)
+                                    source=source, fmt=table_fmt)
         except EventStudyError as exc:
             log.error("%s", exc)
             raise
@@ -891,12 +921,15 @@ def cross_section(out_dir: Path, formula: str, window_opt: str | None,
     )
     from eventstudy.io.atomic import replace_atomic  # lazy: start-up
     from eventstudy.io.csv import write_csv  # lazy: start-up
+    from eventstudy.io.tables import find_table, read_table  # lazy: start-up
 
-    for name in ("car.csv", "diagnostics.csv"):
-        if not (out_dir / name).is_file():
-            raise UserError(f"{out_dir}: {name} missing; run 'eventstudy run' first")
-    car = pd.read_csv(out_dir / "car.csv")
-    diag = pd.read_csv(out_dir / "diagnostics.csv")
+    found = {name: find_table(out_dir, name) for name in ("car", "diagnostics")}
+    for name, path in found.items():
+        if path is None:
+            raise UserError(f"{out_dir}: {name}.csv missing; run 'eventstudy run' "
+                            "first")
+    car, diag = (pd.read_csv(p) if p.suffix == ".csv" else read_table(p)
+                 for p in (found["car"], found["diagnostics"]) if p is not None)
     if window_opt:
         win = _window(window_opt, "--window")
     else:

@@ -109,6 +109,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 from eventstudy.errors import StudyFileError, UnknownNameError, WindowError
+from eventstudy.io.tables import TABLE_FORMATS
 from eventstudy.options import (
     FORECAST_ERROR_TESTS,
     PROFILES,
@@ -594,6 +595,9 @@ class Study:
     ``volume.csv``)."""
     volume_constant: float = 1.0
     """``[measures] volume_constant``: c in ln(volume + c)."""
+    output_format: str = "csv"
+    """``[output] format``: the tables' file format, a name of
+    :data:`eventstudy.io.tables.TABLE_FORMATS` (``csv`` or ``parquet``)."""
 
     def __post_init__(self) -> None:
         if not _is_int(self.bootstrap_reps) or not (
@@ -642,6 +646,7 @@ _KNOWN = {
     "data": {"source", "prices", "price_field", "corporate_actions"},
     "execution": {"scheduler", "workers"},
     "measures": {"names", "volume_constant"},
+    "output": {"format"},
 }
 
 
@@ -1062,4 +1067,6 @@ def load_study(path: str | Path) -> Study:
         scheduler=scheduler,
         workers=workers or None,
         **_measures(raw.get("measures", {}), sp),
+        output_format=_choice(raw.get("output", {}).get("format", "csv"),
+                              tuple(TABLE_FORMATS), "[output] format", sp),
     )

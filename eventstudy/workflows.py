@@ -62,9 +62,9 @@ from eventstudy.io.outputset import (
     verify_set,
     write_set,
 )
+from eventstudy.io.tables import table_format
 from eventstudy.reporting.build import build_report
 from eventstudy.reporting.plots import write_plots, write_volatility_plot
-from eventstudy.results import write_csv
 from eventstudy.study import EventStudy
 from eventstudy.version import __version__
 
@@ -240,6 +240,7 @@ def run_study(
     workers: int | None = None,
     source: str | None = None,
     wait: float | None = None,
+    fmt: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Run a study file end to end: load, fit, and (with ``out_dir``) save.
 
@@ -273,6 +274,10 @@ def run_study(
         Override of the study's price source: ``file`` or ``yahoo``.
     wait
         Seconds to wait for another run or refresh writing ``out_dir``; None waits.
+    fmt
+        Format of the tables (``csv``, ``parquet``: a name of
+        :data:`eventstudy.io.tables.TABLE_FORMATS`), overriding the study file's
+        ``[output] format``.
 
     Returns
     -------
@@ -286,6 +291,9 @@ def run_study(
         ``out_dir`` cannot receive the outputs (checked before any work).
     """
     st = study or prepare_study(study_file, model, tests, scheduler, workers, source)
+    if fmt is not None:
+        table_format(fmt)  # an unknown name: a typed error listing the formats
+        st = st.with_updates(output_format=fmt)
     path_prices = None if isinstance(prices, pd.DataFrame) else prices
     if out_dir is not None:
         check_target(out_dir, study_input_paths(st, path_prices))
@@ -320,6 +328,8 @@ def _fit(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     measures (``measures``: file name -> table; :func:`measure_tables`)."""
 
     events, universe = catalog if catalog is not None else _load_catalog(st)
+    if progress is not None:
+        progress("quality")
     findings = check_study_prices(
         _study_frame(list(study_tickers(events, universe)), frame), universe)
     quality = [f"{r.ticker}: {r.check} {r.first_date:%Y-%m-%d}..{r.last_date:%Y-%m-%d}"
@@ -416,7 +426,8 @@ def _event_table(events: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in EVENT_FILE_COLUMNS if c in events.columns]
     out = events[cols].astype(str).copy()
     inst = pd.to_datetime(events["instant_ns"].to_numpy(), utc=True)
-    out["instant_utc"] = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in inst]
+    out["instant_utc"] = [s + "Z" for s in np.datetime_as_string(  # vectorised
+        inst.tz_localize(None).to_numpy(), unit="s").tolist()]
     out["date_only"] = np.asarray(events["date_only"], dtype=bool)
     return out.reset_index(drop=True)
 
@@ -437,18 +448,22 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     events = info.pop("events")
     run_json = info.pop("run_json")
     tables = info.pop("measures")
+    form = table_format(st.output_format)  # csv or parquet (eventstudy.io.tables)
+    if progress is not None:
+        progress("write")
 
     def write(stage: Path) -> None:
-        write_csv(_event_table(events), stage / "events.csv")
+        form.write(_event_table(events), stage / f"events{form.suffix}")
         for name, table in tables.items():
-            write_csv(table, stage / name)
+            form.write(table, stage / (Path(name).stem + form.suffix))
         if plots or report:
 
             write_plots(res, stage / "plots")
             if "volatility.csv" in tables:
                 write_volatility_plot(tables["volatility.csv"], stage / "plots")
         res.write_files(stage, run_json,
-                        report=REPORT_FILE if report else None)
+                        report=REPORT_FILE if report else None,
+                        fmt=st.output_format)
         if report:
 
             build_report(stage, "html")
@@ -495,6 +510,7 @@ def refresh_study(
     logger: logging.Logger | None = None,
     wait: float | None = 0.0,
     source: str | None = None,
+    fmt: str | None = None,
 ) -> RefreshOutcome:
     """Fetch new days, rerun the study and replace its outputs, idempotently.
 
@@ -526,6 +542,9 @@ def refresh_study(
         with :class:`~eventstudy.errors.OutputError`; None: wait).
     source
         Override of the study's price source (``file`` or ``yahoo``).
+    fmt
+        Format of the tables (``csv``, ``parquet``), overriding the study file's
+        ``[output] format``; a change of format rewrites the set.
 
     Returns
     -------
@@ -534,6 +553,9 @@ def refresh_study(
 
     log = logger or logging.getLogger("eventstudy.refresh")
     st = prepare_study(study_file, source=source)
+    if fmt is not None:
+        table_format(fmt)  # an unknown name: a typed error listing the formats
+        st = st.with_updates(output_format=fmt)
     out = check_target(out_dir, study_input_paths(st))
     with output_lock(out, wait):
         recover(out)

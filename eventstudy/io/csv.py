@@ -9,11 +9,13 @@ as per-pair columns plus a row index, so that each distinct cell is rendered onc
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -254,20 +256,32 @@ def _render_dates(values: np.ndarray) -> Cells:
     return M, L
 
 
-Renderer = Callable[[int, int], Cells]
+Block = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""Rendered cells of a block of rows: ``(M, L)`` plus the row index into them
+(None: row i is cell i)."""
+
+Renderer = Callable[[int, int], Block]
 
 
 def _lazy(render: Callable[[np.ndarray], Cells], values: np.ndarray) -> Renderer:
-    """Render rows lo:hi of ``values`` when the block is written."""
-    return lambda lo, hi: render(values[lo:hi])
+    """Render rows lo:hi of ``values`` when the block is written (floats through
+    the compiled formatter when the table is large enough, see :data:`COMPILED_ROWS`).
+    """
+    fast = render is _render_floats and _compiled_for(len(values))
+
+    def block(lo: int, hi: int) -> Block:
+        cells = _render_floats_compiled(values[lo:hi]) if fast else render(
+            values[lo:hi])
+        return cells[0], cells[1], None
+    return block
 
 
 def _indexed(cells: Cells, index: np.ndarray | None = None) -> Renderer:
     """Rows lo:hi of pre-rendered cells, through an optional row index."""
     M, L = cells
     if index is None:
-        return lambda lo, hi: (M[lo:hi], L[lo:hi])
-    return lambda lo, hi: (M[index[lo:hi]], L[index[lo:hi]])
+        return lambda lo, hi: (M[lo:hi], L[lo:hi], None)
+    return lambda lo, hi: (M, L, index[lo:hi])
 
 
 def _column_renderer(s: pd.Series) -> Renderer | None:
@@ -300,14 +314,20 @@ def _header(names: list[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _csv_block(columns: list[tuple[str, Renderer]], lo: int, hi: int) -> bytes:
-    """The CSV bytes of rows lo:hi (every field, commas and newlines)."""
+def _csv_block(columns: list[tuple[str, Renderer]], lo: int, hi: int,
+               compiled: bool = False) -> bytes | memoryview:
+    """The CSV bytes of rows lo:hi (every field, commas and newlines), assembled
+    by numpy or (``compiled``) by the compiled row assembler."""
     cells = [render(lo, hi) for _, render in columns]
-    total = sum(M.shape[1] for M, _ in cells) + len(cells)
+    if compiled:
+        return _compiled_block(cells, hi - lo)
+    total = sum(M.shape[1] for M, _, _ in cells) + len(cells)
     big = np.zeros((hi - lo, total), dtype=np.uint8)
     keep = np.zeros((hi - lo, total), dtype=bool)
     pos = 0
-    for j, (M, L) in enumerate(cells):
+    for j, (M, L, index) in enumerate(cells):
+        if index is not None:
+            M, L = M[index], L[index]
         w = M.shape[1]
         big[:, pos:pos + w] = M
         keep[:, pos:pos + w] = np.arange(w)[None, :] < L[:, None]
@@ -316,6 +336,186 @@ def _csv_block(columns: list[tuple[str, Renderer]], lo: int, hi: int) -> bytes:
         keep[:, pos] = True
         pos += 1
     return big[keep].tobytes()
+
+
+# --------------------------------------------------------------------------- compiled
+# The same bytes through two numba kernels (nogil, cached once per installation):
+# one formats floats exactly as the vectorised path above does (digits from one
+# correctly rounded scaling; the values it cannot decide are left to Python), one
+# copies each row's cells into the block's buffer. Used for tables of at least
+# COMPILED_ROWS rows, where it pays for importing numba (~0.4 s once per process).
+
+COMPILED_ROWS = 100_000
+"""Tables with at least this many rows are written through the compiled kernels
+(when numba is installed); smaller ones through numpy. Both give the same bytes."""
+
+
+def _compiled_for(nrows: int) -> bool:
+    """Whether a table of ``nrows`` rows goes through the compiled kernels."""
+    return nrows >= COMPILED_ROWS and _kernels() is not None
+
+
+@lru_cache(maxsize=1)
+def _kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
+    """The float formatter and the row assembler, compiled (or loaded from numba's
+    cache); None without numba."""
+    try:
+        import numba  # lazy: optional here, slow to import, only for large tables
+    except ImportError:  # pragma: no cover (numba is a dependency)
+        return None
+
+    @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
+    def fmt(x: Any, p10: Any, M: Any, L: Any, ok: Any
+            ) -> None:  # pragma: no cover (compiled)
+        digits = np.zeros(10, dtype=np.uint8)
+        for i in range(x.shape[0]):
+            v = x[i]
+            ok[i] = True
+            if v != v:
+                L[i] = 0
+                continue
+            k = 0
+            if v < 0 or (v == 0 and np.signbit(v)):
+                M[i, 0] = 45
+                k = 1
+            a = abs(v)
+            if a == 0:
+                M[i, k] = 48
+                L[i] = k + 1
+                continue
+            if a == np.inf:
+                M[i, k], M[i, k + 1], M[i, k + 2] = 105, 110, 102
+                L[i] = k + 3
+                continue
+            # decimal exponent from the binary one (may be one off; fixed below)
+            e = int(np.floor((math.frexp(a)[1] - 1) * 0.30102999566398120))
+            if e < -14 or e > 32:
+                ok[i] = False
+                continue
+            s = 0.0
+            for _ in range(3):
+                q = 9 - e
+                if q > 22 or q < -22:
+                    break
+                s = a * p10[q] if q >= 0 else a / p10[-q]
+                if s < 1e9:
+                    e -= 1
+                elif s >= 1e10:
+                    e += 1
+                else:
+                    break
+            frac = s - float(np.int64(s))
+            if (not abs(frac - 0.5) > 1e-5 or s < 1e9 or s >= 1e10 or e < -13
+                    or e > 31):
+                ok[i] = False
+                continue
+            D = np.rint(s)
+            if D >= 1e10:
+                D = 1e9
+                e += 1
+            n = np.uint64(D)  # two 5-digit halves: 32-bit unsigned arithmetic
+            hi = np.uint32(n // np.uint64(100000))
+            lo = np.uint32(n - np.uint64(hi) * np.uint64(100000))
+            for j in range(4, -1, -1):
+                digits[j] = 48 + hi % 10
+                hi //= 10
+                digits[j + 5] = 48 + lo % 10
+                lo //= 10
+            sig = 10
+            while sig > 1 and digits[sig - 1] == 48:
+                sig -= 1
+            if -4 <= e < 10:
+                if e >= 0:
+                    for j in range(e + 1):
+                        M[i, k] = digits[j]
+                        k += 1
+                    if sig > e + 1:
+                        M[i, k] = 46
+                        k += 1
+                        for j in range(e + 1, sig):
+                            M[i, k] = digits[j]
+                            k += 1
+                else:
+                    M[i, k], M[i, k + 1] = 48, 46
+                    k += 2
+                    for _ in range(-e - 1):
+                        M[i, k] = 48
+                        k += 1
+                    for j in range(sig):
+                        M[i, k] = digits[j]
+                        k += 1
+            else:
+                M[i, k] = digits[0]
+                k += 1
+                if sig > 1:
+                    M[i, k] = 46
+                    k += 1
+                    for j in range(1, sig):
+                        M[i, k] = digits[j]
+                        k += 1
+                M[i, k] = 101
+                M[i, k + 1] = 45 if e < 0 else 43
+                k += 2
+                ae = abs(e)
+                if ae >= 100:
+                    M[i, k] = 48 + ae // 100
+                    k += 1
+                M[i, k], M[i, k + 1] = 48 + ae // 10 % 10, 48 + ae % 10
+                k += 2
+            L[i] = k
+
+    @numba.njit(nogil=True, cache=True)
+    def place(buf: Any, cursor: Any, M: Any, L: Any, index: Any, indexed: bool,
+              sep: int) -> None:  # pragma: no cover (compiled)
+        for r in range(cursor.shape[0]):
+            c = cursor[r]
+            m = index[r] if indexed else r
+            n = L[m]
+            for j in range(n):
+                buf[c + j] = M[m, j]
+            buf[c + n] = sep
+            cursor[r] = c + n + 1
+
+    return fmt, place
+
+
+def _render_floats_compiled(x: np.ndarray) -> Cells:
+    """:func:`_render_floats` through the compiled formatter (same bytes)."""
+    kernels = _kernels()
+    assert kernels is not None
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    n = len(x)
+    M = np.zeros((n, _FLOAT_W), dtype=np.uint8)
+    L = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=np.bool_)
+    kernels[0](x, _P10, M, L, ok)
+    for i in np.flatnonzero(~ok):  # near-ties, tiny and huge values
+        b = (FLOAT_FORMAT % float(x[i])).encode("ascii")
+        M[i] = 0
+        M[i, :len(b)] = np.frombuffer(b, dtype=np.uint8)
+        L[i] = len(b)
+    return M, L
+
+
+_NO_INDEX = np.zeros(0, dtype=np.int64)
+
+
+def _compiled_block(cells: list[Block], n: int) -> memoryview:
+    """The CSV bytes of one block through the compiled row assembler."""
+    kernels = _kernels()
+    assert kernels is not None
+    lens = np.full(n, len(cells), dtype=np.int64)
+    for _, L, index in cells:
+        lens += L if index is None else L[index]
+    cursor = np.zeros(n, dtype=np.int64)
+    np.cumsum(lens[:-1], out=cursor[1:])
+    buf = np.empty(int(lens.sum()), dtype=np.uint8)
+    last = len(cells) - 1
+    for j, (M, L, index) in enumerate(cells):
+        kernels[1](buf, cursor, np.ascontiguousarray(M), L,
+                   _NO_INDEX if index is None else index.astype(np.int64, copy=False),
+                   index is not None, 10 if j == last else 44)
+    return memoryview(buf.data)  # written as it is (no copy)
 
 
 def _write_columns(columns: list[tuple[str, Renderer]], nrows: int, path: Path,
@@ -328,16 +528,17 @@ def _write_columns(columns: list[tuple[str, Renderer]], nrows: int, path: Path,
     """
     nw = workers if workers is not None else min(2, os.cpu_count() or 1)
     spans = [(lo, min(nrows, lo + _CSV_BLOCK)) for lo in range(0, nrows, _CSV_BLOCK)]
+    compiled = _compiled_for(nrows)
     with open(path, "wb") as f:
         f.write(_header([name for name, _ in columns]))
         if nw <= 1 or len(spans) <= 1:
             for lo, hi in spans:
-                f.write(_csv_block(columns, lo, hi))
+                f.write(_csv_block(columns, lo, hi, compiled))
             return
         with ThreadPoolExecutor(max_workers=nw) as pool:
-            pending: deque[Future[bytes]] = deque()
+            pending: deque[Future[bytes | memoryview]] = deque()
             for lo, hi in spans:
-                pending.append(pool.submit(_csv_block, columns, lo, hi))
+                pending.append(pool.submit(_csv_block, columns, lo, hi, compiled))
                 if len(pending) >= 2 * nw:
                     f.write(pending.popleft().result())
             while pending:
@@ -422,3 +623,33 @@ def _values_renderer(values: np.ndarray, index: np.ndarray | None
     else:
         cells = _render_strings(values)
     return None if cells is None else _indexed(cells, index)
+
+
+# --------------------------------------------------------------------------- format
+# The ``csv`` entry of :data:`eventstudy.io.tables.TABLE_FORMATS`.
+
+
+def write_table(table: pd.DataFrame | LongTable, path: Path) -> None:
+    """Write an output table as CSV (:func:`write_csv`, :meth:`LongTable.write`)."""
+    if isinstance(table, LongTable):
+        table.write(path)
+    else:
+        write_csv(table, path)
+
+
+def read_table(path: Path, text_columns: tuple[str, ...] = (),
+               all_text: bool = False) -> pd.DataFrame:
+    """Read a CSV output table: ``text_columns`` (every column with ``all_text``)
+    as text with ``""`` for empty cells, the others as pandas infers them.
+
+    Raises
+    ------
+    OSError, ValueError
+        The file is missing or not a readable CSV.
+    """
+    df = pd.read_csv(path, dtype=str if all_text else {c: str for c in text_columns},
+                     keep_default_na=False, na_values=[""])
+    for c in (df.columns if all_text else text_columns):
+        if c in df.columns:
+            df[c] = df[c].fillna("").astype(str)
+    return df

@@ -23,6 +23,7 @@ import pandas as pd
 from eventstudy.errors import InputError
 from eventstudy.estimation.models import MODELS
 from eventstudy.inference import SERIES_TESTS, WEIGHTED_TESTS
+from eventstudy.io.tables import find_table, read_table
 from eventstudy.reporting.labels import REPORT_MAX_ROWS, day, win
 from eventstudy.reporting.names import PlotKey, name_stems, plot_file_stems
 from eventstudy.reporting.plots import path_window
@@ -250,7 +251,8 @@ def load_run(out_dir: str | Path) -> RunDocument:
     if not out.is_dir():
         raise InputError("not a folder; give the --out folder of a finished "
                          "'eventstudy run'", path=str(out))
-    missing = [f for f in RUN_FILES if not (out / f).is_file()]
+    missing = [f for f in RUN_FILES if not (out / f).is_file()
+               and find_table(out, Path(f).stem) is None]  # csv or parquet
     if missing:
         raise InputError(f"not a finished run ({', '.join(missing)} missing); run "
                          "'eventstudy run STUDY --out DIR' first", path=str(out))
@@ -263,24 +265,19 @@ def load_run(out_dir: str | Path) -> RunDocument:
 
     def csv(name: str, text_cols: Sequence[str], all_text: bool = False
             ) -> pd.DataFrame:
+        path = find_table(out, Path(name).stem) or out / name  # csv or parquet
         try:
-            df = pd.read_csv(out / name,
-                             dtype=str if all_text else {c: str for c in text_cols},
-                             keep_default_na=False, na_values=[""])
+            return read_table(path, tuple(text_cols), all_text)
         except (OSError, ValueError) as exc:
             raise InputError(f"{name} is unreadable ({exc})", path=str(out)) from None
-        for c in (df.columns if all_text else text_cols):
-            if c in df.columns:
-                df[c] = df[c].fillna("").astype(str)
-        return df
 
     tests = csv("tests.csv", ("scope", "scope_value", "test"))
     car = csv("car.csv", ("event_id", "ticker", "group", "day0"))
     excluded = csv("excluded.csv", ("event_id", "ticker", "reason"))
     diag = csv("diagnostics.csv", ("event_id", "ticker", "group", "calendar", "model",
                                    "day0", "confounded_by"))
-    catalog = (csv(EVENT_FILE, (), all_text=True) if (out / EVENT_FILE).is_file()
-               else None)
+    catalog = (csv(EVENT_FILE, (), all_text=True)
+               if find_table(out, Path(EVENT_FILE).stem) is not None else None)
     need = {"tests.csv": (tests, ("scope", "scope_value", "window_start",
                                   "window_end", "test", "statistic", "p_value",
                                   "mean")),
@@ -298,7 +295,7 @@ def load_run(out_dir: str | Path) -> RunDocument:
                       plots if plots.is_dir() else None, catalog)
     # the other measures (issue #18), when the run has them
     doc.measures = {name: csv(f"{name}.csv", ("scope", "scope_value", "test"))
-                    for name in MEASURE_TABLES if (out / f"{name}.csv").is_file()}
+                    for name in MEASURE_TABLES if find_table(out, name) is not None}
     return doc
 
 

@@ -30,8 +30,9 @@ from eventstudy.config import Conventions, ModelSpec, Windows
 from eventstudy.errors import InputError
 from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
 from eventstudy.estimation.models.base import VOL_COLUMNS
-from eventstudy.io.csv import LongTable, write_csv
+from eventstudy.io.csv import LongTable
 from eventstudy.io.outputset import check_target, output_lock, write_run_json, write_set
+from eventstudy.io.tables import table_format
 from eventstudy.results.paths import ar_table, caar_path, select_pairs
 from eventstudy.results.summary import Summary
 
@@ -365,7 +366,7 @@ class EventStudyResults:
 
     # ----------------------------------------------------------------- saving
     def save(self, out_dir: str | Path, run_info: dict[str, Any] | None = None,
-             wait: float | None = None) -> list[Path]:
+             wait: float | None = None, fmt: str = "csv") -> list[Path]:
         """Write every output file into ``out_dir`` as one consistent set.
 
         The tables, ``summary.md`` and ``run.json`` (which lists every file with its
@@ -382,6 +383,9 @@ class EventStudyResults:
             Extra entries for ``run.json``.
         wait
             Seconds to wait for another writer of ``out_dir``; None waits.
+        fmt
+            Format of the tables: a name of
+            :data:`eventstudy.io.tables.TABLE_FORMATS` (``csv``, ``parquet``).
 
         Returns
         -------
@@ -396,10 +400,11 @@ class EventStudyResults:
         """
         out = check_target(out_dir)
         with output_lock(out, wait):
-            return write_set(out, lambda stage: self.write_files(stage, run_info))
+            return write_set(out, lambda stage: self.write_files(stage, run_info,
+                                                                 fmt=fmt))
 
     def write_files(self, folder: str | Path, run_info: dict[str, Any] | None = None,
-                    report: str | None = None) -> list[Path]:
+                    report: str | None = None, fmt: str = "csv") -> list[Path]:
         """Write the tables, ``summary.md`` and ``run.json`` into an existing folder.
 
         This is the body of :meth:`save`, for callers that stage a larger set (plots,
@@ -414,6 +419,8 @@ class EventStudyResults:
             Extra entries for ``run.json``.
         report
             The report file the caller adds to the set after this call, if any.
+        fmt
+            Format of the tables (``csv``, ``parquet``), as in :meth:`save`.
 
         Returns
         -------
@@ -427,17 +434,16 @@ class EventStudyResults:
             "excluded.csv": self.excluded_,
             "diagnostics.csv": self._diag(),
         }
-        for name, table in tables.items():
-            if isinstance(table, LongTable):
-                table.write(tmp / name)
-            else:
-                write_csv(table, tmp / name)
+        form = table_format(fmt)  # csv or parquet (eventstudy.io.tables)
+        names = [Path(n).stem + form.suffix for n in tables]
+        for name, table in zip(names, tables.values(), strict=True):
+            form.write(table, tmp / name)
         (tmp / "summary.md").write_text(self.summary().as_markdown(),
                                         encoding="utf-8")
         info = self.run_metadata()
         info.update(run_info or {})
         write_run_json(tmp, info, report=report)
-        return [tmp / n for n in (*tables, "summary.md", "run.json")]
+        return [tmp / n for n in (*names, "summary.md", "run.json")]
 
     def run_metadata(self) -> dict[str, Any]:
         """Versions, parameters and counts (the content of ``run.json``)."""

@@ -83,6 +83,9 @@ workers = 2
 [measures]
 names = ["volatility", "volume"]
 volume_constant = 0.000255
+
+[output]
+format = "parquet"
 """
 
 
@@ -170,6 +173,7 @@ def test_every_key_overrides(tmp_path: Path) -> None:
     assert s.corporate_actions == base / "data" / "ca.csv"
     assert s.measures == ("return", "volatility", "volume")
     assert s.volume_constant == 0.000255
+    assert s.output_format == "parquet"
 
 
 def test_profile_estudy2_sets_its_conventions(tmp_path: Path) -> None:

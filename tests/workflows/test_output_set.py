@@ -135,14 +135,15 @@ _DRIVER = textwrap.dedent("""
         os.kill(os.getpid(), signal.SIGKILL)
 
     if stage == "table":            # after the first table, before the others
-        orig = r.write_csv
+        import eventstudy.io.csv as c
+        orig = c.write_table
         calls = []
-        def write_csv(*a, **k):
+        def write_table(*a, **k):
             calls.append(1)
             if len(calls) == 2:
                 die()
             return orig(*a, **k)
-        r.write_csv = write_csv
+        c.write_table = write_table
     elif stage == "run_json":       # every table staged, run.json not yet
         r.write_run_json = die
     elif stage == "before_swap":    # the whole set staged and synced
@@ -321,7 +322,7 @@ def test_out_with_foreign_content(mini_study: MiniStudy, tmp_path: Path) -> None
 
 def test_full_disk_is_a_clean_error(mini_study: MiniStudy, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import eventstudy.results.core as results
+    import eventstudy.io.csv as csvmod  # every table goes through write_table
 
     out = tmp_path / "out"
     run_cli(mini_study, out, "--tests", "csect_t")
@@ -330,7 +331,7 @@ def test_full_disk_is_a_clean_error(mini_study: MiniStudy, tmp_path: Path,
     def full(*_a: object, **_k: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(out / "x"))
 
-    monkeypatch.setattr(results, "write_csv", full)
+    monkeypatch.setattr(csvmod, "write_table", full)
     text = _bad_out(mini_study, out)
     assert "no space left on the device" in text
     assert snapshot(out) == old
