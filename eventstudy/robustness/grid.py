@@ -298,10 +298,14 @@ def grid_specs(study: Study, models: Sequence[str] = DEFAULT_MODELS,
 def _spec_study(study: Study, spec: GridSpec) -> Study:
     """The study under ``spec``, with the robust and per-series tests added."""
     tests = tuple(dict.fromkeys((*study.tests, ROBUST_TEST, SERIES_TESTS[0])))
+    # the base keeps the study's windows as they are (incl. estimation = "all");
+    # every other spec is a fixed window of its length
+    windows = study.windows if spec.base else replace(
+        study.windows, estimation=spec.estimation, estimation_mode="window",
+        min_estimation_obs=spec.min_estimation_obs)
     changes: dict[str, Any] = {
         "model": replace(study.model, name=spec.model),
-        "windows": replace(study.windows, estimation=spec.estimation,
-                           min_estimation_obs=spec.min_estimation_obs),
+        "windows": windows,
         "tests": tests}
     if _has_masking(study):
         changes["mask_estimation"] = spec.masked
