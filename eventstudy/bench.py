@@ -571,6 +571,15 @@ def build_parser() -> argparse.ArgumentParser:
                    f"registered one of {', '.join(BENCH_TESTS)})")
     p.add_argument("--scopes", help="comma-separated scopes (default: all and "
                    "group above 1,000 events)")
+    p.add_argument("--cli", type=Path, metavar="DIR",
+                   help="time the whole 'eventstudy run' command (start-up, each "
+                   "stage, writing, exit) on the inputs in DIR (written first, as "
+                   "--write-inputs does, when DIR has no study.toml): --runs runs "
+                   "per format after a warm-up, min/median/max")
+    p.add_argument("--runs", type=int, default=5,
+                   help="--cli: counted runs per format (default: 5)")
+    p.add_argument("--formats", default="csv,parquet",
+                   help="--cli: table formats to time (default: csv,parquet)")
     p.add_argument("--write-inputs", type=Path, metavar="DIR",
                    help="only write the panel as prices.parquet, events.csv and "
                    "study.toml for 'eventstudy run', then exit")
@@ -695,6 +704,138 @@ def format_garch_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CLI_STAGES = ("startup", "imports", "load", "quality", "align and stack", "estimate",
+              "abnormal returns", "tests", "write", "summary", "exit")
+"""Stages of ``eventstudy run`` that ``--cli`` reports, in order: ``startup`` (the
+interpreter, click and the CLI module, until the command starts), ``imports``
+(the library), ``load`` (study file, catalog, prices), ``quality`` (the
+data-quality checks and the study's preparation), the engine's stages, ``write``
+(the output set, staged, synced and swapped in), ``summary`` and ``exit`` (the
+interpreter's teardown, until the parent sees the process end)."""
+
+
+def _command() -> list[str]:
+    """The ``eventstudy`` command as installed (its console script), else the same
+    entry point through this interpreter."""
+    import shutil  # lazy: only the CLI benchmark needs it
+
+    exe = shutil.which("eventstudy")
+    if exe is not None:
+        return [exe]
+    return [sys.executable, "-c", "from eventstudy.cli import main; main()"]
+
+
+def time_cli_run(study: Path, out: Path, fmt: str, timings: Path
+                 ) -> dict[str, float]:
+    """One ``eventstudy run STUDY --out OUT -q --format FMT`` in a fresh process:
+    seconds per stage (:data:`CLI_STAGES`), ``wall``, ``cpu`` (user + system) and
+    ``peak_rss_mib`` of the process.
+
+    Raises
+    ------
+    RuntimeError
+        The command failed (its stderr is in the message).
+    """
+    import os  # lazy: only the CLI benchmark needs it
+    import subprocess  # lazy: as os
+
+    timings.unlink(missing_ok=True)
+    cmd = [*_command(), "run", str(study), "--out", str(out), "-q", "--format", fmt,
+           "--timings", str(timings)]
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    t1 = time.time()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: "
+                           f"{err.decode(errors='replace').strip()}")
+    marks = json.loads(timings.read_text(encoding="utf-8"))["marks"]
+    out_t: dict[str, float] = {}
+    prev_name, prev_t = "startup", t0
+    for name, t in marks:
+        out_t[prev_name] = out_t.get(prev_name, 0.0) + float(t) - prev_t
+        prev_name, prev_t = str(name), float(t)
+    out_t["exit"] = t1 - prev_t
+    out_t.pop("end", None)
+    out_t["wall"] = t1 - t0
+    out_t["cpu"] = usage.ru_utime + usage.ru_stime
+    out_t["peak_rss_mib"] = usage.ru_maxrss / 1024.0
+    return out_t
+
+
+def run_cli_bench(inputs: str | Path, runs: int = 5,
+                  formats: Sequence[str] = ("csv", "parquet"), warmup: int = 1,
+                  ) -> dict[str, Any]:
+    """``--cli``: time the whole ``eventstudy run`` on the inputs of
+    :func:`write_inputs` in ``inputs``, ``runs`` times per format after ``warmup``
+    uncounted runs; min, median and max of every stage (:func:`time_cli_run`).
+
+    Returns
+    -------
+    dict
+        ``pairs`` (rows of the events file), ``runs``, and per format: ``stages``
+        (stage -> [min, median, max] seconds), ``wall``, ``cpu``,
+        ``peak_rss_mib`` (each [min, median, max]), ``output_mib`` (the set's
+        size) and ``us_per_pair`` (median wall / pairs).
+    """
+    folder = Path(inputs)
+    study = folder / "study.toml"
+    with open(folder / "events.csv", encoding="utf-8") as f:
+        pairs = sum(1 for _ in f) - 1
+    result: dict[str, Any] = {"pairs": pairs, "runs": runs, "inputs": str(folder),
+                              "command": " ".join(_command())}
+    for fmt in formats:
+        out = folder / f"out-{fmt}"
+        samples = [time_cli_run(study, out, fmt, folder / f"timings-{fmt}.json")
+                   for _ in range(warmup + runs)][warmup:]
+
+        def spread(key: str, got: list[dict[str, float]] = samples) -> list[float]:
+            v = sorted(x.get(key, 0.0) for x in got)
+            return [v[0], float(np.median(v)), v[-1]]
+
+        size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+        result[fmt] = {
+            "stages": {s: spread(s) for s in CLI_STAGES},
+            "wall": spread("wall"), "cpu": spread("cpu"),
+            "peak_rss_mib": spread("peak_rss_mib"),
+            "output_mib": size / 2**20,
+            "us_per_pair": 1e6 * spread("wall")[1] / max(pairs, 1),
+        }
+    return result
+
+
+def format_cli_report(r: dict[str, Any]) -> str:
+    """The ``--cli`` figures as text: a row per stage, a column per format."""
+    fmts = [f for f in ("csv", "parquet") if f in r]
+    head = f"{'stage':<17}" + "".join(f"{f + ' min / median / max (s)':>34}"
+                                     for f in fmts)
+    lines = [f"eventstudy run, whole command: {r['pairs']:,} pairs, {r['runs']} runs "
+             f"per format after a warm-up ({r['command']})", head]
+
+    def row(label: str, vals: list[list[float]], unit: str = "") -> str:
+        return f"{label:<17}" + "".join(
+            f"{f'{a:8.3f} / {b:8.3f} / {c:8.3f}{unit}':>34}" for a, b, c in vals)
+
+    for s in CLI_STAGES:
+        lines.append(row(s, [r[f]["stages"][s] for f in fmts]))
+    lines.append(row("wall", [r[f]["wall"] for f in fmts]))
+    lines.append(row("cpu (user+sys)", [r[f]["cpu"] for f in fmts]))
+    for label, key, fmt_, unit in (("peak memory", "peak_rss_mib", "8.0f", " MiB"),
+                                   ("outputs", "output_mib", "8.1f", " MiB"),
+                                   ("per pair", "us_per_pair", "8.2f",
+                                    " us (median wall)")):
+        cells = []
+        for f in fmts:
+            v = r[f][key]
+            v = v[1] if isinstance(v, list) else v
+            cells.append(f"{format(v, fmt_) + unit:>34}")
+        lines.append(f"{label:<17}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m eventstudy.bench``; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -716,6 +857,24 @@ def main(argv: list[str] | None = None) -> int:
                            planted_share=args.planted, abnormal=args.abnormal)
         for f in write_inputs(panel, args.write_inputs):
             print(f"wrote {f}")
+        return 0
+    if args.cli is not None:
+        if not (args.cli / "study.toml").is_file():  # write the inputs first
+            panel = make_panel(args.securities, args.days, args.events,
+                               seed=args.seed, planted_share=args.planted,
+                               abnormal=args.abnormal)
+            write_inputs(panel, args.cli)
+        try:
+            c = run_cli_bench(args.cli, args.runs, split(args.formats) or
+                              ("csv", "parquet"))
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(format_cli_report(c))
+        if args.json_path is not None:
+            args.json_path.parent.mkdir(parents=True, exist_ok=True)
+            args.json_path.write_text(json.dumps(c, indent=2, sort_keys=True) + "\n",
+                                      encoding="utf-8")
         return 0
     try:
         r = run_bench(args.securities, args.days, args.events, seed=args.seed,

@@ -60,7 +60,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from eventstudy.inference.runner import make_groups
 
@@ -130,6 +129,8 @@ def skew_t(x: np.ndarray) -> tuple[float, float, float, float, float, float]:
     S = mean / sd
     g = float(((x - mean) ** 3).sum()) / (n * sd**3)
     t = float(np.sqrt(n) * (S + g * S**2 / 3 + g / (6 * n)))
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
     return (mean, se, t, float(n - 1), float(2 * stats.t.sf(abs(t), n - 1)),
             mean / se)
 
@@ -149,6 +150,8 @@ def ratio_test(sum_sar2: float, pair_days: int) -> tuple[float, float]:
     if pair_days < 1:
         return np.nan, np.nan
     z = (sum_sar2 - pair_days) / np.sqrt(2.0 * pair_days)
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
     lo = float(stats.chi2.cdf(sum_sar2, pair_days))
     hi = float(stats.chi2.sf(sum_sar2, pair_days))
     return float(z), float(min(1.0, 2 * min(lo, hi)))

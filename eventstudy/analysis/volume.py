@@ -52,7 +52,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from eventstudy.inference.runner import make_groups
 
@@ -229,6 +228,8 @@ def rank_u(panel: VolumePanel) -> np.ndarray:
     """``(P, Le + W)`` U_it = rank / (M_i + 1) - 1/2 of each pair's abnormal
     volume over its estimation and event days with data (average ranks for ties;
     NaN without data)."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
     x = np.concatenate([panel.av_est, panel.av_evt], axis=1)
     r = stats.rankdata(x, axis=1, nan_policy="omit")
     m = np.isfinite(x).sum(axis=1)
@@ -289,6 +290,8 @@ def _volume_rows(panel: VolumePanel, m: np.ndarray, scope: str, label: str,
                  kind: str, a: int, b: int, lo: int, hi: int, ubar_w: np.ndarray,
                  su: float) -> list[dict[str, object]]:
     """The three test rows of one scope value, window and model."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
     av = panel.av_evt[m, lo:hi + 1]
     d = np.isfinite(av).sum(axis=1)
     has = d > 0
