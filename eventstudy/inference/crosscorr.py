@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from eventstudy.inference import kernels
 from eventstudy.inference import reduction as red
 from eventstudy.inference.parametric import patell_core
 from eventstudy.inference.reduction import (
@@ -80,7 +81,8 @@ class KPCorr:
     (:func:`_corr_block`) and keep per-pair row sums.
     """
 
-    def __init__(self, data: PairData, partitions: tuple[Groups, ...] = ()) -> None:
+    def __init__(self, data: PairData, partitions: tuple[Groups, ...] = (),
+                 compiled: bool = False) -> None:
         self.data = data
         P, Le = data.resid.shape
         cl = np.asarray(data.cluster, dtype=np.int64)
@@ -112,6 +114,10 @@ class KPCorr:
         sxx = np.zeros(P)
         nd = np.zeros(P)
         step = max(1, red.BLOCK_CELLS // max(Le, 1))
+        ed = data.est_dates
+        # window dates without gaps: one compiled pass per row
+        fused = compiled and isinstance(ed, WindowDates)
+        ufull = np.zeros(P) if fused else np.zeros(0)
 
         def block(a: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
             # writes rows a:a+step of same, sx, sxx, nd; returns the block's u_i x_i
@@ -121,9 +127,16 @@ class KPCorr:
             inc = f >= 0
             if not inc.any():
                 return []
-            ed = data.est_dates
-            fin = np.isfinite(data.resid[sl])
             fr = np.maximum(f, 0)
+            if fused and isinstance(ed, WindowDates) and ed.complete(sl).all():
+                days = ed.keys(sl) == ed.keys(fr)
+                other = np.flatnonzero(inc & ~days)
+                if other.size:
+                    days[other] = (ed[a + other] == ed[fr[other]]).all(axis=1)
+                kernels.compiled().kp_rows(data.resid, fst, days, a, sl.stop, same,
+                                           sx, sxx, nd, ufull)
+                return self._ux_parts_compiled(keys, a, sl.stop, ufull)
+            fin = np.isfinite(data.resid[sl])
             if isinstance(ed, WindowDates) and ed.complete(sl).all():
                 # every day of these windows is a session (d >= 0): ok is fin, and
                 # equal window keys mean equal days (else compare the dates)
@@ -201,6 +214,26 @@ class KPCorr:
             ks = kb[o]
             st = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
             out.append((k, ks[st], np.add.reduceat(ux[o], st, axis=0)))
+        return out
+
+    def _ux_parts_compiled(self, keys: dict[str, Any], a: int, b: int,
+                           u: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """:meth:`_ux_parts` of the rows a:b by the compiled pass (the same sums in
+        the same order)."""
+        f = a + np.flatnonzero(u[a:b])
+        if not f.size:
+            return []
+        Le = self.data.resid.shape[1]
+        out = []
+        for k, (key, _, _) in keys.items():
+            kb = key[f]
+            o = np.argsort(kb, kind="stable")
+            ks = kb[o]
+            st = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+            sums = np.empty((len(st), Le))
+            kernels.compiled().kp_runs(self.data.resid, u, f[o],
+                                       np.r_[st, len(f)].astype(np.int64), sums)
+            out.append((k, ks[st], sums))
         return out
 
     @classmethod
@@ -302,7 +335,8 @@ def rbar(shared: Shared, groups: Groups, valid: np.ndarray) -> np.ndarray:
     the run's :class:`KPCorr` (made once in ``shared``, with the sums of every
     partition of the run in one pass)."""
     kp: KPCorr = shared.get("kp_corr",
-                            lambda: KPCorr(shared.data, shared.partitions))
+                            lambda: KPCorr(shared.data, shared.partitions,
+                                           shared.compiled))
     return kp.rbar(groups, valid)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from eventstudy.inference import kernels
+from eventstudy.inference import reduction as red
 from eventstudy.inference.reduction import (
     Groups,
     Moments,
@@ -18,6 +20,7 @@ from eventstudy.inference.reduction import (
     TestStat,
     WeightedMoments,
     Window,
+    blocks_in_threads,
     daily_combine,
     finite,
     gcount,
@@ -80,6 +83,9 @@ def bw_series(shared: Shared, groups: Groups, weighted: bool = False
     data = shared.data
 
     def make() -> tuple[np.ndarray, np.ndarray]:
+        if shared.compiled:
+            s, c = _est_sums(shared, groups, weighted)
+            return _bw_s(s, c)
         ok = np.isfinite(data.resid)
         if weighted and data.weight is not None:
             w = data.weight[:, None]
@@ -88,18 +94,44 @@ def bw_series(shared: Shared, groups: Groups, weighted: bool = False
         else:
             s = gsum2(data.resid, groups, ok)
             c = gcount2(groups, ok)
-        has = c > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            aar = np.where(has, s / np.where(has, c, 1.0), 0.0)
-            nd = has.sum(axis=1).astype(np.float64)
-            mean = aar.sum(axis=1) / nd
-            var = np.where(has, (aar - mean[:, None]) ** 2, 0.0).sum(axis=1) / (nd - 1)
-        S = np.where(nd > 1, np.sqrt(var), np.nan)
-        return S, nd
+        return _bw_s(s, c)
 
     key = ("bw85w:" if weighted else "bw85:") + gkey(groups)
     out: tuple[np.ndarray, np.ndarray] = shared.get(key, make)
     return out
+
+
+def _bw_s(s: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Brown-Warner S and the number of days from the per group and day sums ``s``
+    and counts (or weight sums) ``c`` of the estimation residuals."""
+    has = c > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aar = np.where(has, s / np.where(has, c, 1.0), 0.0)
+        nd = has.sum(axis=1).astype(np.float64)
+        mean = aar.sum(axis=1) / nd
+        var = np.where(has, (aar - mean[:, None]) ** 2, 0.0).sum(axis=1) / (nd - 1)
+    S = np.where(nd > 1, np.sqrt(var), np.nan)
+    return S, nd
+
+
+def _est_sums(shared: Shared, groups: Groups, weighted: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group and estimation day: the sum of the finite residuals (times the
+    value weight when ``weighted``) and their number (or weight sum), by the compiled
+    pass (cells added in row order, the columns split between the threads: the
+    numbers of :func:`~eventstudy.inference.reduction.gsum2`)."""
+    data = shared.data
+    k = kernels.compiled()
+    P, Le = data.resid.shape
+    s = np.zeros((groups.n, Le))
+    c = np.zeros((groups.n, Le))
+    wt = weighted and data.weight is not None
+    w = data.weight if wt and data.weight is not None else np.ones(1)
+    codes = np.ascontiguousarray(groups.codes, dtype=np.int64)
+    half = -(-Le // red.PASS_THREADS)
+    blocks_in_threads(Le, half, lambda c0: k.col_sums(
+        data.resid, codes, w, wt, c0, min(Le, c0 + half), s, c))
+    return s, c
 
 
 def _daily_aar(data: PairData, window: Window, groups: Groups
@@ -458,8 +490,14 @@ def skew_t(sample: Sample) -> TestStat:
     n, mean, var = sample.moments()
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.sqrt(var)
-        dev = x - mean[groups.codes]
-        g3 = gsum(dev**3, groups, valid) / (n * s**3)
+        if sample.shared.compiled:  # cubes as d * d * d: to about 1e-16 relative
+            m3 = kernels.compiled().dev_sums(
+                x, valid, np.ascontiguousarray(groups.codes, dtype=np.int64), mean,
+                groups.n, 3)
+        else:
+            dev = x - mean[groups.codes]
+            m3 = gsum(dev**3, groups, valid)
+        g3 = m3 / (n * s**3)
         S = mean / s
         t = np.sqrt(n) * (S + g3 * S**2 / 3 + g3**2 * S**3 / 27 + g3 / (6 * n))
     t = np.where(n > 2, t, np.nan)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from eventstudy.inference import kernels
 from eventstudy.inference import reduction as red
 from eventstudy.inference.reduction import (
     Groups,
@@ -140,13 +141,17 @@ def pair_ranks(shared: Shared) -> PairRanks:
         med = np.empty(P)
         step = max(1, red.BLOCK_CELLS // max(T, 1))
 
-        def block(a: int) -> None:  # writes rows a:a+step only
-            sl = slice(a, min(P, a + step))
-            V = _union_block(data, sl)
+        def rows_numpy(rows: Any) -> None:  # writes those rows only
+            V = _union_block(data, rows)
             _, flat = _row_argsort(V)
             S = V.ravel()[flat]
             nan = np.isnan(S)
-            r2[sl].ravel()[flat] = _twice_ranks(S, nan)
+            if isinstance(rows, slice):
+                r2[rows].ravel()[flat] = _twice_ranks(S, nan)
+            else:
+                part = np.empty(V.shape, dtype=np.uint16)
+                part.ravel()[flat] = _twice_ranks(S, nan)
+                r2[rows] = part
             c = T - nan.sum(axis=1)
             fin = np.isfinite(V).sum(axis=1)
             # numpy.nanmedian (masked median): (low + high) / 2 of the middle values
@@ -154,9 +159,21 @@ def pair_ranks(shared: Shared) -> PairRanks:
             lo = np.where(c % 2 == 1, h, h - 1).clip(0)
             base = np.arange(len(c)) * T
             mid = S.ravel()[base + lo] + S.ravel()[base + h.clip(0, T - 1)]
-            med[sl] = np.where(fin > 0, mid / 2.0, 0.0)
-            n_ok[sl] = c
-            n_fin[sl] = fin
+            med[rows] = np.where(fin > 0, mid / 2.0, 0.0)
+            n_ok[rows] = c
+            n_fin[rows] = fin
+
+        def block(a: int) -> None:  # writes rows a:a+step only
+            b = min(P, a + step)
+            if not shared.compiled:
+                rows_numpy(slice(a, b))
+                return
+            # one compiled pass per row; the rows with ties (or infinite values)
+            # are ranked by the numpy path
+            left = kernels.rank_block(data.resid, data.ar, a, b, r2, n_ok, n_fin,
+                                      med)
+            if left.size:
+                rows_numpy(left)
 
         blocks_in_threads(P, step, block)
         return PairRanks(r2, n_ok, n_fin, med)
@@ -242,6 +259,8 @@ def _exact_day_sums(shared: Shared, kind: str, parts: list[Groups]
     data = shared.data
     rk = pair_ranks(shared)
     P, T = rk.r2.shape
+    if shared.compiled:
+        return [_exact_day_sums_compiled(shared, rk, kind, g) for g in parts]
 
     def cells(rows: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Integer part (twice-ranks or +-1), the (M_i + 1)/2 to take off, ok."""
@@ -291,6 +310,31 @@ def _exact_day_sums(shared: Shared, kind: str, parts: list[Groups]
             out.append((class_sum(every, score, g.codes, g.n, T),
                         class_sum(every, count, g.codes, g.n, T)))
     return out
+
+
+def _exact_day_sums_compiled(shared: Shared, rk: PairRanks, kind: str, g: Groups
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_exact_day_sums` of one partition by the compiled pass (integer sums,
+    the columns split between the threads): the same numbers."""
+    data = shared.data
+    k = kernels.compiled()
+    P, T = rk.r2.shape
+    s1 = np.zeros((g.n, T), dtype=np.int64)
+    s2 = np.zeros((g.n, T), dtype=np.int64)
+    cnt = np.zeros((g.n, T), dtype=np.int64)
+    codes = np.ascontiguousarray(g.codes, dtype=np.int64)
+
+    def cols(c0: int) -> None:
+        c1 = min(T, c0 + half)
+        if kind == "rank":
+            k.rank_sums(rk.r2, rk.n_fin, codes, c0, c1, s1, s2, cnt)
+        else:
+            k.sign_sums(data.resid, data.ar, rk.med, codes, c0, c1, s1, cnt)
+
+    half = -(-T // red.PASS_THREADS)
+    blocks_in_threads(T, half, cols)
+    s = 0.5 * (s1 - s2) if kind == "rank" else s1.astype(np.float64)
+    return s, cnt.astype(np.float64)
 
 
 def rank_family(sample: Sample, kind: str) -> TestStat:

@@ -35,6 +35,8 @@ import pandas as pd
 from scipy import special
 
 from eventstudy.config import Conventions, Windows
+from eventstudy.inference import kernels
+from eventstudy.inference.kernels import use_compiled
 from eventstudy.inputs.calendar import WindowDates
 from eventstudy.options import Profile
 
@@ -471,11 +473,19 @@ class Shared:
     partitions
         The partitions the run will ask for: a per-scope intermediate is computed
         at once for all of them (one pass over the ``(P, T)`` arrays).
+    kernel
+        ``"auto"`` (default: the compiled passes of
+        :mod:`~eventstudy.inference.kernels` from
+        :data:`~eventstudy.inference.kernels.COMPILED_MIN_PAIRS` pairs when numba
+        is installed), ``"numpy"`` or ``"numba"``; :attr:`compiled` says which
+        runs. The numbers are the same (see the kernels' module notes).
     """
 
-    def __init__(self, data: PairData, partitions: tuple[Groups, ...] = ()) -> None:
+    def __init__(self, data: PairData, partitions: tuple[Groups, ...] = (),
+                 kernel: str = "auto") -> None:
         self.data = data
         self.partitions = partitions
+        self.compiled = use_compiled(kernel, data.n_pairs)
         self._store: dict[str, Any] = {}
 
     def get(self, key: str, make: Callable[[], Any]) -> Any:
@@ -528,13 +538,19 @@ class WindowValues:
     sok: np.ndarray
 
     @classmethod
-    def build(cls, window: Window) -> WindowValues:
-        """The values of ``window``."""
+    def build(cls, window: Window, compiled: bool = False) -> WindowValues:
+        """The values of ``window`` (``compiled``: in one compiled pass, the same
+        numbers)."""
         x = window.value
-        ok = finite(x)
+        if compiled:
+            P = len(x)
+            ok, sok, s = np.empty(P, dtype=bool), np.empty(P, dtype=bool), np.empty(P)
+            kernels.compiled().window_values(x, window.var, ok, s, sok)
+        else:
+            ok = finite(x)
+            s = window.standardized
+            sok = finite(s)
         ok.flags.writeable = False
-        s = window.standardized
-        sok = finite(s)
         sok.flags.writeable = False
         s.flags.writeable = False
         return cls(window, x, ok, s, sok)
@@ -550,8 +566,18 @@ class Moments:
     var: np.ndarray
 
     @classmethod
-    def build(cls, x: np.ndarray, valid: np.ndarray, groups: Groups) -> Moments:
-        """The moments of ``x`` over ``valid`` per group."""
+    def build(cls, x: np.ndarray, valid: np.ndarray, groups: Groups,
+              compiled: bool = False) -> Moments:
+        """The moments of ``x`` over ``valid`` per group (``compiled``: two compiled
+        passes adding in the same order, the same numbers)."""
+        if compiled:
+            k = kernels.compiled()
+            codes = np.ascontiguousarray(groups.codes, dtype=np.int64)
+            n, tot = k.group_sums(x, valid, codes, groups.n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = tot / n
+                var = k.dev_sums(x, valid, codes, mean, groups.n, 2) / (n - 1)
+            return cls(n, mean, np.where(n > 1, var, np.nan))
         n = gcount(groups, valid)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = gsum(x, groups, valid) / n
@@ -626,11 +652,12 @@ class Sample:
         :class:`WindowValues` when not given; ``std``: with the moments of the
         standardised values, which only the tests that read SAR/SCAR need)."""
         sh = Shared(data, (groups,)) if shared is None else shared
-        wv = WindowValues.build(window) if values is None else values
+        wv = WindowValues.build(window, sh.compiled) if values is None else values
         w = data.weight
         return cls(
-            data, window, groups, sh, wv, Moments.build(wv.x, wv.ok, groups),
-            Moments.build(wv.s, wv.sok, groups) if std else None,
+            data, window, groups, sh, wv,
+            Moments.build(wv.x, wv.ok, groups, sh.compiled),
+            Moments.build(wv.s, wv.sok, groups, sh.compiled) if std else None,
             None if w is None else WeightedMoments.build(wv.x, wv.ok, w, groups),
             None if w is None or not std
             else WeightedMoments.build(wv.s, wv.sok, w, groups))

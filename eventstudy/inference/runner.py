@@ -53,8 +53,14 @@ def make_groups(pairs: pd.DataFrame, scope: str) -> Groups:
 
 
 def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
-              windows: Windows, scopes: tuple[str, ...] = SCOPES) -> pd.DataFrame:
+              windows: Windows, scopes: tuple[str, ...] = SCOPES,
+              kernel: str = "auto") -> pd.DataFrame:
     """Run every test for every scope and window; one tidy table.
+
+    ``kernel``: the passes over the pairs, ``"auto"`` (compiled from
+    :data:`~eventstudy.inference.kernels.COMPILED_MIN_PAIRS` pairs when numba is
+    installed), ``"numpy"`` or ``"numba"``; the numbers are the same (see
+    :mod:`eventstudy.inference.kernels`).
 
     Returns
     -------
@@ -85,10 +91,10 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     # the run's window-independent intermediates, per-scope ones made at once for
     # every partition
     shared = Shared(data, tuple(g for g, sc in zip(partitions, scopes, strict=True)
-                                if sc != PAIR_SCOPE))
+                                if sc != PAIR_SCOPE), kernel=kernel)
     specs = [TESTS[name] for name in tests]
     std = any(spec.needs_sar for spec in specs)
-    values = [WindowValues.build(w) for w in wins]  # once per window
+    values = [WindowValues.build(w, shared.compiled) for w in wins]  # once per window
     # a scope whose partition equals an earlier one's (e.g. "group" with a single
     # group) reuses its results: they depend on the codes only, except the seeded
     # bootstrap's draws

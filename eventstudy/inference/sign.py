@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eventstudy.inference import kernels
 from eventstudy.inference import reduction as red
 from eventstudy.inference.rank import rank_family
 from eventstudy.inference.reduction import (
@@ -86,6 +87,11 @@ def gsign(sample: Sample) -> TestStat:
         pos = np.empty(P)
         L = np.empty(P)
         step = max(1, red.BLOCK_CELLS // max(Le, 1))
+        if sample.shared.compiled:  # one compiled pass per row (exact counts)
+            k = kernels.compiled()
+            red.blocks_in_threads(P, step, lambda a: k.pos_counts(
+                data.resid, a, min(P, a + step), pos, L))
+            return pos, L
         for a in range(0, P, step):
             r = data.resid[a:a + step]
             ok = np.isfinite(r)
