@@ -713,7 +713,7 @@ class EventStudy:
         # scopes with exactly one pair (n = 1), where the summary takes its stars
         auto = SERIES_TESTS[:1] if not set(tests) & set(SERIES_TESTS) else ()
         tests_df = run_tests(pdata, st.pairs, tuple(tests) + auto, self._windows,
-                             scopes=use_scopes)
+                             scopes=use_scopes, kernel=kernel, timings=timings)
         if auto:
             drop = tests_df["test"].isin(auto) & (tests_df["n"] != 1)
             if drop.any():

@@ -9,6 +9,7 @@ and partition, and hands the sample to each requested test of the registry
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,13 +55,17 @@ def make_groups(pairs: pd.DataFrame, scope: str) -> Groups:
 
 def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
               windows: Windows, scopes: tuple[str, ...] = SCOPES,
-              kernel: str = "auto") -> pd.DataFrame:
+              kernel: str = "auto", timings: dict[str, float] | None = None
+              ) -> pd.DataFrame:
     """Run every test for every scope and window; one tidy table.
 
     ``kernel``: the passes over the pairs, ``"auto"`` (compiled from
     :data:`~eventstudy.inference.kernels.COMPILED_MIN_PAIRS` pairs when numba is
     installed), ``"numpy"`` or ``"numba"``; the numbers are the same (see
-    :mod:`eventstudy.inference.kernels`).
+    :mod:`eventstudy.inference.kernels`). ``timings``: a dict that receives the
+    wall seconds of the stage's parts: ``tests:<name>`` per test (with the shared
+    intermediates it is the first to ask for), ``tests:samples`` (the windows'
+    values and moments) and ``tests:table`` (the table and its adjusted p-values).
 
     Returns
     -------
@@ -78,6 +83,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
         says ``value`` for the tests in :data:`WEIGHTED_TESTS` and ``equal`` for the
         others (their statistic and ``mean`` are equal-weighted).
     """
+    clock: dict[str, float] = {} if timings is None else timings
+    t_start = time.perf_counter()
     wins = data.windows()
     # per-pair tests run in the pair scope only, and only they run there
     if any(TESTS[name].pair for name in tests) and PAIR_SCOPE not in scopes:
@@ -95,6 +102,7 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     specs = [TESTS[name] for name in tests]
     std = any(spec.needs_sar for spec in specs)
     values = [WindowValues.build(w, shared.compiled) for w in wins]  # once per window
+    t_sample = time.perf_counter() - t_start
     # a scope whose partition equals an earlier one's (e.g. "group" with a single
     # group) reuses its results: they depend on the codes only, except the seeded
     # bootstrap's draws
@@ -120,9 +128,14 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
                 if si in same and not spec.scope_seeded:
                     r = kept[(same[si], wi, name)]
                 else:
+                    t0 = time.perf_counter()
                     if sample is None:  # once per window and partition
                         sample = Sample.build(data, w, g, shared, wv, std=std)
+                        t_sample += time.perf_counter() - t0
+                        t0 = time.perf_counter()
                     r = spec.func(sample)
+                    key = f"tests:{name}"
+                    clock[key] = clock.get(key, 0.0) + time.perf_counter() - t0
                     if si in same.values():
                         kept[(si, wi, name)] = r
                 for k, v in (("_s", si), ("_w", wi), ("_t", ti)):
@@ -141,6 +154,8 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
                     if k in r.extra:
                         seen.add(k)
                     parts[k].append(np.asarray(r.extra.get(k, nan), dtype=np.float64))
+    clock["tests:samples"] = clock.get("tests:samples", 0.0) + t_sample
+    t0 = time.perf_counter()
     cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
     kk = {k: np.concatenate(v) if v else np.zeros(0) for k, v in keys.items()}
     order = np.lexsort((kk["_t"], kk["_w"], kk["_g"], kk["_s"]))
@@ -154,6 +169,7 @@ def run_tests(data: PairData, pairs: pd.DataFrame, tests: tuple[str, ...],
     if data.weight is not None:
         out["weighting"] = np.where(out["test"].isin(list(WEIGHTED_TESTS)), "value",
                                     "equal").astype(object)
+    clock["tests:table"] = clock.get("tests:table", 0.0) + time.perf_counter() - t0
     return out
 
 

@@ -317,3 +317,18 @@ def test_kernel_numba_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not Shared(big).compiled  # auto falls back to numpy
     with pytest.raises(InputError, match='kernel="numba" needs numba'):
         Shared(data, kernel="numba")
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 128, 129, 300, 1000, 4099])
+def test_pairwise_order_is_numpys(n: int) -> None:
+    """The compiled pairwise sums add in numpy's order: ``ndarray.sum`` of a row
+    and ``numpy.add.reduceat`` of rows (the first row plus the others' sum)."""
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, 3)) * 10.0 ** rng.integers(-8, 8, (n, 3))
+    k = kernels.compiled()
+    out = np.empty(3)
+    k.pairwise_rows(X, 1, n - 1, out)
+    assert same_bits(X[0] + out, np.add.reduceat(X, [0], axis=0)[0])
+    col = np.ascontiguousarray(X[:, :1])
+    k.pairwise_rows(col, 0, n, out[:1])
+    assert same_bits(0.0 + out[:1], np.array([col[:, 0].sum()]))
