@@ -42,7 +42,9 @@ _CSV_BLOCK = 1 << 16
 _FLOAT_W = 17
 
 Cells = tuple[np.ndarray, np.ndarray]
-"""A rendered column: ``(n, w)`` uint8 bytes (left-aligned) and ``(n,)`` lengths."""
+"""A rendered column: ``(n, w)`` uint8 bytes (left-aligned) and ``(n,)`` lengths; or
+flat: the ``(bytes,)`` of every cell end to end and their ``(n + 1,)`` offsets (text
+and integers, as pyarrow lays them out)."""
 
 
 def _float_patterns() -> tuple[np.ndarray, np.ndarray, dict[tuple[int, ...], int]]:
@@ -176,7 +178,7 @@ def _render_ints(x: np.ndarray) -> Cells:
 
 
 def _render_arrow(arr: Any) -> Cells:
-    """A pyarrow string array (no nulls) as a byte matrix."""
+    """A pyarrow string array (no nulls) as flat cells (its bytes and offsets)."""
     import pyarrow as pa  # lazy: pyarrow is heavy, only CSV writing needs it
 
     arr = arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
@@ -186,15 +188,26 @@ def _render_arrow(arr: Any) -> Cells:
     data = arr.buffers()[2]
     buf = (np.frombuffer(data, dtype=np.uint8) if data is not None
            else np.zeros(0, dtype=np.uint8))
-    L = np.diff(offsets)
-    w = int(L.max()) if n else 0
-    M = np.zeros((n, max(w, 1)), dtype=np.uint8)
-    if w and len(buf):
+    return buf, offsets
+
+
+def _matrix(M: np.ndarray, L: np.ndarray, index: np.ndarray | None = None
+            ) -> Cells:
+    """The cells of a block (through ``index``) as a byte matrix and lengths
+    (flat cells are gathered into one)."""
+    if M.ndim == 2:
+        return (M, L) if index is None else (M[index], L[index])
+    starts = L[:-1] if index is None else L[index]
+    lens = np.diff(L) if index is None else L[index + 1] - L[index]
+    n = len(starts)
+    w = int(lens.max()) if n else 0
+    out = np.zeros((n, max(w, 1)), dtype=np.uint8)
+    if w and len(M):
         col = np.arange(w)[None, :]
-        inside = col < L[:, None]
-        src = np.where(inside, offsets[:-1, None] + col, 0)
-        M[:, :w] = np.where(inside, buf[src], 0)
-    return M, L.astype(np.int64)
+        inside = col < lens[:, None]
+        src = np.where(inside, starts[:, None] + col, 0)
+        out[:, :w] = np.where(inside, M[src], 0)
+    return out, lens.astype(np.int64)
 
 
 def _render_strings(values: Any) -> Cells | None:
@@ -279,8 +292,10 @@ def _lazy(render: Callable[[np.ndarray], Cells], values: np.ndarray) -> Renderer
 def _indexed(cells: Cells, index: np.ndarray | None = None) -> Renderer:
     """Rows lo:hi of pre-rendered cells, through an optional row index."""
     M, L = cells
-    if index is None:
+    if index is None and M.ndim == 2:
         return lambda lo, hi: (M[lo:hi], L[lo:hi], None)
+    if index is None:  # flat: the offsets of rows lo..hi (into the whole bytes)
+        return lambda lo, hi: (M, L[lo:hi + 1], None)
     return lambda lo, hi: (M, L, index[lo:hi])
 
 
@@ -321,18 +336,17 @@ def _csv_block(columns: list[tuple[str, Renderer]], lo: int, hi: int,
     cells = [render(lo, hi) for _, render in columns]
     if compiled:
         return _compiled_block(cells, hi - lo)
-    total = sum(M.shape[1] for M, _, _ in cells) + len(cells)
+    mats = [_matrix(M, L, index) for M, L, index in cells]
+    total = sum(M.shape[1] for M, _ in mats) + len(mats)
     big = np.zeros((hi - lo, total), dtype=np.uint8)
     keep = np.zeros((hi - lo, total), dtype=bool)
     pos = 0
-    for j, (M, L, index) in enumerate(cells):
-        if index is not None:
-            M, L = M[index], L[index]
+    for j, (M, L) in enumerate(mats):
         w = M.shape[1]
         big[:, pos:pos + w] = M
         keep[:, pos:pos + w] = np.arange(w)[None, :] < L[:, None]
         pos += w
-        big[:, pos] = 44 if j < len(cells) - 1 else 10
+        big[:, pos] = 44 if j < len(mats) - 1 else 10
         keep[:, pos] = True
         pos += 1
     return big[keep].tobytes()
@@ -356,9 +370,10 @@ def _compiled_for(nrows: int) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
-    """The float formatter and the row assembler, compiled (or loaded from numba's
-    cache); None without numba."""
+def _kernels() -> tuple[Callable[..., None], Callable[..., None],
+                        Callable[..., None]] | None:
+    """The float formatter and the row assemblers (matrix and flat cells),
+    compiled (or loaded from numba's cache); None without numba."""
     try:
         import numba  # lazy: optional here, slow to import, only for large tables
     except ImportError:  # pragma: no cover (numba is a dependency)
@@ -476,7 +491,20 @@ def _kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
             buf[c + n] = sep
             cursor[r] = c + n + 1
 
-    return fmt, place
+    @numba.njit(nogil=True, cache=True)
+    def place_flat(buf: Any, cursor: Any, data: Any, offs: Any, index: Any,
+                   indexed: bool, sep: int) -> None:  # pragma: no cover (compiled)
+        for r in range(cursor.shape[0]):
+            c = cursor[r]
+            m = index[r] if indexed else r
+            a = offs[m]
+            n = offs[m + 1] - a
+            for j in range(n):
+                buf[c + j] = data[a + j]
+            buf[c + n] = sep
+            cursor[r] = c + n + 1
+
+    return fmt, place, place_flat
 
 
 def _render_floats_compiled(x: np.ndarray) -> Cells:
@@ -505,16 +533,20 @@ def _compiled_block(cells: list[Block], n: int) -> memoryview:
     kernels = _kernels()
     assert kernels is not None
     lens = np.full(n, len(cells), dtype=np.int64)
-    for _, L, index in cells:
-        lens += L if index is None else L[index]
+    for M, L, index in cells:
+        if M.ndim == 2:
+            lens += L if index is None else L[index]
+        else:
+            lens += np.diff(L) if index is None else L[index + 1] - L[index]
     cursor = np.zeros(n, dtype=np.int64)
     np.cumsum(lens[:-1], out=cursor[1:])
     buf = np.empty(int(lens.sum()), dtype=np.uint8)
     last = len(cells) - 1
     for j, (M, L, index) in enumerate(cells):
-        kernels[1](buf, cursor, np.ascontiguousarray(M), L,
-                   _NO_INDEX if index is None else index.astype(np.int64, copy=False),
-                   index is not None, 10 if j == last else 44)
+        place = kernels[1] if M.ndim == 2 else kernels[2]
+        place(buf, cursor, np.ascontiguousarray(M), np.ascontiguousarray(L),
+              _NO_INDEX if index is None else index.astype(np.int64, copy=False),
+              index is not None, 10 if j == last else 44)
     return memoryview(buf.data)  # written as it is (no copy)
 
 
