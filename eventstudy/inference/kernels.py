@@ -83,6 +83,7 @@ def compiled() -> SimpleNamespace:
         pack_rows=nb.pack_rows, unpack_rows=nb.unpack_rows, rank_sums=nb.rank_sums,
         sign_sums=nb.sign_sums, col_sums=nb.col_sums, pos_counts=nb.pos_counts,
         kp_rows=nb.kp_rows, kp_runs=nb.kp_runs, pairwise_rows=nb.pairwise_rows,
+        pairwise_1d=nb.pairwise_1d,
         group_sums=nb.group_sums, dev_sums=nb.dev_sums,
         window_values=nb.window_values)
 
@@ -111,7 +112,10 @@ def warm() -> None:
     ok = np.ones(1, dtype=np.bool_)
     k.group_sums(z, ok, one, 1)
     k.dev_sums(z, ok, one, z, 1, 2)
-    k.window_values(z, z + 1.0, ok, z.copy(), ok.copy())
+    col = np.ones((2, 2))[:, 0]  # a column of the event-window arrays
+    k.window_values(z, col[:1], ok, z.copy(), ok.copy())
+    k.window_values(z, col, np.ones(2, dtype=np.bool_), np.zeros(2),
+                    np.ones(2, dtype=np.bool_))
 
 
 def rank_block(resid: np.ndarray, ar: np.ndarray, a: int, b: int, r2: np.ndarray,

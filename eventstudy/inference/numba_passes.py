@@ -102,16 +102,33 @@ def unpack_rows(keys: Any, count: Any, flag: Any, resid: Any, ar: Any,
 def rank_sums(r2: Any, n_fin: Any, codes: Any, c0: int, c1: int, s1: Any,
               s2: Any, cnt: Any) -> None:  # pragma: no cover (compiled)
     # per group and column over the ranked cells: sum of twice-ranks, of M_i + 1
-    # and the count (integers)
-    for i in range(r2.shape[0]):
+    # and the count (integers; each run of rows of one group in local sums)
+    n = c1 - c0
+    a1 = np.empty(n, dtype=np.int64)
+    a2 = np.empty(n, dtype=np.int64)
+    ac = np.empty(n, dtype=np.int64)
+    P = r2.shape[0]
+    i = 0
+    while i < P:
         g = codes[i]
-        m1 = np.int64(n_fin[i]) + 1
-        for t in range(c0, c1):
-            v = r2[i, t]
-            if v != NA16:
-                s1[g, t] += v
-                s2[g, t] += m1
-                cnt[g, t] += 1
+        for t in range(n):
+            a1[t] = s1[g, c0 + t]
+            a2[t] = s2[g, c0 + t]
+            ac[t] = cnt[g, c0 + t]
+        while i < P and codes[i] == g:
+            m1 = np.int64(n_fin[i]) + 1
+            for t in range(n):
+                v = np.int64(r2[i, c0 + t])
+                ok = v != NA16
+                a1[t] += v if ok else 0
+                a2[t] += m1 if ok else 0
+                ac[t] += 1 if ok else 0
+            i += 1
+        for t in range(n):
+            s1[g, c0 + t] = a1[t]
+            s2[g, c0 + t] = a2[t]
+            cnt[g, c0 + t] = ac[t]
+
 
 @jit
 def sign_sums(resid: Any, ar: Any, med: Any, codes: Any, c0: int, c1: int,
@@ -132,22 +149,36 @@ def sign_sums(resid: Any, ar: Any, med: Any, codes: Any, c0: int, c1: int,
                 elif v < m:
                     s1[g, t] -= 1
 
+
 @jit
 def col_sums(X: Any, codes: Any, w: Any, weighted: bool, c0: int, c1: int,
              s: Any, c: Any) -> None:  # pragma: no cover (compiled)
     # per group and column over the finite cells, in row order: sum of x (x w_i)
-    # and the number of cells (sum of w_i). A cell that is not finite adds 0.0:
-    # a sum that starts at 0.0 is never -0.0, so adding 0.0 leaves it as it is
-    for i in range(X.shape[0]):
+    # and the number of cells (sum of w_i); each run of rows of one group adds in
+    # local sums started from the group's. A cell that is not finite adds 0.0: a
+    # sum that starts at 0.0 is never -0.0, so adding 0.0 leaves it as it is
+    n = c1 - c0
+    acc = np.empty(n)
+    cnt = np.empty(n)
+    P = X.shape[0]
+    i = 0
+    while i < P:
         g = codes[i]
-        wi = w[i] if weighted else 1.0
-        sg = s[g]
-        cg = c[g]
-        for t in range(c0, c1):
-            x = X[i, t]
-            fin = np.isfinite(x)
-            sg[t] += (x * wi if weighted else x) if fin else 0.0
-            cg[t] += wi if fin else 0.0
+        for t in range(n):
+            acc[t] = s[g, c0 + t]
+            cnt[t] = c[g, c0 + t]
+        while i < P and codes[i] == g:
+            wi = w[i] if weighted else 1.0
+            for t in range(n):
+                x = X[i, c0 + t]
+                fin = np.isfinite(x)
+                acc[t] += (x * wi if weighted else x) if fin else 0.0
+                cnt[t] += wi if fin else 0.0
+            i += 1
+        for t in range(n):
+            s[g, c0 + t] = acc[t]
+            c[g, c0 + t] = cnt[t]
+
 
 @jit
 def pos_counts(X: Any, a: int, b: int, pos: Any, n: Any
@@ -204,12 +235,19 @@ def pairwise_rows(v: Any, lo: int, n: int, out: Any
     if n <= 128:
         pairwise_leaf(v, lo, n, out)
         return
-    los = np.empty(64, dtype=np.int64)
-    ns = np.empty(64, dtype=np.int64)
-    stage = np.zeros(64, dtype=np.int64)
-    left = np.empty((64, T))
-    right = np.empty((64, T))
-    res = np.empty(T)
+    pairwise_ws(v, lo, n, out, np.empty(64, dtype=np.int64),
+                np.empty(64, dtype=np.int64), np.zeros(64, dtype=np.int64),
+                np.empty((64, T)), np.empty((64, T)), np.empty(T))
+
+
+@jit
+def pairwise_ws(v: Any, lo: int, n: int, out: Any, los: Any, ns: Any, stage: Any,
+                left: Any, right: Any, res: Any) -> None:  # pragma: no cover
+    # pairwise_rows with its stack of frames given (64 levels, T columns)
+    T = v.shape[1]
+    if n <= 128:
+        pairwise_leaf(v, lo, n, out)
+        return
     los[0] = lo
     ns[0] = n
     stage[0] = 0
@@ -272,37 +310,112 @@ def kp_runs(resid: Any, u: Any, rows: Any, starts: Any, out: Any
             out[k, t] = buf[0, t] + rest[t]
 
 @jit
+def leaf_1d(v: Any, lo: int, n: int) -> Any:  # pragma: no cover (compiled)
+    # numpy's pairwise sum of v[lo:lo + n], n <= 128 (pairwise_leaf of one column)
+    if n < 8:
+        s = -0.0
+        for k in range(lo, lo + n):
+            s += v[k]
+        return s
+    r0 = v[lo]
+    r1 = v[lo + 1]
+    r2 = v[lo + 2]
+    r3 = v[lo + 3]
+    r4 = v[lo + 4]
+    r5 = v[lo + 5]
+    r6 = v[lo + 6]
+    r7 = v[lo + 7]
+    k = 8
+    while k < n - (n % 8):
+        j = lo + k
+        r0 += v[j]
+        r1 += v[j + 1]
+        r2 += v[j + 2]
+        r3 += v[j + 3]
+        r4 += v[j + 4]
+        r5 += v[j + 5]
+        r6 += v[j + 6]
+        r7 += v[j + 7]
+        k += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while k < n:
+        res += v[lo + k]
+        k += 1
+    return res
+
+
+@jit
+def pairwise_1d(v: Any, n: int, los: Any, ns: Any, stage: Any, left: Any,
+                right: Any) -> Any:  # pragma: no cover (compiled)
+    # numpy's pairwise sum of v[:n] (pairwise_ws of one column, without copies)
+    if n <= 128:
+        return leaf_1d(v, 0, n)
+    los[0] = 0
+    ns[0] = n
+    stage[0] = 0
+    depth = 1
+    res = 0.0
+    while depth > 0:
+        f = depth - 1
+        m = ns[f]
+        done = False
+        if m <= 128:
+            res = leaf_1d(v, los[f], m)
+            done = True
+        elif stage[f] < 2:
+            h = m // 2
+            h -= h % 8
+            if stage[f] == 0:
+                los[depth], ns[depth] = los[f], h
+            else:
+                los[depth], ns[depth] = los[f] + h, m - h
+            stage[f] += 1
+            stage[depth] = 0
+            depth += 1
+        else:
+            res = left[f] + right[f]
+            done = True
+        if done:
+            depth -= 1
+            if depth > 0:
+                if stage[depth - 1] == 1:
+                    left[depth - 1] = res
+                else:
+                    right[depth - 1] = res
+    return res
+
+
+@jit
 def kp_rows(resid: Any, fst: Any, days: Any, a: int, b: int, same: Any,
             sx: Any, sxx: Any, nd: Any, u: Any) -> None:  # pragma: no cover
     # per row of a one-calendar block: the same days with data as the cluster's
     # first pair, sums of x and x^2 (pairwise, as numpy) and u = 1/sqrt(n x'x -
     # s^2) where the pair is factorised
     Le = resid.shape[1]
-    xb = np.empty((Le, 1))
-    qb = np.empty((Le, 1))
-    tot = np.empty(1)
+    xb = np.empty(Le)
+    qb = np.empty(Le)
+    los = np.empty(64, dtype=np.int64)
+    ns = np.empty(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)
+    left = np.empty(64)
+    right = np.empty(64)
     for i in range(a, b):
         f = fst[i]
         fr = f if f >= 0 else 0
-        sm = f >= 0 and days[i - a]
         k = 0
+        differ = 0
         for t in range(Le):
             v = resid[i, t]
             ok = np.isfinite(v)
-            if sm and ok != np.isfinite(resid[fr, t]):
-                sm = False
-            if ok:
-                xb[t, 0] = v
-                qb[t, 0] = v * v
-                k += 1
-            else:
-                xb[t, 0] = 0.0
-                qb[t, 0] = 0.0
+            x = v if ok else 0.0
+            xb[t] = x
+            qb[t] = x * x
+            k += ok
+            differ += ok != np.isfinite(resid[fr, t])
+        sm = f >= 0 and days[i - a] and differ == 0
         # ndarray.sum(axis=1): the identity 0.0 plus the pairwise sum
-        pairwise_rows(xb, 0, Le, tot)
-        bx = 0.0 + tot[0]
-        pairwise_rows(qb, 0, Le, tot)
-        bxx = 0.0 + tot[0]
+        bx = 0.0 + pairwise_1d(xb, Le, los, ns, stage, left, right)
+        bxx = 0.0 + pairwise_1d(qb, Le, los, ns, stage, left, right)
         same[i] = sm
         sx[i] = bx
         sxx[i] = bxx

@@ -542,7 +542,8 @@ class WindowValues:
         """The values of ``window`` (``compiled``: in one compiled pass, the same
         numbers)."""
         x = window.value
-        if compiled:
+        if compiled:  # a contiguous copy of the column: the same values
+            x = np.ascontiguousarray(x)
             P = len(x)
             ok, sok, s = np.empty(P, dtype=bool), np.empty(P, dtype=bool), np.empty(P)
             kernels.compiled().window_values(x, window.var, ok, s, sok)

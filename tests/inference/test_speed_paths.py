@@ -332,3 +332,7 @@ def test_pairwise_order_is_numpys(n: int) -> None:
     col = np.ascontiguousarray(X[:, :1])
     k.pairwise_rows(col, 0, n, out[:1])
     assert same_bits(0.0 + out[:1], np.array([col[:, 0].sum()]))
+    one = np.ascontiguousarray(X[:, 1])
+    st = [np.zeros(64, dtype=np.int64) for _ in range(3)]
+    got = 0.0 + k.pairwise_1d(one, n, *st, np.zeros(64), np.zeros(64))
+    assert same_bits(np.array([got]), np.array([one.sum()]))
