@@ -32,6 +32,7 @@ import argparse
 import json
 import re
 import resource
+import statistics
 import sys
 import threading
 import time
@@ -599,6 +600,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--cli: counted runs per format (default: 5)")
     p.add_argument("--formats", default="csv,parquet",
                    help="--cli: table formats to time (default: csv,parquet)")
+    p.add_argument("--peer-python", metavar="PYTHON",
+                   help="--cli: also time a peer package in the same run, with this "
+                   "Python (of an environment where the peer is installed)")
+    p.add_argument("--peer-script", default=str(PEER_SCRIPT), metavar="FILE",
+                   help="--cli --peer-python: the peer's harness (default: "
+                   "docs/peer_lemaire.py, eventstudy 0.1a12)")
+    p.add_argument("--peer-pairs", type=int, default=2000,
+                   help="--cli --peer-python: events given to the peer "
+                   "(default: 2000)")
     p.add_argument("--write-inputs", type=Path, metavar="DIR",
                    help="only write the panel as prices.parquet, events.csv and "
                    "study.toml for 'eventstudy run', then exit")
@@ -826,6 +836,38 @@ def run_cli_bench(inputs: str | Path, runs: int = 5,
     return result
 
 
+PEER_SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "peer_lemaire.py"
+"""The default peer harness of ``--cli --peer-python`` (in a source checkout): the
+fastest Python peer measured, eventstudy 0.1a12 (docs/benchmark.md)."""
+
+
+def run_peer(python: str | Path, script: str | Path, inputs: str | Path,
+             pairs: int = 2000, runs: int = 3) -> dict[str, Any]:
+    """Run a peer harness (``docs/peer_*.py``) with the Python of the peer's own
+    environment on the same inputs; its JSON line (``peer``, ``version``,
+    ``pairs``, ``seconds``, ``us_per_pair``).
+
+    Raises
+    ------
+    RuntimeError
+        The harness failed or printed no JSON line.
+    """
+    import subprocess  # lazy: only the CLI benchmark needs it
+    import tempfile  # lazy: as subprocess
+
+    with tempfile.TemporaryDirectory() as cwd:  # not this checkout: the peer's
+        done = subprocess.run(  # PyPI name may be this package's import name
+            [str(python), str(Path(script).resolve()), str(Path(inputs).resolve()),
+             "--pairs", str(pairs), "--runs", str(runs)],
+            capture_output=True, text=True, cwd=cwd, check=False)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"peer harness {script} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-500:]}")
+    out: dict[str, Any] = json.loads(lines[-1])
+    return out
+
+
 def format_cli_report(r: dict[str, Any]) -> str:
     """The ``--cli`` figures as text: a row per stage, a column per format."""
     fmts = [f for f in ("csv", "parquet") if f in r]
@@ -852,6 +894,16 @@ def format_cli_report(r: dict[str, Any]) -> str:
             v = v[1] if isinstance(v, list) else v
             cells.append(f"{format(v, fmt_) + unit:>34}")
         lines.append(f"{label:<17}" + "".join(cells))
+    peer = r.get("peer")
+    if peer:
+        lines.append(f"peer             {peer['peer']} {peer['version']}: "
+                     f"{peer['pairs']:,} pairs in {min(peer['seconds']):.3f} / "
+                     f"{statistics.median(peer['seconds']):.3f} / "
+                     f"{max(peer['seconds']):.3f} s = {peer['us_per_pair']:.0f} "
+                     "us/pair (median; its fit only, data in memory)")
+        ratios = [peer["us_per_pair"] / r[f]["us_per_pair"] for f in fmts]
+        lines.append(f"{'per pair vs peer':<17}" + "".join(
+            f"{f'x{x:.1f} (whole command)':>34}" for x in ratios))
     return "\n".join(lines)
 
 
@@ -886,6 +938,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             c = run_cli_bench(args.cli, args.runs, split(args.formats) or
                               ("csv", "parquet"))
+            if args.peer_python is not None:
+                c["peer"] = run_peer(args.peer_python, args.peer_script, args.cli,
+                                     args.peer_pairs)
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
