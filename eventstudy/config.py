@@ -91,6 +91,10 @@ Full set of keys and defaults::
     corporate_actions = ""           # CSV ticker,ex_date,factor,source: prices
                                      # before ex_date are multiplied by factor
 
+    [output]
+    format = "csv"                   # csv | parquet: the tables' file format
+                                     # (run/refresh --format overrides it)
+
 Limits, checked before anything is allocated: every window day within
 ``[-MAX_WINDOW_DAY, MAX_WINDOW_DAY]`` (20,000 sessions, about 80 years),
 ``1 <= dimson_lags <= MAX_DIMSON_LAGS`` (20), ``1 <= bootstrap_reps <=
