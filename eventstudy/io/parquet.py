@@ -58,6 +58,10 @@ def _text(values: Any) -> Any:
     """A text column as UTF-8 strings (None/NaN as null; other objects as str)."""
     import pyarrow as pa  # lazy: pyarrow is heavy, only table I/O needs it
 
+    if hasattr(values, "__arrow_array__"):  # pandas' str columns: no copy by value
+        arr = pa.array(values)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return arr.cast(pa.string())
     try:
         return pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
