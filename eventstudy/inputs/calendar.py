@@ -538,6 +538,19 @@ def _korean_holiday_caches_restored() -> Iterator[None]:
             setattr(kh, k, v)
 
 
+@functools.lru_cache(maxsize=64)
+def _rule_holidays(cal: Any, first_year: int, last_year: int
+                   ) -> tuple[pd.Timestamp, ...]:
+    """The holidays of ``cal``'s rules in whole years ``first_year..last_year``,
+    computed once per process and calendar object (a pure function of its
+    arguments: the Korean caches are put back after each computation), so that the
+    data-quality check and the alignment of one run, whose ranges differ by days,
+    share XKRX's lunar-date conversions (about 0.5 s each)."""
+    with _korean_holiday_caches_restored():
+        return tuple(cal.regular_holidays.holidays(
+            pd.Timestamp(first_year, 1, 1), pd.Timestamp(last_year, 12, 31)))
+
+
 def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
     """A shallow copy of ``cal`` whose holiday offset holds the holidays near
     ``start..end`` only.
@@ -556,8 +569,8 @@ def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
     rules = cal.regular_holidays
     days = list(cal.adhoc_holidays)
     if rules is not None and getattr(rules, "rules", None):
-        with _korean_holiday_caches_restored():
-            days += list(rules.holidays(start - _HOLIDAY_PAD, end + _HOLIDAY_PAD))
+        days += _rule_holidays(cal, (start - _HOLIDAY_PAD).year,
+                               (end + _HOLIDAY_PAD).year)
     out = copy.copy(cal)
     out._holidays = CustomBusinessDay(holidays=days, weekmask=cal.weekmask)
     return out
