@@ -44,6 +44,9 @@ rf_column = "RF"
 market_factor = false
 factor_frequency = "daily"
 factor_region = "japan"
+mean = "constant"
+distribution = "t"
+nonconvergence = "ols"
 
 [tests]
 names = ["bmp"]
@@ -156,7 +159,8 @@ def test_every_key_overrides(tmp_path: Path) -> None:
         name="factor", returns="log", day_part="intraday", dimson_lags=2,
         factors=base / "data" / "ff.csv",
         factor_columns=("SMB", "HML"), factor_unit="percent", rf_column="RF",
-        market_factor=False, factor_frequency="daily", factor_region="japan")
+        market_factor=False, factor_frequency="daily", factor_region="japan",
+        mean="constant", distribution="t", nonconvergence="ols")
     assert s.tests == ("bmp",)
     assert s.bootstrap_reps == 99 and s.seed == 7
     assert s.p_adjust == ("holm", "fdr_by") and s.p_adjust_family == "table"
