@@ -95,6 +95,10 @@ Full set of keys and defaults::
     format = "csv"                   # csv | parquet: the tables' file format
                                      # (run/refresh --format overrides it)
 
+    [measures]                       # or, at the top of the file: measures = [...]
+    names = ["return"]               # return | volatility | volume (return always)
+    volume_constant = 1.0            # c in ln(volume + c) (share volume)
+
 Limits, checked before anything is allocated: every window day within
 ``[-MAX_WINDOW_DAY, MAX_WINDOW_DAY]`` (20,000 sessions, about 80 years),
 ``1 <= dimson_lags <= MAX_DIMSON_LAGS`` (20), ``1 <= bootstrap_reps <=
