@@ -195,55 +195,166 @@ def volatility_table(ar: np.ndarray, day_var: np.ndarray, pairs: pd.DataFrame,
     wins: list[tuple[str, int, int]] = [("day", int(d), int(d)) for d in rel]
     wins += [("car", int(a), int(b)) for a, b in car_windows]
     by = np.asarray(by, dtype=object)
-    rows: list[dict[str, object]] = []
     first = int(rel[0])
-    for kind, a, b in wins:
-        lo, hi = max(a - first, 0), min(b - first, len(rel) - 1)
-        s_a2, s_h, s_q, d = window_sums(ar, day_var, lo, hi)
-        has = d > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            av = s_a2 - s_h
-            q = s_a2 / s_h
-        for scope in scopes:
-            g = make_groups(pairs, scope)
-            for k, label in enumerate(g.labels):
-                m = (g.codes == k) & has
-                rows.extend(_rows(scope, label, kind, a, b, av[m], q[m], s_a2[m],
-                                  s_h[m], s_q[m], d[m], by[m]))
-    return pd.DataFrame(rows, columns=list(VOLATILITY_COLUMNS))
+    K = len(wins)
+    # per window and pair (K, P): one vectorised pass per window, over all pairs
+    parts = [window_sums(ar, day_var, max(a - first, 0), min(b - first, len(rel) - 1))
+             for _, a, b in wins]
+    s_a2 = np.stack([x[0] for x in parts]).reshape(K, -1)
+    s_h = np.stack([x[1] for x in parts]).reshape(K, -1)
+    s_q = np.stack([x[2] for x in parts]).reshape(K, -1)
+    d = np.stack([x[3] for x in parts]).reshape(K, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        av = s_a2 - s_h
+        q = s_a2 / s_h
+    gid, names, values = scope_codes(pairs, scopes)
+    G = len(values)
+    R = K * G
+    # row of (window k, scope value g) = k * G + g: the table's order
+    key = row_keys(gid, np.arange(K, dtype=np.int64)[:, None] * G, d > 0, R)
+    S, P = gid.shape
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, (S, K, P)).ravel()
+
+    n = np.bincount(key, minlength=R + 1)[:R]
+    D = np.bincount(key, weights=flat(d.astype(np.float64)), minlength=R + 1)[:R]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_ar2 = group_sum(key, flat(s_a2), R) / n
+        mean_h = group_sum(key, flat(s_h), R) / n
+    av_t = grouped_skew_t(flat(av), key, R)
+    q_t = grouped_skew_t(flat(q - 1.0), key, R)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var_ratio = group_sum(key, flat(q), R) / n
+    ratio = grouped_ratio_test(group_sum(key, flat(s_q), R), D)
+    # standardised_by: the kinds among the pairs counted in each row
+    kind_code, kinds = pd.factorize(pd.Series(by, dtype=object).astype(str),
+                                    sort=True)
+    nk = max(len(kinds), 1)
+    seen = np.bincount(key * nk + flat(kind_code.astype(np.int64)[None, None, :]),
+                       minlength=(R + 1) * nk)[:R * nk].reshape(R, nk) > 0
+    n_kinds = seen.sum(axis=1)
+    single = np.asarray(kinds, dtype=object)[np.argmax(seen, axis=1)] if len(
+        kinds) else np.full(R, "", dtype=object)
+    by_row = np.where(n_kinds > 1, "mixed", np.where(n_kinds == 1, single, ""))
+    T = len(VOL_TESTS)
+    est = np.stack([av_t[0], q_t[0], ratio[0]], axis=1)
+    se = np.stack([av_t[1], q_t[1], ratio[1]], axis=1)
+    stat = np.stack([av_t[2], q_t[2], ratio[2]], axis=1)
+    df = np.stack([av_t[3], q_t[3], ratio[3]], axis=1)
+    p = np.stack([av_t[4], q_t[4], ratio[4]], axis=1)
+    tpl = np.stack([av_t[5], q_t[5], np.full(R, np.nan)], axis=1)
+    kind_w = np.array([w[0] for w in wins], dtype=object)
+    a_w = np.array([w[1] for w in wins], dtype=np.int64)
+    b_w = np.array([w[2] for w in wins], dtype=np.int64)
+
+    def rows(x: np.ndarray) -> np.ndarray:  # one value per row -> per test row
+        return np.repeat(x, T)
+
+    def win(x: np.ndarray) -> np.ndarray:  # one value per window -> per test row
+        return np.repeat(x, G * T)
+
+    mean_av = av_t[0]
+    cols: dict[str, object] = {
+        "scope": rows(np.tile(names, K)), "scope_value": rows(np.tile(values, K)),
+        "window_kind": win(kind_w), "window_start": win(a_w),
+        "window_end": win(b_w), "test": np.tile(np.array(VOL_TESTS, dtype=object), R),
+        "n": rows(n.astype(np.int64)), "pair_days": rows(D.astype(np.int64)),
+        "mean_ar2": rows(mean_ar2), "mean_h": rows(mean_h),
+        "abnormal_var": rows(mean_av), "var_ratio": rows(var_ratio),
+        "estimate": est.ravel(), "se": se.ravel(), "statistic": stat.ravel(),
+        "df": df.ravel(), "p_value": p.ravel(), "t_plain": tpl.ravel(),
+        "standardised_by": rows(by_row.astype(object))}
+    return pd.DataFrame(cols, columns=list(VOLATILITY_COLUMNS))
 
 
-def _rows(scope: str, label: str, kind: str, a: int, b: int, av: np.ndarray,
-          q: np.ndarray, s_a2: np.ndarray, s_h: np.ndarray, s_q: np.ndarray,
-          d: np.ndarray, by: np.ndarray) -> list[dict[str, object]]:
-    """The three test rows of one scope value and window."""
-    n = len(av)
-    D = int(d.sum())
-    kinds = sorted(set(by.tolist()))
-    base: dict[str, object] = {
-        "scope": scope, "scope_value": label, "window_kind": kind,
-        "window_start": a, "window_end": b, "n": n, "pair_days": D,
-        "mean_ar2": float(s_a2.mean()) if n else np.nan,
-        "mean_h": float(s_h.mean()) if n else np.nan,
-        "abnormal_var": float(av.mean()) if n else np.nan,
-        "var_ratio": float(q.mean()) if n else np.nan,
-        "standardised_by": "mixed" if len(kinds) > 1 else (kinds[0] if kinds
-                                                            else ""),
-    }
-    out = []
-    for test in VOL_TESTS:
-        t_plain = np.nan
-        if test == "vol_csect_t":
-            est, se, stat, df, p, t_plain = skew_t(av)
-        elif test == "vol_savickas":
-            est, se, stat, df, p, t_plain = skew_t(q - 1.0)
-        else:
-            S = float(s_q.sum())
-            est = S / D - 1.0 if D else np.nan
-            se = float(np.sqrt(2.0 / D)) if D else np.nan
-            stat, p = ratio_test(S, D)
-            df = float(D) if D else np.nan
-        out.append({**base, "test": test, "estimate": est, "se": se,
-                    "statistic": stat, "df": df, "p_value": p,
-                    "t_plain": t_plain})
-    return out
+def scope_codes(pairs: pd.DataFrame, scopes: Sequence[str]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every scope's groups numbered at once.
+
+    Returns
+    -------
+    gid : numpy.ndarray
+        ``(S, P)``: per scope and pair, the number of its scope value among all
+        the scopes' values (scope by scope, values in first-appearance order as
+        :func:`~eventstudy.inference.runner.make_groups`).
+    names, values : numpy.ndarray
+        Per scope value (object): its scope and its label.
+    """
+    P = len(pairs)
+    gid = np.zeros((len(scopes), P), dtype=np.int64)
+    names: list[str] = []
+    values: list[str] = []
+    for s, scope in enumerate(scopes):
+        g = make_groups(pairs, scope)
+        gid[s] = g.codes + len(values)
+        names += [g.scope] * len(g.labels)
+        values += list(g.labels)
+    return (gid, np.asarray(names, dtype=object).reshape(-1),
+            np.asarray(values, dtype=object).reshape(-1))
+
+
+def row_keys(gid: np.ndarray, base: np.ndarray, keep: np.ndarray, R: int
+             ) -> np.ndarray:
+    """Flat ``(S, K, P)`` row numbers ``base + gid`` of every scope, window and
+    pair; ``R`` (a bin past the table) where ``keep`` (``(K, P)``) is false.
+
+    Within one row the pairs keep their order, so that the grouped sums
+    (:func:`group_sum`) add them as a loop over the pairs would."""
+    key = base[None, :, :] + gid[:, None, :]
+    return np.where(keep[None, :, :], key, R).ravel()
+
+
+def group_sum(key: np.ndarray, x: np.ndarray, R: int) -> np.ndarray:
+    """Per row ``0..R-1`` the sum of ``x`` over the entries with that key (in
+    entry order; entries keyed ``R`` are left out)."""
+    return np.bincount(key, weights=x, minlength=R + 1)[:R]
+
+
+def grouped_skew_t(x: np.ndarray, key: np.ndarray, R: int
+                   ) -> tuple[np.ndarray, ...]:
+    """:func:`skew_t` of every row at once: the entries of ``x`` keyed ``r`` are
+    row r's sample. Returns arrays (mean, se, t_sa, df, p, t_plain), NaN as
+    :func:`skew_t` (n = 0; n = 1; a zero standard error)."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
+    n = np.bincount(key, minlength=R + 1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(key, weights=x, minlength=R + 1) / n
+        dev = x - mean[key]
+        ss = np.bincount(key, weights=dev * dev, minlength=R + 1)
+        s3 = np.bincount(key, weights=dev**3, minlength=R + 1)
+        n, mean, ss, s3 = n[:R], mean[:R], ss[:R], s3[:R]
+        sd = np.sqrt(ss / (n - 1.0))
+        se = sd / np.sqrt(n)
+        S = mean / sd
+        g = s3 / (n * sd**3)
+        t = np.sqrt(n) * (S + g * S**2 / 3 + g / (6 * n))
+        two = n >= 2
+        ok = two & (se > 0)
+        t = np.where(ok, t, np.nan)
+        p = np.full(R, np.nan)
+        p[ok] = 2 * stats.t.sf(np.abs(t[ok]), n[ok] - 1)
+        return (np.where(n > 0, mean, np.nan), np.where(two, se, np.nan), t,
+                np.where(two, n - 1, np.nan), p,
+                np.where(ok, mean / se, np.nan))
+
+
+def grouped_ratio_test(sum_sar2: np.ndarray, pair_days: np.ndarray
+                       ) -> tuple[np.ndarray, ...]:
+    """The ``vol_ratio`` row of every scope value and window at once: (estimate
+    lambda - 1, se sqrt(2 / D), Z, df D, p) as :func:`ratio_test`, NaN where
+    D = 0."""
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
+    D = pair_days
+    ok = D >= 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = np.where(ok, sum_sar2 / D - 1.0, np.nan)
+        se = np.where(ok, np.sqrt(2.0 / D), np.nan)
+        z = np.where(ok, (sum_sar2 - D) / np.sqrt(2.0 * D), np.nan)
+    p = np.full(len(D), np.nan)
+    lo = stats.chi2.cdf(sum_sar2[ok], D[ok])
+    hi = stats.chi2.sf(sum_sar2[ok], D[ok])
+    p[ok] = np.minimum(1.0, 2 * np.minimum(lo, hi))
+    return est, se, z, np.where(ok, D, np.nan), p

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eventstudy.inference.runner import make_groups
+from eventstudy.analysis.volatility import group_sum, row_keys, scope_codes
 
 VOLUME_MODELS = ("mean", "market")
 """Abnormal-volume benchmarks: mean-adjusted and market-adjusted log volume."""
@@ -255,79 +255,121 @@ def volume_table(panels: Sequence[VolumePanel], pairs: pd.DataFrame,
         Only the pairs with a volume measure (:attr:`VolumePanel.keep`) count;
         a scope value with none has ``n = 0`` and NaN.
     """
+    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
+
     rel = np.asarray(rel_days, dtype=np.int64)
     first = int(rel[0])
     wins: list[tuple[str, int, int]] = [("day", int(d), int(d)) for d in rel]
     wins += [("car", int(a), int(b)) for a, b in car_windows]
-    rows: list[dict[str, object]] = []
-    for panel in panels:
+    K = len(wins)
+    span = [(max(a - first, 0), min(b - first, len(rel) - 1)) for _, a, b in wins]
+    gid, names, values = scope_codes(pairs, scopes)
+    G = len(values)
+    R = G * K
+    S, P = gid.shape
+    T = len(VOLUME_TESTS)
+    frames = []
+    for panel in panels:  # the models (two at most)
+        keep = panel.keep
+        # per window and pair (K, P): CAV and its days with data
+        cav = np.empty((K, P))
+        d = np.empty((K, P), dtype=np.int64)
+        for k, (lo, hi) in enumerate(span):
+            av = panel.av_evt[:, lo:hi + 1]
+            fin = np.isfinite(av)
+            d[k] = fin.sum(axis=1)
+            cav[k] = np.where(fin, av, 0.0).sum(axis=1)
+        has = keep[None, :] & (d > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scav = cav / (panel.s[None, :] * np.sqrt(d))
+            daily = cav / d
+        # row of (scope value g, window k) = g * K + k: the table's order
+        key = row_keys(gid * K, np.broadcast_to(np.arange(K, dtype=np.int64)[:, None],
+                                                (K, P)), has, R)
+
+        def flat(x: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(x, (S, K, P)).ravel()
+
+        n = np.bincount(key, minlength=R + 1)[:R].astype(np.float64)
+        z_sum = group_sum(key, flat(scav), R)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_av = np.where(n > 0, group_sum(key, flat(cav), R) / n, np.nan)
+            daily_pct = np.where(n > 0, np.expm1(group_sum(key, flat(daily), R) / n),
+                                 np.nan)
+            est_sc = np.where(n > 0, z_sum / n, np.nan)
+            dev = flat(scav) - np.append(est_sc, np.nan)[key]
+            sd = np.sqrt(group_sum(key, dev * dev, R) / (n - 1))
+            se = sd / np.sqrt(n)
+            t_ok = (n >= 2) & (se > 0)
+            t_stat = np.where(t_ok, est_sc / se, np.nan)
+            z_stat = np.where(n > 0, z_sum / np.sqrt(n), np.nan)
+        t_p = np.full(R, np.nan)
+        t_p[t_ok] = 2 * stats.t.sf(np.abs(t_stat[t_ok]), n[t_ok] - 1)
+        # rank test: Ubar_t per scope value over its kept pairs, S_U, then windows
         u = rank_u(panel)
+        Tu = u.shape[1]
         Le = panel.av_est.shape[1]
-        groups = [make_groups(pairs, sc) for sc in scopes]
-        for g in groups:
-            for k, label in enumerate(g.labels):
-                m = (g.codes == k) & panel.keep
-                ubar, su = _rank_scale(u[m])
-                for kind, a, b in wins:
-                    lo, hi = max(a - first, 0), min(b - first, len(rel) - 1)
-                    rows.extend(_volume_rows(panel, m, g.scope, label, kind, a, b,
-                                             lo, hi, ubar[Le + lo:Le + hi + 1], su))
-    return pd.DataFrame(rows, columns=list(VOLUME_COLUMNS))
+        ufin = np.isfinite(u) & keep[:, None]
+        ukey = np.where(ufin[None, :, :], gid[:, :, None] * Tu
+                        + np.arange(Tu, dtype=np.int64)[None, None, :],
+                        G * Tu).ravel()
+        uval = np.broadcast_to(np.where(ufin, u, 0.0)[None], (S, P, Tu)).ravel()
+        cnt = np.bincount(ukey, minlength=G * Tu + 1)[:G * Tu].reshape(G, Tu)
+        usum = group_sum(ukey, uval, G * Tu).reshape(G, Tu)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ubar = np.where(cnt > 0, usum / np.maximum(cnt, 1), np.nan)
+        have = np.isfinite(ubar)
+        n_have = have.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            su = np.sqrt(group_sum(np.repeat(np.arange(G, dtype=np.int64), n_have),
+                                   ubar[have] ** 2, G) / n_have)
+        su = np.where(n_have > 0, su, np.nan)
+        ub_evt = ubar[:, Le:]
+        okd = np.isfinite(ub_evt)
+        r_cnt = np.stack([okd[:, lo:hi + 1].sum(axis=1) for lo, hi in span], axis=1)
+        r_sum = np.stack([np.where(okd, ub_evt, 0.0)[:, lo:hi + 1].sum(axis=1)
+                          for lo, hi in span], axis=1)  # (G, K)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r_est = (r_sum / r_cnt).ravel()
+            r_stat = (np.sqrt(r_cnt) * (r_sum / r_cnt) / su[:, None]).ravel()
+        r_ok = (n > 0) & (r_cnt.ravel() > 0) & np.repeat(su > 0, K)
+        r_est = np.where(r_ok, r_est, np.nan)
+        r_stat = np.where(r_ok, r_stat, np.nan)
+        z_p = np.full(R, np.nan)
+        r_p = np.full(R, np.nan)
+        both = np.concatenate([np.abs(z_stat[n > 0]), np.abs(r_stat[r_ok])])
+        sf = 2 * stats.norm.sf(both)
+        z_p[n > 0] = sf[:int((n > 0).sum())]
+        r_p[r_ok] = sf[int((n > 0).sum()):]
+        nan = np.full(R, np.nan)
+        est = np.stack([est_sc, est_sc, r_est], axis=1).ravel()
+        stat = np.stack([t_stat, z_stat, r_stat], axis=1).ravel()
+        df = np.stack([np.where(t_ok, n - 1, np.nan), nan, nan], axis=1).ravel()
+        pv = np.stack([t_p, z_p, r_p], axis=1).ravel()
+        kind_w = np.array([w[0] for w in wins], dtype=object)
+        a_w = np.array([w[1] for w in wins], dtype=np.int64)
+        b_w = np.array([w[2] for w in wins], dtype=np.int64)
 
+        def rows(x: np.ndarray) -> np.ndarray:  # one value per row -> per test row
+            return np.repeat(x, T)
 
-def _rank_scale(u: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ubar_t per relative day (NaN without data) and S_U over the days with
-    data."""
-    cnt = np.isfinite(u).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ubar = np.where(cnt > 0, np.nansum(u, axis=0) / np.maximum(cnt, 1), np.nan)
-    have = np.isfinite(ubar)
-    su = float(np.sqrt(np.mean(ubar[have] ** 2))) if have.any() else np.nan
-    return ubar, su
+        def win(x: np.ndarray) -> np.ndarray:  # one value per window -> test rows
+            return rows(np.tile(x, G))
 
+        def grp(x: np.ndarray) -> np.ndarray:  # one value per scope value
+            return np.repeat(x, K * T)
 
-def _volume_rows(panel: VolumePanel, m: np.ndarray, scope: str, label: str,
-                 kind: str, a: int, b: int, lo: int, hi: int, ubar_w: np.ndarray,
-                 su: float) -> list[dict[str, object]]:
-    """The three test rows of one scope value, window and model."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
-    av = panel.av_evt[m, lo:hi + 1]
-    d = np.isfinite(av).sum(axis=1)
-    has = d > 0
-    cav = np.where(np.isfinite(av), av, 0.0).sum(axis=1)[has]
-    dd = d[has]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scav = cav / (panel.s[m][has] * np.sqrt(dd))
-    n = int(has.sum())
-    base: dict[str, object] = {
-        "scope": scope, "scope_value": label, "window_kind": kind,
-        "window_start": a, "window_end": b, "model": panel.model, "n": n,
-        "mean_av": float(cav.mean()) if n else np.nan,
-        "daily_pct": float(np.expm1((cav / dd).mean())) if n else np.nan}
-    out = []
-    for test in VOLUME_TESTS:
-        est = stat = df = p = np.nan
-        if test == "av_t" and n:
-            est = float(scav.mean())
-            if n >= 2:
-                se = float(scav.std(ddof=1)) / np.sqrt(n)
-                if se > 0:
-                    stat, df = est / se, float(n - 1)
-                    p = float(2 * stats.t.sf(abs(stat), n - 1))
-        elif test == "av_z" and n:
-            est = float(scav.mean())
-            stat = float(scav.sum() / np.sqrt(n))
-            p = float(2 * stats.norm.sf(abs(stat)))
-        elif test == "av_rank" and n:
-            okd = np.isfinite(ubar_w)
-            if okd.any() and su > 0:
-                est = float(ubar_w[okd].mean())
-                stat = float(np.sqrt(okd.sum()) * est / su)
-                p = float(2 * stats.norm.sf(abs(stat)))
-        out.append({**base, "test": test, "estimate": est, "statistic": stat,
-                    "df": df, "p_value": p})
-    return out
+        frames.append(pd.DataFrame({
+            "scope": grp(names), "scope_value": grp(values),
+            "window_kind": win(kind_w), "window_start": win(a_w),
+            "window_end": win(b_w), "model": np.full(R * T, panel.model, dtype=object),
+            "test": np.tile(np.array(VOLUME_TESTS, dtype=object), R),
+            "n": rows(n.astype(np.int64)), "mean_av": rows(mean_av),
+            "daily_pct": rows(daily_pct), "estimate": est, "statistic": stat,
+            "df": df, "p_value": pv}, columns=list(VOLUME_COLUMNS)))
+    if not frames:
+        return pd.DataFrame([], columns=list(VOLUME_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
 
 
 def volume_excluded(panels: Sequence[VolumePanel], pairs: pd.DataFrame
