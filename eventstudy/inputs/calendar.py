@@ -82,6 +82,8 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -538,6 +540,58 @@ def _korean_holiday_caches_restored() -> Iterator[None]:
             setattr(kh, k, v)
 
 
+KRX_TABLE = Path(__file__).with_name("krx_holidays.txt")
+"""XKRX's rule holidays, 1990-2050, as exchange_calendars computes them (Korean
+lunar-date conversions in pure Python: about 0.5 s per run otherwise). Its first
+line names the exchange_calendars version it was computed with; under another
+version the rules are computed again. Rebuilt by :func:`write_krx_table`."""
+
+
+def computed_rule_holidays(cal: Any, first_year: int, last_year: int
+                           ) -> tuple[pd.Timestamp, ...]:
+    """The holidays of ``cal``'s rules in whole years ``first_year..last_year``,
+    computed from the rules (the Korean caches are put back afterwards)."""
+    with _korean_holiday_caches_restored():
+        return tuple(cal.regular_holidays.holidays(
+            pd.Timestamp(first_year, 1, 1), pd.Timestamp(last_year, 12, 31)))
+
+
+@functools.lru_cache(maxsize=1)
+def _calendars_version() -> str:
+    """The installed exchange_calendars version ("" when it is not installed)."""
+    try:
+        return version("exchange_calendars")
+    except PackageNotFoundError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def krx_table() -> tuple[str, int, int, tuple[pd.Timestamp, ...]] | None:
+    """The bundled XKRX holidays: ``(version, first_year, last_year, days)``, or
+    None when the file is missing or unreadable."""
+    try:
+        lines = KRX_TABLE.read_text(encoding="utf-8").split()
+        head = dict(kv.split("=", 1) for kv in lines[:3])
+        days = tuple(pd.Timestamp(d) for d in lines[3:])
+        return (head["exchange_calendars"], int(head["first_year"]),
+                int(head["last_year"]), days)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def write_krx_table(first_year: int = 1990, last_year: int = 2050) -> None:
+    """Compute XKRX's rule holidays over ``first_year..last_year`` with the
+    installed exchange_calendars and write :data:`KRX_TABLE`."""
+    import pandas_market_calendars as mcal  # lazy: slow import
+
+    days = computed_rule_holidays(mcal.get_calendar("XKRX"), first_year, last_year)
+    text = "\n".join([f"exchange_calendars={_calendars_version()}",
+                      f"first_year={first_year}", f"last_year={last_year}",
+                      *(d.strftime("%Y-%m-%d") for d in days)]) + "\n"
+    KRX_TABLE.write_text(text, encoding="utf-8")
+    krx_table.cache_clear()
+
+
 @functools.lru_cache(maxsize=64)
 def _rule_holidays(cal: Any, first_year: int, last_year: int
                    ) -> tuple[pd.Timestamp, ...]:
@@ -545,10 +599,15 @@ def _rule_holidays(cal: Any, first_year: int, last_year: int
     computed once per process and calendar object (a pure function of its
     arguments: the Korean caches are put back after each computation), so that the
     data-quality check and the alignment of one run, whose ranges differ by days,
-    share XKRX's lunar-date conversions (about 0.5 s each)."""
-    with _korean_holiday_caches_restored():
-        return tuple(cal.regular_holidays.holidays(
-            pd.Timestamp(first_year, 1, 1), pd.Timestamp(last_year, 12, 31)))
+    share XKRX's lunar-date conversions (about 0.5 s each). XKRX's come from the
+    bundled table (:data:`KRX_TABLE`) when it covers the years and was computed with
+    the installed exchange_calendars."""
+    if getattr(cal, "name", "") == "XKRX":
+        table = krx_table()
+        if (table is not None and table[0] == _calendars_version()
+                and table[1] <= first_year and last_year <= table[2]):
+            return tuple(d for d in table[3] if first_year <= d.year <= last_year)
+    return computed_rule_holidays(cal, first_year, last_year)
 
 
 def _in_range(cal: Any, start: pd.Timestamp, end: pd.Timestamp) -> Any:
