@@ -102,7 +102,7 @@ _DEFAULT_ZERO = ("dividends", "splits")
 # transient (data.py, _is_transient_error), which also match curl_cffi's and
 # requests' exceptions, plus curl_cffi's DNSError, ProxyError, SSLError and
 # IncompleteRead.
-_NETWORK_NAMES = frozenset(
+NETWORK_NAMES = frozenset(
     {
         "Timeout",
         "TimeoutError",
@@ -118,11 +118,11 @@ _NETWORK_NAMES = frozenset(
         "gaierror",
     }
 )
-_RATE_LIMIT_REASON = re.compile(
+RATE_LIMIT_REASON = re.compile(
     r"YFRateLimitError|Too Many Requests|Rate limited", re.IGNORECASE
 )
-_NETWORK_REASON = re.compile(
-    r"\b(?:" + "|".join(sorted(_NETWORK_NAMES)) + r")\b|Could not resolve host|"
+NETWORK_REASON = re.compile(
+    r"\b(?:" + "|".join(sorted(NETWORK_NAMES)) + r")\b|Could not resolve host|"
     r"Failed to connect|Connection refused|timed out",
     re.IGNORECASE,
 )
@@ -131,36 +131,36 @@ _NETWORK_REASON = re.compile(
 _LOG_LIST = re.compile(r"^\s*(\[[^\]]*\]):\s*(.+)$", re.DOTALL)
 _LOG_DOLLAR = re.compile(r"^\s*\$(\S+):\s*(.+)$", re.DOTALL)
 _NO_ROWS = "Yahoo returned no prices (column missing or close all-NaN)"
-_MAX_REASON = 200
+MAX_REASON = 200
 _LOG = logging.getLogger("eventstudy.inputs.sources.yahoo")
 
 
-def _is_network(exc: BaseException) -> bool:
+def is_network_error(exc: BaseException) -> bool:
     """Whether a raised exception is a network failure (connection, DNS, timeout)."""
     if isinstance(exc, TimeoutError | ConnectionError | socket.gaierror):
         return True
-    return any(cls.__name__ in _NETWORK_NAMES for cls in type(exc).__mro__)
+    return any(cls.__name__ in NETWORK_NAMES for cls in type(exc).__mro__)
 
 
 def _is_retryable(exc: BaseException) -> bool:
     """Whether a raised exception is worth retrying (rate limit or network)."""
-    return isinstance(exc, YFRateLimitError) or _is_network(exc)
+    return isinstance(exc, YFRateLimitError) or is_network_error(exc)
 
 
 def _reason_kind(reason: str) -> str:
     """``"rate"``, ``"network"`` or ``"other"`` for a logged or raised reason."""
-    if _RATE_LIMIT_REASON.search(reason):
+    if RATE_LIMIT_REASON.search(reason):
         return "rate"
-    if _NETWORK_REASON.search(reason):
+    if NETWORK_REASON.search(reason):
         return "network"
     return "other"
 
 
-def _short(reason: str) -> str:
+def short_reason(reason: str) -> str:
     """A reason cut to one readable line (curl's advice URL dropped)."""
     text = " ".join(reason.split())
     text = re.sub(r"\s*See https://curl\.se/\S*( first for more details\.)?", "", text)
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
 class _ErrorLog(logging.Handler):
@@ -533,9 +533,9 @@ class YahooProvider:
                 if not _is_retryable(exc):
                     raise _provider_error(exc, pending, first, last) from exc
                 if attempt >= len(delays):
-                    reason = f"{_short(repr(exc))} after {attempt + 1} attempt(s)"
+                    reason = f"{short_reason(repr(exc))} after {attempt + 1} attempt(s)"
                     failures.update(dict.fromkeys(pending, reason))
-                    kind = "network" if _is_network(exc) else "rate"
+                    kind = "network" if is_network_error(exc) else "rate"
                     kinds.update(dict.fromkeys(pending, kind))
                     break
                 self._sleep(delays[attempt])
@@ -544,7 +544,8 @@ class YahooProvider:
             frame, missing = _flatten(raw, pending)
             if len(frame):
                 frames.append(frame)
-            reasons = {t: _short(logged.get(t.upper(), _NO_ROWS)) for t in missing}
+            reasons = {t: short_reason(logged.get(t.upper(), _NO_ROWS))
+                       for t in missing}
             again = [t for t in missing if _reason_kind(reasons[t]) != "other"]
             for ticker in missing:
                 if ticker not in again:
@@ -624,9 +625,9 @@ def _provider_error(
     return ProviderError(
         f"Yahoo download failed for {_ticker_list(tickers)} "
         f"({first:%Y-%m-%d}..{last:%Y-%m-%d}): {type(exc).__name__}: "
-        f"{_short(str(exc)) or 'no message'}. This is not a rate limit or network "
-        "error, so retrying will not help: check the tickers (Yahoo symbols such as "
-        "7203.T, ^N225, JPY=X), update yfinance (pip install -U yfinance) or report "
-        "it. The cached prices of these tickers were left unchanged.",
+        f"{short_reason(str(exc)) or 'no message'}. This is not a rate limit or "
+        "network error, so retrying will not help: check the tickers (Yahoo symbols "
+        "such as 7203.T, ^N225, JPY=X), update yfinance (pip install -U yfinance) or "
+        "report it. The cached prices of these tickers were left unchanged.",
         tickers=list(tickers),
     )

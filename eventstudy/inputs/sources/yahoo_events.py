@@ -70,7 +70,6 @@ import io
 import json
 import logging
 import re
-import socket
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -96,6 +95,12 @@ from eventstudy.errors import (
 )
 from eventstudy.inputs.calendar import get_sessions, is_fx_calendar
 from eventstudy.inputs.sources.cache import ticker_to_filename
+from eventstudy.inputs.sources.yahoo import (
+    NETWORK_REASON,
+    RATE_LIMIT_REASON,
+    is_network_error,
+    short_reason,
+)
 from eventstudy.io.atomic import replace_atomic, write_text_atomic
 
 __all__ = [
@@ -137,17 +142,6 @@ TickerFactory = Callable[[str], Any]
 _FORMAT = 1
 _META_KEY = b"eventstudy"
 _EARNINGS_COLUMNS = ("EPS Estimate", "Reported EPS", "Surprise(%)")
-_NETWORK_NAMES = frozenset({
-    "Timeout", "TimeoutError", "ConnectionError", "ConnectTimeout", "ReadTimeout",
-    "ChunkedEncodingError", "RemoteDisconnected", "DNSError", "ProxyError",
-    "SSLError", "IncompleteRead", "gaierror",
-})
-_NETWORK_TEXT = re.compile(
-    r"Could not resolve host|Failed to connect|Connection refused|timed out|"
-    r"\b(?:" + "|".join(sorted(_NETWORK_NAMES)) + r")\b", re.IGNORECASE)
-_RATE_TEXT = re.compile(r"YFRateLimitError|Too Many Requests|Rate limited",
-                        re.IGNORECASE)
-_MAX_REASON = 200
 _LOG = logging.getLogger("eventstudy.inputs.sources.yahoo_events")
 
 
@@ -188,19 +182,6 @@ def _yfinance_call() -> Iterator[_Records]:
         logger.removeHandler(records)
         if printed.getvalue().strip():
             _LOG.debug("yfinance printed: %s", printed.getvalue().strip())
-
-
-def _short(reason: str) -> str:
-    """One readable line (curl's advice URL dropped)."""
-    text = " ".join(reason.split())
-    text = re.sub(r"\s*See https://curl\.se/\S*( first for more details\.)?", "", text)
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
-
-
-def _is_network(exc: BaseException) -> bool:
-    if isinstance(exc, TimeoutError | ConnectionError | socket.gaierror):
-        return True
-    return any(cls.__name__ in _NETWORK_NAMES for cls in type(exc).__mro__)
 
 
 def _is_rate_limit(exc: BaseException) -> bool:
@@ -276,7 +257,7 @@ class YahooEvents:
 
         raw, logged = self._call(ticker, "earnings dates", call)
         if raw is None:
-            if any(_NETWORK_TEXT.search(m) for m in logged):
+            if any(NETWORK_REASON.search(m) for m in logged):
                 raise self._network(ticker, "earnings dates", logged[-1])
             return _empty_earnings()
         if not isinstance(raw, pd.DataFrame) or not isinstance(raw.index,
@@ -303,11 +284,11 @@ class YahooEvents:
                                 "actions, not a frame")
         mine = [m for m in logged if ticker.upper() in m.upper()]
         if raw.empty and mine:
-            if any(_NETWORK_TEXT.search(m) for m in mine):
+            if any(NETWORK_REASON.search(m) for m in mine):
                 reason = re.sub(r"^Failed to get ticker '[^']*' reason: ", "",
                                 mine[0])
                 raise self._network(ticker, "corporate actions", reason)
-            raise _TickerFailed(f"Yahoo gave no history: {_short(mine[-1])}")
+            raise _TickerFailed(f"Yahoo gave no history: {short_reason(mine[-1])}")
         if len(raw) and not (isinstance(raw.index, pd.DatetimeIndex)
                              and raw.index.tz is not None):
             raise _TickerFailed("yfinance returned actions without tz-aware dates")
@@ -325,7 +306,7 @@ class YahooEvents:
                     raise
                 except Exception as exc:
                     error: Exception = exc
-            if _is_rate_limit(error) or _RATE_TEXT.search(repr(error)):
+            if _is_rate_limit(error) or RATE_LIMIT_REASON.search(repr(error)):
                 if attempt < self.retries:
                     self._sleep(self.backoff * 2.0**attempt)
                     continue
@@ -333,17 +314,17 @@ class YahooEvents:
                     f"Yahoo rate-limited the {what} of {ticker} after "
                     f"{self.retries + 1} attempt(s); try again later, or run with "
                     "--offline to use the cached answers", tickers=[ticker])
-            if _is_network(error) or _NETWORK_TEXT.search(str(error)):
+            if is_network_error(error) or NETWORK_REASON.search(str(error)):
                 raise self._network(ticker, what, str(error) or repr(error))
             raise _TickerFailed(f"{type(error).__name__}: "
-                                f"{_short(str(error)) or 'no message'}")
+                                f"{short_reason(str(error)) or 'no message'}")
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _network(ticker: str, what: str, reason: str) -> NetworkError:
         return NetworkError(
             f"cannot reach Yahoo for the {what} of {ticker}: "
-            f"{_short(reason).rstrip('.')}. Check "
+            f"{short_reason(reason).rstrip('.')}. Check "
             "the internet connection (or the HTTPS_PROXY setting) and try again, or "
             "run with --offline to use the answers already in the cache",
             tickers=[ticker])

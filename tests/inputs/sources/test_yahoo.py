@@ -487,11 +487,11 @@ def test_yfinance_noise_never_reaches_the_terminal(
 
 
 def test_reasons_are_one_short_line() -> None:
-    from eventstudy.inputs.sources.yahoo import _short
+    from eventstudy.inputs.sources.yahoo import short_reason
 
     long = "x" * 500
-    assert len(_short(long)) == 200 and _short(long).endswith("...")
-    assert _short("a\n  b") == "a b"
+    assert len(short_reason(long)) == 200 and short_reason(long).endswith("...")
+    assert short_reason("a\n  b") == "a b"
 
 
 def test_rate_limit_error_is_what_yfinance_raises() -> None:
