@@ -184,17 +184,20 @@ def pair_asofs(pairs: pd.DataFrame, source: str = "the universe") -> np.ndarray:
     """
     cells = (pairs["asof"].fillna("").astype(str) if "asof" in pairs.columns
              else pd.Series("", index=pairs.index))
-    keys = pd.DataFrame({"t": pairs["ticker"].astype(str),
-                         "c": pairs["calendar"].astype(str), "a": cells})
-    uniq = keys.drop_duplicates()
-    out: dict[tuple[str, str, str], str] = {}
-    for t, c, a in uniq.itertuples(index=False, name=None):
+    tk, cal = pairs["ticker"].astype(str), pairs["calendar"].astype(str)
+    # one resolution per distinct (ticker, calendar, asof), spread back by code
+    codes, uniq = pd.factorize(tk + "\x1f" + cal + "\x1f" + cells, sort=False)
+    first = np.empty(len(uniq), dtype=np.int64)  # each key's first row
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    out = np.empty(len(uniq), dtype=object)
+    for i, (t, c, a) in enumerate(zip(tk.iloc[first].tolist(),
+                                      cal.iloc[first].tolist(),
+                                      cells.iloc[first].tolist(), strict=True)):
         try:
-            out[(t, c, a)] = resolve_asof(t, c, a)
+            out[i] = resolve_asof(t, c, a)
         except InputError as exc:
             raise InputError(f"{source}: ticker {t!r}: {exc}") from exc
-    res: np.ndarray = np.array([out[k] for k in zip(keys["t"], keys["c"], keys["a"],
-                                                    strict=True)], dtype=object)
+    res: np.ndarray = out[codes]
     return res
 
 

@@ -177,7 +177,8 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 
 
 def _print_summary(res: Any, out_dir: Path, info: dict[str, Any]) -> None:
-    text = res.summary().as_text().splitlines()
+    summary = info["summary"] if "summary" in info else res.summary()
+    text = summary.as_text().splitlines()
     limit = 40
     if len(text) > limit + 6:
         shown = text[: limit + 2] + [f"... {len(text) - limit - 6} more rows in "

@@ -283,7 +283,9 @@ def run_study(
     -------
     (EventStudyResults, dict)
         The results and run information: ``inputs_sha256``, ``fingerprint``,
-        ``warnings`` (data-quality findings and alignment warnings) and ``files``.
+        ``warnings`` (data-quality findings and alignment warnings) and ``files``;
+        with ``out_dir``, also ``summary`` (the results' :meth:`summary`, as
+        written to ``summary.md``).
 
     Raises
     ------
@@ -451,6 +453,8 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     form = table_format(st.output_format)  # csv or parquet (eventstudy.io.tables)
     if progress is not None:
         progress("write")
+    summary = res.summary()  # written to summary.md and shown by the CLI
+    info["summary"] = summary
 
     def write(stage: Path) -> None:
         form.write(_event_table(events), stage / f"events{form.suffix}")
@@ -463,7 +467,7 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                 write_volatility_plot(tables["volatility.csv"], stage / "plots")
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None,
-                        fmt=st.output_format)
+                        fmt=st.output_format, summary=summary)
         if report:
 
             build_report(stage, "html")

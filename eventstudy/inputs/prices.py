@@ -212,6 +212,14 @@ def prices_from_frame(
             isinstance(t, str) for t in tickers)):
         raise InputError(f"tickers must be a list of ticker names, got {tickers!r}",
                          path=source)
+    if tickers is None and _canonical(df):
+        # already the canonical frame (e.g. a loader's output): checked, not rebuilt
+        if not allow_empty and (df.shape[1] == 0 or not df.notna().to_numpy().any()):
+            raise PriceDataError("the prices table has no numeric prices", path=source)
+        out = df.copy(deep=False)  # copy-on-write: the caller's frame stays theirs
+        out.index = out.index.rename("date")
+        out.columns.name = None
+        return out
     if isinstance(df.index, pd.DatetimeIndex) and "date" not in (
             str(c).strip().lower() for c in df.columns):
         df = df.reset_index(names="date")
@@ -262,9 +270,16 @@ def prices_from_frame(
         if not value_cols:
             raise PriceDataError("no price columns besides 'date'; give date,ticker,"
                                  "close rows or one column per ticker", path=source)
-        data = {str(c).strip(): _to_float(df[c], source, str(c), offset=df.index)
-                for c in value_cols}
-        wide = pd.DataFrame(data, index=pd.DatetimeIndex(dates))
+        floats = df[value_cols].dtypes.tolist()
+        if all(dt == np.float64 for dt in floats):  # one block, no per-column pass
+            wide = pd.DataFrame(df[value_cols].to_numpy(dtype=np.float64),
+                                index=pd.DatetimeIndex(dates),
+                                columns=[str(c).strip() for c in value_cols])
+        else:
+            data = {str(c).strip(): _to_float(df[c], source, str(c),
+                                              offset=df.index)
+                    for c in value_cols}
+            wide = pd.DataFrame(data, index=pd.DatetimeIndex(dates))
         if wide.index.duplicated().any():
             i = int(np.flatnonzero(wide.index.duplicated())[0])
             raise PriceDataError(f"duplicate date {wide.index[i].date()}; keep one row "
@@ -277,6 +292,28 @@ def prices_from_frame(
     if not allow_empty and (wide.shape[1] == 0 or wide.notna().sum().sum() == 0):
         raise PriceDataError("the prices table has no numeric prices", path=source)
     return wide
+
+
+def _canonical(df: pd.DataFrame) -> bool:
+    """Whether ``df`` is already what :func:`prices_from_frame` returns: a tz-naive,
+    normalised, unique and increasing DatetimeIndex inside the supported date range,
+    unique stripped string column names (none of them ``date``), float64 columns."""
+    idx = df.index
+    if not isinstance(idx, pd.DatetimeIndex) or idx.tz is not None or len(idx) == 0:
+        return False
+    if isinstance(df.columns, pd.MultiIndex) or not df.columns.is_unique:
+        return False
+    names = df.columns.tolist()
+    if not all(isinstance(c, str) and c == c.strip() and c.lower() != "date"
+               for c in names):
+        return False
+    if not all(dt == np.float64 for dt in df.dtypes.tolist()):
+        return False
+    if idx.hasnans or not idx.is_monotonic_increasing or not idx.is_unique:
+        return False
+    if idx[0] < FIRST_DATE or idx[-1] >= LAST_DATE + pd.Timedelta(days=1):
+        return False
+    return bool((idx == idx.normalize()).all())
 
 
 def _text(col: pd.Series) -> pd.Series:

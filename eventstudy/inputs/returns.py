@@ -77,13 +77,16 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
     array([nan, 0.1, nan, nan])
     """
     out = np.full(prices.shape, np.nan)
+    # missing, non-positive and non-finite prices give no return (NaN fails both)
+    ok = (prices > 0) & (prices < np.inf)
+    both = ok[1:] & ok[:-1]
+    r = out[1:]  # a view: written in place, NaN where ``both`` is False
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = prices[1:] / prices[:-1]
-        # missing, non-positive and non-finite prices give no return
-        ok = (prices > 0) & np.isfinite(prices)
-        bad = ~ok[1:] | ~ok[:-1]
-        ratio = np.where(bad, np.nan, ratio)
-        out[1:] = np.log(ratio) if kind == "log" else ratio - 1.0
+        np.divide(prices[1:], prices[:-1], out=r, where=both)
+        if kind == "log":
+            r[both] = np.log(r[both])
+        else:
+            np.subtract(r, 1.0, out=r, where=both)
     return out
 
 

@@ -5,8 +5,10 @@ The output files and their columns are listed in :mod:`eventstudy.results`.
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -39,21 +41,33 @@ from eventstudy.results.summary import Summary
 
 def _resid_stats(r: np.ndarray, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: the number of residuals and their first-order autocorrelation
-    (adjacent estimation days both present), in row blocks."""
+    (adjacent estimation days both present), in row blocks on up to two threads.
+
+    A missing residual enters the sums as a deviation of 0, so a product of
+    adjacent deviations with either day missing is 0 (of the same sign, bit for
+    bit, as masking it).
+    """
     P = r.shape[0]
     n = np.zeros(P, dtype=np.int64)
     ac1 = np.full(P, np.nan)
-    for lo in range(0, P, block):
+
+    def rows(lo: int) -> None:
         x = r[lo:lo + block]
         ok = np.isfinite(x)
         cnt = ok.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(ok, x, 0.0).sum(axis=1, keepdims=True) / cnt[:, None]
             a = np.where(ok, x - mean, 0.0)
-            both = ok[:, 1:] & ok[:, :-1]
-            ac1[lo:lo + block] = ((a[:, 1:] * a[:, :-1] * both).sum(1)
-                                  / (a**2).sum(1))
+            ac1[lo:lo + block] = (a[:, 1:] * a[:, :-1]).sum(1) / (a * a).sum(1)
         n[lo:lo + block] = cnt
+
+    starts = range(0, P, block)
+    if P <= block:
+        for lo in starts:
+            rows(lo)
+    else:  # numpy releases the GIL: the blocks run on two cores
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            list(pool.map(rows, starts))
     return n, ac1
 
 
@@ -404,7 +418,8 @@ class EventStudyResults:
                                                                  fmt=fmt))
 
     def write_files(self, folder: str | Path, run_info: dict[str, Any] | None = None,
-                    report: str | None = None, fmt: str = "csv") -> list[Path]:
+                    report: str | None = None, fmt: str = "csv",
+                    summary: Summary | None = None) -> list[Path]:
         """Write the tables, ``summary.md`` and ``run.json`` into an existing folder.
 
         This is the body of :meth:`save`, for callers that stage a larger set (plots,
@@ -421,6 +436,8 @@ class EventStudyResults:
             The report file the caller adds to the set after this call, if any.
         fmt
             Format of the tables (``csv``, ``parquet``), as in :meth:`save`.
+        summary
+            :meth:`summary` when the caller has it already (it is not recomputed).
 
         Returns
         -------
@@ -438,7 +455,7 @@ class EventStudyResults:
         names = [Path(n).stem + form.suffix for n in tables]
         for name, table in zip(names, tables.values(), strict=True):
             form.write(table, tmp / name)
-        (tmp / "summary.md").write_text(self.summary().as_markdown(),
+        (tmp / "summary.md").write_text((summary or self.summary()).as_markdown(),
                                         encoding="utf-8")
         info = self.run_metadata()
         info.update(run_info or {})

@@ -98,16 +98,21 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
     """
     if not len(pairs):
         return {}
-    d = pd.to_datetime(pairs["day0"], errors="coerce").dt.strftime("%Y-%m-%d")
-    q = pd.DataFrame({"eg": pairs["event_id"].astype(str) + ":"
-                      + pairs["group"].astype(str),
-                      "group": pairs["group"].astype(str).to_numpy(),
-                      "all": "all", "day0": d.fillna("").to_numpy()})
+    # day-0 dates as day numbers (unparseable cells all count as one date, "")
+    d = pd.to_datetime(pairs["day0"], errors="coerce").dt.normalize()
+    day = pd.factorize(d, use_na_sentinel=False)[0].astype(np.int64)
+    nd = int(day.max()) + 1
+    group = pairs["group"].astype(str)
     out: dict[tuple[str, str], bool] = {}
-    for scope, col in (("event_group", "eg"), ("group", "group"), ("all", "all")):
-        g = q.groupby(col, sort=False)["day0"]
-        for key, many in (g.size() > g.nunique()).items():
-            out[(scope, str(key))] = bool(many)
+    for scope, keys in (("event_group", pairs["event_id"].astype(str) + ":" + group),
+                        ("group", group),
+                        ("all", pd.Series("all", index=pairs.index))):
+        code, uniq = pd.factorize(keys, sort=False)  # first-appearance order
+        size = np.bincount(code, minlength=len(uniq))
+        distinct = np.unique(code.astype(np.int64) * nd + day) // nd
+        many = size > np.bincount(distinct, minlength=len(uniq))
+        out.update(zip(((scope, str(k)) for k in uniq.tolist()), many.tolist(),
+                       strict=True))
     return out
 
 

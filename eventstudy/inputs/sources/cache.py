@@ -1281,9 +1281,14 @@ def ticker_calendars(
                 continue
             names = f[column].fillna("").astype(str).str.strip()
             cals = f["calendar"].fillna("").astype(str).str.strip()
-            for name, cal in zip(names, cals, strict=True):
-                if name and cal:
-                    out.setdefault(name, cal)
+            pairs = pd.DataFrame({"n": names.to_numpy(dtype=object),
+                                  "c": cals.to_numpy(dtype=object)})
+            # the first calendar of each name, in row order (setdefault below)
+            pairs = pairs[(pairs["n"] != "") & (pairs["c"] != "")]
+            first = pairs.drop_duplicates("n")
+            for name, cal in zip(first["n"].tolist(), first["c"].tolist(),
+                                 strict=True):
+                out.setdefault(name, cal)
     return out
 
 
