@@ -61,6 +61,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from eventstudy.inference.distributions import chi2_cdf, chi2_sf, t_sf
 from eventstudy.inference.runner import make_groups
 
 VOL_TESTS = ("vol_csect_t", "vol_savickas", "vol_ratio")
@@ -129,9 +130,7 @@ def skew_t(x: np.ndarray) -> tuple[float, float, float, float, float, float]:
     S = mean / sd
     g = float(((x - mean) ** 3).sum()) / (n * sd**3)
     t = float(np.sqrt(n) * (S + g * S**2 / 3 + g / (6 * n)))
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
-    return (mean, se, t, float(n - 1), float(2 * stats.t.sf(abs(t), n - 1)),
+    return (mean, se, t, float(n - 1), float(2 * t_sf(abs(t), n - 1)),
             mean / se)
 
 
@@ -150,10 +149,8 @@ def ratio_test(sum_sar2: float, pair_days: int) -> tuple[float, float]:
     if pair_days < 1:
         return np.nan, np.nan
     z = (sum_sar2 - pair_days) / np.sqrt(2.0 * pair_days)
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
-    lo = float(stats.chi2.cdf(sum_sar2, pair_days))
-    hi = float(stats.chi2.sf(sum_sar2, pair_days))
+    lo = float(chi2_cdf(sum_sar2, pair_days))
+    hi = float(chi2_sf(sum_sar2, pair_days))
     return float(z), float(min(1.0, 2 * min(lo, hi)))
 
 
@@ -316,8 +313,6 @@ def grouped_skew_t(x: np.ndarray, key: np.ndarray, R: int
     """:func:`skew_t` of every row at once: the entries of ``x`` keyed ``r`` are
     row r's sample. Returns arrays (mean, se, t_sa, df, p, t_plain), NaN as
     :func:`skew_t` (n = 0; n = 1; a zero standard error)."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
     n = np.bincount(key, minlength=R + 1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(key, weights=x, minlength=R + 1) / n
@@ -334,7 +329,7 @@ def grouped_skew_t(x: np.ndarray, key: np.ndarray, R: int
         ok = two & (se > 0)
         t = np.where(ok, t, np.nan)
         p = np.full(R, np.nan)
-        p[ok] = 2 * stats.t.sf(np.abs(t[ok]), n[ok] - 1)
+        p[ok] = 2 * t_sf(np.abs(t[ok]), n[ok] - 1)
         return (np.where(n > 0, mean, np.nan), np.where(two, se, np.nan), t,
                 np.where(two, n - 1, np.nan), p,
                 np.where(ok, mean / se, np.nan))
@@ -345,8 +340,6 @@ def grouped_ratio_test(sum_sar2: np.ndarray, pair_days: np.ndarray
     """The ``vol_ratio`` row of every scope value and window at once: (estimate
     lambda - 1, se sqrt(2 / D), Z, df D, p) as :func:`ratio_test`, NaN where
     D = 0."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
     D = pair_days
     ok = D >= 1
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -354,7 +347,7 @@ def grouped_ratio_test(sum_sar2: np.ndarray, pair_days: np.ndarray
         se = np.where(ok, np.sqrt(2.0 / D), np.nan)
         z = np.where(ok, (sum_sar2 - D) / np.sqrt(2.0 * D), np.nan)
     p = np.full(len(D), np.nan)
-    lo = stats.chi2.cdf(sum_sar2[ok], D[ok])
-    hi = stats.chi2.sf(sum_sar2[ok], D[ok])
+    lo = chi2_cdf(sum_sar2[ok], D[ok])
+    hi = chi2_sf(sum_sar2[ok], D[ok])
     p[ok] = np.minimum(1.0, 2 * np.minimum(lo, hi))
     return est, se, z, np.where(ok, D, np.nan), p

@@ -54,6 +54,8 @@ import numpy as np
 import pandas as pd
 
 from eventstudy.analysis.volatility import group_sum, row_keys, scope_codes
+from eventstudy.inference.distributions import norm_sf, t_sf
+from eventstudy.inference.rank import row_ranks
 
 VOLUME_MODELS = ("mean", "market")
 """Abnormal-volume benchmarks: mean-adjusted and market-adjusted log volume."""
@@ -228,10 +230,8 @@ def rank_u(panel: VolumePanel) -> np.ndarray:
     """``(P, Le + W)`` U_it = rank / (M_i + 1) - 1/2 of each pair's abnormal
     volume over its estimation and event days with data (average ranks for ties;
     NaN without data)."""
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
     x = np.concatenate([panel.av_est, panel.av_evt], axis=1)
-    r = stats.rankdata(x, axis=1, nan_policy="omit")
+    r = row_ranks(x)[0]  # scipy.stats.rankdata(x, axis=1, nan_policy="omit")
     m = np.isfinite(x).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(r / (m[:, None] + 1.0) - 0.5, dtype=np.float64)
@@ -255,8 +255,6 @@ def volume_table(panels: Sequence[VolumePanel], pairs: pd.DataFrame,
         Only the pairs with a volume measure (:attr:`VolumePanel.keep`) count;
         a scope value with none has ``n = 0`` and NaN.
     """
-    from scipy import stats  # lazy: scipy.stats costs ~0.4 s at start-up
-
     rel = np.asarray(rel_days, dtype=np.int64)
     first = int(rel[0])
     wins: list[tuple[str, int, int]] = [("day", int(d), int(d)) for d in rel]
@@ -304,7 +302,7 @@ def volume_table(panels: Sequence[VolumePanel], pairs: pd.DataFrame,
             t_stat = np.where(t_ok, est_sc / se, np.nan)
             z_stat = np.where(n > 0, z_sum / np.sqrt(n), np.nan)
         t_p = np.full(R, np.nan)
-        t_p[t_ok] = 2 * stats.t.sf(np.abs(t_stat[t_ok]), n[t_ok] - 1)
+        t_p[t_ok] = 2 * t_sf(np.abs(t_stat[t_ok]), n[t_ok] - 1)
         # rank test: Ubar_t per scope value over its kept pairs, S_U, then windows
         u = rank_u(panel)
         Tu = u.shape[1]
@@ -338,7 +336,7 @@ def volume_table(panels: Sequence[VolumePanel], pairs: pd.DataFrame,
         z_p = np.full(R, np.nan)
         r_p = np.full(R, np.nan)
         both = np.concatenate([np.abs(z_stat[n > 0]), np.abs(r_stat[r_ok])])
-        sf = 2 * stats.norm.sf(both)
+        sf = 2 * norm_sf(both)
         z_p[n > 0] = sf[:int((n > 0).sum())]
         r_p[r_ok] = sf[int((n > 0).sum()):]
         nan = np.full(R, np.nan)
