@@ -9,6 +9,7 @@ as per-pair columns plus a row index, so that each distinct cell is rendered onc
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 from collections import deque
@@ -273,30 +274,49 @@ Block = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 """Rendered cells of a block of rows: ``(M, L)`` plus the row index into them
 (None: row i is cell i)."""
 
-Renderer = Callable[[int, int], Block]
+
+@dataclass(frozen=True)
+class _Source:
+    """One column to write: values rendered block by block (``kind`` ``"f"`` floats,
+    ``"i"`` integers, ``"M"`` datetime64) or pre-rendered cells (``"c"``) taken
+    through an optional row index.
+
+    Calling it renders rows lo:hi by numpy (the reference path); the compiled
+    writer (:func:`_plan`) reads the same fields.
+    """
+
+    kind: str
+    values: Any = None
+    cells: Cells | None = None
+    index: np.ndarray | None = None
+
+    def __call__(self, lo: int, hi: int) -> Block:
+        """The cells of rows lo:hi (numpy)."""
+        if self.cells is not None:
+            M, L = self.cells
+            if self.index is not None:
+                return M, L, self.index[lo:hi]
+            if M.ndim == 2:
+                return M[lo:hi], L[lo:hi], None
+            return M, L[lo:hi + 1], None  # flat: offsets of rows lo..hi
+        render = {"f": _render_floats, "i": _render_ints, "M": _render_dates}[
+            self.kind]
+        M, L = render(self.values[lo:hi])
+        return M, L, None
+
+
+Renderer = _Source
 
 
 def _lazy(render: Callable[[np.ndarray], Cells], values: np.ndarray) -> Renderer:
-    """Render rows lo:hi of ``values`` when the block is written (floats through
-    the compiled formatter when the table is large enough, see :data:`COMPILED_ROWS`).
-    """
-    fast = render is _render_floats and _compiled_for(len(values))
-
-    def block(lo: int, hi: int) -> Block:
-        cells = _render_floats_compiled(values[lo:hi]) if fast else render(
-            values[lo:hi])
-        return cells[0], cells[1], None
-    return block
+    """Render rows lo:hi of ``values`` when their block is written."""
+    kind = {_render_floats: "f", _render_ints: "i", _render_dates: "M"}[render]
+    return _Source(kind, values=values)
 
 
 def _indexed(cells: Cells, index: np.ndarray | None = None) -> Renderer:
     """Rows lo:hi of pre-rendered cells, through an optional row index."""
-    M, L = cells
-    if index is None and M.ndim == 2:
-        return lambda lo, hi: (M[lo:hi], L[lo:hi], None)
-    if index is None:  # flat: the offsets of rows lo..hi (into the whole bytes)
-        return lambda lo, hi: (M, L[lo:hi + 1], None)
-    return lambda lo, hi: (M, L, index[lo:hi])
+    return _Source("c", cells=cells, index=index)
 
 
 def _column_renderer(s: pd.Series) -> Renderer | None:
@@ -330,12 +350,14 @@ def _header(names: list[str]) -> bytes:
 
 
 def _csv_block(columns: list[tuple[str, Renderer]], lo: int, hi: int,
-               compiled: bool = False) -> bytes | memoryview:
+               compiled: bool = False, plan: _Plan | None = None
+               ) -> bytes | memoryview:
     """The CSV bytes of rows lo:hi (every field, commas and newlines), assembled
-    by numpy or (``compiled``) by the compiled row assembler."""
-    cells = [render(lo, hi) for _, render in columns]
+    by numpy or (``compiled``) by the fused compiled row writer (``plan``: the
+    table's :func:`_plan`, made here when not given)."""
     if compiled:
-        return _compiled_block(cells, hi - lo)
+        return _fused_block(plan or _plan([src for _, src in columns]), lo, hi)
+    cells = [render(lo, hi) for _, render in columns]
     mats = [_matrix(M, L, index) for M, L, index in cells]
     total = sum(M.shape[1] for M, _ in mats) + len(mats)
     big = np.zeros((hi - lo, total), dtype=np.uint8)
@@ -353,15 +375,26 @@ def _csv_block(columns: list[tuple[str, Renderer]], lo: int, hi: int,
 
 
 # --------------------------------------------------------------------------- compiled
-# The same bytes through two numba kernels (nogil, cached once per installation):
-# one formats floats exactly as the vectorised path above does (digits from one
-# correctly rounded scaling; the values it cannot decide are left to Python), one
-# copies each row's cells into the block's buffer. Used for tables of at least
-# COMPILED_ROWS rows, where it pays for importing numba (~0.4 s once per process).
+# The same bytes through one fused numba kernel (nogil, cached once per
+# installation) that writes each row's fields straight into the block's buffer:
+# floats by the digit logic of the numpy path (one correctly rounded scaling; a
+# value it cannot decide -- near-ties, magnitudes outside 1e-13..1e32 -- is left
+# out and recorded, then formatted by Python and spliced in at its position),
+# integers, dates (YYYY-MM-DD; years outside 1000-9999 spliced in as the numpy
+# path renders them) and pre-rendered text cells through their row index. Used for
+# tables of at least COMPILED_ROWS rows, where it pays for importing numba (~0.4 s
+# once per process).
 
 COMPILED_ROWS = 100_000
 """Tables with at least this many rows are written through the compiled kernels
 (when numba is installed); smaller ones through numpy. Both give the same bytes."""
+
+_BLOCK_BYTES = 1 << 24
+"""Upper bound of one compiled block's buffer (rows per block shrink for wide rows)."""
+
+_KIND_CODE = {"f": 0, "i": 1, "M": 2, "c": 3}
+_CELL_MAX = {"f": _FLOAT_W, "i": 20, "M": 10}
+"""The longest cell the kernel writes per kind (floats: "-1.234567891e+31")."""
 
 
 def _compiled_for(nrows: int) -> bool:
@@ -370,211 +403,363 @@ def _compiled_for(nrows: int) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _kernels() -> tuple[Callable[..., None], Callable[..., None],
-                        Callable[..., None]] | None:
-    """The float formatter and the row assemblers (matrix and flat cells),
-    compiled (or loaded from numba's cache); None without numba."""
+def _kernels() -> Callable[..., tuple[int, int]] | None:
+    """The fused row writer, compiled (or loaded from numba's cache); None without
+    numba. One function with no free variables, so that numba's cache holds it."""
     try:
         import numba  # lazy: optional here, slow to import, only for large tables
     except ImportError:  # pragma: no cover (numba is a dependency)
         return None
 
     @numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")
-    def fmt(x: Any, p10: Any, M: Any, L: Any, ok: Any
-            ) -> None:  # pragma: no cover (compiled)
-        digits = np.zeros(10, dtype=np.uint8)
-        for i in range(x.shape[0]):
-            v = x[i]
-            ok[i] = True
-            if v != v:
-                L[i] = 0
-                continue
-            k = 0
-            if v < 0 or (v == 0 and np.signbit(v)):
-                M[i, 0] = 45
-                k = 1
-            a = abs(v)
-            if a == 0:
-                M[i, k] = 48
-                L[i] = k + 1
-                continue
-            if a == np.inf:
-                M[i, k], M[i, k + 1], M[i, k + 2] = 105, 110, 102
-                L[i] = k + 3
-                continue
-            # decimal exponent from the binary one (may be one off; fixed below)
-            e = int(np.floor((math.frexp(a)[1] - 1) * 0.30102999566398120))
-            if e < -14 or e > 32:
-                ok[i] = False
-                continue
-            s = 0.0
-            for _ in range(3):
-                q = 9 - e
-                if q > 22 or q < -22:
-                    break
-                s = a * p10[q] if q >= 0 else a / p10[-q]
-                if s < 1e9:
-                    e -= 1
-                elif s >= 1e10:
-                    e += 1
-                else:
-                    break
-            frac = s - float(np.int64(s))
-            if (not abs(frac - 0.5) > 1e-5 or s < 1e9 or s >= 1e10 or e < -13
-                    or e > 31):
-                ok[i] = False
-                continue
-            D = np.rint(s)
-            if D >= 1e10:
-                D = 1e9
-                e += 1
-            n = np.uint64(D)  # two 5-digit halves: 32-bit unsigned arithmetic
-            hi = np.uint32(n // np.uint64(100000))
-            lo = np.uint32(n - np.uint64(hi) * np.uint64(100000))
-            for j in range(4, -1, -1):
-                digits[j] = 48 + hi % 10
-                hi //= 10
-                digits[j + 5] = 48 + lo % 10
-                lo //= 10
-            sig = 10
-            while sig > 1 and digits[sig - 1] == 48:
-                sig -= 1
-            if -4 <= e < 10:
-                if e >= 0:
-                    for j in range(e + 1):
-                        M[i, k] = digits[j]
-                        k += 1
-                    if sig > e + 1:
-                        M[i, k] = 46
-                        k += 1
-                        for j in range(e + 1, sig):
-                            M[i, k] = digits[j]
+    def fused(m: int, kind: Any, slot: Any, fv: Any, iv: Any, dv: Any, tdata: Any,
+              toffs: Any, tbase: Any, tidx: Any, p10: Any, pairs: Any, buf: Any,
+              exc: Any) -> tuple[int, int]:  # pragma: no cover (compiled)
+        """Write m rows into buf; (bytes written, cells left to Python: their
+        (row, column, byte position) in exc). Column c is kind[c] (0 float, 1
+        integer, 2 day number, 3 text cell) at slot[c] of fv, iv, dv or tidx."""
+
+        def put(D: Any, n: int, out: Any, end: int, pairs: Any) -> None:
+            # exactly n digits of D >= 0 (leading zeros kept), ending before end;
+            # unsigned: numba's signed floor division is several times slower
+            d = np.uint64(D)
+            p = end
+            while n >= 2:
+                q = d // np.uint64(100)
+                r = d - q * np.uint64(100)
+                out[p - 1] = pairs[np.uint64(2) * r + np.uint64(1)]
+                out[p - 2] = pairs[np.uint64(2) * r]
+                d = q
+                p -= 2
+                n -= 2
+            if n == 1:
+                out[p - 1] = np.uint64(48) + d % np.uint64(10)
+
+        ncol = kind.shape[0]
+        k = 0
+        ne = 0
+        for r in range(m):
+            for c in range(ncol):
+                t = kind[c]
+                s = slot[c]
+                start = k
+                ok = True
+                if t == 0:  # "%.10g" (NaN: empty)
+                    v = fv[s, r]
+                    if v == v:
+                        if v < 0 or (v == 0 and np.signbit(v)):
+                            buf[k] = 45
                             k += 1
-                else:
-                    M[i, k], M[i, k + 1] = 48, 46
-                    k += 2
-                    for _ in range(-e - 1):
-                        M[i, k] = 48
+                        a = abs(v)
+                        if a == 0:
+                            buf[k] = 48
+                            k += 1
+                        elif a == np.inf:
+                            buf[k], buf[k + 1], buf[k + 2] = 105, 110, 102
+                            k += 3
+                        else:
+                            # decimal exponent from the binary one (may be one
+                            # off; fixed below), then 10 digits from one correctly
+                            # rounded scaling; too close to a tie: left to Python
+                            e = int(np.floor((math.frexp(a)[1] - 1)
+                                             * 0.30102999566398120))
+                            sc = 0.0
+                            if e < -14 or e > 32:
+                                ok = False
+                            else:
+                                for _ in range(3):
+                                    q = 9 - e
+                                    if q > 22 or q < -22:
+                                        break
+                                    sc = a * p10[q] if q >= 0 else a / p10[-q]
+                                    if sc < 1e9:
+                                        e -= 1
+                                    elif sc >= 1e10:
+                                        e += 1
+                                    else:
+                                        break
+                                frac = sc - float(np.int64(sc))
+                                ok = (abs(frac - 0.5) > 1e-5 and 1e9 <= sc < 1e10
+                                      and -13 <= e <= 31)
+                            if ok:
+                                D = np.int64(np.rint(sc))
+                                if D >= 10_000_000_000:
+                                    D = np.int64(1_000_000_000)
+                                    e += 1
+                                sig = 10  # significant digits: no trailing zeros
+                                while D % 10 == 0:
+                                    D //= 10
+                                    sig -= 1
+                                if -4 <= e < 10 and e < 0:  # 0.000ddd
+                                    buf[k], buf[k + 1] = 48, 46
+                                    k += 2
+                                    for _ in range(-e - 1):
+                                        buf[k] = 48
+                                        k += 1
+                                    put(D, sig, buf, k + sig, pairs)
+                                    k += sig
+                                elif -4 <= e < 10 and sig <= e + 1:  # ddd000
+                                    put(D, sig, buf, k + sig, pairs)
+                                    k += sig
+                                    for _ in range(e + 1 - sig):
+                                        buf[k] = 48
+                                        k += 1
+                                elif -4 <= e < 10:  # ddd.ddd
+                                    nf = sig - e - 1
+                                    pw = np.int64(p10[nf])
+                                    ip = D // pw
+                                    put(ip, e + 1, buf, k + e + 1, pairs)
+                                    k += e + 1
+                                    buf[k] = 46
+                                    put(D - ip * pw, nf, buf, k + 1 + nf, pairs)
+                                    k += 1 + nf
+                                else:  # d.ddde+XX
+                                    pw = np.int64(p10[sig - 1])
+                                    d0 = D // pw
+                                    buf[k] = 48 + d0
+                                    k += 1
+                                    if sig > 1:
+                                        buf[k] = 46
+                                        put(D - d0 * pw, sig - 1, buf, k + sig, pairs)
+                                        k += sig
+                                    buf[k] = 101
+                                    buf[k + 1] = 45 if e < 0 else 43
+                                    k += 2
+                                    ae = abs(e)
+                                    nd = 3 if ae >= 100 else 2
+                                    put(ae, nd, buf, k + nd, pairs)
+                                    k += nd
+                elif t == 1:  # str(int64)
+                    v = iv[s, r]
+                    if v < 0:
+                        buf[k] = 45
                         k += 1
-                    for j in range(sig):
-                        M[i, k] = digits[j]
+                    if v == -9223372036854775807 - 1:  # -v overflows
+                        put(922337203685477580, 18, buf, k + 18, pairs)
+                        buf[k + 18] = 56
+                        k += 19
+                    else:
+                        u = abs(v)
+                        n = 1
+                        tt = u
+                        while tt >= 10:
+                            tt //= 10
+                            n += 1
+                        put(u, n, buf, k + n, pairs)
+                        k += n
+                elif t == 2:  # YYYY-MM-DD (NaT: empty), as _render_dates
+                    z0 = dv[s, r]
+                    if z0 != -9223372036854775807 - 1:
+                        z = z0 + 719468
+                        era = z // 146097
+                        doe = z - era * 146097
+                        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+                        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+                        mp = (5 * doy + 2) // 153
+                        d = doy - (153 * mp + 2) // 5 + 1
+                        mo = mp + 3 if mp < 10 else mp - 9
+                        y = yoe + era * 400 + (1 if mo <= 2 else 0)
+                        if y < 1000 or y > 9999:
+                            ok = False
+                        else:
+                            put(y, 4, buf, k + 4, pairs)
+                            buf[k + 4] = 45
+                            put(mo, 2, buf, k + 7, pairs)
+                            buf[k + 7] = 45
+                            put(d, 2, buf, k + 10, pairs)
+                            k += 10
+                else:  # a pre-rendered cell through the row index
+                    cell = tbase[s] + tidx[s, r]
+                    for j in range(toffs[cell], toffs[cell + 1]):
+                        buf[k] = tdata[j]
                         k += 1
-            else:
-                M[i, k] = digits[0]
+                if not ok:
+                    exc[ne, 0] = r
+                    exc[ne, 1] = c
+                    exc[ne, 2] = start
+                    ne += 1
+                    k = start
+                buf[k] = 44 if c < ncol - 1 else 10
                 k += 1
-                if sig > 1:
-                    M[i, k] = 46
-                    k += 1
-                    for j in range(1, sig):
-                        M[i, k] = digits[j]
-                        k += 1
-                M[i, k] = 101
-                M[i, k + 1] = 45 if e < 0 else 43
-                k += 2
-                ae = abs(e)
-                if ae >= 100:
-                    M[i, k] = 48 + ae // 100
-                    k += 1
-                M[i, k], M[i, k + 1] = 48 + ae // 10 % 10, 48 + ae % 10
-                k += 2
-            L[i] = k
+        return k, ne
 
-    @numba.njit(nogil=True, cache=True)
-    def place(buf: Any, cursor: Any, M: Any, L: Any, index: Any, indexed: bool,
-              sep: int) -> None:  # pragma: no cover (compiled)
-        for r in range(cursor.shape[0]):
-            c = cursor[r]
-            m = index[r] if indexed else r
-            n = L[m]
-            for j in range(n):
-                buf[c + j] = M[m, j]
-            buf[c + n] = sep
-            cursor[r] = c + n + 1
+    return fused
 
-    @numba.njit(nogil=True, cache=True)
-    def place_flat(buf: Any, cursor: Any, data: Any, offs: Any, index: Any,
-                   indexed: bool, sep: int) -> None:  # pragma: no cover (compiled)
-        for r in range(cursor.shape[0]):
-            c = cursor[r]
-            m = index[r] if indexed else r
-            a = offs[m]
-            n = offs[m + 1] - a
-            for j in range(n):
-                buf[c + j] = data[a + j]
-            buf[c + n] = sep
-            cursor[r] = c + n + 1
 
-    return fmt, place, place_flat
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"),
+                       dtype=np.uint8).copy()
+"""The two digits of 0..99, end to end (the kernel writes digits in pairs)."""
 
 
 def _render_floats_compiled(x: np.ndarray) -> Cells:
-    """:func:`_render_floats` through the compiled formatter (same bytes)."""
-    kernels = _kernels()
-    assert kernels is not None
+    """:func:`_render_floats` through the fused kernel (same bytes)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
-    n = len(x)
-    M = np.zeros((n, _FLOAT_W), dtype=np.uint8)
-    L = np.zeros(n, dtype=np.int64)
-    ok = np.ones(n, dtype=np.bool_)
-    kernels[0](x, _P10, M, L, ok)
-    for i in np.flatnonzero(~ok):  # near-ties, tiny and huge values
-        b = (FLOAT_FORMAT % float(x[i])).encode("ascii")
-        M[i] = 0
-        M[i, :len(b)] = np.frombuffer(b, dtype=np.uint8)
-        L[i] = len(b)
-    return M, L
+    plan = _plan([_Source("f", values=x)])
+    data = np.frombuffer(_fused_block(plan, 0, len(x)), dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)  # one newline after each cell
+    offs = np.zeros(len(x) + 1, dtype=np.int64)
+    offs[1:] = ends - np.arange(len(x))
+    return _matrix(data[data != 10], offs)
 
 
-_NO_INDEX = np.zeros(0, dtype=np.int64)
+def _fallback_cell(kind: str, value: Any) -> bytes:
+    """The bytes of a cell the kernels leave to Python, as the numpy path renders
+    it: a float by ``"%.10g"``, a date of a year outside 1000-9999 by numpy's
+    formatter (cut or padded to 10 characters)."""
+    if kind == "f":
+        return (FLOAT_FORMAT % float(value)).encode("ascii")
+    return str(np.datetime64(value).astype("datetime64[D]")).encode(
+        "ascii")[:10].ljust(10)
 
 
-def _compiled_block(cells: list[Block], n: int) -> memoryview:
-    """The CSV bytes of one block through the compiled row assembler."""
-    kernels = _kernels()
-    assert kernels is not None
-    lens = np.full(n, len(cells), dtype=np.int64)
-    for M, L, index in cells:
-        if M.ndim == 2:
-            lens += L if index is None else L[index]
-        else:
-            lens += np.diff(L) if index is None else L[index + 1] - L[index]
-    cursor = np.zeros(n, dtype=np.int64)
-    np.cumsum(lens[:-1], out=cursor[1:])
-    buf = np.empty(int(lens.sum()), dtype=np.uint8)
-    last = len(cells) - 1
-    for j, (M, L, index) in enumerate(cells):
-        place = kernels[1] if M.ndim == 2 else kernels[2]
-        place(buf, cursor, np.ascontiguousarray(M), np.ascontiguousarray(L),
-              _NO_INDEX if index is None else index.astype(np.int64, copy=False),
-              index is not None, 10 if j == last else 44)
-    return memoryview(buf.data)  # written as it is (no copy)
+def _flat(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
+    """Cells as flat bytes and ``(n + 1,)`` offsets (a byte matrix compacted)."""
+    M, L = cells
+    if M.ndim == 1:
+        return M, L.astype(np.int64, copy=False)
+    keep = np.arange(M.shape[1])[None, :] < L[:, None]
+    offs = np.zeros(len(L) + 1, dtype=np.int64)
+    np.cumsum(L, out=offs[1:])
+    return M[keep], offs
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A table laid out for the fused kernel: columns by kind (``kind``/``slot``:
+    code and position in its kind's list), the text cells of every ``"c"`` column
+    end to end (``tdata``; ``toffs`` offsets into it, ``tbase`` where each column's
+    offsets start) and the longest row the kernel may write (``width``)."""
+
+    sources: list[_Source]
+    kind: np.ndarray
+    slot: np.ndarray
+    tdata: np.ndarray
+    toffs: np.ndarray
+    tbase: np.ndarray
+    width: int
+
+    def of(self, kind: str) -> list[_Source]:
+        """The columns of one kind, in slot order."""
+        return [s for s in self.sources if s.kind == kind]
+
+
+def _plan(sources: list[_Source]) -> _Plan:
+    """Lay out a table's columns for :func:`_fused_block` (once per table)."""
+    datas: list[np.ndarray] = []
+    offsets: list[np.ndarray] = []
+    bases: list[int] = []
+    slots: list[int] = []
+    count = dict.fromkeys(_KIND_CODE, 0)
+    width = len(sources)
+    base = nbytes = 0
+    for src in sources:
+        slots.append(count[src.kind])
+        count[src.kind] += 1
+        if src.cells is None:
+            width += _CELL_MAX[src.kind]
+            continue
+        data, offs = _flat(src.cells)
+        datas.append(data)
+        offsets.append(offs + (nbytes - offs[0]))
+        bases.append(base)
+        base += len(offs)
+        nbytes += len(data)
+        width += int(np.diff(offs).max()) if len(offs) > 1 else 0
+    return _Plan(
+        sources=sources,
+        kind=np.array([_KIND_CODE[s.kind] for s in sources], dtype=np.int64),
+        slot=np.array(slots, dtype=np.int64),
+        tdata=np.concatenate(datas) if datas else np.zeros(0, dtype=np.uint8),
+        toffs=np.concatenate(offsets) if offsets else np.zeros(1, dtype=np.int64),
+        tbase=np.array(bases, dtype=np.int64), width=width)
+
+
+def _plan_rows(plan: _Plan) -> int:
+    """Rows per compiled block: 64k, fewer when a row may be very wide."""
+    return max(1, min(_CSV_BLOCK, _BLOCK_BYTES // plan.width))
+
+
+def _fused_block(plan: _Plan, lo: int, hi: int) -> bytes | memoryview:
+    """The CSV bytes of rows lo:hi through the fused kernel."""
+    kernel = _kernels()
+    assert kernel is not None
+    m = hi - lo
+    floats, ints, dates, texts = (plan.of(k) for k in "fiMc")
+    fv = np.empty((len(floats), m), dtype=np.float64)
+    for j, s in enumerate(floats):
+        fv[j] = s.values[lo:hi]
+    iv = np.empty((len(ints), m), dtype=np.int64)
+    for j, s in enumerate(ints):
+        iv[j] = s.values[lo:hi].astype(np.int64)  # as _render_ints
+    dv = np.empty((len(dates), m), dtype=np.int64)
+    for j, s in enumerate(dates):
+        dv[j] = np.asarray(s.values[lo:hi]).astype("datetime64[D]").view(np.int64)
+    ti = np.empty((len(texts), m), dtype=np.int64)
+    for j, s in enumerate(texts):
+        ti[j] = np.arange(lo, hi) if s.index is None else s.index[lo:hi]
+    buf = np.empty(m * plan.width, dtype=np.uint8)
+    exc = np.empty((m * (len(floats) + len(dates)), 3), dtype=np.int64)
+    end, ne = kernel(m, plan.kind, plan.slot, fv, iv, dv, plan.tdata, plan.toffs,
+                     plan.tbase, ti, _P10, _PAIRS, buf, exc)
+    out = memoryview(buf.data)[:end]  # written as it is (no copy)
+    if not ne:
+        return out
+    pieces: list[bytes | memoryview] = []
+    prev = 0
+    for r, c, pos in exc[:ne].tolist():
+        src = plan.sources[c]
+        pieces += [out[prev:pos], _fallback_cell(src.kind, src.values[lo + r])]
+        prev = pos
+    pieces.append(out[prev:])
+    return b"".join(pieces)
 
 
 def _write_columns(columns: list[tuple[str, Renderer]], nrows: int, path: Path,
-                   workers: int | None = None) -> None:
-    """Write rendered columns as CSV rows, block by block.
+                   workers: int | None = None) -> str:
+    """Write rendered columns as CSV rows, block by block; their SHA-256 (hex).
 
     Blocks are rendered on up to ``workers`` threads (default: up to 2 CPU cores;
-    numpy and pyarrow release the GIL) and written in order, with at most two
-    blocks per thread in memory.
+    numpy, pyarrow and the compiled kernel release the GIL) and written in order,
+    with at most two blocks per thread in memory. The digest is computed from the
+    bytes as they are written, on one more thread (hashlib releases the GIL).
     """
     nw = workers if workers is not None else min(2, os.cpu_count() or 1)
-    spans = [(lo, min(nrows, lo + _CSV_BLOCK)) for lo in range(0, nrows, _CSV_BLOCK)]
     compiled = _compiled_for(nrows)
+    plan = _plan([src for _, src in columns]) if compiled else None
+    step = _plan_rows(plan) if plan is not None else _CSV_BLOCK
+    spans = [(lo, min(nrows, lo + step)) for lo in range(0, nrows, step)]
+    digest = hashlib.sha256()
     with open(path, "wb") as f:
-        f.write(_header([name for name, _ in columns]))
+        head = _header([name for name, _ in columns])
+        f.write(head)
+        digest.update(head)
         if nw <= 1 or len(spans) <= 1:
             for lo, hi in spans:
-                f.write(_csv_block(columns, lo, hi, compiled))
-            return
-        with ThreadPoolExecutor(max_workers=nw) as pool:
+                block = _csv_block(columns, lo, hi, compiled, plan)
+                f.write(block)
+                digest.update(block)
+            return digest.hexdigest()
+        with ThreadPoolExecutor(max_workers=nw) as pool, \
+                ThreadPoolExecutor(max_workers=1) as hasher:  # FIFO: in order
             pending: deque[Future[bytes | memoryview]] = deque()
+            hashing: deque[Future[None]] = deque()
+
+            def emit(block: bytes | memoryview) -> None:
+                f.write(block)
+                hashing.append(hasher.submit(digest.update, block))
+                if len(hashing) > 2 * nw:
+                    hashing.popleft().result()
+
             for lo, hi in spans:
-                pending.append(pool.submit(_csv_block, columns, lo, hi, compiled))
+                pending.append(pool.submit(_csv_block, columns, lo, hi, compiled,
+                                           plan))
                 if len(pending) >= 2 * nw:
-                    f.write(pending.popleft().result())
+                    emit(pending.popleft().result())
             while pending:
-                f.write(pending.popleft().result())
+                emit(pending.popleft().result())
+            for h in hashing:
+                h.result()
+    return digest.hexdigest()
 
 
 def write_csv_pandas(df: pd.DataFrame, path: Path) -> None:
@@ -587,13 +772,19 @@ def write_csv_pandas(df: pd.DataFrame, path: Path) -> None:
     out.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
+def write_csv(df: pd.DataFrame, path: Path) -> str | None:
     """Write a table as CSV with a fixed float format (deterministic bytes).
 
     The bytes are those of ``DataFrame.to_csv(index=False, float_format="%.10g",
     lineterminator="\\n")`` with dates as ``YYYY-MM-DD``; float, integer, boolean,
     date and string columns are rendered by a vectorised writer, anything else (and
     single-column tables) by pandas.
+
+    Returns
+    -------
+    str or None
+        The SHA-256 (hex) of the bytes written, computed as they were written;
+        None when pandas wrote them (hash the file).
     """
     cols: list[tuple[str, Renderer]] = []
     if df.shape[1] > 1:
@@ -605,8 +796,8 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
             cols.append((str(name), render))
     if not cols:
         write_csv_pandas(df, path)
-        return
-    _write_columns(cols, len(df), path)
+        return None
+    return _write_columns(cols, len(df), path)
 
 
 @dataclass(frozen=True)
@@ -630,16 +821,16 @@ class LongTable:
             data[name] = v
         return pd.DataFrame(data)
 
-    def write(self, path: Path) -> None:
-        """Write as :func:`write_csv` would write :meth:`frame` (same bytes)."""
+    def write(self, path: Path) -> str | None:
+        """Write as :func:`write_csv` would write :meth:`frame` (same bytes); the
+        SHA-256 of the bytes, as :func:`write_csv` returns it."""
         cols: list[tuple[str, Renderer]] = []
         for name, values, index in self.columns:
             render = _values_renderer(values, index)
             if render is None:
-                write_csv(self.frame(), path)
-                return
+                return write_csv(self.frame(), path)
             cols.append((name, render))
-        _write_columns(cols, self.nrows, path)
+        return _write_columns(cols, self.nrows, path)
 
 
 def _values_renderer(values: np.ndarray, index: np.ndarray | None
@@ -661,12 +852,13 @@ def _values_renderer(values: np.ndarray, index: np.ndarray | None
 # The ``csv`` entry of :data:`eventstudy.io.tables.TABLE_FORMATS`.
 
 
-def write_table(table: pd.DataFrame | LongTable, path: Path) -> None:
-    """Write an output table as CSV (:func:`write_csv`, :meth:`LongTable.write`)."""
+def write_table(table: pd.DataFrame | LongTable, path: Path) -> str | None:
+    """Write an output table as CSV (:func:`write_csv`, :meth:`LongTable.write`);
+    the SHA-256 (hex) of its bytes, computed as they were written (None: hash the
+    file)."""
     if isinstance(table, LongTable):
-        table.write(path)
-    else:
-        write_csv(table, path)
+        return table.write(path)
+    return write_csv(table, path)
 
 
 def read_table(path: Path, text_columns: tuple[str, ...] = (),

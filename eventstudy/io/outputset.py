@@ -31,7 +31,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -259,18 +259,31 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def manifest(folder: str | Path) -> dict[str, str]:
+def manifest(folder: str | Path, digests: Mapping[str, str] | None = None
+             ) -> dict[str, str]:
     """``relative/posix/path -> SHA-256`` of every file in ``folder`` except
-    ``run.json`` and the derived files (reports, cross-sections), sorted by path."""
+    ``run.json`` and the derived files (reports, cross-sections), sorted by path.
+
+    Parameters
+    ----------
+    folder
+        The folder.
+    digests
+        SHA-256 (hex) already known for some of its files (``relative/posix/path``
+        keys), computed by their writers from the bytes as they wrote them; the
+        other files are read and hashed.
+    """
     root = Path(folder)
+    known = digests or {}
     names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                    if p.is_file())
-    return {n: sha256_file(root / n) for n in names
+    return {n: known.get(n) or sha256_file(root / n) for n in names
             if n != RUN_FILE and n not in DERIVED_FILES}
 
 
 def write_run_json(folder: str | Path, info: dict[str, Any],
-                   report: str | None = None) -> Path:
+                   report: str | None = None,
+                   digests: Mapping[str, str] | None = None) -> Path:
     """Write ``run.json`` into a staging folder, listing its files.
 
     Parameters
@@ -281,6 +294,10 @@ def write_run_json(folder: str | Path, info: dict[str, Any],
         The run's metadata.
     report
         The report file the set will also hold (``"report.html"``), or None.
+    digests
+        SHA-256 of files whose writers hashed them as they wrote them (see
+        :func:`manifest`), so that they are not read again; the caller vouches
+        that those files are unchanged since.
 
     Returns
     -------
@@ -289,7 +306,7 @@ def write_run_json(folder: str | Path, info: dict[str, Any],
     root = Path(folder)
     plots = any((root / "plots").glob("*")) if (root / "plots").is_dir() else False
     full = dict(info)
-    full["files"] = manifest(root)
+    full["files"] = manifest(root, digests)
     full["outputs"] = {"plots": plots, "report": report}
     path = root / RUN_FILE
     path.write_text(json.dumps(full, indent=2, sort_keys=True, default=str) + "\n",

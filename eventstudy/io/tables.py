@@ -42,16 +42,21 @@ class TableFormat:
         The file suffix (``".csv"``).
     module
         The module that writes and reads it: ``write_table(table, path)`` (a
-        ``pandas.DataFrame`` or a :class:`~eventstudy.io.csv.LongTable`) and
+        ``pandas.DataFrame`` or a :class:`~eventstudy.io.csv.LongTable`; returns
+        the SHA-256 of the bytes it wrote, or None) and
         ``read_table(path, text_columns, all_text) -> pandas.DataFrame``.
     """
 
     suffix: str
     module: str
 
-    def write(self, table: Any, path: str | Path) -> None:
-        """Write ``table`` (a DataFrame or a ``LongTable``) to ``path``."""
-        import_module(self.module).write_table(table, Path(path))
+    def write(self, table: Any, path: str | Path) -> str | None:
+        """Write ``table`` (a DataFrame or a ``LongTable``) to ``path``; the SHA-256
+        (hex) of the file's bytes when the format computed it while writing (CSV),
+        else None (hash the file)."""
+        digest: str | None = import_module(self.module).write_table(table,
+                                                                    Path(path))
+        return digest
 
     def read(self, path: str | Path, text_columns: tuple[str, ...] = (),
              all_text: bool = False) -> pd.DataFrame:

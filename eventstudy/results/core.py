@@ -453,13 +453,16 @@ class EventStudyResults:
         }
         form = table_format(fmt)  # csv or parquet (eventstudy.io.tables)
         names = [Path(n).stem + form.suffix for n in tables]
+        digests: dict[str, str] = {}  # hashed as written: run.json reads no table
         for name, table in zip(names, tables.values(), strict=True):
-            form.write(table, tmp / name)
+            digest = form.write(table, tmp / name)
+            if digest is not None:
+                digests[name] = digest
         (tmp / "summary.md").write_text((summary or self.summary()).as_markdown(),
                                         encoding="utf-8")
         info = self.run_metadata()
         info.update(run_info or {})
-        write_run_json(tmp, info, report=report)
+        write_run_json(tmp, info, report=report, digests=digests)
         return [tmp / n for n in (*names, "summary.md", "run.json")]
 
     def run_metadata(self) -> dict[str, Any]:
