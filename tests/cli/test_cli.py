@@ -112,6 +112,23 @@ def test_probe_detects_heavy_imports() -> None:
     assert rep["code"] == 0 and "pandas" in rep["heavy"]
 
 
+def test_seed_run_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """The seed study's run (returns, volatility, volume; 209 pairs) takes its
+    p-values from scipy.special, not scipy.stats (0.4 s of imports), and needs
+    neither statsmodels, matplotlib nor the compiled kernels of large studies."""
+    study = Path(__file__).resolve().parents[2] / "events" / "japan_us_investment.toml"
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE,
+         json.dumps([["run", str(study), "--out", str(tmp_path / "out"), "-q",
+                      "--offline"]]),
+         json.dumps(["scipy.stats", "statsmodels", "matplotlib", "numba", "pandas"])],
+        capture_output=True, text=True, timeout=300, check=True)
+    line = [x for x in out.stdout.splitlines() if x.startswith("@@")][-1]
+    (rep,) = json.loads(line[2:])
+    assert rep["code"] == 0, out.stderr[-2000:]
+    assert rep["heavy"] == ["pandas"]  # the probe sees what is imported
+
+
 def test_no_help_imports_heavy_modules() -> None:
     """All commands' --help in one process: none pulls in pandas & co."""
     reps = _probe([[*p, "--help"] for p in COMMANDS])
