@@ -447,9 +447,8 @@ def _kernels() -> Callable[..., tuple[int, int]] | None:
                 if t == 0:  # "%.10g" (NaN: empty)
                     v = fv[s, r]
                     if v == v:
-                        if v < 0 or (v == 0 and np.signbit(v)):
-                            buf[k] = 45
-                            k += 1
+                        buf[k] = 45  # kept when negative (or -0.0)
+                        k += 1 if np.signbit(v) else 0
                         a = abs(v)
                         if a == 0:
                             buf[k] = 48
