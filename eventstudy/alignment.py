@@ -201,6 +201,16 @@ def pair_asofs(pairs: pd.DataFrame, source: str = "the universe") -> np.ndarray:
     return res
 
 
+def _columns_of(index: pd.Index, names: np.ndarray) -> np.ndarray:
+    """Position in ``index`` of each of ``names`` (-1 where absent), looking each
+    distinct name up once."""
+    codes, uniq = pd.factorize(names, use_na_sentinel=False)
+    found = index.get_indexer(uniq).astype(np.int64)
+    out: np.ndarray = found[codes] if len(uniq) else np.full(len(names), -1,
+                                                             dtype=np.int64)
+    return out
+
+
 def pair_weights(pairs: pd.DataFrame, universe: pd.DataFrame | None,
                  column: str) -> np.ndarray:
     """Each pair's value weight from ``column`` (NaN where it is not a number).
@@ -569,8 +579,8 @@ def align(data: pd.DataFrame, events: pd.DataFrame, universe: pd.DataFrame | Non
                 opens.reindex(columns=cols), sess.dates)[0],
             spec.returns, spec.day_part)
         index = pd.Index(cols)
-        tcol = index.get_indexer(pd.Index(tick)).astype(np.int64)
-        bcol = index.get_indexer(pd.Index(bench)).astype(np.int64)
+        tcol = _columns_of(index, tick)
+        bcol = _columns_of(index, bench)
         extra = [factor_values(factors, f, sess.dates) for f in factor_names]
         if needs_rf:
             extra.append(factor_values(factors, spec.rf_column, sess.dates))
