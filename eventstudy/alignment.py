@@ -205,7 +205,7 @@ def _columns_of(index: pd.Index, names: np.ndarray) -> np.ndarray:
     """Position in ``index`` of each of ``names`` (-1 where absent), looking each
     distinct name up once."""
     codes, uniq = pd.factorize(names, use_na_sentinel=False)
-    found = index.get_indexer(uniq).astype(np.int64)
+    found = index.get_indexer(pd.Index(uniq)).astype(np.int64)
     out: np.ndarray = found[codes] if len(uniq) else np.full(len(names), -1,
                                                              dtype=np.int64)
     return out
