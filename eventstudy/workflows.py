@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -453,8 +454,10 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     form = table_format(st.output_format)  # csv or parquet (eventstudy.io.tables)
     if progress is not None:
         progress("write")
-    summary = res.summary()  # written to summary.md and shown by the CLI
-    info["summary"] = summary
+    # the summary (written to summary.md and shown by the CLI) is computed on a
+    # thread while the event and measure tables are written
+    pool = ThreadPoolExecutor(max_workers=1)
+    summary = pool.submit(res.summary)
 
     def write(stage: Path) -> None:
         form.write(_event_table(events), stage / f"events{form.suffix}")
@@ -467,12 +470,16 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                 write_volatility_plot(tables["volatility.csv"], stage / "plots")
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None,
-                        fmt=st.output_format, summary=summary)
+                        fmt=st.output_format, summary=summary.result)
         if report:
 
             build_report(stage, "html")
 
-    written = write_set(out, write)
+    try:
+        written = write_set(out, write)
+        info["summary"] = summary.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     info["files"] = [str(p) for p in written]
     return res, info
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -419,7 +419,8 @@ class EventStudyResults:
 
     def write_files(self, folder: str | Path, run_info: dict[str, Any] | None = None,
                     report: str | None = None, fmt: str = "csv",
-                    summary: Summary | None = None) -> list[Path]:
+                    summary: Summary | Callable[[], Summary] | None = None
+                    ) -> list[Path]:
         """Write the tables, ``summary.md`` and ``run.json`` into an existing folder.
 
         This is the body of :meth:`save`, for callers that stage a larger set (plots,
@@ -437,29 +438,41 @@ class EventStudyResults:
         fmt
             Format of the tables (``csv``, ``parquet``), as in :meth:`save`.
         summary
-            :meth:`summary` when the caller has it already (it is not recomputed).
+            :meth:`summary` when the caller has it already (it is not recomputed),
+            or a function returning it (called while the tables are written, e.g.
+            the ``result`` of a future computing it).
 
         Returns
         -------
         list of pathlib.Path
         """
         tmp = Path(folder)
-        tables: dict[str, pd.DataFrame | LongTable] = {
-            "abnormal_returns.csv": self._ar_spec(),
-            "car.csv": self._car_spec(),
-            "tests.csv": self.tests_,
-            "excluded.csv": self.excluded_,
-            "diagnostics.csv": self._diag(),
+        # each table built by its job (largest first), the jobs on two threads: the
+        # writers' compiled and pyarrow work releases the GIL, so the abnormal
+        # returns are written while the other tables and the summary are built
+        tables: dict[str, Callable[[], pd.DataFrame | LongTable]] = {
+            "abnormal_returns.csv": self._ar_spec,
+            "car.csv": self._car_spec,
+            "tests.csv": lambda: self.tests_,
+            "excluded.csv": lambda: self.excluded_,
+            "diagnostics.csv": self._diag,
         }
         form = table_format(fmt)  # csv or parquet (eventstudy.io.tables)
         names = [Path(n).stem + form.suffix for n in tables]
-        digests: dict[str, str] = {}  # hashed as written: run.json reads no table
-        for name, table in zip(names, tables.values(), strict=True):
-            digest = form.write(table, tmp / name)
-            if digest is not None:
-                digests[name] = digest
-        (tmp / "summary.md").write_text((summary or self.summary()).as_markdown(),
-                                        encoding="utf-8")
+
+        def job(name: str, build: Callable[[], pd.DataFrame | LongTable]
+                ) -> str | None:
+            return form.write(build(), tmp / name)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = [pool.submit(job, name, build)
+                    for name, build in zip(names, tables.values(), strict=True)]
+            text = (summary() if callable(summary) else
+                    (summary or self.summary())).as_markdown()
+            (tmp / "summary.md").write_text(text, encoding="utf-8")
+            written = [j.result() for j in jobs]
+        # hashed as written: run.json reads no table
+        digests = {n: d for n, d in zip(names, written, strict=True) if d is not None}
         info = self.run_metadata()
         info.update(run_info or {})
         write_run_json(tmp, info, report=report, digests=digests)
