@@ -185,8 +185,13 @@ def pair_asofs(pairs: pd.DataFrame, source: str = "the universe") -> np.ndarray:
     cells = (pairs["asof"].fillna("").astype(str) if "asof" in pairs.columns
              else pd.Series("", index=pairs.index))
     tk, cal = pairs["ticker"].astype(str), pairs["calendar"].astype(str)
-    # one resolution per distinct (ticker, calendar, asof), spread back by code
-    codes, uniq = pd.factorize(tk + "\x1f" + cal + "\x1f" + cells, sort=False)
+    # one resolution per distinct (ticker, calendar, asof), spread back by code:
+    # each column's codes (a missing cell is a value of its own), then their triples
+    key = np.zeros(len(pairs), dtype=np.int64)
+    for col in (tk, cal, cells):
+        part, distinct = pd.factorize(col, use_na_sentinel=False)
+        key = pd.factorize(key * max(len(distinct), 1) + part)[0]  # < rows: no overflow
+    codes, uniq = pd.factorize(key, sort=False)
     first = np.empty(len(uniq), dtype=np.int64)  # each key's first row
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
     out = np.empty(len(uniq), dtype=object)

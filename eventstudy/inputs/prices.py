@@ -218,7 +218,7 @@ def prices_from_frame(
             raise PriceDataError("the prices table has no numeric prices", path=source)
         out = df.copy(deep=False)  # copy-on-write: the caller's frame stays theirs
         out.index = out.index.rename("date")
-        out.columns.name = None
+        out.columns = [str(c) for c in out.columns]  # as below (str dtype, no name)
         return out
     if isinstance(df.index, pd.DatetimeIndex) and "date" not in (
             str(c).strip().lower() for c in df.columns):
@@ -296,8 +296,9 @@ def prices_from_frame(
 
 def _canonical(df: pd.DataFrame) -> bool:
     """Whether ``df`` is already what :func:`prices_from_frame` returns: a tz-naive,
-    normalised, unique and increasing DatetimeIndex inside the supported date range,
-    unique stripped string column names (none of them ``date``), float64 columns."""
+    normalised, unique and increasing nanosecond DatetimeIndex inside the supported
+    date range, at least one column, unique stripped string column names (none of
+    them ``date``), float64 columns."""
     idx = df.index
     if not isinstance(idx, pd.DatetimeIndex) or idx.tz is not None or len(idx) == 0:
         return False
@@ -308,6 +309,8 @@ def _canonical(df: pd.DataFrame) -> bool:
                for c in names):
         return False
     if not all(dt == np.float64 for dt in df.dtypes.tolist()):
+        return False
+    if idx.unit != "ns" or df.shape[1] == 0:
         return False
     if idx.hasnans or not idx.is_monotonic_increasing or not idx.is_unique:
         return False

@@ -77,6 +77,13 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
     array([nan, 0.1, nan, nan])
     """
     out = np.full(prices.shape, np.nan)
+    if prices.dtype != np.float64:  # e.g. float32: its ratios stay float32
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = prices[1:] / prices[:-1]
+            fine = (prices > 0) & np.isfinite(prices)
+            ratio = np.where(~fine[1:] | ~fine[:-1], np.nan, ratio)
+            out[1:] = np.log(ratio) if kind == "log" else ratio - 1.0
+        return out
     # missing, non-positive and non-finite prices give no return (NaN fails both)
     ok = (prices > 0) & (prices < np.inf)
     both = ok[1:] & ok[:-1]

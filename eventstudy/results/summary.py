@@ -108,8 +108,10 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
                         ("group", group),
                         ("all", pd.Series("all", index=pairs.index))):
         code, uniq = pd.factorize(keys, sort=False)  # first-appearance order
+        have = code >= 0  # a missing group or event id is no scope value (-1)
+        code, dcode = code[have].astype(np.int64), day[have]
         size = np.bincount(code, minlength=len(uniq))
-        distinct = np.unique(code.astype(np.int64) * nd + day) // nd
+        distinct = np.unique(code * nd + dcode) // nd
         many = size > np.bincount(distinct, minlength=len(uniq))
         out.update(zip(((scope, str(k)) for k in uniq.tolist()), many.tolist(),
                        strict=True))

@@ -212,11 +212,6 @@ def test_to_returns_integer_prices() -> None:
     assert r[1:, 0].tolist()[0] == 2.0
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="DISCREPANCY at 4a77e04 (drop this mark once fixed)"
-                   " (outside the callers' domain: they pass "
-                   "float64): float32 prices' log returns are now log(float64 of the "
-                   "float32 ratio), before log in float32")
 def test_to_returns_float32_log() -> None:
     _same_returns(np.array([[1.1], [1.3], [1.7]], dtype=np.float32), "log")
 
@@ -323,11 +318,6 @@ def test_canonical_all_nan_same_error_and_allow_empty(
            _general(monkeypatch, df, allow_empty=True))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="DISCREPANCY at 4a77e04 (drop this mark once fixed)"
-                   ": a canonical frame with a datetime64[us] or "
-                   "[s] index (pandas 3's default for to_datetime/date_range) keeps "
-                   "that unit on the fast path; the general/old path gives [ns]")
 @pytest.mark.parametrize("unit", ["us", "s"])
 def test_canonical_frame_non_ns_index_unit(unit: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
@@ -336,11 +326,6 @@ def test_canonical_frame_non_ns_index_unit(unit: str,
     _equal(prices_from_frame(df), _general(monkeypatch, df))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="DISCREPANCY at 4a77e04 (drop this mark once fixed)"
-                   ": a canonical frame whose column labels are an "
-                   "object-dtype Index keeps it on the fast path; the general/old "
-                   "path gives pandas 3's str dtype")
 def test_canonical_frame_object_column_index(monkeypatch: pytest.MonkeyPatch) -> None:
     df = pd.DataFrame(np.arange(4.0).reshape(2, 2),
                       index=_ns(["2024-01-02", "2024-01-03"]),
@@ -349,12 +334,6 @@ def test_canonical_frame_object_column_index(monkeypatch: pytest.MonkeyPatch) ->
     _equal(prices_from_frame(df), _general(monkeypatch, df))
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="DISCREPANCY at 4a77e04 (drop this mark once fixed)"
-                   ": a canonical frame with no columns gets 'the "
-                   "prices table has no numeric prices' (allow_empty=True: an empty "
-                   "frame) on the fast path; before: 'no price columns besides "
-                   "'date'...' in both cases")
 @pytest.mark.parametrize("allow_empty", [False, True])
 def test_canonical_frame_without_columns(allow_empty: bool) -> None:
     df = pd.DataFrame(index=_ns(["2024-01-02", "2024-01-03"]), dtype=np.float64)

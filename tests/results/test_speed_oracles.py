@@ -153,12 +153,6 @@ def test_clustered_scopes_group_with_colon_collides_like_before() -> None:
     assert _same_scopes(p)[("event_group", "E:1:a")] is True
 
 
-@pytest.mark.xfail(strict=False, raises=ValueError,
-                   reason="DISCREPANCY at 4a77e04 (drop this mark once fixed)"
-                   ": under pandas 3 astype(str) keeps a missing "
-                   "group/event_id missing; the old groupby dropped that key "
-                   "(dropna) and still counted the pair in 'all', the new "
-                   "pd.factorize gives code -1 and np.bincount raises ValueError")
 @pytest.mark.parametrize("missing", [None, np.nan])
 def test_clustered_scopes_missing_group_or_event_id(missing: Any) -> None:
     p = _pairs(["E1", "E1", missing, "E2"], ["a", missing, "a", "a"],

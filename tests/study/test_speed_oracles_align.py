@@ -111,11 +111,6 @@ def test_pair_asofs_bad_asof_same_message_naming_ticker() -> None:
     assert "25:00 Europe/Berlin" in str(new.value)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="DISCREPANCY: under pandas 3 astype(str) keeps a missing "
-                   "ticker missing; the old code resolved it as 'nan' (here the "
-                   "asof '16:00 America/New_York'), the new factorize gives code "
-                   "-1 and the row silently takes the LAST distinct key's as-of")
 def test_pair_asofs_missing_ticker() -> None:
     p = pd.DataFrame({"ticker": ["AAPL", None, "JPY=X"],
                       "calendar": ["XNYS", "XNYS", "FX"],
@@ -123,11 +118,6 @@ def test_pair_asofs_missing_ticker() -> None:
     _same_asofs(p)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="DISCREPANCY (contrived): the new key joins ticker, "
-                   "calendar and asof with '\\x1f' (which str.split() takes for a "
-                   "blank), so ('A', 'XNYS\\x1f16:00 ...', '') and ('A', 'XNYS', "
-                   "'16:00 ...\\x1f') share one resolution")
 def test_pair_asofs_separator_in_names() -> None:
     # both rows' joined key is "A\x1fXNYS\x1f16:00 America/New_York\x1f"
     p = pd.DataFrame({"ticker": ["A", "A"],
