@@ -71,14 +71,14 @@ def test_version() -> None:
 
 _IMPORT_PROBE = """
 import json, sys
-from eventstudy.cli import main
+from eventstudy.cli import cli  # main() would end the process (os._exit)
 argv_list = json.loads(sys.argv[1])
 heavy = json.loads(sys.argv[2])
 report = []
 for argv in argv_list:
     sys.argv = ["eventstudy", *argv]
     try:
-        main()
+        cli(prog_name="eventstudy")
     except SystemExit as exc:
         code = exc.code
     else:
@@ -442,3 +442,35 @@ def test_events_days_bad_catalog(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "bad.csv" in r.output and "line 2" in r.output
     assert "Traceback" not in r.output
+
+
+# ---------------------------------------------------------------- process exit
+_MAIN = ("import atexit, sys; from pathlib import Path; m = Path(sys.argv.pop(1)); "
+         "atexit.register(lambda: m.write_text('ran')); "
+         "from eventstudy.cli import main; main()")
+
+
+def test_main_ends_the_process_with_output_flushed_and_exit_handlers_run(
+        tmp_path: Path) -> None:
+    """main() skips the interpreter's teardown (os._exit) but not what it must do:
+    block-buffered stdout (a file) is flushed, exit handlers run, the command's
+    exit code is kept."""
+    marker = tmp_path / "atexit-ran"
+    out = tmp_path / "stdout.txt"
+    with out.open("wb") as fh:  # a file: stdout is block-buffered, not line-buffered
+        done = subprocess.run([sys.executable, "-c", _MAIN, str(marker), "--version"],
+                              stdout=fh, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"eventstudy, version \d+\.\d+", out.read_text())
+    assert marker.read_text() == "ran"
+
+
+def test_main_keeps_the_error_exit_code(tmp_path: Path) -> None:
+    marker = tmp_path / "atexit-ran"
+    done = subprocess.run([sys.executable, "-c", _MAIN, str(marker), "run",
+                           str(tmp_path / "missing.toml"), "--out",
+                           str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "missing.toml" in done.stderr and "Traceback" not in done.stderr
+    assert marker.read_text() == "ran"
