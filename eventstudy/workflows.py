@@ -451,26 +451,26 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     events = info.pop("events")
     run_json = info.pop("run_json")
     tables = info.pop("measures")
-    form = table_format(st.output_format)  # csv or parquet (eventstudy.io.tables)
     if progress is not None:
         progress("write")
     # the summary (written to summary.md and shown by the CLI) is computed on a
-    # thread while the event and measure tables are written
+    # thread while the tables are written
     pool = ThreadPoolExecutor(max_workers=1)
     summary = pool.submit(res.summary)
 
     def write(stage: Path) -> None:
-        form.write(_event_table(events), stage / f"events{form.suffix}")
-        for name, table in tables.items():
-            form.write(table, stage / (Path(name).stem + form.suffix))
         if plots or report:
 
             write_plots(res, stage / "plots")
             if "volatility.csv" in tables:
                 write_volatility_plot(tables["volatility.csv"], stage / "plots")
+        # the catalog and the measures' tables are written with the results' own
+        extra: dict[str, Callable[[], pd.DataFrame]] = {
+            "events.csv": lambda: _event_table(events)}
+        extra.update({name: (lambda t=table: t) for name, table in tables.items()})
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None,
-                        fmt=st.output_format, summary=summary.result)
+                        fmt=st.output_format, summary=summary.result, extra=extra)
         if report:
 
             build_report(stage, "html")

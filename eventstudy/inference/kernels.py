@@ -83,7 +83,7 @@ def compiled() -> SimpleNamespace:
         pack_rows=nb.pack_rows, unpack_rows=nb.unpack_rows, rank_sums=nb.rank_sums,
         sign_sums=nb.sign_sums, col_sums=nb.col_sums, pos_counts=nb.pos_counts,
         kp_rows=nb.kp_rows, kp_runs=nb.kp_runs, pairwise_rows=nb.pairwise_rows,
-        pairwise_1d=nb.pairwise_1d,
+        pairwise_1d=nb.pairwise_1d, resid_stats=nb.resid_stats,
         group_sums=nb.group_sums, dev_sums=nb.dev_sums,
         window_values=nb.window_values)
 
@@ -109,6 +109,7 @@ def warm() -> None:
     k.pos_counts(x, 0, 1, z, z.copy())
     k.kp_rows(x, one, f, 0, 1, f.copy(), z, z.copy(), z.copy(), z.copy())
     k.kp_runs(x, z, one, np.array([0, 1]), np.zeros((1, 2)))
+    k.resid_stats(x, 0, 1, one.copy(), z.copy())
     ok = np.ones(1, dtype=np.bool_)
     k.group_sums(z, ok, one, 1)
     k.dev_sums(z, ok, one, z, 1, 2)

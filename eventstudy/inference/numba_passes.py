@@ -425,6 +425,44 @@ def kp_rows(resid: Any, fst: Any, days: Any, a: int, b: int, same: Any,
                 else 0.0)
 
 @jit
+def resid_stats(r: Any, a: int, b: int, n: Any, ac1: Any
+                ) -> None:  # pragma: no cover (compiled)
+    # rows a:b: the number of finite residuals and their first-order
+    # autocorrelation, every sum as ndarray.sum(axis=1) adds it (the identity 0.0
+    # plus numpy's pairwise sum of the row), so bit for bit the numpy expression
+    # of eventstudy.results.core._resid_stats
+    T = r.shape[1]
+    xz = np.empty(T)
+    dv = np.empty(T)
+    sq = np.empty(T)
+    pr = np.empty(max(T - 1, 0))
+    los = np.empty(64, dtype=np.int64)
+    ns = np.empty(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)
+    left = np.empty(64)
+    right = np.empty(64)
+    for i in range(a, b):
+        c = 0
+        for t in range(T):
+            v = r[i, t]
+            if np.isfinite(v):
+                xz[t] = v
+                c += 1
+            else:
+                xz[t] = 0.0
+        n[i] = c
+        mean = (0.0 + pairwise_1d(xz, T, los, ns, stage, left, right)) / np.float64(c)
+        for t in range(T):
+            v = r[i, t]
+            dv[t] = v - mean if np.isfinite(v) else 0.0
+            sq[t] = dv[t] * dv[t]
+        for t in range(T - 1):
+            pr[t] = dv[t + 1] * dv[t]
+        num = 0.0 + pairwise_1d(pr, T - 1, los, ns, stage, left, right)
+        den = 0.0 + pairwise_1d(sq, T, los, ns, stage, left, right)
+        ac1[i] = num / den
+
+@jit
 def group_sums(x: Any, ok: Any, codes: Any, G: int
                ) -> tuple[Any, Any]:  # pragma: no cover (compiled)
     # per group: number and sum of the values in ok, in row order

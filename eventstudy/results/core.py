@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from eventstudy.config import Conventions, ModelSpec, Windows
 from eventstudy.errors import InputError
 from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
 from eventstudy.estimation.models.base import VOL_COLUMNS
+from eventstudy.inference.kernels import compiled, use_compiled
 from eventstudy.io.csv import LongTable
 from eventstudy.io.outputset import check_target, output_lock, write_run_json, write_set
 from eventstudy.io.tables import table_format
@@ -41,7 +43,10 @@ from eventstudy.results.summary import Summary
 
 def _resid_stats(r: np.ndarray, block: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """Per pair: the number of residuals and their first-order autocorrelation
-    (adjacent estimation days both present), in row blocks on up to two threads.
+    (adjacent estimation days both present), in row blocks on up to two threads:
+    from :data:`~eventstudy.inference.kernels.COMPILED_MIN_PAIRS` pairs one
+    compiled pass per row (``numba_passes.resid_stats``, numpy's pairwise sums),
+    else numpy (:func:`_resid_rows`); the two agree bit for bit.
 
     A missing residual enters the sums as a deviation of 0, so a product of
     adjacent deviations with either day missing is 0 (of the same sign, bit for
@@ -50,25 +55,36 @@ def _resid_stats(r: np.ndarray, block: int = 4096) -> tuple[np.ndarray, np.ndarr
     P = r.shape[0]
     n = np.zeros(P, dtype=np.int64)
     ac1 = np.full(P, np.nan)
+    if use_compiled("auto", P):  # large studies: one compiled pass per row block
+        kernel = compiled().resid_stats
+        rc = np.ascontiguousarray(r, dtype=np.float64)
 
-    def rows(lo: int) -> None:
-        x = r[lo:lo + block]
-        ok = np.isfinite(x)
-        cnt = ok.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(ok, x, 0.0).sum(axis=1, keepdims=True) / cnt[:, None]
-            a = np.where(ok, x - mean, 0.0)
-            ac1[lo:lo + block] = (a[:, 1:] * a[:, :-1]).sum(1) / (a * a).sum(1)
-        n[lo:lo + block] = cnt
-
+        def rows(lo: int) -> None:
+            kernel(rc, lo, min(P, lo + block), n, ac1)
+    else:
+        rows = partial(_resid_rows, r, block, n, ac1)
     starts = range(0, P, block)
     if P <= block:
         for lo in starts:
             rows(lo)
-    else:  # numpy releases the GIL: the blocks run on two cores
+    else:  # numpy and the kernel release the GIL: the blocks run on two cores
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             list(pool.map(rows, starts))
     return n, ac1
+
+
+def _resid_rows(r: np.ndarray, block: int, n: np.ndarray, ac1: np.ndarray,
+                lo: int) -> None:
+    """:func:`_resid_stats` of rows ``lo:lo + block`` with numpy (the reference of
+    the compiled pass, bit for bit)."""
+    x = r[lo:lo + block]
+    ok = np.isfinite(x)
+    cnt = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, x, 0.0).sum(axis=1, keepdims=True) / cnt[:, None]
+        a = np.where(ok, x - mean, 0.0)
+        ac1[lo:lo + block] = (a[:, 1:] * a[:, :-1]).sum(1) / (a * a).sum(1)
+    n[lo:lo + block] = cnt
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -419,7 +435,8 @@ class EventStudyResults:
 
     def write_files(self, folder: str | Path, run_info: dict[str, Any] | None = None,
                     report: str | None = None, fmt: str = "csv",
-                    summary: Summary | Callable[[], Summary] | None = None
+                    summary: Summary | Callable[[], Summary] | None = None,
+                    extra: Mapping[str, Callable[[], pd.DataFrame]] | None = None,
                     ) -> list[Path]:
         """Write the tables, ``summary.md`` and ``run.json`` into an existing folder.
 
@@ -441,6 +458,10 @@ class EventStudyResults:
             :meth:`summary` when the caller has it already (it is not recomputed),
             or a function returning it (called while the tables are written, e.g.
             the ``result`` of a future computing it).
+        extra
+            More tables of the set (the event catalog, the measures' tables), by
+            file name (the suffix becomes the format's): each built by its function
+            and written with the results' tables.
 
         Returns
         -------
@@ -456,6 +477,7 @@ class EventStudyResults:
             "tests.csv": lambda: self.tests_,
             "excluded.csv": lambda: self.excluded_,
             "diagnostics.csv": self._diag,
+            **(extra or {}),
         }
         form = table_format(fmt)  # csv or parquet (eventstudy.io.tables)
         names = [Path(n).stem + form.suffix for n in tables]
