@@ -15,11 +15,11 @@ the previous run's and rewrites nothing when they are equal.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -453,10 +453,9 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
     tables = info.pop("measures")
     if progress is not None:
         progress("write")
-    # the summary (written to summary.md and shown by the CLI) is computed on a
-    # thread while the tables are written
-    pool = ThreadPoolExecutor(max_workers=1)
-    summary = pool.submit(res.summary)
+    # the summary (written to summary.md and shown by the CLI) is computed once,
+    # by write_files while it writes the tables
+    summary = functools.cache(res.summary)
 
     def write(stage: Path) -> None:
         if plots or report:
@@ -470,16 +469,13 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
         extra.update({name: (lambda t=table: t) for name, table in tables.items()})
         res.write_files(stage, run_json,
                         report=REPORT_FILE if report else None,
-                        fmt=st.output_format, summary=summary.result, extra=extra)
+                        fmt=st.output_format, summary=summary, extra=extra)
         if report:
 
             build_report(stage, "html")
 
-    try:
-        written = write_set(out, write)
-        info["summary"] = summary.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    written = write_set(out, write)
+    info["summary"] = summary()
     info["files"] = [str(p) for p in written]
     return res, info
 

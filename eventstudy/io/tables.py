@@ -45,10 +45,16 @@ class TableFormat:
         ``pandas.DataFrame`` or a :class:`~eventstudy.io.csv.LongTable`; returns
         the SHA-256 of the bytes it wrote, or None) and
         ``read_table(path, text_columns, all_text) -> pandas.DataFrame``.
+    own_threads
+        Whether the writer spreads one large table over every core itself (the
+        CSV writer's block threads): a run then writes its largest table alone,
+        before the others, instead of beside them (Python work on other threads
+        would keep its threads waiting for the GIL between blocks).
     """
 
     suffix: str
     module: str
+    own_threads: bool = False
 
     def write(self, table: Any, path: str | Path) -> str | None:
         """Write ``table`` (a DataFrame or a ``LongTable``) to ``path``; the SHA-256
@@ -69,7 +75,7 @@ class TableFormat:
 
 
 TABLE_FORMATS: dict[str, TableFormat] = {
-    "csv": TableFormat(".csv", "eventstudy.io.csv"),
+    "csv": TableFormat(".csv", "eventstudy.io.csv", own_threads=True),
     "parquet": TableFormat(".parquet", "eventstudy.io.parquet"),
 }
 

@@ -456,8 +456,9 @@ class EventStudyResults:
             Format of the tables (``csv``, ``parquet``), as in :meth:`save`.
         summary
             :meth:`summary` when the caller has it already (it is not recomputed),
-            or a function returning it (called while the tables are written, e.g.
-            the ``result`` of a future computing it).
+            or a function returning it (called once, while the other tables are
+            written; e.g. ``functools.cache(results.summary)``, which the caller
+            can call again afterwards for the same object).
         extra
             More tables of the set (the event catalog, the measures' tables), by
             file name (the suffix becomes the format's): each built by its function
@@ -471,6 +472,7 @@ class EventStudyResults:
         # each table built by its job (largest first), the jobs on two threads: the
         # writers' compiled and pyarrow work releases the GIL, so the abnormal
         # returns are written while the other tables and the summary are built
+        # (unless the format's writer spreads them over every core itself)
         tables: dict[str, Callable[[], pd.DataFrame | LongTable]] = {
             "abnormal_returns.csv": self._ar_spec,
             "car.csv": self._car_spec,
@@ -486,13 +488,21 @@ class EventStudyResults:
                 ) -> str | None:
             return form.write(build(), tmp / name)
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            jobs = [pool.submit(job, name, build)
-                    for name, build in zip(names, tables.values(), strict=True)]
+        builds = list(tables.values())
+
+        def summary_md() -> None:
             text = (summary() if callable(summary) else
                     (summary or self.summary())).as_markdown()
             (tmp / "summary.md").write_text(text, encoding="utf-8")
-            written = [j.result() for j in jobs]
+
+        first: list[str | None] = []
+        if form.own_threads:  # the largest table alone: its writer uses every core
+            first.append(job(names[0], builds[0]))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = [pool.submit(job, name, build) for name, build in
+                    zip(names[len(first):], builds[len(first):], strict=True)]
+            summary_md()
+            written = first + [j.result() for j in jobs]
         # hashed as written: run.json reads no table
         digests = {n: d for n, d in zip(names, written, strict=True) if d is not None}
         info = self.run_metadata()
