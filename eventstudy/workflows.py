@@ -64,8 +64,6 @@ from eventstudy.io.outputset import (
     write_set,
 )
 from eventstudy.io.tables import table_format
-from eventstudy.reporting.build import build_report
-from eventstudy.reporting.plots import write_plots, write_volatility_plot
 from eventstudy.study import EventStudy
 from eventstudy.version import __version__
 
@@ -459,6 +457,10 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
 
     def write(stage: Path) -> None:
         if plots or report:
+            from eventstudy.reporting.plots import (  # lazy: only with plots
+                write_plots,
+                write_volatility_plot,
+            )
 
             write_plots(res, stage / "plots")
             if "volatility.csv" in tables:
@@ -471,6 +473,9 @@ def _fit_and_save(st: Study, frame: pd.DataFrame, inputs: dict[str, str],
                         report=REPORT_FILE if report else None,
                         fmt=st.output_format, summary=summary, extra=extra)
         if report:
+            from eventstudy.reporting.build import (
+                build_report,  # lazy: only with a report
+            )
 
             build_report(stage, "html")
 
