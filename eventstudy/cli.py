@@ -1222,7 +1222,15 @@ def main() -> None:
     100,000-pair run about 0.3 s: module dictionaries, the run's arrays, the
     compiled kernels' LLVM modules); every output set is written, synced and
     swapped in, and every lock released, before the command returns.
+
+    The command also sets ``NUMPY_MADVISE_HUGEPAGE=0`` unless it is set already
+    (before numpy is imported): numpy otherwise asks the kernel for transparent
+    huge pages for every large array, and where the kernel compacts memory to find
+    them (``defrag = madvise``) a fresh process stalls on it: 0.2-0.3 s of a
+    100,000-pair run here, and all of the spread between runs
+    (docs/benchmark.md). The library leaves the setting to its caller.
     """
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     try:
         cli(prog_name="eventstudy")
         code: object = 0

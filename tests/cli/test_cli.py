@@ -4,6 +4,7 @@ row named, no traceback), ``events validate`` and ``events days``."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -474,3 +475,27 @@ def test_main_keeps_the_error_exit_code(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "missing.toml" in done.stderr and "Traceback" not in done.stderr
     assert marker.read_text() == "ran"
+
+
+_HUGEPAGES = (
+    "import atexit, os, sys; from pathlib import Path; m = Path(sys.argv.pop(1)); "
+    "atexit.register(lambda: m.write_text("
+    "os.environ.get('NUMPY_MADVISE_HUGEPAGE', '?') + ' ' + str(int("
+    "__import__('numpy')._core.multiarray._get_madvise_hugepage())))); "
+    "from eventstudy.cli import main; main()")
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "0 0"), ("1", "1 1")])
+def test_main_turns_numpy_hugepages_off_unless_asked(
+        tmp_path: Path, given: str | None, expected: str) -> None:
+    """The command runs with numpy's huge-page advice off (the compaction stalls of
+    a fresh process); a NUMPY_MADVISE_HUGEPAGE the user set wins."""
+    marker = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    done = subprocess.run([sys.executable, "-c", _HUGEPAGES, str(marker), "events",
+                           "days", str(CATALOG), "--calendar", "XNYS"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == expected
