@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,8 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
         size = np.bincount(code, minlength=len(uniq))
         distinct = np.unique(code * nd + dcode) // nd
         many = size > np.bincount(distinct, minlength=len(uniq))
-        out.update(zip(((scope, str(k)) for k in uniq.tolist()), many.tolist(),
+        labels = [k if isinstance(k, str) else str(k) for k in uniq.tolist()]
+        out.update(zip(zip(repeat(scope), labels, strict=False), many.tolist(),
                        strict=True))
     return out
 
