@@ -240,13 +240,13 @@ class EventStudyResults:
         zero = p["zero_share"].to_numpy() if "zero_share" in p else np.full(len(p),
                                                                           np.nan)
         diag = pd.DataFrame({
-            "event_id": p["event_id"].to_numpy(),
-            "ticker": p["ticker"].to_numpy(),
-            "group": p["group"].to_numpy(),
-            "calendar": p["calendar"].to_numpy(),
-            "model": p["model"].to_numpy(),
+            "event_id": p["event_id"].astype(str).array,
+            "ticker": p["ticker"].astype(str).array,
+            "group": p["group"].astype(str).array,
+            "calendar": p["calendar"].astype(str).array,
+            "model": p["model"].astype(str).array,
             "day0": p["day0"].to_numpy(),
-            "day0_rule": p["day0_rule"].to_numpy(),
+            "day0_rule": p["day0_rule"].astype(str).array,
             "n_est": n,
             # estimation returns removed by mask_estimation (0 without masking)
             "n_masked": (p["n_masked"].to_numpy(dtype=np.int64) if "n_masked" in p
@@ -257,9 +257,9 @@ class EventStudyResults:
             "r2": self.r2,
             "zero_share": zero,
             "resid_ac1": ac1,
-            "confounded_by": p["confounded_by"].to_numpy(),
+            "confounded_by": p["confounded_by"].astype(str).array,
             # what a positive return means (the universe's quote; "" without it)
-            "quote": (p["quote"].fillna("").astype(str).to_numpy(dtype=object)
+            "quote": (p["quote"].fillna("").astype(str).array
                       if "quote" in p else np.full(len(p), "", dtype=object)),
         })
         vol = self.vol
