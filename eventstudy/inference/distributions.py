@@ -74,12 +74,7 @@ def chi2_cdf(x: Any, df: Any) -> np.ndarray:
     >>> float(chi2_cdf(10.0, 10.0).round(6))
     0.559507
     """
-    x, df = _f64(x), _f64(df)
-    with np.errstate(invalid="ignore"):
-        out: np.ndarray = np.where(df > 0, np.where(
-            x > 0, np.where(x == np.inf, 1.0, special.chdtr(df, x)),
-            np.where(np.isnan(x), np.nan, 0.0)), np.nan)
-    return out
+    return _chi2(x, df, special.chdtr, 0.0, 1.0)
 
 
 def chi2_sf(x: Any, df: Any) -> np.ndarray:
@@ -90,9 +85,15 @@ def chi2_sf(x: Any, df: Any) -> np.ndarray:
     >>> float(chi2_sf(10.0, 10.0).round(6))
     0.440493
     """
+    return _chi2(x, df, special.chdtrc, 1.0, 0.0)
+
+
+def _chi2(x: Any, df: Any, fn: Any, at_zero: float, at_inf: float) -> np.ndarray:
+    """``fn(df, x)`` inside the support (0 < x < inf), ``at_zero`` for x <= 0,
+    ``at_inf`` for x = inf, NaN for a NaN x or df <= 0 (scipy.stats' rules)."""
     x, df = _f64(x), _f64(df)
     with np.errstate(invalid="ignore"):
         out: np.ndarray = np.where(df > 0, np.where(
-            x > 0, np.where(x == np.inf, 0.0, special.chdtrc(df, x)),
-            np.where(np.isnan(x), np.nan, 1.0)), np.nan)
+            x > 0, np.where(x == np.inf, at_inf, fn(df, x)),
+            np.where(np.isnan(x), np.nan, at_zero)), np.nan)
     return out
