@@ -10,6 +10,7 @@ are those of the CSV tables (which round floats to 10 significant digits).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -82,16 +83,23 @@ def to_arrow(table: pd.DataFrame | LongTable) -> Any:
                      for j, c in enumerate(table.columns)})
 
 
-def write_table(table: pd.DataFrame | LongTable, path: Path) -> None:
-    """Write an output table as Parquet (typed, zstd; see the module docstring)."""
+def write_table(table: pd.DataFrame | LongTable, path: Path) -> str:
+    """Write an output table as Parquet (typed, zstd; see the module docstring);
+    the SHA-256 (hex) of the bytes written (encoded in memory, hashed, then written,
+    so that ``run.json`` need not read the file back)."""
     import pyarrow as pa  # lazy: pyarrow is heavy, only table I/O needs it
     import pyarrow.parquet as pq  # lazy: as pyarrow
 
     tbl = to_arrow(table)
     text = [f.name for f in tbl.schema
             if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
-    pq.write_table(tbl, path, compression=COMPRESSION, use_dictionary=text,
+    sink = pa.BufferOutputStream()
+    pq.write_table(tbl, sink, compression=COMPRESSION, use_dictionary=text,
                    write_statistics=True, store_schema=False)
+    data = memoryview(sink.getvalue())
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def read_table(path: Path, text_columns: tuple[str, ...] = (),

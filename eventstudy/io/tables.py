@@ -58,8 +58,8 @@ class TableFormat:
 
     def write(self, table: Any, path: str | Path) -> str | None:
         """Write ``table`` (a DataFrame or a ``LongTable``) to ``path``; the SHA-256
-        (hex) of the file's bytes when the format computed it while writing (CSV),
-        else None (hash the file)."""
+        (hex) of the file's bytes when the format computed it while writing (CSV,
+        Parquet), else None (hash the file)."""
         digest: str | None = import_module(self.module).write_table(table,
                                                                     Path(path))
         return digest

@@ -4,6 +4,7 @@ reader of a run (report, cross-section, refresh) takes either format."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -132,6 +133,16 @@ def test_parquet_columns_are_typed_and_hold_the_values(tmp_path: Path) -> None:
     meta = pq.ParquetFile(tmp_path / "t.parquet").metadata
     assert meta.row_group(0).column(2).compression == "ZSTD"
     assert pq.read_schema(tmp_path / "t.parquet").metadata is None  # no pandas blob
+
+
+def test_parquet_writer_returns_the_sha256_of_the_file(tmp_path: Path) -> None:
+    """The digest run.json lists without reading the file back is the file's."""
+    table = _long_table(np.random.default_rng(5), 200, 3)
+    digest = TABLE_FORMATS["parquet"].write(table, tmp_path / "t.parquet")
+    assert digest == hashlib.sha256((tmp_path / "t.parquet").read_bytes()).hexdigest()
+    frame = table.frame()
+    digest = TABLE_FORMATS["parquet"].write(frame, tmp_path / "f.parquet")
+    assert digest == hashlib.sha256((tmp_path / "f.parquet").read_bytes()).hexdigest()
 
 
 def test_parquet_frames_with_nulls_and_text_read_back_as_csv_does(tmp_path: Path
