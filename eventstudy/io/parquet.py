@@ -85,21 +85,18 @@ def to_arrow(table: pd.DataFrame | LongTable) -> Any:
 
 def write_table(table: pd.DataFrame | LongTable, path: Path) -> str:
     """Write an output table as Parquet (typed, zstd; see the module docstring);
-    the SHA-256 (hex) of the bytes written (encoded in memory, hashed, then written,
-    so that ``run.json`` need not read the file back)."""
+    the SHA-256 (hex) of the file, read back at once by the thread that wrote it
+    (from the page cache), so that ``run.json`` does not hash it at the end."""
     import pyarrow as pa  # lazy: pyarrow is heavy, only table I/O needs it
     import pyarrow.parquet as pq  # lazy: as pyarrow
 
     tbl = to_arrow(table)
     text = [f.name for f in tbl.schema
             if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
-    sink = pa.BufferOutputStream()
-    pq.write_table(tbl, sink, compression=COMPRESSION, use_dictionary=text,
+    pq.write_table(tbl, path, compression=COMPRESSION, use_dictionary=text,
                    write_statistics=True, store_schema=False)
-    data = memoryview(sink.getvalue())
-    with open(path, "wb") as f:
-        f.write(data)
-    return hashlib.sha256(data).hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def read_table(path: Path, text_columns: tuple[str, ...] = (),
