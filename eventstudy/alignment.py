@@ -187,14 +187,12 @@ def pair_asofs(pairs: pd.DataFrame, source: str = "the universe") -> np.ndarray:
     tk, cal = pairs["ticker"].astype(str), pairs["calendar"].astype(str)
     # one resolution per distinct (ticker, calendar, asof), spread back by code:
     # each column's codes (a missing cell is a value of its own), then their triples
-    key = np.zeros(len(pairs), dtype=np.int64)
+    codes = np.zeros(len(pairs), dtype=np.int64)  # first-appearance codes
     for col in (tk, cal, cells):
         part, distinct = pd.factorize(col, use_na_sentinel=False)
-        key = pd.factorize(key * max(len(distinct), 1) + part)[0]  # < rows: no overflow
-    codes, uniq = pd.factorize(key, sort=False)
-    first = np.empty(len(uniq), dtype=np.int64)  # each key's first row
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    out = np.empty(len(uniq), dtype=object)
+        codes = pd.factorize(codes * max(len(distinct), 1) + part)[0]  # < rows
+    first = np.unique(codes, return_index=True)[1]  # each key's first row
+    out = np.empty(len(first), dtype=object)
     for i, (t, c, a) in enumerate(zip(tk.iloc[first].tolist(),
                                       cal.iloc[first].tolist(),
                                       cells.iloc[first].tolist(), strict=True)):
@@ -210,9 +208,7 @@ def _columns_of(index: pd.Index, names: np.ndarray) -> np.ndarray:
     """Position in ``index`` of each of ``names`` (-1 where absent), looking each
     distinct name up once."""
     codes, uniq = pd.factorize(names, use_na_sentinel=False)
-    found = index.get_indexer(pd.Index(uniq)).astype(np.int64)
-    out: np.ndarray = found[codes] if len(uniq) else np.full(len(names), -1,
-                                                             dtype=np.int64)
+    out: np.ndarray = index.get_indexer(pd.Index(uniq)).astype(np.int64)[codes]
     return out
 
 

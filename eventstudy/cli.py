@@ -163,7 +163,7 @@ def run(study_file: Path, prices_path: Path | None, out_dir: Path, model: str | 
     done()
     marks.append(("summary", time.time()))
     if not quiet:
-        _print_summary(res, out_dir, info)
+        _print_summary(out_dir, info)
     if timings_path is not None:
         import json  # lazy: start-up (light)
 
@@ -178,9 +178,8 @@ def _split(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _print_summary(res: Any, out_dir: Path, info: dict[str, Any]) -> None:
-    summary = info["summary"] if "summary" in info else res.summary()
-    text = summary.as_text().splitlines()
+def _print_summary(out_dir: Path, info: dict[str, Any]) -> None:
+    text = info["summary"].as_text().splitlines()  # run_study computed it
     limit = 40
     if len(text) > limit + 6:
         shown = text[: limit + 2] + [f"... {len(text) - limit - 6} more rows in "

@@ -374,7 +374,7 @@ def gkey(g: Groups) -> str:
 def t_p(t: np.ndarray, df: np.ndarray) -> np.ndarray:
     """Two-sided Student t p-value 2 P(T > |t|); NaN for a non-finite t or df <= 0."""
     with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(t) & (df > 0), 2 * t_sf(np.abs(t), df), np.nan)
+        return np.where(np.isfinite(t), 2 * t_sf(np.abs(t), df), np.nan)  # df <= 0: NaN
 
 
 def z_p(z: np.ndarray) -> np.ndarray:

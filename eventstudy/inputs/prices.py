@@ -214,7 +214,7 @@ def prices_from_frame(
                          path=source)
     if tickers is None and _canonical(df):
         # already the canonical frame (e.g. a loader's output): checked, not rebuilt
-        if not allow_empty and (df.shape[1] == 0 or not df.notna().to_numpy().any()):
+        if not allow_empty and not df.notna().to_numpy().any():
             raise PriceDataError("the prices table has no numeric prices", path=source)
         out = df.copy(deep=False)  # copy-on-write: the caller's frame stays theirs
         out.index = out.index.rename("date")

@@ -77,23 +77,21 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
     array([nan, 0.1, nan, nan])
     """
     out = np.full(prices.shape, np.nan)
-    if prices.dtype != np.float64:  # e.g. float32: its ratios stay float32
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = prices[1:] / prices[:-1]
-            fine = (prices > 0) & np.isfinite(prices)
-            ratio = np.where(~fine[1:] | ~fine[:-1], np.nan, ratio)
-            out[1:] = np.log(ratio) if kind == "log" else ratio - 1.0
-        return out
     # missing, non-positive and non-finite prices give no return (NaN fails both)
     ok = (prices > 0) & (prices < np.inf)
     both = ok[1:] & ok[:-1]
-    r = out[1:]  # a view: written in place, NaN where ``both`` is False
+    # computed in the ratio's own dtype (float32 prices: float32 arithmetic), in
+    # place in ``out`` when that is float64; NaN where ``both`` is False
+    dtype = np.result_type(prices.dtype, np.float16)
+    r = out[1:] if dtype == np.float64 else np.full(both.shape, np.nan, dtype=dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(prices[1:], prices[:-1], out=r, where=both)
         if kind == "log":
             r[both] = np.log(r[both])
         else:
             np.subtract(r, 1.0, out=r, where=both)
+    if dtype != np.float64:
+        out[1:] = r
     return out
 
 

@@ -114,7 +114,7 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
         size = np.bincount(code, minlength=len(uniq))
         distinct = np.unique(code * nd + dcode) // nd
         many = size > np.bincount(distinct, minlength=len(uniq))
-        labels = [k if isinstance(k, str) else str(k) for k in uniq.tolist()]
+        labels = map(str, uniq.tolist())
         out.update(zip(zip(repeat(scope), labels, strict=False), many.tolist(),
                        strict=True))
     return out
