@@ -907,6 +907,14 @@ def format_cli_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _write_json(path: Path, figures: dict[str, Any]) -> None:
+    """Write a benchmark's figures (``--json``) as sorted, indented JSON, making
+    the folder if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m eventstudy.bench``; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -915,8 +923,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.garch_chunk, args.seed)
         print(format_garch_report(g))
         if args.json_path is not None:
-            args.json_path.write_text(json.dumps(g, indent=2, sort_keys=True) + "\n",
-                                      encoding="utf-8")
+            _write_json(args.json_path, g)
         return 0
 
     def split(v: str | None) -> tuple[str, ...] | None:
@@ -946,9 +953,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(format_cli_report(c))
         if args.json_path is not None:
-            args.json_path.parent.mkdir(parents=True, exist_ok=True)
-            args.json_path.write_text(json.dumps(c, indent=2, sort_keys=True) + "\n",
-                                      encoding="utf-8")
+            _write_json(args.json_path, c)
         return 0
     try:
         r = run_bench(args.securities, args.days, args.events, seed=args.seed,
@@ -963,9 +968,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(format_report(r))
     if args.json_path is not None:
-        args.json_path.parent.mkdir(parents=True, exist_ok=True)
-        args.json_path.write_text(json.dumps(r, indent=2, sort_keys=True) + "\n",
-                                  encoding="utf-8")
+        _write_json(args.json_path, r)
     return 0 if r["loop"]["agree_1e-10"] else 1
 
 
