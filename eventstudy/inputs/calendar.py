@@ -84,7 +84,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -420,6 +420,23 @@ def get_sessions(
         return Sessions(name, cut.tz, pd.DatetimeIndex(dates, name="date"),
                         open_ns, close_ns)
 
+    table = session_table(name)
+    if table is not None and table.covers(start, end):
+        return table.sessions(start, end)
+    return computed_sessions(name, start, end)
+
+
+def computed_sessions(name: str, start: pd.Timestamp, end: pd.Timestamp
+                      ) -> Sessions:
+    """The sessions of pandas-market-calendars' calendar ``name`` over
+    ``start..end`` (normalised dates), computed by the library (what
+    :func:`get_sessions` does when no bundled table covers the range).
+
+    Raises
+    ------
+    CalendarError
+        The name is unknown or the calendar cannot give sessions for the range.
+    """
     with warnings.catch_warnings():
         # pandas-market-calendars warns about discontinued lunch breaks; the
         # open/close times we use are unaffected.
@@ -436,13 +453,16 @@ def get_sessions(
                 f"{end.date()} ({exc}); drop the events or prices outside the "
                 "calendar's range, or use another calendar") from exc
     dates = pd.DatetimeIndex(sched.index).tz_localize(None).normalize()
-    open_ns = (
-        pd.DatetimeIndex(sched["market_open"]).tz_convert("UTC").as_unit("ns").asi8
-    )
-    close_ns = (
-        pd.DatetimeIndex(sched["market_close"]).tz_convert("UTC").as_unit("ns").asi8
-    )
     tz = str(getattr(cal, "tz", "UTC"))
+
+    def utc_ns(column: str) -> np.ndarray:
+        t = pd.DatetimeIndex(sched[column])
+        if t.tz is None:  # no session in the range: the library's columns are naive
+            t = t.tz_localize(tz)
+        out: np.ndarray = t.tz_convert("UTC").as_unit("ns").asi8
+        return out
+
+    open_ns, close_ns = utc_ns("market_open"), utc_ns("market_close")
     return Sessions(name, tz, pd.DatetimeIndex(dates, name="date"),
                     open_ns.copy(), close_ns.copy())
 
@@ -538,6 +558,188 @@ def _korean_holiday_caches_restored() -> Iterator[None]:
     finally:
         for k, v in saved.items():
             setattr(kh, k, v)
+
+
+SESSION_TABLES = Path(__file__).with_name("session_tables")
+"""The bundled session tables, ``<calendar>.txt``: the sessions of
+:data:`SESSION_TABLE_CALENDARS` over 1990-2050 exactly as pandas-market-calendars
+computes them (importing it and building a calendar's holidays and schedule costs
+about 0.2 s per run, 2 s for XKRX's lunar holidays). The first lines name the
+pandas-market-calendars and exchange_calendars versions a table was computed with;
+under other versions, or outside its years, the sessions are computed again.
+Rebuilt by :func:`write_session_table`; ``tests/inputs/test_session_tables.py``
+checks every table against the library."""
+SESSION_TABLE_CALENDARS = ("XNYS", "XTKS", "XKRX")
+"""The calendars with a bundled session table (the seed study's exchanges)."""
+_TABLE_HEAD = 8
+"""Header lines of a session table (``key=value``)."""
+TimeUnit = Literal["s", "ms", "us", "ns"]
+_UNITS: dict[str, TimeUnit] = {"s": "s", "ms": "ms", "us": "us", "ns": "ns"}
+
+
+@dataclass(frozen=True)
+class SessionTable:
+    """One calendar's bundled sessions (:data:`SESSION_TABLES`).
+
+    Attributes
+    ----------
+    name, tz
+        Calendar name and time zone (as :class:`Sessions`).
+    versions
+        ``(pandas_market_calendars, exchange_calendars)`` versions it was computed
+        with.
+    dates, open_ns, close_ns
+        Every session over the table's years: dates as ns (tz-naive midnight),
+        open and close as UTC ns.
+    first, last
+        The first and last date the table covers (inclusive).
+    unit
+        The resolution of the session dates the library gives (pandas 3 gives
+        ``us``), which :meth:`sessions` gives too.
+    """
+
+    name: str
+    tz: str
+    versions: tuple[str, str]
+    dates: np.ndarray
+    open_ns: np.ndarray
+    close_ns: np.ndarray
+    first: pd.Timestamp
+    last: pd.Timestamp
+    unit: TimeUnit = "ns"
+
+    def covers(self, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        """Whether ``start..end`` is a range within the table's years (an empty
+        or reversed range is the library's to judge)."""
+        return bool(self.first <= start <= end <= self.last)
+
+    def sessions(self, start: pd.Timestamp, end: pd.Timestamp) -> Sessions:
+        """The sessions of ``start..end`` (normalised dates, inside the table)."""
+        lo = int(np.searchsorted(self.dates, start.value, side="left"))
+        hi = int(np.searchsorted(self.dates, end.value, side="right"))
+        # normalize() as the library's path: the same unit and inferred freq
+        dates = pd.DatetimeIndex(self.dates[lo:hi].view("datetime64[ns]"),
+                                 name="date").as_unit(self.unit).normalize()
+        return Sessions(self.name, self.tz, dates, self.open_ns[lo:hi].copy(),
+                        self.close_ns[lo:hi].copy())
+
+
+def _versions() -> tuple[str, str]:
+    """The installed pandas-market-calendars and exchange_calendars versions."""
+    try:
+        pmc = version("pandas_market_calendars")
+    except PackageNotFoundError:
+        pmc = ""
+    return pmc, _calendars_version()
+
+
+@functools.lru_cache(maxsize=16)
+def session_table(name: str, folder: Path | None = None) -> SessionTable | None:
+    """The bundled session table of calendar ``name``, if there is one and it was
+    computed with the installed calendar libraries; else None.
+
+    Parameters
+    ----------
+    name
+        Calendar name.
+    folder
+        Where the tables are (default :data:`SESSION_TABLES`).
+
+    Returns
+    -------
+    SessionTable or None
+        None when there is no table for ``name``, it is unreadable, or it was
+        computed with other versions of pandas-market-calendars or
+        exchange_calendars (the sessions are then computed by the library).
+    """
+    path = (folder or SESSION_TABLES) / f"{name}.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        head = dict(line.split("=", 1) for line in lines[:_TABLE_HEAD])
+        versions = (head["pandas_market_calendars"], head["exchange_calendars"])
+        if versions != _versions() or head["calendar"] != name:
+            return None
+        first, last = pd.Timestamp(head["first"]), pd.Timestamp(head["last"])
+        rows = [line.split() for line in lines[_TABLE_HEAD:]]
+        holidays = np.array([r[1] for r in rows if r[0] == "H"], dtype="datetime64[D]")
+        extra = np.array([r[1] for r in rows if r[0] == "X"], dtype="datetime64[D]")
+        change = [r for r in rows if r[0] == "T"]
+        days = np.arange(np.datetime64(first.date(), "D"),
+                         np.datetime64(last.date(), "D") + 1)
+        weekday = np.is_busday(days, weekmask=head["weekmask"])
+        keep = (weekday & ~np.isin(days, holidays)) | np.isin(days, extra)
+        dates = days[keep].astype("datetime64[ns]").view(np.int64)
+        at = np.array([r[1] for r in change], dtype="datetime64[D]").astype(
+            "datetime64[ns]").view(np.int64)
+        opens = np.array([pd.Timedelta(r[2]).value for r in change], dtype=np.int64)
+        closes = np.array([pd.Timedelta(r[3]).value for r in change], dtype=np.int64)
+        k = np.searchsorted(at, dates, side="right") - 1
+        if len(dates) and (k < 0).any():
+            return None
+        tz = head["tz"]
+
+        def utc(offset: np.ndarray) -> np.ndarray:
+            local = pd.DatetimeIndex((dates + offset).view("datetime64[ns]"))
+            out: np.ndarray = local.tz_localize(tz).as_unit("ns").asi8.copy()
+            return out
+
+        return SessionTable(name, tz, versions, dates, utc(opens[k]), utc(closes[k]),
+                            first, last, _UNITS[head["unit"]])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def write_session_table(name: str, first_year: int = 1990, last_year: int = 2050,
+                        folder: Path | None = None) -> Path:
+    """Compute calendar ``name``'s sessions over ``first_year..last_year`` with the
+    installed pandas-market-calendars and write its table (:data:`SESSION_TABLES`):
+    the holidays (weekdays of its week mask without a session, ``H``), sessions on
+    other days (``X``) and each session whose local open or close differs from the
+    session before it (``T date open close``: the times from then on).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    start, end = pd.Timestamp(first_year, 1, 1), pd.Timestamp(last_year, 12, 31)
+    s = computed_sessions(name, start, end)
+    cal = _market_calendar(name)
+    weekmask = str(getattr(cal, "weekmask", "Mon Tue Wed Thu Fri"))
+    days = np.arange(np.datetime64(start.date(), "D"), np.datetime64(end.date(), "D")
+                     + 1)
+    have = np.isin(days, s.dates.to_numpy().astype("datetime64[D]"))
+    weekday = np.is_busday(days, weekmask=weekmask)
+    local_open = pd.DatetimeIndex(s.open_ns.view("datetime64[ns]")).tz_localize(
+        "UTC").tz_convert(s.tz).tz_localize(None)
+    local_close = pd.DatetimeIndex(s.close_ns.view("datetime64[ns]")).tz_localize(
+        "UTC").tz_convert(s.tz).tz_localize(None)
+    day = pd.Timedelta(days=1)
+    if not all(pd.Timedelta(0) <= t - d < day for t, d in (
+            *zip(local_open, s.dates, strict=True),
+            *zip(local_close, s.dates, strict=True))):
+        raise CalendarError(f"calendar {name}: a session opens or closes on another "
+                            "local date; it cannot have a session table")
+    o = [str(t - d) for t, d in zip(local_open, s.dates, strict=True)]
+    c = [str(t - d) for t, d in zip(local_close, s.dates, strict=True)]
+    rows = [f"H {d}" for d in days[weekday & ~have]]
+    rows += [f"X {d}" for d in days[~weekday & have]]
+    rows += [f"T {d.strftime('%Y-%m-%d')} {a.split()[-1]} {b.split()[-1]}"
+             for i, (d, a, b) in enumerate(zip(s.dates, o, c, strict=True))
+             if i == 0 or (a, b) != (o[i - 1], c[i - 1])]
+    pmc, ec = _versions()
+    text = "\n".join([f"pandas_market_calendars={pmc}", f"exchange_calendars={ec}",
+                      f"calendar={name}", f"tz={s.tz}", f"first={start.date()}",
+                      f"last={end.date()}", f"weekmask={weekmask}",
+                      f"unit={s.dates.unit}", *rows]) + "\n"
+    out = (folder or SESSION_TABLES) / f"{name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    session_table.cache_clear()
+    return out
 
 
 KRX_TABLE = Path(__file__).with_name("krx_holidays.txt")
