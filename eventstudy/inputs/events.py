@@ -53,6 +53,7 @@ from eventstudy.inputs.calendar import (
     FIRST_DATE,
     FX_CALENDAR,
     LAST_DATE,
+    SESSION_TABLE_CALENDARS,
     SEVEN_DAY_CALENDAR,
     is_calendar_name,
     resolve_asof,
@@ -72,6 +73,79 @@ _FAST_YEARS = (FIRST_DATE.year, LAST_DATE.year)
 MAX_EVIDENCE_WORDS = 30
 
 
+def repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, sorted (one pass; a header of
+    thousands of columns costs no more than its length).
+
+    Examples
+    --------
+    >>> repeated(["b", "a", "b", "c", "a"])
+    ['a', 'b']
+    """
+    seen: set[str] = set()
+    dup: set[str] = set()
+    for name in names:
+        if name in seen:
+            dup.add(name)
+        seen.add(name)
+    return sorted(dup)
+
+
+def read_text_table(path: Path) -> pd.DataFrame:
+    """A CSV file as text columns: ``pd.read_csv(path, dtype=str,
+    keep_default_na=False)``, the same frame (names, ``str`` dtype, values, order)
+    and the same errors.
+
+    A plain file (UTF-8, no quote character, no NUL, no lone carriage return, a
+    header of distinct non-blank names and every line of the header's width) is
+    parsed by pyarrow's multithreaded reader, which gives the same frame; any other
+    file, or any file pyarrow refuses, is read by pandas, which raises what it
+    raised before.
+    """
+    fast = _read_plain_csv(path)
+    if fast is not None:
+        return fast
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+# the extensions pandas.read_csv decompresses by default
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar", ".tgz", ".tbz",
+               ".tbz2", ".txz")
+
+
+def _read_plain_csv(path: Path) -> pd.DataFrame | None:
+    """:func:`read_text_table`'s fast path, or None when the file is not plain."""
+    import pyarrow as pa  # lazy: only the fast path needs them
+    import pyarrow.csv as pacsv
+
+    if Path(path).name.lower().endswith(_COMPRESSED):
+        return None  # pandas decompresses these by their extension
+    data = Path(path).read_bytes()
+    if (not data or b'"' in data or b"\x00" in data
+            or data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    end = data.find(b"\n")
+    head = data if end < 0 else data[:end]
+    try:
+        line = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    names = line.removeprefix("\ufeff").removesuffix("\r").split(",")
+    if any(not n.strip() for n in names) or len(set(names)) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
 def _read_csv(path: object, what: str) -> pd.DataFrame:
     if not isinstance(path, (str, Path)):
         raise InputError(f"the {what} must be a path to a CSV file, got "
@@ -83,7 +157,7 @@ def _read_csv(path: object, what: str) -> pd.DataFrame:
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader(f), [])
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df = read_text_table(path)
     except UnicodeDecodeError as exc:
         raise InputError(f"the {what} is not UTF-8 text ({exc.reason} at byte "
                          f"{exc.start}); save it as a UTF-8 CSV",
@@ -95,7 +169,7 @@ def _read_csv(path: object, what: str) -> pd.DataFrame:
         raise InputError(f"cannot parse {what} CSV ({str(exc).strip()}); check the "
                          "commas and quotes", path=str(path)) from exc
     names = [h.strip() for h in header]
-    dup = sorted({h for h in names if names.count(h) > 1})
+    dup = repeated(names)
     if dup:
         raise InputError(f"duplicate column(s) {', '.join(map(repr, dup))} in the "
                          "header line; name each column once", path=str(path))
@@ -112,7 +186,7 @@ def _require_frame(df: object, source: str, what: str) -> pd.DataFrame:
         raise CatalogError(f"the {what} has MultiIndex columns; flatten them to one "
                            "name per column", path=source)
     names = [str(c).strip() for c in df.columns]
-    dup = sorted({c for c in names if names.count(c) > 1})
+    dup = repeated(names)
     if dup:
         raise CatalogError(f"duplicate column(s) {', '.join(map(repr, dup))} in the "
                            f"{what}; name each column once", path=source)
@@ -153,6 +227,7 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[st
     (bad input, other layouts pandas also reads, dates outside that range) goes
     through :func:`_parse_one`, one value at a time, for the same result and
     message. A date outside the supported range is a problem naming the value.
+    Each distinct value is parsed once (a large catalog repeats its dates).
 
     Examples
     --------
@@ -161,16 +236,20 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[st
     >>> str(pd.Timestamp(inst[0], tz="UTC")), bool(d[1]), probs
     ('2025-07-22 23:12:00+00:00', True, [])
     """
-    n = len(values)
+    raw = values.astype(str).str.strip().reset_index(drop=True)
+    # each distinct text once (a large catalog repeats its dates): the parse of a
+    # value depends on the value alone
+    codes, uniq = pd.factorize(raw, use_na_sentinel=False)
+    text = pd.Series(uniq, dtype=raw.dtype)
+    n = len(text)
     inst = np.zeros(n, dtype=np.int64)
     date_only = np.zeros(n, dtype=bool)
-    raw = values.astype(str).str.strip().reset_index(drop=True)
     done = np.zeros(n, dtype=bool)
     for pattern, timed in ((_FAST_DATE, False), (_FAST_TIMED, True)):
-        m = raw.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool) & ~done
+        m = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool) & ~done
         if not m.any():
             continue
-        sel = raw[m]
+        sel = text[m]
         year = sel.str.slice(0, 4).astype(np.int64).to_numpy()
         if timed:
             parsed = pd.to_datetime(sel, format="ISO8601", utc=True, errors="coerce")
@@ -183,14 +262,15 @@ def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray, list[st
         inst[rows] = idx[ok].as_unit("ns").asi8
         date_only[rows] = not timed
         done[rows] = True
-    problems: list[str] = []
-    for i in np.flatnonzero(~done):
-        v, d, msg = _parse_one(raw.iloc[i])
-        inst[i] = v
-        date_only[i] = d
+    message: dict[int, str] = {}
+    for k in np.flatnonzero(~done).tolist():
+        inst[k], date_only[k], msg = _parse_one(text.iloc[k])
         if msg:
-            problems.append(f"{i}|{msg}")
-    return inst, date_only, problems
+            message[k] = msg
+    bad = np.zeros(n, dtype=bool)
+    bad[list(message)] = True
+    problems = [f"{i}|{message[codes[i]]}" for i in np.flatnonzero(bad[codes]).tolist()]
+    return inst[codes], date_only[codes], problems
 
 
 def _parse_one(raw: str) -> tuple[int, bool, str]:
@@ -405,9 +485,10 @@ def universe_from_frame(df: pd.DataFrame, source: str = "<universe>",
     for i in np.flatnonzero((df["calendar"] == "").to_numpy()):
         problems.append(f"line {i + 2}: empty calendar for {df['ticker'].iloc[i]!r}; "
                         "use XTKS, XKRX, XNYS, FX, ...")
-    known = _calendar_names()
     for cal in pd.unique(df["calendar"]):
-        if cal and cal not in known and not is_calendar_name(cal):
+        # the bundled calendars are pandas-market-calendars names: no import to know
+        if (cal and cal not in SESSION_TABLE_CALENDARS and not is_calendar_name(cal)
+                and cal not in _calendar_names()):
             k = int(np.flatnonzero((df["calendar"] == cal).to_numpy())[0])
             problems.append(f"line {k + 2}: unknown calendar {cal!r} for "
                             f"{df['ticker'].iloc[k]!r}; use a pandas-market-calendars "
