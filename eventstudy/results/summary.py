@@ -99,10 +99,7 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
     """
     if not len(pairs):
         return {}
-    # day-0 dates as day numbers (unparseable cells all count as one date, "")
-    d = pd.to_datetime(pairs["day0"], errors="coerce").dt.normalize()
-    day = pd.factorize(d, use_na_sentinel=False)[0].astype(np.int64)
-    nd = int(day.max()) + 1
+    day = _day_codes(pairs["day0"])
     group = pairs["group"].astype(str)
     out: dict[tuple[str, str], bool] = {}
     for scope, keys in (("event_group", pairs["event_id"].astype(str) + ":" + group),
@@ -110,14 +107,30 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
                         ("all", pd.Series("all", index=pairs.index))):
         code, uniq = pd.factorize(keys, sort=False)  # first-appearance order
         have = code >= 0  # a missing group or event id is no scope value (-1)
-        code, dcode = code[have].astype(np.int64), day[have]
-        size = np.bincount(code, minlength=len(uniq))
-        distinct = np.unique(code * nd + dcode) // nd
-        many = size > np.bincount(distinct, minlength=len(uniq))
+        many = _share_day(code[have], day[have], len(uniq))
         labels = map(str, uniq.tolist())
         out.update(zip(zip(repeat(scope), labels, strict=False), many.tolist(),
                        strict=True))
     return out
+
+
+def _day_codes(day0: pd.Series) -> np.ndarray:
+    """Day-0 dates as codes, one per calendar day (unparseable cells and NaT all
+    count as one date)."""
+    d = pd.to_datetime(day0, errors="coerce").dt.normalize()
+    return pd.factorize(d, use_na_sentinel=False)[0].astype(np.int64)
+
+
+def _share_day(code: np.ndarray, day: np.ndarray, n: int) -> np.ndarray:
+    """Per scope code ``0..n-1``: whether its pairs (``code``, ``day`` codes) are
+    more than its distinct days, i.e. at least two of them share a day 0."""
+    code = code.astype(np.int64)
+    nd = int(day.max()) + 1 if len(day) else 1
+    # distinct (scope, day) codes by hashing, not sorting
+    distinct = pd.unique(code * nd + day) // nd
+    many: np.ndarray = np.bincount(code, minlength=n) > np.bincount(distinct,
+                                                                   minlength=n)
+    return many
 
 
 def small_n_warning(tests: pd.DataFrame, min_n: int = SMALL_N) -> str:
@@ -145,7 +158,10 @@ def small_n_warning(tests: pd.DataFrame, min_n: int = SMALL_N) -> str:
     if tests.empty:
         return ""
     n = pd.to_numeric(tests["n"], errors="coerce")
-    sel = tests.loc[(n > 1) & (n < min_n), ["scope_value"]].assign(n=n)
+    few_n = (n > 1) & (n < min_n)
+    if not few_n.any():
+        return ""
+    sel = tests.loc[few_n, ["scope_value"]].assign(n=n)
     few = sel.groupby("scope_value", sort=False)["n"].max()
     if not len(few):
         return ""
@@ -341,25 +357,23 @@ class Summary:
             table = _event_group_rows(p, t, cars, k, np.arange(G), one, rob, clus)
             notes += _series_note(table, test, ran)
             notes += _robust_note(table, test, rob is not None,
-                                  [clus.get(("event_group", v), False)
-                                   for v in k.labels(np.arange(G))])
+                                  clus.event_group.tolist())
             notes += _small_note(t_all)
             return cls("Event study summary", table, tuple(notes + extra))
 
         # large study: by group, plus the event x group rows with the largest CAARs
-        table, caption = _group_rows(t, cars, k, max_groups, one, rob, clus)
+        table, caption, shown = _group_rows(t, cars, k, max_groups, one, rob, clus)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean0 = (k.tot[:, 0] / k.cnt[:, 0]) if cars else np.full(G, np.nan)
         eg = t[t["scope"] == "event_group"]
         if cars and len(eg):  # the event x group tests ran: rank on their means
-            w0 = eg[(eg["window_start"] == cars[0][0])
-                    & (eg["window_end"] == cars[0][1])]
-            w0m = w0.drop_duplicates("scope_value").set_index("scope_value")["mean"]
-            m = w0m.reindex(pd.Index(k.labels(np.arange(G)))).to_numpy(
-                dtype=np.float64)
+            m = _first_rows(eg, np.full(G, "event_group", dtype=object),
+                            k.labels(np.arange(G)),
+                            np.full(G, cars[0][0]), np.full(G, cars[0][1]),
+                            ("mean",))[0]
             mean0 = np.where(np.isfinite(m), m, mean0)
         size = np.where(np.isfinite(mean0), np.abs(mean0), -1.0)
-        rows = np.argsort(-size, kind="stable")[:min(top, G)]
+        rows = _largest(size, min(top, G))
         rows = rows[size[rows] >= 0]
         listed = _event_group_rows(p, t, cars, k, rows, one, rob, clus)
         w = _win_label(*cars[0]) if cars else ""
@@ -375,12 +389,12 @@ class Summary:
         notes[2] = (f"Pairs: {res.n_pairs} kept, {len(res.excluded_)} excluded (see "
                     f"excluded.csv); {n_events} events, {G} event x group rows: "
                     f"{why}, so pooled: all pairs and by group.")
-        notes += _series_note(pd.concat([table[["n"]], listed[["n"]]]), test, ran)
-        flags = ([clus.get((sc, "all" if sc == "all" else str(g)), False)
-                  for sc, g in zip(table["scope"], table["group"], strict=True)]
-                 + [clus.get(("event_group", v), False) for v in k.labels(rows)])
-        notes += _robust_note(pd.concat([table[["n"]], listed[["n"]]]), test,
-                              rob is not None, flags)
+        both = pd.DataFrame({"n": np.concatenate([table["n"].to_numpy(),
+                                                  listed["n"].to_numpy()])})
+        notes += _series_note(both, test, ran)
+        flags = ([clus.all] + clus.group[shown].tolist()
+                 + clus.event_group[rows].tolist())
+        notes += _robust_note(both, test, rob is not None, flags)
         notes += _small_note(t_all)
         return cls("Event study summary", table, tuple(notes + extra),
                    caption=caption, sections=((heading, listed),))
@@ -457,16 +471,16 @@ class _PairKeys:
     """Pairs keyed by event x group (codes in order of first appearance), with the
     per-key and per-group counts and sums of the CARs (one column per window)."""
 
-    events: np.ndarray  # event ids, by code
-    groups: np.ndarray  # group names, by code
+    events: pd.Index  # event ids (str), by code
+    groups: pd.Index  # group names (str), by code
     gcode: np.ndarray  # (P,) group code of each pair
+    code: np.ndarray  # (P,) key of each pair
     key_event: np.ndarray  # (G,) event code of each key
     key_group: np.ndarray  # (G,) group code of each key
     first: np.ndarray  # (G,) first pair of each key
     cnt: np.ndarray  # (G, W) pairs with a CAR
     tot: np.ndarray  # (G, W) sum of their CARs
-    car: np.ndarray  # (P, W)
-    ok: np.ndarray  # (P, W) CAR present
+    complete: bool  # every pair has an event id and a group
 
     @property
     def n_keys(self) -> int:
@@ -477,26 +491,67 @@ class _PairKeys:
         ecode, events = pd.factorize(p["event_id"].astype(str))
         gcode, groups = pd.factorize(p["group"].astype(str))
         ng = max(len(groups), 1)
-        codes, keys = pd.factorize(ecode.astype(np.int64) * ng + gcode)
+        complete = not len(p) or bool(ecode.min() >= 0 and gcode.min() >= 0)
+        if ng == 1 and complete:  # one group: the keys are the events
+            codes = ecode.astype(np.int64)
+            keys = np.arange(len(events), dtype=np.int64)
+        else:
+            codes, keys = pd.factorize(ecode.astype(np.int64) * ng + gcode)
         G = len(keys)
-        _, first = np.unique(codes, return_index=True)
+        # codes in order of first appearance: a key's first pair raises the maximum
+        seen = np.maximum.accumulate(codes) if len(codes) else codes
+        first = np.flatnonzero(np.diff(seen, prepend=-1) > 0) if G else seen
         ok = np.isfinite(car)
         W = car.shape[1]
-        cnt = np.zeros((G, W))
-        tot = np.zeros((G, W))
-        for j in range(W):
-            cnt[:, j] = np.bincount(codes, weights=ok[:, j], minlength=G)
-            tot[:, j] = np.bincount(codes, weights=np.where(ok[:, j], car[:, j], 0.0),
-                                    minlength=G)
-        return cls(np.asarray(events, dtype=object), np.asarray(groups, dtype=object),
-                   gcode, keys // ng, keys % ng, first.astype(np.int64), cnt, tot,
-                   car, ok)
+        # one bincount per table over (key, window) cells: each cell sums its
+        # pairs in pair order, as a bincount per window does
+        cell = (codes[:, None] * W + np.arange(W)).ravel()
+        cnt = np.bincount(cell, weights=ok.ravel(), minlength=G * W).reshape(G, W)
+        tot = np.bincount(cell, weights=np.where(ok, car, 0.0).ravel(),
+                          minlength=G * W).reshape(G, W)
+        return cls(events, groups, gcode, codes, keys // ng, keys % ng,
+                   first.astype(np.int64), cnt, tot, complete)
 
-    def labels(self, rows: np.ndarray) -> list[str]:
-        """``event:group`` of the keys ``rows`` (the tests' ``scope_value``)."""
-        return [f"{e}:{g}" for e, g in zip(self.events[self.key_event[rows]],
-                                            self.groups[self.key_group[rows]],
-                                            strict=True)]
+    def labels(self, rows: np.ndarray) -> np.ndarray:
+        """``event:group`` of the keys ``rows`` (the tests' ``scope_value``), as
+        objects."""
+        e = self.events.take(self.key_event[rows]).to_numpy(dtype=object)
+        g = self.groups.take(self.key_group[rows]).to_numpy(dtype=object)
+        out: np.ndarray = e + ":" + g
+        return out
+
+
+@dataclass(frozen=True)
+class _Clustered:
+    """:func:`clustered_scopes` as flags by code: ``all``, each group (codes of
+    :class:`_PairKeys`) and each event x group key."""
+
+    all: bool
+    group: np.ndarray  # (ng,) bool
+    event_group: np.ndarray  # (G,) bool
+
+    @classmethod
+    def of(cls, p: pd.DataFrame, k: _PairKeys) -> _Clustered:
+        ng, G = len(k.groups), k.n_keys
+        if not len(p):
+            return cls(False, np.zeros(ng, dtype=bool), np.zeros(G, dtype=bool))
+        if k.complete and not (_has_colon(k.groups) and _has_colon(k.events)):
+            # each key is one "event:group" label (a label of two keys needs a ":"
+            # in an event id and in a group) and no pair lacks a scope value
+            day = _day_codes(p["day0"])
+            return cls(len(p) > int(day.max()) + 1, _share_day(k.gcode, day, ng),
+                       _share_day(k.code, day, G))
+        clus = clustered_scopes(p)
+        return cls(clus.get(("all", "all"), False),
+                   np.array([clus.get(("group", str(g)), False) for g in k.groups],
+                            dtype=bool),
+                   np.array([clus.get(("event_group", v), False)
+                             for v in k.labels(np.arange(G))], dtype=bool))
+
+
+def _has_colon(names: pd.Index) -> bool:
+    """Whether a name contains ``":"``."""
+    return bool(pd.Series(names, dtype=object).str.contains(":", regex=False).any())
 
 
 def quote_notes(pairs: pd.DataFrame) -> list[str]:
@@ -576,47 +631,85 @@ def _small_note(tests: pd.DataFrame) -> list[str]:
     return [w + "."] if w else []
 
 
-def _robust(rob: pd.DataFrame | None, clus: dict[tuple[str, str], bool],
-            scopes: list[str], values: list[str], n: np.ndarray, a: int, b: int,
-            pv: np.ndarray) -> np.ndarray:
-    """``pv`` with the robust test's p-values on clustered rows with n > 1."""
-    if rob is None or not len(values):
-        return pv
-    use = _robust_rows(clus, scopes, values, n)
-    if not use.any():
-        return pv
-    return np.where(use, _one_series(rob, scopes, values, a, b), pv)
+_KEY = ["scope", "scope_value", "window_start", "window_end"]
 
 
-def _robust_rows(clus: dict[tuple[str, str], bool], scopes: list[str],
-                 values: list[str], n: np.ndarray) -> np.ndarray:
-    """Rows that take the robust test: clustered (pairs share a day 0), n > 1."""
-    flag = np.array([clus.get((sc, v), False) for sc, v in zip(scopes, values,
-                                                               strict=True)],
-                    dtype=bool)
-    return flag & (np.asarray(n) > 1)
+def _first_rows(tests: pd.DataFrame, scopes: np.ndarray, values: np.ndarray,
+                a: np.ndarray, b: np.ndarray, cols: tuple[str, ...]
+                ) -> list[np.ndarray]:
+    """The columns ``cols`` of the first row of ``tests`` with each key ``(scope,
+    scope_value, window_start, window_end)``, NaN where none (the
+    ``drop_duplicates``, ``set_index`` and ``reindex`` of those keys, on the rows
+    of the asked values only)."""
+    if not len(values):
+        return [np.full(0, np.nan) for _ in cols]
+    sub = tests[tests["scope_value"].isin(pd.unique(values))].drop_duplicates(_KEY)
+    pos = pd.MultiIndex.from_frame(sub[_KEY]).get_indexer(
+        pd.MultiIndex.from_arrays([scopes, values, a, b]))
+    return [np.append(sub[c].to_numpy(dtype=np.float64), np.nan)[pos] for c in cols]
 
 
-def _one_series(one: pd.DataFrame | None, scopes: list[str], values: list[str],
-                a: int, b: int) -> np.ndarray:
-    """The per-series test's p-values of ``(scope, value)`` for window [a, b]
-    (NaN where it has none)."""
-    R = len(values)
-    if one is None or not R:
-        return np.full(R, np.nan)
-    o = one.drop_duplicates(["scope", "scope_value", "window_start", "window_end"])
-    o = o.set_index(["scope", "scope_value", "window_start", "window_end"])
-    r = o.reindex(pd.MultiIndex.from_arrays([scopes, values, [a] * R, [b] * R]))
-    p: np.ndarray = r["p_value"].to_numpy(dtype=np.float64)
-    return p
+def _grid(tests: pd.DataFrame, scopes: np.ndarray, values: np.ndarray,
+          cars: list[tuple[int, int]], cols: tuple[str, ...],
+          cells: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`_first_rows` of each row ``(scope, value)`` and CAR window: (R, W)
+    arrays; only on the ``cells`` that are True when given (NaN elsewhere)."""
+    R, W = len(values), len(cars)
+    outs = [np.full((R, W), np.nan) for _ in cols]
+    r, j = (np.nonzero(cells) if cells is not None
+            else (np.repeat(np.arange(R), W), np.tile(np.arange(W), R)))
+    if len(r):
+        win = np.asarray(cars, dtype=np.int64).reshape(W, 2)
+        found = _first_rows(tests, np.asarray(scopes, dtype=object)[r],
+                            np.asarray(values, dtype=object)[r], win[j, 0],
+                            win[j, 1], cols)
+        for out, f in zip(outs, found, strict=True):
+            out[r, j] = f
+    return outs
+
+
+def _choose(mean: np.ndarray, pv: np.ndarray, n: np.ndarray, tot: np.ndarray,
+            scopes: np.ndarray, values: np.ndarray, cars: list[tuple[int, int]],
+            flag: np.ndarray, one: pd.DataFrame | None, rob: pd.DataFrame | None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (R, W) cells of rows ``(scope, value)``: the CAAR (the test's mean, else
+    the mean CAR ``tot / n``), the p-value that stars it and where that p-value
+    comes from (0 the main test, 1 the robust test ``rob`` on clustered rows
+    (``flag``) with n > 1, 2 the per-series test ``one`` on rows with n = 1)."""
+    miss = ~np.isfinite(mean) & (n > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(miss, tot / n, mean)
+    src = np.zeros(n.shape, dtype=np.int64)
+    if rob is not None:
+        use = flag[:, None] & (n > 1)
+        if use.any():
+            pv = np.where(use, _grid(rob, scopes, values, cars, ("p_value",),
+                                     use)[0], pv)
+        src[use] = 1
+    if one is not None:
+        use = n == 1
+        if use.any():
+            pv = np.where(use, _grid(one, scopes, values, cars, ("p_value",),
+                                     use)[0], pv)
+        src[use] = 2
+    return mean, pv, src
+
+
+def _largest(size: np.ndarray, n: int) -> np.ndarray:
+    """``np.argsort(-size, kind="stable")[:n]``: the ``n`` largest, ties in order,
+    by a partition and a sort of the candidates only."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    neg = -size
+    if n >= len(neg):
+        return np.argsort(neg, kind="stable")
+    cand = np.flatnonzero(neg <= np.partition(neg, n - 1)[n - 1])  # ties included
+    return cand[np.argsort(neg[cand], kind="stable")[:n]]
 
 
 def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, int]],
-                      k: _PairKeys, rows: np.ndarray,
-                      one: pd.DataFrame | None = None,
-                      rob: pd.DataFrame | None = None,
-                      clus: dict[tuple[str, str], bool] | None = None
-                      ) -> pd.DataFrame:
+                      k: _PairKeys, rows: np.ndarray, one: pd.DataFrame | None,
+                      rob: pd.DataFrame | None, clus: _Clustered) -> pd.DataFrame:
     """The event x group table for the keys ``rows`` (in that order); cells of one
     series take their stars from the per-series test's rows ``one``."""
     pos = k.first[rows]
@@ -627,51 +720,31 @@ def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, in
         "day 0": day0.dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
         "n": k.cnt[rows].max(axis=1).astype(np.int64) if len(cars) else 0,
     })
-    eg = _event_group_index(t)
+    mean, pv, _src = _event_group_cells(t, k, rows, cars, one, rob, clus)
     for j, (a, b) in enumerate(cars):
-        mean, pv, _src = _event_group_cells(eg, k, rows, j, a, b, one, rob, clus)
-        table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
+        table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean[:, j], pv[:, j])
     return table
 
 
-def _event_group_index(t: pd.DataFrame) -> pd.DataFrame:
-    """The main test's ``event_group`` rows, indexed by scope value and window."""
-    eg = t[t["scope"] == "event_group"]
-    eg = eg.drop_duplicates(["scope_value", "window_start", "window_end"])
-    return eg.set_index(["scope_value", "window_start", "window_end"])
-
-
-def _event_group_cells(eg: pd.DataFrame, k: _PairKeys, rows: np.ndarray, j: int,
-                       a: int, b: int, one: pd.DataFrame | None,
-                       rob: pd.DataFrame | None,
-                       clus: dict[tuple[str, str], bool] | None
+def _event_group_cells(t: pd.DataFrame, k: _PairKeys, rows: np.ndarray,
+                       cars: list[tuple[int, int]], one: pd.DataFrame | None,
+                       rob: pd.DataFrame | None, clus: _Clustered
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the keys ``rows`` and CAR window ``j`` = [a, b]: the CAAR, the p-value
-    that stars it and where that p-value comes from (0 the main test ``eg``, 1
-    the robust test ``rob`` on clustered rows with n > 1, 2 the per-series test
-    ``one`` on rows with n = 1)."""
+    """For the keys ``rows`` and the CAR windows, (R, W) arrays: the CAAR, the
+    p-value that stars it and where that p-value comes from (:func:`_choose`; the
+    main test's rows are its ``event_group`` rows in ``t``)."""
     R = len(rows)
-    keys = k.labels(rows) if len(eg) else []
-    if len(eg):
-        r = eg.reindex(pd.MultiIndex.from_arrays([keys, [a] * R, [b] * R]))
-        mean = r["mean"].to_numpy(dtype=np.float64)
-        pv = r["p_value"].to_numpy(dtype=np.float64)
+    eg = t[t["scope"] == "event_group"]
+    needed = bool(R) and (len(eg) > 0 or rob is not None or one is not None)
+    labels = k.labels(rows) if needed else np.zeros(0, dtype=object)
+    scopes = np.full(len(labels), "event_group", dtype=object)
+    if len(eg) and R:
+        mean, pv = _grid(eg, scopes, labels, cars, ("mean", "p_value"))
     else:  # the tests skipped the event x group scope: mean CAR, no stars
-        mean = pv = np.full(R, np.nan)
-    cnt, tot = k.cnt[rows, j], k.tot[rows, j]
-    miss = ~np.isfinite(mean) & (cnt > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(miss, tot / cnt, mean)
-    src = np.zeros(R, dtype=np.int64)
-    if rob is not None and clus:
-        pv = _robust(rob, clus, ["event_group"] * R, k.labels(rows), cnt, a, b, pv)
-        src[_robust_rows(clus, ["event_group"] * R, k.labels(rows), cnt)] = 1
-    if one is not None and (cnt == 1).any():
-        labels = k.labels(rows)
-        ps = _one_series(one, ["event_group"] * R, labels, a, b)
-        pv = np.where(cnt == 1, ps, pv)
-        src[cnt == 1] = 2
-    return mean, pv, src
+        mean = np.full((R, len(cars)), np.nan)
+        pv = mean
+    return _choose(mean, pv, k.cnt[rows], k.tot[rows], scopes, labels, cars,
+                   clus.event_group[rows], one, rob)
 
 
 def headline_p_values(res: ResultsView, test: str) -> pd.DataFrame:
@@ -697,29 +770,25 @@ def headline_p_values(res: ResultsView, test: str) -> pd.DataFrame:
         CAR window (the study's order); ``n`` counts the pairs with a CAR.
     """
     cars, p, k, _t_all, t, ran, one, rob, clus = _star_inputs(res, test)
-    rows = np.arange(k.n_keys)
-    eg = _event_group_index(t)
-    names = np.array([test, ROBUST_TEST, ran[0] if ran else test], dtype=object)
-    parts = []
-    for j, (a, b) in enumerate(cars):
-        mean, pv, src = _event_group_cells(eg, k, rows, j, a, b, one, rob, clus)
-        parts.append(pd.DataFrame({
-            "event_id": k.events[k.key_event], "group": k.groups[k.key_group],
-            "window_start": a, "window_end": b,
-            "n": k.cnt[:, j].astype(np.int64), "caar": mean, "p_value": pv,
-            "p_test": names[src], "_key": rows, "_win": j}))
-    if not parts:
+    G, W = k.n_keys, len(cars)
+    if not W or not G:
         return pd.DataFrame(columns=["event_id", "group", "window_start",
                                      "window_end", "n", "caar", "p_value", "p_test"])
-    out = pd.concat(parts, ignore_index=True).sort_values(["_key", "_win"],
-                                                          kind="stable")
-    return out.drop(columns=["_key", "_win"]).reset_index(drop=True)
+    mean, pv, src = _event_group_cells(t, k, np.arange(G), cars, one, rob, clus)
+    names = pd.Index([test, ROBUST_TEST, ran[0] if ran else test])
+    key = np.repeat(np.arange(G), W)  # by key, then window (the study's order)
+    win = np.asarray(cars, dtype=np.int64).reshape(W, 2)
+    return pd.DataFrame({
+        "event_id": k.events.take(k.key_event[key]).array,
+        "group": k.groups.take(k.key_group[key]).array,
+        "window_start": np.tile(win[:, 0], G), "window_end": np.tile(win[:, 1], G),
+        "n": k.cnt.astype(np.int64).ravel(), "caar": mean.ravel(),
+        "p_value": pv.ravel(), "p_test": names.take(src.ravel()).array})
 
 
 def _star_inputs(res: ResultsView, test: str) -> tuple[
         list[tuple[int, int]], pd.DataFrame, _PairKeys, pd.DataFrame, pd.DataFrame,
-        list[str], pd.DataFrame | None, pd.DataFrame | None,
-        dict[tuple[str, str], bool]]:
+        list[str], pd.DataFrame | None, pd.DataFrame | None, _Clustered]:
     """What the stars are chosen from: the CAR windows, the pairs and their keys,
     the tests (CAR windows; of the main test), the per-series tests that ran and
     their rows, the robust test's rows and the clustered scopes."""
@@ -735,16 +804,15 @@ def _star_inputs(res: ResultsView, test: str) -> tuple[
     one = (t_all[t_all["test"] == ran[0]] if ran else None)
     rob = (t_all[t_all["test"] == ROBUST_TEST]
            if (t_all["test"] == ROBUST_TEST).any() else None)
-    return cars, p, k, t_all, t, ran, one, rob, clustered_scopes(p)
+    return cars, p, k, t_all, t, ran, one, rob, _Clustered.of(p, k)
 
 
 def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
-                max_groups: int, one: pd.DataFrame | None = None,
-                rob: pd.DataFrame | None = None,
-                clus: dict[tuple[str, str], bool] | None = None
-                ) -> tuple[pd.DataFrame, str]:
+                max_groups: int, one: pd.DataFrame | None, rob: pd.DataFrame | None,
+                clus: _Clustered) -> tuple[pd.DataFrame, str, np.ndarray]:
     """All pairs and the (largest) groups: events, pairs with a CAR, CAAR cells
-    (stars of a single series from the per-series test's rows ``one``)."""
+    (stars of a single series from the per-series test's rows ``one``), the
+    caption and the codes of the groups shown."""
     ng = len(k.groups)
     pairs_per_group = np.bincount(k.gcode, minlength=ng)
     shown = np.sort(np.argsort(-pairs_per_group, kind="stable")[:max_groups])
@@ -766,28 +834,19 @@ def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
                              gcnt[shown].max(axis=1) if W else np.zeros(len(shown))]
                             ).astype(np.int64),
     })
-    sv = t[t["scope"].isin(["all", "group"])]
-    sv = sv.drop_duplicates(["scope", "scope_value", "window_start", "window_end"])
-    sv = sv.set_index(["scope", "scope_value", "window_start", "window_end"])
-    scopes = list(table["scope"])
-    values = ["all"] + names
-    for j, (a, b) in enumerate(cars):
-        r = sv.reindex(pd.MultiIndex.from_arrays(
-            [scopes, values, [a] * len(values), [b] * len(values)]))
-        mean = r["mean"].to_numpy(dtype=np.float64)
-        pv = r["p_value"].to_numpy(dtype=np.float64)
-        n = np.concatenate([[n_all[j]], gcnt[shown, j]])
-        tot = np.concatenate([[k.tot[:, j].sum()], gtot[shown, j]])
-        miss = ~np.isfinite(mean) & (n > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(miss, tot / n, mean)
-        if rob is not None and clus:
-            pv = _robust(rob, clus, scopes, values, n, a, b, pv)
-        if one is not None and (n == 1).any():
-            pv = np.where(n == 1, _one_series(one, scopes, values, a, b), pv)
-        table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean, pv)
+    if W:
+        scopes = np.array(["all"] + ["group"] * len(shown), dtype=object)
+        values = np.array(["all"] + names, dtype=object)
+        sv = t[t["scope"].isin(["all", "group"])]
+        mean, pv = _grid(sv, scopes, values, cars, ("mean", "p_value"))
+        n = np.vstack([n_all[None, :], gcnt[shown]])
+        tot = np.vstack([[k.tot[:, j].sum() for j in range(W)], gtot[shown]])
+        flag = np.concatenate([[clus.all], clus.group[shown]]).astype(bool)
+        mean, pv, _src = _choose(mean, pv, n, tot, scopes, values, cars, flag, one,
+                                 rob)
+        for j, (a, b) in enumerate(cars):
+            table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean[:, j], pv[:, j])
     caption = (f"CAAR of all pairs and by group ({len(k.events)} events"
                + (f"; the {len(shown)} largest of {ng} groups, every group in "
                   "tests.csv" if ng > len(shown) else "") + ")")
-    return table, caption
-
+    return table, caption, shown
