@@ -36,6 +36,7 @@ import pandas as pd
 
 from eventstudy.errors import InputError, PriceDataError
 from eventstudy.inputs.calendar import FIRST_DATE, LAST_DATE
+from eventstudy.inputs.events import read_text_table, repeated
 
 
 def load_prices(path: str | Path, tickers: list[str] | None = None) -> pd.DataFrame:
@@ -108,13 +109,18 @@ def load_price_table(path: str | Path, tickers: list[str] | None = None
     sp = str(path)
     if not p.is_file():
         raise PriceDataError("prices file not found; check the path", path=sp)
+    parquet = p.suffix.lower() in (".parquet", ".pq")
+    if parquet:
+        wide = _read_wide_parquet(p, tickers)
+        if wide is not None:  # a wide file has no opens
+            return wide, None
     try:
-        if p.suffix.lower() in (".parquet", ".pq"):
+        if parquet:
             raw = pd.read_parquet(p)
             if isinstance(raw.index, pd.DatetimeIndex):
                 raw = raw.reset_index()
         else:
-            raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+            raw = read_text_table(p)
             _check_csv_header(p, sp)
     except PriceDataError:
         raise
@@ -135,6 +141,77 @@ def load_price_table(path: str | Path, tickers: list[str] | None = None
                              "it is a CSV or Parquet file", path=sp) from exc
     closes = prices_from_frame(raw, source=sp, tickers=tickers)
     return closes, opens_from_frame(raw, closes, source=sp, tickers=tickers)
+
+
+def _read_wide_parquet(p: Path, tickers: list[str] | None) -> pd.DataFrame | None:
+    """The canonical frame of a plain wide Parquet file, read by pyarrow into one
+    float64 block (no pandas frame of the file first); None for any other file.
+
+    Plain: a ``date`` timestamp column without nulls (a stored pandas index named
+    ``date``, or a column), every other column float64 with a distinct name that
+    is its own stripped text (and not ``date``, nor the long layout's ``ticker``
+    with ``close``), at least one row and one number, dates strictly increasing
+    once normalised and inside the supported range. Such a file gives exactly the
+    frame :func:`prices_from_frame` makes of ``pd.read_parquet``; every other file
+    (and any file pyarrow or this check refuses) goes through that path, which
+    raises what it raised before.
+    """
+    import pyarrow as pa  # lazy: only Parquet files need them
+    import pyarrow.parquet as pq
+
+    if tickers is not None and (isinstance(tickers, (str, bytes)) or not all(
+            isinstance(t, str) for t in tickers)):
+        return None  # prices_from_frame's InputError
+    try:
+        source = pq.ParquetFile(p, memory_map=True)
+        schema = source.schema_arrow
+        meta = schema.pandas_metadata
+        fields = list(schema.names)
+        if len(set(fields)) != len(fields) or "date" not in fields:
+            return None
+        if meta is not None:
+            index = meta.get("index_columns", [])
+            stored = [i for i in index if isinstance(i, str)]
+            if stored not in ([], ["date"]) or len(meta.get("column_indexes", [])) > 1:
+                return None
+            for col in meta.get("columns", []):
+                if col.get("field_name") == "date":
+                    continue
+                if (col.get("name") != col.get("field_name")
+                        or col.get("numpy_type") != "float64"
+                        or col.get("pandas_type") != "float64"):
+                    return None
+        values = [n for n in fields if n != "date"]
+        lower = {n.lower() for n in values}
+        f64 = pa.float64()
+        if (not pa.types.is_timestamp(schema.field("date").type)
+                or any(n != n.strip() or not n for n in values)
+                or "date" in lower or {"ticker", "close"} <= lower
+                or any(t != f64 for n, t in zip(fields, schema.types, strict=True)
+                       if n != "date")):
+            return None
+        if tickers is not None:
+            values = [n for n in values if n in tickers]
+        if not values:
+            return None
+        table = source.read(columns=["date", *values], use_pandas_metadata=False)
+        stamps = table.column("date")
+        if table.num_rows == 0 or stamps.null_count:
+            return None
+        dates = _parse_dates(pd.Series(stamps.to_pandas()), str(p))
+        dates = pd.DatetimeIndex(dates).normalize()
+        if not (dates.is_monotonic_increasing and dates.is_unique):
+            return None
+        block = np.empty((len(values), table.num_rows), dtype=np.float64)
+        for j in range(len(values)):  # one contiguous row per ticker
+            block[j] = table.column(j + 1).to_numpy()
+    except Exception:  # noqa: BLE001 - any refusal: the general path decides
+        return None
+    if np.isnan(block[0]).all() and np.isnan(block).all():
+        return None  # no number: prices_from_frame's error
+    wide = pd.DataFrame(block.T, index=dates, columns=list(values), copy=False)
+    wide.index.name = "date"
+    return wide
 
 
 def opens_from_frame(df: pd.DataFrame, closes: pd.DataFrame, source: str = "<prices>",
@@ -171,7 +248,7 @@ def _check_csv_header(p: Path, source: str) -> None:
     opener = gzip.open if p.suffix.lower() == ".gz" else open
     with opener(p, "rt", encoding="utf-8-sig", newline="") as f:
         header = [h.strip() for h in next(csv.reader(f), [])]
-    dup = sorted({h for h in header if header.count(h) > 1})
+    dup = repeated(header)
     if dup:
         raise PriceDataError(f"duplicate column(s) {', '.join(map(repr, dup))} in "
                              "the header line; name each column once", path=source)
@@ -228,7 +305,7 @@ def prices_from_frame(
     if len(df) == 0:
         raise PriceDataError("the prices table has no rows", path=source)
     names = [str(c).strip() for c in df.columns]
-    dup = sorted({c for c in names if names.count(c) > 1})
+    dup = repeated(names)
     if dup:
         raise PriceDataError(f"duplicate column(s) {', '.join(map(repr, dup))}; "
                              "name each column once", path=source)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eventstudy.errors import CatalogError, EventStudyError, InputError
+from eventstudy.errors import CatalogError, EventStudyError, InputError, PriceDataError
 from eventstudy.inputs.events import (
     _FAST_DATE,
     _FAST_TIMED,
@@ -31,6 +31,13 @@ from eventstudy.inputs.events import (
     read_text_table,
     repeated,
 )
+from eventstudy.inputs.prices import (
+    _read_wide_parquet,
+    load_price_table,
+    opens_from_frame,
+    prices_from_frame,
+)
+from eventstudy.inputs.sources.base import _date_range, study_tickers
 
 
 # ------------------------------------------------------------------ the oracles
@@ -272,3 +279,253 @@ def test_events_from_frame_duplicate_columns_message() -> None:
             "<events>: duplicate column(s) 'ticker' in the event table; name each "
             "column once")):
         events_from_frame(df)
+
+
+# ------------------------------------------------------------------ Parquet prices
+# bbd4041:eventstudy/inputs/prices.py, load_price_table: a Parquet file was read by
+# pandas, then prices_from_frame (whose only change since is the duplicate-name
+# check, oracle-tested above by test_repeated_is_the_old_count) and
+# opens_from_frame made the frames.
+def _old_load_parquet(path: Path, tickers: list[str] | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    sp = str(path)
+    try:
+        raw = pd.read_parquet(path)
+        if isinstance(raw.index, pd.DatetimeIndex):
+            raw = raw.reset_index()
+    except Exception as exc:  # noqa: BLE001 - as the old code
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise PriceDataError(f"cannot read the prices file ({type(exc).__name__}"
+                             f"{': ' + detail[:200] if detail else ''}); check that "
+                             "it is a CSV or Parquet file", path=sp) from exc
+    closes = prices_from_frame(raw, source=sp, tickers=tickers)
+    return closes, opens_from_frame(raw, closes, source=sp, tickers=tickers)
+
+
+def _days(n: int, start: str = "2024-01-01") -> pd.DatetimeIndex:
+    return pd.bdate_range(start, periods=n, name="date")
+
+
+def _wide(n: int = 6, cols: tuple[str, ...] = ("A", "B", "MKT")) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    data = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (n, len(cols))), axis=0))
+    return pd.DataFrame(data, index=_days(n), columns=list(cols))
+
+
+def _write_table(path: Path, table: Any) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path)
+
+
+def _parquet_cases(tmp: Path) -> dict[str, Path]:
+    import pyarrow as pa
+
+    out: dict[str, Path] = {}
+
+    def put(name: str, frame: pd.DataFrame, **kw: Any) -> None:
+        out[name] = tmp / f"{len(out)}.parquet"
+        frame.to_parquet(out[name], **kw)
+
+    w = _wide()
+    put("canonical index", w)
+    put("date column", w.reset_index(), index=False)
+    put("date column with range index", w.reset_index())
+    out["no pandas metadata"] = tmp / "nometa.parquet"
+    _write_table(out["no pandas metadata"], pa.table(
+        {"date": pa.array(w.index.to_numpy(), pa.timestamp("ms")),
+         **{c: pa.array(w[c].to_numpy()) for c in w.columns}}))
+    out["nulls, no metadata"] = tmp / "nulls.parquet"
+    _write_table(out["nulls, no metadata"], pa.table(
+        {"date": pa.array(w.index.to_numpy(), pa.timestamp("us")),
+         "A": pa.array([1.0, None, 3.0, float("nan"), 5.0, 6.0]),
+         "B": pa.array([None] * 6, pa.float64())}))
+    put("tz-aware index", w.tz_localize("Asia/Tokyo").rename_axis("date"))
+    put("tz-aware index at 23:30 New York",
+        w.set_axis((w.index + pd.Timedelta(hours=23, minutes=30))
+                   .tz_localize("America/New_York"), axis=0).rename_axis("date"))
+    put("times of day", w.set_axis(w.index + pd.Timedelta(hours=15), axis=0))
+    two = w.set_axis(w.index[:1].append(w.index[:5] + pd.Timedelta(hours=1)),
+                     axis=0).rename_axis("date")
+    put("two rows one day", two)
+    put("unsorted", w.iloc[[2, 0, 1, 5, 4, 3]])
+    put("duplicate dates", w.iloc[[0, 1, 1, 2]])
+    nat = w.reset_index()
+    nat.loc[2, "date"] = pd.NaT
+    put("NaT date", nat, index=False)
+    put("before 1900", w.set_axis(_days(6, "1899-12-25"), axis=0))
+    out["year 2300 (us)"] = tmp / "far.parquet"
+    _write_table(out["year 2300 (us)"], pa.table(
+        {"date": pa.array([np.datetime64("2300-01-02", "us")], pa.timestamp("us")),
+         "A": pa.array([1.0])}))
+    put("all NaN", w * np.nan)
+    put("one NaN column", w.assign(B=np.nan))
+    put("inf", w.assign(A=[1.0, np.inf, -np.inf, 4.0, 5.0, np.nan]))
+    put("int column", w.assign(B=np.arange(6)))
+    put("float32 column", w.astype({"B": np.float32}))
+    put("nullable Float64", w.astype({"B": "Float64"}))
+    put("spaced names", w.rename(columns={"A": " A", "B": "B "}))
+    put("names equal once stripped", w.rename(columns={"B": " A"}))
+    put("Date column", w.reset_index().rename(columns={"date": "Date"}), index=False)
+    put("ticker and close floats", w.rename(columns={"A": "ticker", "B": "Close"}))
+    put("a ticker column named date too",
+        w.reset_index().assign(DATE=1.0), index=False)
+    put("unnamed index", w.rename_axis(None))
+    put("int names", w.set_axis([0, 1, 2], axis=1))
+    put("empty", w.iloc[:0])
+    put("no value columns", w.iloc[:, :0])
+    put("string dates", w.reset_index().assign(
+        date=lambda d: d["date"].dt.strftime("%Y-%m-%d")), index=False)
+    put("row groups", _wide(40), row_group_size=7)
+    long = w.stack().rename("close").reset_index().rename(
+        columns={"level_1": "ticker"})
+    put("long", long, index=False)
+    put("long with opens", long.assign(open=long["close"] * 0.99), index=False)
+    put("many columns", _wide(30, tuple(f"S{i:04d}" for i in range(300))))
+    out["not parquet"] = tmp / "bad.parquet"
+    out["not parquet"].write_bytes(b"PAR1 this is not a parquet file")
+    out["empty file"] = tmp / "empty.parquet"
+    out["empty file"].write_bytes(b"")
+    return out
+
+
+def _layout(frame: pd.DataFrame) -> tuple[Any, ...]:
+    blocks = frame._mgr.blocks  # the one float64 block, laid out as before
+    return (len(blocks), tuple(b.values.flags.c_contiguous for b in blocks),
+            frame.index.freq, frame.index.name, frame.columns.name,
+            str(frame.index.dtype), str(frame.columns.dtype))
+
+
+@pytest.mark.parametrize("tickers", [None, ["B", "MKT", "ZZZ"], ["ZZZ"], "A"])
+def test_parquet_prices_are_the_old_ones(tmp_path: Path, tickers: Any) -> None:
+    cases = _parquet_cases(tmp_path)
+    assert len(cases) == 36
+    fast = []
+    for name, path in cases.items():
+        old = _outcome(_old_load_parquet, path, tickers)
+        new = _outcome(load_price_table, path, tickers)
+        assert old[0] == new[0], (name, old, new)
+        if old[0] == "raised":
+            assert new[1] == old[1], name
+            continue
+        _same_frame(new[1][0], old[1][0])
+        assert _layout(new[1][0]) == _layout(old[1][0]), name
+        if old[1][1] is None:
+            assert new[1][1] is None, name
+        else:
+            _same_frame(new[1][1], old[1][1])
+        if _read_wide_parquet(path, tickers) is not None:
+            fast.append(name)
+    # the plain files took the fast path (the others the old one)
+    assert fast == FAST_CASES.get(str(tickers), [])
+
+
+_FAST_BOTH = ["canonical index", "date column", "date column with range index",
+              "no pandas metadata"]
+_FAST_TAIL = ["tz-aware index", "tz-aware index at 23:30 New York", "times of day",
+              "one NaN column", "inf"]
+FAST_CASES: dict[str, list[str]] = {
+    "None": [*_FAST_BOTH, "nulls, no metadata", *_FAST_TAIL, "int names",
+             "row groups", "many columns"],
+    "['B', 'MKT', 'ZZZ']": [*_FAST_BOTH, *_FAST_TAIL, "row groups"],
+}
+
+
+def test_parquet_fast_path_bench_layout(tmp_path: Path) -> None:
+    w = _wide(5, ("A", "MKT"))
+    w.iloc[1, 0] = np.nan
+    path = tmp_path / "p.parquet"
+    w.to_parquet(path)
+    fast = _read_wide_parquet(path, None)
+    assert fast is not None
+    assert fast.columns.tolist() == ["A", "MKT"]
+    assert fast.index.tolist() == w.index.tolist()
+    assert np.isnan(fast.iloc[1, 0]) and fast.iloc[2, 0] == w.iloc[2, 0]
+    closes, opens = load_price_table(path)
+    assert opens is None
+    _same_frame(closes, fast)
+
+
+def test_parquet_errors_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    _wide().reset_index().assign(date=lambda d: d["date"].where(
+        d.index != 2)).to_parquet(path, index=False)
+    with pytest.raises(PriceDataError) as caught:
+        load_price_table(path)
+    assert str(caught.value) == (f"{path}, row 3: date 'NaT' does not parse; use "
+                                 "YYYY-MM-DD")
+    (_wide() * np.nan).to_parquet(path)
+    with pytest.raises(PriceDataError, match="the prices table has no numeric prices"):
+        load_price_table(path)
+    with pytest.raises(InputError, match=re.escape(
+            "tickers must be a list of ticker names, got 'A'")):
+        load_price_table(path, "A")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ the plan
+# Verbatim from bbd4041:eventstudy/inputs/sources/base.py (study_tickers, body).
+def _old_study_tickers(events: pd.DataFrame, universe: pd.DataFrame | None
+                       ) -> tuple[str, ...]:
+    parts: list[np.ndarray] = []
+    if universe is not None:
+        parts += [universe["ticker"].astype(str).to_numpy(dtype=object),
+                  universe["benchmark"].astype(str).to_numpy(dtype=object)]
+    parts += [events[c].astype(str).to_numpy(dtype=object)
+              for c in ("ticker", "benchmark") if c in events.columns]
+    if not parts:
+        return ()
+    names = np.concatenate(parts)
+    keep = names != ""
+    if universe is not None:  # universe tickers are kept even when empty
+        keep[: len(universe)] = True
+    return tuple(str(t) for t in pd.unique(names[keep]))
+
+
+def test_study_tickers_is_the_old_one() -> None:
+    uni = pd.DataFrame({"ticker": ["X", "", "Y", "X2", "Z"],
+                        "benchmark": ["M", "M", "", "Y", None]})
+    uni_obj = uni.astype(object)
+    events = [
+        pd.DataFrame({"ticker": ["A", "B", "A", "", "X", "M"],
+                      "benchmark": ["M", "N", "", "M", "Q", "A"]}),
+        pd.DataFrame({"ticker": ["A", None, np.nan, "B", 3, 2.5],
+                      "benchmark": [np.nan, "", "N", None, "A", "X"]}),
+        pd.DataFrame({"groups": ["g1", "g2"]}),
+        pd.DataFrame({"ticker": pd.Series([], dtype=str)}),
+        pd.DataFrame({"ticker": ["", ""], "benchmark": ["", "Y"]}),
+        pd.DataFrame({"ticker": pd.array(["A", None, "C", "A"], dtype="string")}),
+    ]
+    seen = set()
+    for ev in events:
+        for u in (None, uni, uni_obj, uni.iloc[:0]):
+            result = study_tickers(ev, u)
+            assert result == _old_study_tickers(ev, u), (ev, u)
+            seen.add(result)
+    assert study_tickers(events[0], uni) == ("X", "", "Y", "X2", "Z", "M", "nan",
+                                             "A", "B", "N", "Q")
+    assert len(seen) == 9
+
+
+def test_date_range_is_the_old_one() -> None:
+    from eventstudy.config import Study
+
+    study = Study(path=None, name="s", events=Path("e.csv"), universe=None)
+    stamps = [pd.Timestamp("2024-06-03").value, pd.Timestamp("2019-01-02T13:00").value,
+              pd.Timestamp("2200-12-31").value]
+    today = pd.Timestamp("2026-01-01")
+    nat = np.iinfo(np.int64).min
+    for values in ([stamps[0]], stamps[:2], stamps, [stamps[1], nat]):
+        for arr in (np.asarray(values, dtype=np.int64),
+                    np.asarray(values, dtype=np.int64).astype(float)):
+            ev = pd.DataFrame({"instant_ns": arr})
+            old_inst = pd.to_datetime(ev["instant_ns"].to_numpy())
+            new = _date_range(study, ev, today)
+            w = study.windows
+            before = pd.Timedelta(days=int(abs(min(w.estimation[0], 0)) * 1.6) + 30)
+            after = pd.Timedelta(days=int(max(w.event[1], 0) * 1.6) + 10)
+            latest = old_inst.max()
+            end = today if after >= today - latest else (latest + after).normalize()
+            assert new == ((old_inst.min() - before).normalize(), min(end, today))
+    ev = pd.DataFrame({"instant_ns": np.asarray(stamps[:2], dtype=np.int64)})
+    assert _date_range(study, ev, today) == (pd.Timestamp("2017-10-29"),
+                                             pd.Timestamp("2024-06-29"))

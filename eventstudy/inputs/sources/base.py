@@ -123,24 +123,28 @@ def study_tickers(events: pd.DataFrame, universe: pd.DataFrame | None
     """Every ticker a study needs (:attr:`StudyPlan.tickers`): universe securities
     (kept even when empty), their benchmarks, then the tickers and benchmarks of
     ticker-layout events, in first-appearance order."""
-    parts: list[np.ndarray] = []
-    if universe is not None:
-        parts += [universe["ticker"].astype(str).to_numpy(dtype=object),
-                  universe["benchmark"].astype(str).to_numpy(dtype=object)]
-    parts += [events[c].astype(str).to_numpy(dtype=object)
-              for c in ("ticker", "benchmark") if c in events.columns]
-    if not parts:
-        return ()
-    names = np.concatenate(parts)
-    keep = names != ""
+    columns: list[tuple[pd.Series, bool]] = []  # (column, keeps "")
     if universe is not None:  # universe tickers are kept even when empty
-        keep[: len(universe)] = True
-    return tuple(str(t) for t in pd.unique(names[keep]))
+        columns += [(universe["ticker"], True), (universe["benchmark"], False)]
+    columns += [(events[c], False) for c in ("ticker", "benchmark")
+                if c in events.columns]
+    if not columns:
+        return ()
+    # each column's distinct names first (in first-appearance order), then those
+    # of all columns: the first appearances of the whole sequence, in its order
+    parts: list[np.ndarray] = []
+    for column, keep_empty in columns:
+        names = np.asarray(pd.unique(column.astype(str)), dtype=object)
+        parts.append(names if keep_empty else names[names != ""])
+    return tuple(str(t) for t in pd.unique(np.concatenate(parts)))
 
 
 def _date_range(study: Study, events: pd.DataFrame, today: pd.Timestamp | None
                 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    inst = pd.to_datetime(events["instant_ns"].to_numpy())
+    ns = events["instant_ns"].to_numpy()
+    # int64 nanoseconds are already datetime64[ns] values (no per-value parse)
+    inst = (pd.DatetimeIndex(ns.view("M8[ns]")) if ns.dtype == np.int64
+            else pd.to_datetime(ns))
     w = study.windows
     before = pd.Timedelta(days=int(abs(min(w.estimation[0], 0)) * 1.6) + 30)
     after = pd.Timedelta(days=int(max(w.event[1], 0) * 1.6) + 10)

@@ -1281,12 +1281,11 @@ def ticker_calendars(
                 continue
             names = f[column].fillna("").astype(str).str.strip()
             cals = f["calendar"].fillna("").astype(str).str.strip()
-            pairs = pd.DataFrame({"n": names.to_numpy(dtype=object),
-                                  "c": cals.to_numpy(dtype=object)})
             # the first calendar of each name, in row order (setdefault below)
-            pairs = pairs[(pairs["n"] != "") & (pairs["c"] != "")]
-            first = pairs.drop_duplicates("n")
-            for name, cal in zip(first["n"].tolist(), first["c"].tolist(),
+            ok = ((names != "") & (cals != "")).to_numpy(dtype=bool)
+            names, cals = names[ok], cals[ok]
+            first = ~names.duplicated().to_numpy(dtype=bool)
+            for name, cal in zip(names[first].tolist(), cals[first].tolist(),
                                  strict=True):
                 out.setdefault(name, cal)
     return out
