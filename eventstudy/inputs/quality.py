@@ -133,21 +133,26 @@ def check_prices(
     parts = _Parts()
     # one pass over every ticker's observed prices, laid end to end (ticker-major)
     present = ~np.isnan(values)
-    tick, pos = np.nonzero(present)
-    flat = values[present]
+    counts = present.sum(axis=1, dtype=np.int64)
+    every = bool(counts.sum() == values.size)
+    at = _Positions(None if every else np.flatnonzero(present), values.shape[1],
+                    counts)
+    flat = values.reshape(-1) if every else values[present]
     infinite = np.isinf(flat)
     if infinite.any():
-        _non_finite(parts, names, dates, flat, tick, pos, infinite)
+        _non_finite(parts, names, dates, flat, at, infinite)
         keep = ~infinite
-        flat, tick, pos = flat[keep], tick[keep], pos[keep]
-    counts = np.bincount(tick, minlength=len(names))
-    first = np.searchsorted(tick, np.arange(len(names)))  # first observation
+        flat = flat[keep]
+        counts = counts - np.bincount(at.tick(np.flatnonzero(infinite)),
+                                      minlength=len(names))
+        at = _Positions(at.flat_index(np.flatnonzero(keep)), values.shape[1], counts)
+    first = at.first
     if sessions is not None:
-        _missing_sessions(parts, names, dates, sessions, values, counts, first, pos)
-    _stale_runs(parts, names, dates, flat, tick, pos, stale_run)
-    _non_positive(parts, names, dates, flat, tick, pos)
-    _extreme_returns(parts, names, dates, flat, tick, pos, extreme, set(unadjusted))
-    _fx_snapshots(parts, names, dates, counts, first, pos, set(fx_tickers))
+        _missing_sessions(parts, names, dates, sessions, values, counts, first, at)
+    _stale_runs(parts, names, dates, flat, at, stale_run)
+    _non_positive(parts, names, dates, flat, at)
+    _extreme_returns(parts, names, dates, flat, at, extreme, set(unadjusted))
+    _fx_snapshots(parts, names, dates, counts, first, at, set(fx_tickers))
     frame = parts.frame()
     frame = frame.sort_values(["ticker", "check", "first_date"], kind="stable")
     return frame.reset_index(drop=True)
@@ -214,18 +219,49 @@ class _Parts:
         })
 
 
-def _runs(mask: np.ndarray, tick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class _Positions:
+    """Where the observed prices laid end to end (ticker-major) sit in the
+    ``(tickers, dates)`` matrix, without a ticker and a date array as long as
+    the prices: ``flat`` holds their flat matrix indices (None: every cell, in
+    order), ``counts`` the observations per ticker."""
+
+    def __init__(self, flat: np.ndarray | None, width: int, counts: np.ndarray
+                 ) -> None:
+        self.flat = flat
+        self.width = width
+        self.first = np.cumsum(counts) - counts  # each ticker's first observation
+        size = int(counts.sum())
+        # new[i]: observation i is its ticker's first (i >= 1 compares to i - 1)
+        self.new = np.zeros(size, dtype=bool)
+        self.new[self.first[(counts > 0) & (self.first < size)]] = True
+
+    def flat_index(self, i: np.ndarray) -> np.ndarray:
+        """Flat matrix indices of observations ``i``."""
+        return np.asarray(i, dtype=np.int64) if self.flat is None else self.flat[i]
+
+    def tick(self, i: np.ndarray) -> np.ndarray:
+        """Ticker (row) of observations ``i``."""
+        out: np.ndarray = self.flat_index(i) // self.width
+        return out
+
+    def pos(self, i: np.ndarray) -> np.ndarray:
+        """Date (column) of observations ``i``."""
+        out: np.ndarray = self.flat_index(i) % self.width
+        return out
+
+
+def _runs(mask: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last positions of each run of True in ``mask`` that stays within
-    one ticker (``tick``: the ticker of each position, non-decreasing)."""
-    n = len(mask)
-    if n == 0:
+    one ticker (``new``: True where a position starts a ticker), from the True
+    positions alone."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    m = mask.astype(bool)
-    new = np.ones(n, dtype=bool)
-    new[1:] = ~m[:-1] | (tick[1:] != tick[:-1])
-    end = np.ones(n, dtype=bool)
-    end[:-1] = ~m[1:] | (tick[1:] != tick[:-1])
-    return np.flatnonzero(m & new), np.flatnonzero(m & end)
+    joined = np.zeros(len(idx), dtype=bool)  # continues the run before it
+    joined[1:] = (idx[1:] == idx[:-1] + 1) & ~new[idx[1:]]
+    last = np.ones(len(idx), dtype=bool)
+    last[:-1] = ~joined[1:]
+    return idx[~joined], idx[last]
 
 
 def _days(stamps: np.ndarray) -> list[str]:
@@ -235,7 +271,7 @@ def _days(stamps: np.ndarray) -> list[str]:
 
 def _missing_sessions(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
                       sessions: Mapping[str, pd.DatetimeIndex], values: np.ndarray,
-                      counts: np.ndarray, first: np.ndarray, pos: np.ndarray) -> None:
+                      counts: np.ndarray, first: np.ndarray, at: _Positions) -> None:
     """Runs of calendar sessions with no price between each ticker's first and
     last price: one pass per calendar over the sessions x tickers matrix."""
     groups: dict[int, tuple[pd.DatetimeIndex, list[int]]] = {}
@@ -247,7 +283,6 @@ def _missing_sessions(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
         return
     days = dates.normalize()
     day_ns = days.to_numpy().astype("datetime64[ns]")
-    observed = np.isfinite(values)  # (tickers, dates)
     last = first + counts - 1
     for calendar, members in groups.values():
         cal = pd.DatetimeIndex(calendar)
@@ -261,14 +296,14 @@ def _missing_sessions(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
         hit[hit] = cal_ns[loc[hit]] == day_ns[hit]
         have = np.zeros((len(cols), len(cal_ns)), dtype=bool)
         rows, where = np.flatnonzero(hit), loc[hit]
-        seen = observed[np.ix_(cols, rows)]
+        seen = np.isfinite(values[np.ix_(cols, rows)])
         if len(where) and np.all(np.diff(where) > 0):
             have[:, where] = seen
         elif len(where):  # several dates of the panel on one session
             starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
             have[:, where[starts]] = np.logical_or.reduceat(seen, starts, axis=1)
-        lo = np.searchsorted(cal_ns, day_ns[pos[first[cols]]], side="left")
-        hi = np.searchsorted(cal_ns, day_ns[pos[last[cols]]], side="right")
+        lo = np.searchsorted(cal_ns, day_ns[at.pos(first[cols])], side="left")
+        hi = np.searchsorted(cal_ns, day_ns[at.pos(last[cols])], side="right")
         s = np.arange(len(cal_ns))
         gap = ~have & (s[None, :] >= lo[:, None]) & (s[None, :] < hi[:, None])
         padded = np.zeros((len(cols), len(cal_ns) + 2), dtype=np.int8)
@@ -286,26 +321,25 @@ def _missing_sessions(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
 
 
 def _stale_runs(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
-                flat: np.ndarray, tick: np.ndarray, pos: np.ndarray,
-                min_run: int) -> None:
+                flat: np.ndarray, at: _Positions, min_run: int) -> None:
     same = np.zeros(len(flat), dtype=bool)
-    same[1:] = (flat[1:] == flat[:-1]) & (tick[1:] == tick[:-1])
-    a, b = _runs(same, tick)
+    np.equal(flat[1:], flat[:-1], out=same[1:])
+    same[1:] &= ~at.new[1:]
+    a, b = _runs(same, at.new)
     start = a - 1  # the run includes the first of the repeated prices
     n = b - start + 1
     keep = n >= min_run
     start, b, n = start[keep], b[keep], n[keep]
     d = dates.to_numpy()
-    parts.add(names, "stale_run", tick[start], d[pos[start]], d[pos[b]], n, [
+    parts.add(names, "stale_run", at.tick(start), d[at.pos(start)], d[at.pos(b)], n, [
         f"price {v:g} repeated {k} times in a row: a stale or filled price, or a "
         "suspended security" for v, k in zip(flat[start].tolist(), n.tolist(),
                                              strict=True)])
 
 
 def _non_finite(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
-                flat: np.ndarray, tick: np.ndarray, pos: np.ndarray,
-                infinite: np.ndarray) -> None:
-    a, b = _runs(infinite, tick)
+                flat: np.ndarray, at: _Positions, infinite: np.ndarray) -> None:
+    a, b = _runs(infinite, at.new)
     n = b - a + 1
     d = dates.to_numpy()
     pos_inf = np.cumsum(flat == np.inf)
@@ -318,44 +352,54 @@ def _non_finite(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
     has_pos, has_neg = count(pos_inf) > 0, count(neg_inf) > 0
     signs = [" and ".join(s for s, on in (("-inf", q), ("inf", p)) if on)
              for p, q in zip(has_pos.tolist(), has_neg.tolist(), strict=True)]
-    da, db = _days(d[pos[a]]), _days(d[pos[b]])
-    parts.add(names, "non_finite", tick[a], d[pos[a]], d[pos[b]], n, [
+    da, db = _days(d[at.pos(a)]), _days(d[at.pos(b)])
+    parts.add(names, "non_finite", at.tick(a), d[at.pos(a)], d[at.pos(b)], n, [
         f"{k} price(s) are {s} ({x}..{y}): treated as missing; fix the source or "
         "leave the cells empty"
         for k, s, x, y in zip(n.tolist(), signs, da, db, strict=True)])
 
 
 def _non_positive(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
-                  flat: np.ndarray, tick: np.ndarray, pos: np.ndarray) -> None:
-    a, b = _runs(flat <= 0, tick)
+                  flat: np.ndarray, at: _Positions) -> None:
+    a, b = _runs(flat <= 0, at.new)
     n = b - a + 1
     bounds = np.empty(2 * len(a), dtype=np.int64)
     bounds[0::2], bounds[1::2] = a, b + 1
     low = (np.minimum.reduceat(np.append(flat, 0.0), bounds)[0::2] if len(a)
            else np.zeros(0))
     d = dates.to_numpy()
-    parts.add(names, "non_positive", tick[a], d[pos[a]], d[pos[b]], n, [
+    parts.add(names, "non_positive", at.tick(a), d[at.pos(a)], d[at.pos(b)], n, [
         f"{k} price(s) <= 0 (lowest {v:g}): prices must be positive; a 0 usually "
         "stands for a missing price and must be NaN"
         for k, v in zip(n.tolist(), low.tolist(), strict=True)])
 
 
 def _extreme_returns(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
-                     flat: np.ndarray, tick: np.ndarray, pos: np.ndarray,
-                     extreme: float, unadjusted: set[str]) -> None:
+                     flat: np.ndarray, at: _Positions, extreme: float,
+                     unadjusted: set[str]) -> None:
     prev, curr = flat[:-1], flat[1:]
+    # |curr / prev - 1| > extreme where prev > 0 and both are the same ticker's,
+    # in one buffer (the moves of the flagged pairs are recomputed below)
+    move = np.empty(len(curr))
     with np.errstate(divide="ignore", invalid="ignore"):
-        returns = np.where(prev > 0, curr / prev - 1.0, np.nan)
-    i = np.flatnonzero((np.abs(returns) > extreme) & (tick[1:] == tick[:-1]))
+        np.divide(curr, prev, out=move)
+        move -= 1.0
+    np.abs(move, out=move)
+    big = move > extreme
+    big &= prev > 0
+    big &= ~at.new[1:]
+    i = np.flatnonzero(big)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        returns = curr[i] / prev[i] - 1.0
     d = dates.to_numpy()
-    day, before = d[pos[i + 1]], d[pos[i]]
+    day, before = d[at.pos(i + 1)], d[at.pos(i)]
     note = ("; the prices are not adjusted for corporate actions: if it is one, "
             "give its factor in the study's [data] corporate_actions file")
-    who = tick[i + 1]
+    who = at.tick(i + 1)
     parts.add(names, "extreme_return", who, day, day, np.ones(len(i)), [
         f"a {r:+.1%} one-day move on {x} (from {p:g} on {y} to {c:g}); check for a "
         f"corporate action or news{note if names[t] in unadjusted else ''}"
-        for r, x, p, y, c, t in zip(returns[i].tolist(), _days(day), prev[i].tolist(),
+        for r, x, p, y, c, t in zip(returns.tolist(), _days(day), prev[i].tolist(),
                                     _days(before), curr[i].tolist(), who.tolist(),
                                     strict=True)])
 
@@ -372,14 +416,14 @@ FX_DETAIL = (
 
 
 def _fx_snapshots(parts: _Parts, names: list[str], dates: pd.DatetimeIndex,
-                  counts: np.ndarray, first: np.ndarray, pos: np.ndarray,
+                  counts: np.ndarray, first: np.ndarray, at: _Positions,
                   fx: set[str]) -> None:
     cols = np.asarray([j for j, name in enumerate(names) if name in fx and counts[j]],
                       dtype=np.int64)
     d = dates.to_numpy()
     n = counts[cols]
-    parts.add(names, "fx_snapshot_close", cols, d[pos[first[cols]]],
-              d[pos[first[cols] + n - 1]], n, [FX_DETAIL] * len(cols))
+    parts.add(names, "fx_snapshot_close", cols, d[at.pos(first[cols])],
+              d[at.pos(first[cols] + n - 1)], n, [FX_DETAIL] * len(cols))
 
 
 def check_study_prices(
