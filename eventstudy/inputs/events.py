@@ -122,7 +122,7 @@ def _read_plain_csv(path: Path) -> pd.DataFrame | None:
         return None  # pandas decompresses these by their extension
     data = Path(path).read_bytes()
     if (not data or b'"' in data or b"\x00" in data
-            or data.count(b"\r") != data.count(b"\r\n")):
+            or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))):
         return None
     end = data.find(b"\n")
     head = data if end < 0 else data[:end]

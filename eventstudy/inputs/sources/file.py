@@ -7,6 +7,7 @@ plan's tickers is an error. Nothing is ever downloaded.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from eventstudy.config import Study
@@ -46,7 +47,12 @@ class FileSource:
         DataUnavailableError
             The file has none of the plan's tickers.
         """
-        frame, opens = load_price_table(self.path)
+        # the file's SHA-256 on a second thread while it is parsed (hashing
+        # releases the GIL); a parse error is raised first, as before
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(sha256_file, self.path)
+            frame, opens = load_price_table(self.path)
+            sha256 = digest.result()
         if plan.tickers and not any(t in frame.columns for t in plan.tickers):
             shown = ", ".join(plan.tickers[:5]) + (", ..." if len(plan.tickers) > 5
                                                   else "")
@@ -55,7 +61,7 @@ class FileSource:
                 f"{len(plan.tickers)} ticker(s) ({shown}); check the file's ticker "
                 "names (with Yahoo suffixes such as .T) or the catalog's",
                 tickers=list(plan.tickers))
-        return LoadedPrices(frame, str(self.path), sha256_file(self.path), opens)
+        return LoadedPrices(frame, str(self.path), sha256, opens)
 
     def fetch(self, plan: StudyPlan, *, full: bool = False,
               progress: ProgressCallback | None = None) -> UpdateReport:
