@@ -117,6 +117,14 @@ def clustered_scopes(pairs: pd.DataFrame) -> dict[tuple[str, str], bool]:
 def _day_codes(day0: pd.Series) -> np.ndarray:
     """Day-0 dates as codes, one per calendar day (unparseable cells and NaT all
     count as one date)."""
+    if isinstance(day0.dtype, np.dtype) and day0.dtype.kind == "M":  # tz-naive
+        v = day0.to_numpy()
+        per_day = int(np.array(1, dtype="m8[D]").astype(
+            v.dtype.str.replace("M8", "m8")).astype(np.int64))
+        # floored to the day, as normalize; NaT below every day
+        days = np.where(np.isnat(v), np.iinfo(np.int64).min,
+                        v.view(np.int64) // per_day)
+        return pd.factorize(days)[0].astype(np.int64)
     d = pd.to_datetime(day0, errors="coerce").dt.normalize()
     return pd.factorize(d, use_na_sentinel=False)[0].astype(np.int64)
 
@@ -498,17 +506,17 @@ class _PairKeys:
         else:
             codes, keys = pd.factorize(ecode.astype(np.int64) * ng + gcode)
         G = len(keys)
-        # codes in order of first appearance: a key's first pair raises the maximum
-        seen = np.maximum.accumulate(codes) if len(codes) else codes
-        first = np.flatnonzero(np.diff(seen, prepend=-1) > 0) if G else seen
         ok = np.isfinite(car)
-        W = car.shape[1]
-        # one bincount per table over (key, window) cells: each cell sums its
-        # pairs in pair order, as a bincount per window does
-        cell = (codes[:, None] * W + np.arange(W)).ravel()
-        cnt = np.bincount(cell, weights=ok.ravel(), minlength=G * W).reshape(G, W)
-        tot = np.bincount(cell, weights=np.where(ok, car, 0.0).ravel(),
-                          minlength=G * W).reshape(G, W)
+        if G == len(codes):  # one pair per key: codes 0, 1, 2, ... in pair order
+            first = np.arange(G, dtype=np.int64)
+            cnt = ok.astype(np.float64)
+            tot = np.where(ok, car, 0.0) + 0.0  # the 0.0 a bincount starts from
+        else:
+            # codes in order of first appearance: a key's first pair raises the max
+            seen = np.maximum.accumulate(codes)
+            first = np.flatnonzero(np.diff(seen, prepend=-1) > 0)
+            cnt, tot = _cell_sums(codes, G, ok.astype(np.float64),
+                                  np.where(ok, car, 0.0))
         return cls(events, groups, gcode, codes, keys // ng, keys % ng,
                    first.astype(np.int64), cnt, tot, complete)
 
@@ -540,13 +548,24 @@ class _Clustered:
             # in an event id and in a group) and no pair lacks a scope value
             day = _day_codes(p["day0"])
             return cls(len(p) > int(day.max()) + 1, _share_day(k.gcode, day, ng),
-                       _share_day(k.code, day, G))
+                       _share_day(k.code, day, G) if G < len(p)
+                       else np.zeros(G, dtype=bool))  # one pair per key: no share
         clus = clustered_scopes(p)
         return cls(clus.get(("all", "all"), False),
                    np.array([clus.get(("group", str(g)), False) for g in k.groups],
                             dtype=bool),
                    np.array([clus.get(("event_group", v), False)
                              for v in k.labels(np.arange(G))], dtype=bool))
+
+
+def _cell_sums(code: np.ndarray, n: int, *weights: np.ndarray) -> list[np.ndarray]:
+    """Per code ``0..n-1`` and column: the sum of each (P, W) ``weights`` table,
+    (n, W) arrays. One bincount over the (code, column) cells: each cell adds its
+    rows in row order, as a bincount per column does (the same bits)."""
+    W = weights[0].shape[1]
+    cell = (code.astype(np.int64)[:, None] * W + np.arange(W)).ravel()
+    return [np.bincount(cell, weights=w.ravel(), minlength=n * W).reshape(n, W)
+            for w in weights]
 
 
 def _has_colon(names: pd.Index) -> bool:
@@ -632,6 +651,9 @@ def _small_note(tests: pd.DataFrame) -> list[str]:
 
 
 _KEY = ["scope", "scope_value", "window_start", "window_end"]
+_FEW = 2_000
+"""Up to this many test rows and keys together, :func:`_first_rows` finds the keys
+in a dict of the rows rather than a MultiIndex."""
 
 
 def _first_rows(tests: pd.DataFrame, scopes: np.ndarray, values: np.ndarray,
@@ -643,9 +665,18 @@ def _first_rows(tests: pd.DataFrame, scopes: np.ndarray, values: np.ndarray,
     of the asked values only)."""
     if not len(values):
         return [np.full(0, np.nan) for _ in cols]
-    sub = tests[tests["scope_value"].isin(pd.unique(values))].drop_duplicates(_KEY)
-    pos = pd.MultiIndex.from_frame(sub[_KEY]).get_indexer(
-        pd.MultiIndex.from_arrays([scopes, values, a, b]))
+    sub = tests[tests["scope_value"].isin(pd.unique(values))]
+    if len(sub) + len(values) <= _FEW:  # a dict of the rows: no index to build
+        at: dict[tuple[object, ...], int] = {}
+        for i, key in enumerate(zip(*(sub[c].tolist() for c in _KEY), strict=True)):
+            at.setdefault(key, i)
+        pos = np.array([at.get(key, -1) for key in zip(
+            scopes.tolist(), values.tolist(), a.tolist(), b.tolist(), strict=True)],
+            dtype=np.int64)
+    else:
+        sub = sub.drop_duplicates(_KEY)
+        pos = pd.MultiIndex.from_frame(sub[_KEY]).get_indexer(
+            pd.MultiIndex.from_arrays([scopes, values, a, b]))
     return [np.append(sub[c].to_numpy(dtype=np.float64), np.nan)[pos] for c in cols]
 
 
@@ -721,8 +752,9 @@ def _event_group_rows(p: pd.DataFrame, t: pd.DataFrame, cars: list[tuple[int, in
         "n": k.cnt[rows].max(axis=1).astype(np.int64) if len(cars) else 0,
     })
     mean, pv, _src = _event_group_cells(t, k, rows, cars, one, rob, clus)
+    cells = _caar_cells(mean.ravel(), pv.ravel()).reshape(mean.shape)
     for j, (a, b) in enumerate(cars):
-        table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean[:, j], pv[:, j])
+        table[f"CAAR{_win_label(a, b)} %"] = cells[:, j]
     return table
 
 
@@ -771,9 +803,15 @@ def headline_p_values(res: ResultsView, test: str) -> pd.DataFrame:
     """
     cars, p, k, _t_all, t, ran, one, rob, clus = _star_inputs(res, test)
     G, W = k.n_keys, len(cars)
-    if not W or not G:
+    if not W:
         return pd.DataFrame(columns=["event_id", "group", "window_start",
                                      "window_end", "n", "caar", "p_value", "p_test"])
+    if not G:
+        text, whole, real = (np.zeros(0, dtype=t) for t in (object, np.int64,
+                                                             np.float64))
+        return pd.DataFrame({"event_id": text, "group": text, "window_start": whole,
+                             "window_end": whole, "n": whole, "caar": real,
+                             "p_value": real, "p_test": text})
     mean, pv, src = _event_group_cells(t, k, np.arange(G), cars, one, rob, clus)
     names = pd.Index([test, ROBUST_TEST, ran[0] if ran else test])
     key = np.repeat(np.arange(G), W)  # by key, then window (the study's order)
@@ -818,13 +856,9 @@ def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
     shown = np.sort(np.argsort(-pairs_per_group, kind="stable")[:max_groups])
     events_per_group = np.bincount(k.key_group, minlength=ng)
     W = len(cars)
-    gcnt = np.zeros((ng, W))
-    gtot = np.zeros((ng, W))
-    for j in range(W):
-        gcnt[:, j] = np.bincount(k.key_group, weights=k.cnt[:, j], minlength=ng)
-        gtot[:, j] = np.bincount(k.key_group, weights=k.tot[:, j], minlength=ng)
+    gcnt, gtot = _cell_sums(k.key_group, ng, k.cnt, k.tot)
     names = [str(g) for g in k.groups[shown]]
-    n_all = k.cnt.sum(axis=0)
+    n_all = gcnt.sum(axis=0)  # counts: exact in any order
     table = pd.DataFrame({
         "scope": ["all"] + ["group"] * len(shown),
         "group": [""] + names,
@@ -844,8 +878,9 @@ def _group_rows(t: pd.DataFrame, cars: list[tuple[int, int]], k: _PairKeys,
         flag = np.concatenate([[clus.all], clus.group[shown]]).astype(bool)
         mean, pv, _src = _choose(mean, pv, n, tot, scopes, values, cars, flag, one,
                                  rob)
+        cells = _caar_cells(mean.ravel(), pv.ravel()).reshape(mean.shape)
         for j, (a, b) in enumerate(cars):
-            table[f"CAAR{_win_label(a, b)} %"] = _caar_cells(mean[:, j], pv[:, j])
+            table[f"CAAR{_win_label(a, b)} %"] = cells[:, j]
     caption = (f"CAAR of all pairs and by group ({len(k.events)} events"
                + (f"; the {len(shown)} largest of {ng} groups, every group in "
                   "tests.csv" if ng > len(shown) else "") + ")")
