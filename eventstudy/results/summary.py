@@ -570,7 +570,7 @@ def _cell_sums(code: np.ndarray, n: int, *weights: np.ndarray) -> list[np.ndarra
 
 def _has_colon(names: pd.Index) -> bool:
     """Whether a name contains ``":"``."""
-    return bool(pd.Series(names, dtype=object).str.contains(":", regex=False).any())
+    return bool(pd.Series(names).str.contains(":", regex=False).any())
 
 
 def quote_notes(pairs: pd.DataFrame) -> list[str]:
