@@ -116,7 +116,7 @@ _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar", ".tgz", ".tbz",
 def _read_plain_csv(path: Path) -> pd.DataFrame | None:
     """:func:`read_text_table`'s fast path, or None when the file is not plain."""
     import pyarrow as pa  # lazy: only the fast path needs them
-    import pyarrow.csv as pacsv
+    import pyarrow.csv as pacsv  # lazy: as pyarrow
 
     if Path(path).name.lower().endswith(_COMPRESSED):
         return None  # pandas decompresses these by their extension

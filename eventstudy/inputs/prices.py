@@ -157,7 +157,7 @@ def _read_wide_parquet(p: Path, tickers: list[str] | None) -> pd.DataFrame | Non
     raises what it raised before.
     """
     import pyarrow as pa  # lazy: only Parquet files need them
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazy: as pyarrow
 
     if tickers is not None and (isinstance(tickers, (str, bytes)) or not all(
             isinstance(t, str) for t in tickers)):
@@ -191,7 +191,8 @@ def _read_wide_parquet(p: Path, tickers: list[str] | None) -> pd.DataFrame | Non
                        if n != "date")):
             return None
         if tickers is not None:
-            values = [n for n in values if n in tickers]
+            wanted = set(tickers)
+            values = [n for n in values if n in wanted]
         if not values:
             return None
         table = source.read(columns=["date", *values], use_pandas_metadata=False)
