@@ -527,7 +527,9 @@ class EventStudy:
         pairs["zero_share"] = zero_share
         pairs["day0_pos"] = a.pos
         pairs["day0_rule"] = a.rules
-        pairs["day0"] = pd.to_datetime(np.where(d0 >= 0, d0, np.iinfo(np.int64).min))
+        # session dates are ns since the epoch (int64 min is NaT): a view, no parse
+        pairs["day0"] = pd.DatetimeIndex(
+            np.where(d0 >= 0, d0, np.iinfo(np.int64).min).view("datetime64[ns]"))
         pairs["n_est"] = nest
         pairs["n_masked"] = (np.zeros(P, dtype=np.int64) if n_masked is None
                              else n_masked)
