@@ -754,9 +754,26 @@ def _command() -> list[str]:
     return [sys.executable, "-c", "from eventstudy.cli import main; main()"]
 
 
+CLI_ENV_DROPPED = ("PYTHONDONTWRITEBYTECODE",)
+"""Variables ``--cli`` removes from the timed processes' environment (the command's
+and the peer's): ``PYTHONDONTWRITEBYTECODE`` turns Python's bytecode cache off, so
+that every run would compile the package's modules from source again (about 0.07 s
+for eventstudy; a pip-installed peer has its bytecode from the install). A user's
+shell does not set it; the warm-up run writes the cache, as a user's first run
+does."""
+
+
+def user_env() -> dict[str, str]:
+    """This process's environment without :data:`CLI_ENV_DROPPED`."""
+    import os  # lazy: only the CLI benchmark needs it
+
+    return {k: v for k, v in os.environ.items() if k not in CLI_ENV_DROPPED}
+
+
 def time_cli_run(study: Path, out: Path, fmt: str, timings: Path
                  ) -> dict[str, float]:
-    """One ``eventstudy run STUDY --out OUT -q --format FMT`` in a fresh process:
+    """One ``eventstudy run STUDY --out OUT -q --format FMT`` in a fresh process
+    (environment: :func:`user_env`):
     seconds per stage (:data:`CLI_STAGES`), ``wall``, ``cpu`` (user + system) and
     ``peak_rss_mib`` of the process.
 
@@ -772,7 +789,8 @@ def time_cli_run(study: Path, out: Path, fmt: str, timings: Path
     cmd = [*_command(), "run", str(study), "--out", str(out), "-q", "--format", fmt,
            "--timings", str(timings)]
     t0 = time.time()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=user_env())
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -844,8 +862,8 @@ fastest Python peer measured, eventstudy 0.1a12 (docs/benchmark.md)."""
 def run_peer(python: str | Path, script: str | Path, inputs: str | Path,
              pairs: int = 2000, runs: int = 3) -> dict[str, Any]:
     """Run a peer harness (``docs/peer_*.py``) with the Python of the peer's own
-    environment on the same inputs; its JSON line (``peer``, ``version``,
-    ``pairs``, ``seconds``, ``us_per_pair``).
+    environment (:func:`user_env`) on the same inputs; its JSON line (``peer``,
+    ``version``, ``pairs``, ``seconds``, ``us_per_pair``).
 
     Raises
     ------
@@ -859,7 +877,7 @@ def run_peer(python: str | Path, script: str | Path, inputs: str | Path,
         done = subprocess.run(  # PyPI name may be this package's import name
             [str(python), str(Path(script).resolve()), str(Path(inputs).resolve()),
              "--pairs", str(pairs), "--runs", str(runs)],
-            capture_output=True, text=True, cwd=cwd, check=False)
+            capture_output=True, text=True, cwd=cwd, check=False, env=user_env())
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"peer harness {script} failed ({done.returncode}): "

@@ -54,3 +54,36 @@ def test_bench_command_prints_and_writes_json(inputs: Path, tmp_path: Path) -> N
     assert lo <= mid <= hi
     assert "csv min / median / max (s)" in r.output
     assert (inputs / "out-csv" / "abnormal_returns.csv").is_file()
+
+
+def test_timed_processes_keep_the_bytecode_cache(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """The command and the peer run without PYTHONDONTWRITEBYTECODE (a user's
+    shell does not set it), everything else of the environment kept."""
+    import subprocess
+
+    from eventstudy import bench
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("EVENTSTUDY_PROBE", "kept")
+    env = bench.user_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["EVENTSTUDY_PROBE"] == "kept"
+    seen: list[dict[str, str]] = []
+
+    class Stop(Exception):
+        pass
+
+    def popen(*args: object, **kw: object) -> None:
+        seen.append(kw["env"])  # type: ignore[arg-type]
+        raise Stop
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "run", popen)
+    with pytest.raises(Stop):
+        bench.time_cli_run(tmp_path / "s.toml", tmp_path / "o", "csv",
+                           tmp_path / "t.json")
+    with pytest.raises(Stop):
+        bench.run_peer("python", tmp_path / "peer.py", tmp_path)
+    assert len(seen) == 2
+    assert all("PYTHONDONTWRITEBYTECODE" not in e and e["EVENTSTUDY_PROBE"] == "kept"
+               for e in seen)
