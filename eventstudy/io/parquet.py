@@ -21,6 +21,7 @@ from eventstudy.io.csv import LongTable
 
 COMPRESSION = "zstd"
 """Parquet compression codec of every table."""
+_I32 = np.iinfo(np.int32)
 
 
 def _arrow(values: Any, index: np.ndarray | None = None) -> Any:
@@ -35,12 +36,23 @@ def _arrow(values: Any, index: np.ndarray | None = None) -> Any:
             arr = pa.array(values, from_pandas=True)
             return arr if index is None else arr.take(pa.array(index))
     kind = values.dtype.kind if isinstance(values, np.ndarray) else "O"
-    if kind in "fiubM":
-        v = values if index is None else values[index]
-        if kind == "M":
-            return pa.array(v.astype("datetime64[D]"), type=pa.date32(),
-                            mask=np.isnat(v))
-        return pa.array(v)
+    if kind == "M":
+        # days since the epoch and NaT per value, then taken through the index
+        # (int32 gathers instead of datetime64 ones, the conversion done once per
+        # distinct cell)
+        day = values.astype("datetime64[D]")
+        nat = np.isnat(day)
+        num = day.view(np.int64)
+        ok = num[~nat]
+        if len(ok) and not (_I32.min <= ok.min() and ok.max() <= _I32.max):
+            v = day if index is None else day[index]  # pyarrow reports the range
+            return pa.array(v, type=pa.date32(), mask=np.isnat(v))
+        days = num.astype(np.int32)
+        if index is not None:
+            days, nat = days[index], nat[index]
+        return pa.array(days, type=pa.date32(), mask=nat)
+    if kind in "fiub":
+        return pa.array(values if index is None else values[index])
     text = _text(values)
     if index is None:
         return text
