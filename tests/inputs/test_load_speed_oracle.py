@@ -529,3 +529,20 @@ def test_date_range_is_the_old_one() -> None:
     ev = pd.DataFrame({"instant_ns": np.asarray(stamps[:2], dtype=np.int64)})
     assert _date_range(study, ev, today) == (pd.Timestamp("2017-10-29"),
                                              pd.Timestamp("2024-06-29"))
+
+
+@pytest.mark.parametrize("keep", ["all but three, reversed", "every other",
+                                  "first ten"])
+def test_parquet_ticker_filters_of_many_columns(tmp_path: Path, keep: str) -> None:
+    """Most columns (read whole, taken by position) or few (read by name): the
+    old frames either way, columns in file order."""
+    path = _parquet_cases(tmp_path)["many columns"]
+    names = [f"S{i:04d}" for i in range(300)]
+    tickers = {"all but three, reversed": names[3:][::-1],
+               "every other": names[::2], "first ten": names[:10]}[keep]
+    old = _outcome(_old_load_parquet, path, tickers)
+    new = _outcome(load_price_table, path, tickers)
+    assert old[0] == new[0] == "ok", (old, new)
+    _same_frame(new[1][0], old[1][0])
+    assert _layout(new[1][0]) == _layout(old[1][0])
+    assert _read_wide_parquet(path, tickers) is not None
