@@ -76,7 +76,9 @@ def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"
     >>> to_returns(np.array([[100.0], [110.0], [np.nan], [121.0]]))[:, 0].round(3)
     array([nan, 0.1, nan, nan])
     """
-    out = np.full(prices.shape, np.nan)
+    # in the prices' memory order (a frame's values come column-major): the
+    # element-wise passes run contiguously, and the returns keep that layout
+    out = np.full_like(prices, np.nan, dtype=np.float64)
     # missing, non-positive and non-finite prices give no return (NaN fails both)
     ok = (prices > 0) & (prices < np.inf)
     both = ok[1:] & ok[:-1]

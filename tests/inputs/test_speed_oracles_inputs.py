@@ -206,6 +206,14 @@ def test_to_returns_one_dimensional_and_non_contiguous(
     _same_returns(p[::3, ::2], kind)
 
 
+def test_to_returns_keep_the_prices_memory_order() -> None:
+    """A frame's values come column-major: the returns keep that layout (the
+    element-wise passes run contiguously), C in gives C out."""
+    p = np.asfortranarray(np.random.default_rng(4).uniform(0.5, 2.0, (30, 7)))
+    assert to_returns(p).flags.f_contiguous
+    assert to_returns(np.ascontiguousarray(p)).flags.c_contiguous
+
+
 def test_to_returns_integer_prices() -> None:
     r = _same_returns(np.array([[1, 4], [3, 0], [0, 2], [6, 3]], dtype=np.int64),
                       "simple")
