@@ -57,7 +57,7 @@ def on_sessions(
     off_session : dict
         Ticker -> number of non-missing values dated on days that are not sessions.
     """
-    values = frame.reindex(sessions).to_numpy(dtype=np.float64, copy=True)
+    values = _on_rows(frame, sessions)
     values[np.isinf(values)] = np.nan
     off = ~frame.index.isin(sessions)
     off_session: dict[str, int] = {}
@@ -65,6 +65,24 @@ def on_sessions(
         counts = frame.loc[off].notna().sum()
         off_session = {str(k): int(v) for k, v in counts.items() if v > 0}
     return values, off_session
+
+
+def _on_rows(frame: pd.DataFrame, sessions: pd.DatetimeIndex) -> np.ndarray:
+    """``frame.reindex(sessions)`` as a new float64 array (NaN where a session has
+    no row): for a float64 frame with unique dates, one gather of its values
+    (column-major, as pandas keeps them) instead of a reindexed frame and a copy
+    of it; otherwise through pandas."""
+    if (len(frame) and len(frame.columns) and frame.index.is_unique
+            and all(d == np.float64 for d in frame.dtypes)):
+        src = frame.to_numpy(dtype=np.float64)  # (dates, tickers); no copy
+        at = frame.index.get_indexer(sessions)
+        miss = at < 0
+        # (tickers, dates) rows gathered, then viewed back: column-major
+        out: np.ndarray = src.T.take(np.where(miss, 0, at), axis=1).T
+        if miss.any():
+            out[miss] = np.nan
+        return out
+    return frame.reindex(sessions).to_numpy(dtype=np.float64, copy=True)
 
 
 def to_returns(prices: np.ndarray, kind: Literal["simple", "log"] = "simple"

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import eventstudy.inputs.prices as prices_mod
 from eventstudy.errors import InputError, PriceDataError
 from eventstudy.inputs.prices import _parse_dates, _text, _to_float, prices_from_frame
-from eventstudy.inputs.returns import to_returns
+from eventstudy.inputs.returns import on_sessions, to_returns
 from eventstudy.inputs.sources.cache import ticker_calendars
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -582,3 +582,54 @@ def test_ticker_calendars_random(rows: list[tuple[Any, Any, Any]], split: int,
             columns="benchmark"))
     else:
         _same_calendars(frame)
+
+
+# ------------------------------------------------------------------ on_sessions
+def _old_on_sessions(frame: pd.DataFrame, sessions: pd.DatetimeIndex
+                     ) -> tuple[np.ndarray, dict[str, int]]:
+    # verbatim from c8176a0:eventstudy/inputs/returns.py (on_sessions)
+    values = frame.reindex(sessions).to_numpy(dtype=np.float64, copy=True)
+    values[np.isinf(values)] = np.nan
+    off = ~frame.index.isin(sessions)
+    off_session: dict[str, int] = {}
+    if off.any():
+        counts = frame.loc[off].notna().sum()
+        off_session = {str(k): int(v) for k, v in counts.items() if v > 0}
+    return values, off_session
+
+
+def _session_cases() -> list[tuple[pd.DataFrame, pd.DatetimeIndex]]:
+    rng = np.random.default_rng(11)
+    days = pd.bdate_range("2024-01-01", periods=60, name="date")
+    x = rng.uniform(1, 2, (60, 5))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[3, 1], x[7, 2] = np.inf, -np.inf
+    wide = pd.DataFrame(x, index=days, columns=list("ABCDE"))
+    sess = days[5:50].delete([3, 9])  # a holiday the data has, rows it lacks
+    extra = sess.append(pd.DatetimeIndex(["2024-05-01", "2024-05-02"])).sort_values()
+    ints = wide.fillna(0).replace([np.inf, -np.inf], 0).astype(np.int64)
+    mixed = wide.assign(E=wide["E"].astype(object))
+    dup = pd.concat([wide.iloc[:10], wide.iloc[9:12]])
+    return [(wide, sess), (wide, extra), (wide, sess.as_unit("us")),
+            (wide.set_axis(days.as_unit("s")), sess), (wide, sess[:0]),
+            (wide.iloc[:0], sess), (wide[[]], sess), (ints, sess), (mixed, sess),
+            (dup, days[8:11].delete(1)), (wide.iloc[::-1], sess),
+            (wide.copy(), days)]
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_on_sessions_is_the_reindexed_frame(case: int) -> None:
+    frame, sessions = _session_cases()[case]
+    before = frame.copy()
+    try:
+        old = _old_on_sessions(frame, sessions)
+    except Exception as exc:  # noqa: BLE001 - the same failure is expected
+        with pytest.raises(type(exc)):
+            on_sessions(frame, sessions)
+        return
+    new = on_sessions(frame, sessions)
+    assert new[0].dtype == np.float64 and new[0].shape == old[0].shape
+    np.testing.assert_array_equal(_bits(new[0]), _bits(old[0]))
+    assert new[1] == old[1]
+    assert new[0].flags.writeable
+    pd.testing.assert_frame_equal(frame, before)  # the input is left untouched
