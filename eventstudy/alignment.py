@@ -104,6 +104,15 @@ def no_pairs_message(excluded: pd.DataFrame, where: str = "") -> str:
             "these reasons (each pair is listed in excluded.csv / results.excluded)")
 
 
+def _fill_empty(pairs: pd.DataFrame, col: str, default: str) -> None:
+    """Empty cells of text column ``col`` take ``default`` (in place; nothing to do
+    when it is empty too, or no cell is)."""
+    if default:
+        empty = (pairs[col] == "").to_numpy()
+        if empty.any():
+            pairs.loc[empty, col] = default
+
+
 def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
                        default_calendar: str, default_benchmark: str
                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -135,7 +144,7 @@ def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
             if col not in pairs.columns:
                 pairs[col] = default
             pairs[col] = pairs[col].fillna("").astype(str)
-            pairs.loc[pairs[col] == "", col] = default
+            _fill_empty(pairs, col, default)
         pairs["_uorder"] = 0
     else:
         if universe is None:
@@ -161,7 +170,7 @@ def pairs_from_events(events: pd.DataFrame, universe: pd.DataFrame | None,
                             how="left", suffixes=("", "_event"))
         for col, default in (("benchmark", default_benchmark), ("model", "")):
             pairs[col] = pairs[col].fillna("").astype(str)
-            pairs.loc[pairs[col] == "", col] = default
+            _fill_empty(pairs, col, default)
     o = pairs["_order"].to_numpy()
     uo = pairs["_uorder"].to_numpy()
     ordered = bool(np.all((o[1:] > o[:-1]) | ((o[1:] == o[:-1]) & (uo[1:] >= uo[:-1]))))
@@ -191,7 +200,10 @@ def pair_asofs(pairs: pd.DataFrame, source: str = "the universe") -> np.ndarray:
     for col in (tk, cal, cells):
         part, distinct = pd.factorize(col, use_na_sentinel=False)
         codes = pd.factorize(codes * max(len(distinct), 1) + part)[0]  # < rows
-    first = np.unique(codes, return_index=True)[1]  # each key's first row
+    # each key's first row, in code order: first-appearance codes rise by one at
+    # each new key (no sort)
+    top = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.r_[len(codes) > 0, top[1:] > top[:-1]][:len(codes)])
     out = np.empty(len(first), dtype=object)
     for i, (t, c, a) in enumerate(zip(tk.iloc[first].tolist(),
                                       cal.iloc[first].tolist(),
