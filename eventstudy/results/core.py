@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
@@ -34,6 +34,7 @@ from eventstudy.errors import InputError
 from eventstudy.estimation.containers import AbnormalReturns, Estimates, Stacked
 from eventstudy.estimation.models.base import VOL_COLUMNS
 from eventstudy.inference.kernels import compiled, use_compiled
+from eventstudy.io.atomic import fsync_path
 from eventstudy.io.csv import LongTable
 from eventstudy.io.outputset import check_target, output_lock, write_run_json, write_set
 from eventstudy.io.tables import table_format
@@ -484,9 +485,17 @@ class EventStudyResults:
         form = table_format(fmt)  # csv or parquet (eventstudy.io.tables)
         names = [Path(n).stem + form.suffix for n in tables]
 
+        # each table's bytes go to disk as soon as it is written, on a thread of
+        # their own, while the others are built (the set's final sync then finds
+        # them there: 0.13 s of a 272 MB CSV set otherwise spent at the end)
+        syncer = ThreadPoolExecutor(max_workers=1)
+        synced: list[Future[None]] = []
+
         def job(name: str, build: Callable[[], pd.DataFrame | LongTable]
                 ) -> str | None:
-            return form.write(build(), tmp / name)
+            digest = form.write(build(), tmp / name)
+            synced.append(syncer.submit(fsync_path, tmp / name, True))
+            return digest
 
         builds = list(tables.values())
 
@@ -496,13 +505,16 @@ class EventStudyResults:
             (tmp / "summary.md").write_text(text, encoding="utf-8")
 
         first: list[str | None] = []
-        if form.own_threads:  # the largest table alone: its writer uses every core
-            first.append(job(names[0], builds[0]))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            jobs = [pool.submit(job, name, build) for name, build in
-                    zip(names[len(first):], builds[len(first):], strict=True)]
-            summary_md()
-            written = first + [j.result() for j in jobs]
+        with syncer:
+            if form.own_threads:  # the largest table alone: its writer uses all cores
+                first.append(job(names[0], builds[0]))
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                jobs = [pool.submit(job, name, build) for name, build in
+                        zip(names[len(first):], builds[len(first):], strict=True)]
+                summary_md()
+                written = first + [j.result() for j in jobs]
+            for done in synced:
+                done.result()
         # hashed as written: run.json reads no table
         digests = {n: d for n, d in zip(names, written, strict=True) if d is not None}
         info = self.run_metadata()
