@@ -28,6 +28,9 @@ size, so most files are the bytes of the default too; a text column whose
 dictionary outgrows its page limit (100,000 distinct event ids) falls back to plain
 encoding at a batch boundary, so its pages differ from the default's."""
 _I32 = np.iinfo(np.int32)
+_NS = np.dtype("datetime64[ns]")
+_NAT = np.iinfo(np.int64).min
+_DAY_NS = 86_400 * 10**9
 
 
 def _arrow(values: Any, index: np.ndarray | None = None) -> Any:
@@ -46,14 +49,19 @@ def _arrow(values: Any, index: np.ndarray | None = None) -> Any:
         # days since the epoch and NaT per value, then taken through the index
         # (int32 gathers instead of datetime64 ones, the conversion done once per
         # distinct cell)
-        day = values.astype("datetime64[D]")
-        nat = np.isnat(day)
-        num = day.view(np.int64)
-        ok = num[~nat]
-        if len(ok) and not (_I32.min <= ok.min() and ok.max() <= _I32.max):
-            v = day if index is None else day[index]  # pyarrow reports the range
-            return pa.array(v, type=pa.date32(), mask=np.isnat(v))
-        days = num.astype(np.int32)
+        if values.dtype == _NS:  # (nanoseconds: days always fit in int32)
+            num = values.view(np.int64)
+            nat = num == _NAT
+            days = np.floor_divide(num, _DAY_NS).astype(np.int32)  # as [D]: floor
+        else:
+            day = values.astype("datetime64[D]")
+            nat = np.isnat(day)
+            num = day.view(np.int64)
+            ok = num[~nat]
+            if len(ok) and not (_I32.min <= ok.min() and ok.max() <= _I32.max):
+                v = day if index is None else day[index]  # pyarrow reports it
+                return pa.array(v, type=pa.date32(), mask=np.isnat(v))
+            days = num.astype(np.int32)
         if index is not None:
             days, nat = days[index], nat[index]
         return pa.array(days, type=pa.date32(), mask=nat)
