@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 FLOAT_FORMAT = "%.10g"
 """The float format of every CSV output (C's ``%.10g``)."""
@@ -804,16 +805,24 @@ class LongTable:
     """A long table as columns of values plus an optional row index into each.
 
     Per-pair columns (ids, day 0) are stored once per pair and repeated through
-    the index, so that writing renders each distinct cell once.
+    the index, so that writing renders each distinct cell once. Values are numpy
+    arrays, or a pandas column's own array (text kept as Arrow strings, which the
+    Parquet writer takes without a round trip through Python objects; here they
+    are the numpy values ``Series.to_numpy`` gives).
     """
 
     nrows: int
-    columns: list[tuple[str, np.ndarray, np.ndarray | None]]
+    columns: list[tuple[str, np.ndarray | ExtensionArray, np.ndarray | None]]
+
+    def numpy_columns(self) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+        """:attr:`columns` with every value array as numpy."""
+        return [(name, v if isinstance(v, np.ndarray) else v.to_numpy(), index)
+                for name, v, index in self.columns]
 
     def frame(self) -> pd.DataFrame:
         """The table as a DataFrame (dates as ``datetime64``)."""
         data: dict[str, Any] = {}
-        for name, values, index in self.columns:
+        for name, values, index in self.numpy_columns():
             v = values if index is None else values[index]
             if isinstance(v, np.ndarray) and v.dtype.kind == "M":
                 v = pd.to_datetime(v)
@@ -824,7 +833,7 @@ class LongTable:
         """Write as :func:`write_csv` would write :meth:`frame` (same bytes); the
         SHA-256 of the bytes, as :func:`write_csv` returns it."""
         cols: list[tuple[str, Renderer]] = []
-        for name, values, index in self.columns:
+        for name, values, index in self.numpy_columns():
             render = _values_renderer(values, index)
             if render is None:
                 return write_csv(self.frame(), path)

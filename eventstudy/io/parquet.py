@@ -70,6 +70,8 @@ def _arrow(values: Any, index: np.ndarray | None = None) -> Any:
     text = _text(values)
     if index is None:
         return text
+    if isinstance(text, pa.ChunkedArray):  # a pandas column's Arrow strings
+        text = text.combine_chunks()
     if text.null_count:  # parquet cannot write a null inside a dictionary
         return text.take(pa.array(np.asarray(index, dtype=np.int64)))
     # a dictionary of distinct values (parquet's writer is not deterministic with

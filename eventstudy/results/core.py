@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from eventstudy.analysis.cross_section import cross_section_table
 from eventstudy.analysis.volatility import standardised_by, volatility_table
@@ -86,6 +87,13 @@ def _resid_rows(r: np.ndarray, block: int, n: np.ndarray, ac1: np.ndarray,
         a = np.where(ok, x - mean, 0.0)
         ac1[lo:lo + block] = (a[:, 1:] * a[:, :-1]).sum(1) / (a * a).sum(1)
     n[lo:lo + block] = cnt
+
+
+def _text_values(s: pd.Series) -> np.ndarray | ExtensionArray:
+    """A text column of the pairs for a :class:`LongTable`: its Arrow strings as
+    they are (the Parquet writer takes them as they are), else its numpy values."""
+    a = s.array
+    return a if hasattr(a, "__arrow_array__") else s.to_numpy()
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -176,9 +184,9 @@ class EventStudyResults:
         rep = np.repeat(np.arange(P), W)
         dates = self.evt_dates.reshape(-1)
         return LongTable(P * W, [
-            ("event_id", p["event_id"].to_numpy(), rep),
-            ("ticker", p["ticker"].to_numpy(), rep),
-            ("group", p["group"].to_numpy(), rep),
+            ("event_id", _text_values(p["event_id"]), rep),
+            ("ticker", _text_values(p["ticker"]), rep),
+            ("group", _text_values(p["group"]), rep),
             ("rel_day", np.asarray(self.rel_days), np.tile(np.arange(W), P)),
             ("date", np.where(dates >= 0, dates, np.iinfo(np.int64).min)
              .view("datetime64[ns]"), None),
@@ -187,7 +195,7 @@ class EventStudyResults:
             ("abnormal_return", self.ar.reshape(-1), None),
             ("sar", self.sar.reshape(-1), None),
             ("day0", p["day0"].to_numpy(), rep),
-            ("day0_rule", p["day0_rule"].to_numpy(), rep),
+            ("day0_rule", _text_values(p["day0_rule"]), rep),
         ])
 
     @property
@@ -206,9 +214,9 @@ class EventStudyResults:
             se = np.sqrt(self.car_var)
             scar = self.car_arr / se
         return LongTable(P * C, [
-            ("event_id", p["event_id"].to_numpy(), rep),
-            ("ticker", p["ticker"].to_numpy(), rep),
-            ("group", p["group"].to_numpy(), rep),
+            ("event_id", _text_values(p["event_id"]), rep),
+            ("ticker", _text_values(p["ticker"]), rep),
+            ("group", _text_values(p["group"]), rep),
             ("window_start", win[:, 0], wix),
             ("window_end", win[:, 1], wix),
             ("car", self.car_arr.reshape(-1), None),
@@ -216,7 +224,7 @@ class EventStudyResults:
             ("scar", scar.reshape(-1), None),
             ("n_days", self.car_days.reshape(-1), None),
             ("day0", p["day0"].to_numpy(), rep),
-            ("day0_rule", p["day0_rule"].to_numpy(), rep),
+            ("day0_rule", _text_values(p["day0_rule"]), rep),
         ])
 
     @property
